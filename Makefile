@@ -1,0 +1,22 @@
+# nb2pipe: two commands for a fresh machine.
+#   make demo   set everything up, then lint (and fix a copy of) the sample notebooks
+#   make test   set everything up, then run the whole test suite
+.PHONY: demo test setup docs bench clean
+
+demo:
+	./scripts/demo.sh
+
+test:
+	./scripts/test.sh
+
+setup:
+	./scripts/setup.sh
+
+docs:
+	.venv/bin/python scripts/gen_rule_docs.py
+
+bench:
+	./scripts/setup.sh && .venv/bin/python benchmarks/bench_check.py
+
+clean:
+	rm -rf .venv .cache demo-output

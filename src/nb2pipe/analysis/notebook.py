@@ -1,0 +1,295 @@
+"""Notebook-level dataflow: which cell defines what, and what each cell (or group) needs.
+
+Built from the per-cell facts of :mod:`nb2pipe.analysis.cell`. The linter asks it for
+use-before-define and undefined names; the converter asks which names a group of cells needs from
+before it and which it binds (:meth:`NotebookAnalysis.needs`, :meth:`NotebookAnalysis.binds`).
+
+A function's body is read when the function is called, not when it is defined: a function defined
+in cell 2 that reads ``model``, which cell 5 defines, is fine as long as it is called after cell 5.
+A class's ``__init__`` runs when the class is called; its other methods run at times no static
+analysis can know, so they count for what a group needs but never for use-before-define.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from nb2pipe.analysis.cell import CellFacts, Deferred, Read, analyse_cell
+from nb2pipe.notebook.model import Cell, Notebook
+
+#: Names IPython puts in every notebook's namespace.
+IPYTHON_NAMES = frozenset({
+    "In", "Out", "get_ipython", "display", "exit", "quit", "_", "__", "___", "_i", "_ii",
+    "_iii", "_oh", "_ih", "_dh", "__builtin__", "__builtins__", "__name__", "__doc__",
+    "__spec__", "__loader__", "__package__",
+})
+BUILTIN_NAMES = frozenset(dir(builtins)) | IPYTHON_NAMES
+#: Line magics after which any name may exist (they run or load code nb2pipe cannot see).
+DYNAMIC_MAGICS = frozenset({"run", "load", "pylab", "R", "Rpush", "Rpull", "octave", "reset",
+                            "ed", "edit", "macro", "recall", "rerun", "paste", "cpaste"})
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Where a name is first bound: 0-based cell index and 1-based line."""
+
+    cell: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderProblem:
+    """A read of ``read.name`` in ``cell`` that a fresh top-to-bottom run cannot satisfy.
+
+    ``defined_in`` is the later cell that first binds it (use-before-define), or ``None`` when no
+    cell binds it at all (undefined). ``via`` names the function whose call reads it.
+    """
+
+    cell: Cell
+    read: Read
+    defined_in: Binding | None
+    via: str | None = None
+
+
+class NotebookAnalysis:
+    """Facts and dataflow for one notebook, computed once and shared by every rule."""
+
+    def __init__(self, notebook: Notebook) -> None:
+        self.notebook = notebook
+        self.facts: dict[int, CellFacts] = {}
+        for cell in notebook.cells:
+            if cell.is_code and cell.code is not None and cell.code.tree is not None:
+                self.facts[cell.index] = analyse_cell(cell.code.tree, cell.code.masked.col_shift)
+
+    # -- basic facts -----------------------------------------------------------------------
+
+    def cells_with_facts(self) -> Iterable[tuple[Cell, CellFacts]]:
+        cells = self.notebook.cells
+        for index, facts in self.facts.items():
+            yield cells[index], facts
+
+    @cached_property
+    def unparsed(self) -> tuple[Cell, ...]:
+        """Code cells whose Python could not be parsed."""
+        return tuple(c for c in self.notebook.cells if c.is_code and c.index not in self.facts)
+
+    @cached_property
+    def magic_binds(self) -> dict[int, dict[str, int]]:
+        """Names bound by IPython syntax (``x = !ls``, ``%%capture out``, ``%store -r x``)."""
+        result: dict[int, dict[str, int]] = {}
+        for cell in self.notebook.cells:
+            if cell.code is None:
+                continue
+            for magic in cell.code.magics:
+                names = list(magic.assign_to)
+                if magic.kind == "line" and magic.name == "store" and "-r" in magic.args.split():
+                    names += [w for w in magic.args.split() if not w.startswith("-")]
+                for name in names:
+                    if name.isidentifier():
+                        result.setdefault(cell.index, {}).setdefault(name, magic.line)
+        return result
+
+    @cached_property
+    def dynamic(self) -> bool:
+        """Whether names may appear that no analysis can see (wildcards, ``%run``, ``exec``)."""
+        if any(f.wildcard or f.dynamic for f in self.facts.values()):
+            return True
+        for cell in self.notebook.code_cells:
+            for magic in cell.code.magics if cell.code else ():
+                if magic.kind in ("line", "cell") and magic.name in DYNAMIC_MAGICS:
+                    return True
+                if magic.kind == "line" and magic.name == "store" and magic.args.strip() == "-r":
+                    return True
+        return False
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Local name → qualified name for every import (``np`` → ``numpy``)."""
+        aliases: dict[str, str] = {}
+        for facts in self.facts.values():
+            for fact in facts.imports:
+                if fact.bound == "*":
+                    continue
+                aliases[fact.bound] = fact.module if fact.name is None else \
+                    f"{fact.module}.{fact.name}"
+        return aliases
+
+    def qualify(self, dotted: str | None) -> str | None:
+        """Resolve a dotted name through the notebook's imports: ``np.random`` → ``numpy.random``."""
+        if dotted is None:
+            return None
+        head, dot, rest = dotted.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            return dotted
+        return f"{target}{dot}{rest}"
+
+    @cached_property
+    def imported_modules(self) -> set[str]:
+        """Top-level modules the notebook imports (``sklearn``, ``numpy``…)."""
+        modules: set[str] = set()
+        for facts in self.facts.values():
+            for fact in facts.imports:
+                if not fact.module.startswith("."):
+                    modules.add(fact.module.partition(".")[0])
+        return modules
+
+    # -- bindings --------------------------------------------------------------------------
+
+    def cell_binds(self, index: int) -> dict[str, int]:
+        """Names cell ``index`` binds at notebook level, with the first line of each."""
+        binds = dict(self.magic_binds.get(index, {}))
+        facts = self.facts.get(index)
+        if facts is not None:
+            for name, line in facts.binds.items():
+                binds.setdefault(name, line)
+            for deferred in facts.deferred.values():
+                for name in deferred.global_binds:
+                    binds.setdefault(name, deferred.line)
+        return binds
+
+    @cached_property
+    def binding_cells(self) -> dict[str, list[int]]:
+        """For every name, the cells that bind it, in order."""
+        cells: dict[str, list[int]] = {}
+        for cell in self.notebook.code_cells:
+            for name in self.cell_binds(cell.index):
+                cells.setdefault(name, []).append(cell.index)
+        return cells
+
+    def next_binding(self, name: str, after: int) -> Binding | None:
+        """The first binding of ``name`` in a cell after cell ``after``."""
+        for index in self.binding_cells.get(name, ()):
+            if index > after:
+                return Binding(index, self.cell_binds(index)[name])
+        return None
+
+    @cached_property
+    def first_binding(self) -> dict[str, Binding]:
+        """For every name any cell binds, the first cell (and line) that binds it."""
+        first: dict[str, Binding] = {}
+        for cell in self.notebook.code_cells:
+            for name, line in self.cell_binds(cell.index).items():
+                first.setdefault(name, Binding(cell.index, line))
+        return first
+
+    def binds(self, indices: Iterable[int]) -> set[str]:
+        """Every name a group of cells binds at notebook level."""
+        names: set[str] = set()
+        for index in indices:
+            names.update(self.cell_binds(index))
+        return names
+
+    def needs(self, indices: Iterable[int]) -> dict[str, Read]:
+        """Names a group of cells, run in the given order, needs from before it.
+
+        Includes what the bodies of functions and classes read when the group uses them
+        (conservatively: every method of a class it uses), whether defined inside the group or
+        before it. Builtins are left out. The value is the first read of each name.
+        """
+        needed: dict[str, Read] = {}
+        bound: set[str] = set()
+        known: dict[str, Deferred] = self._all_deferred
+        for index in indices:
+            facts = self.facts.get(index)
+            binds = self.cell_binds(index)
+            if facts is not None:
+                for read in facts.external:
+                    if read.name not in bound and read.name not in BUILTIN_NAMES:
+                        needed.setdefault(read.name, read)
+                used = {r.name for r in facts.reads} | set(facts.deferred)
+                for name in sorted(used):
+                    for read in self._expand(name, known, conservative=True):
+                        if read.name not in bound and read.name not in binds and \
+                                read.name not in BUILTIN_NAMES:
+                            needed.setdefault(read.name, read)
+            bound.update(binds)
+        return needed
+
+    @cached_property
+    def _all_deferred(self) -> dict[str, Deferred]:
+        known: dict[str, Deferred] = {}
+        for facts in self.facts.values():
+            known.update(facts.deferred)
+        return known
+
+    def _expand(self, name: str, known: dict[str, Deferred], conservative: bool) -> list[Read]:
+        """The global reads that using ``name`` sets off, through the functions it calls."""
+        result: list[Read] = []
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in known:
+                continue
+            seen.add(current)
+            reads = known[current].free if conservative else known[current].on_call
+            for read in reads:
+                result.append(read)
+                if read.name in known:
+                    stack.append(read.name)
+        return result
+
+    # -- execution-order problems ----------------------------------------------------------
+
+    @cached_property
+    def order_problems(self) -> list[OrderProblem]:
+        """Reads that a fresh top-to-bottom run cannot satisfy, in notebook order."""
+        problems: list[OrderProblem] = []
+        first = self.first_binding
+        defined: set[str] = set(BUILTIN_NAMES)
+        functions: dict[str, Deferred] = {}
+        unparsed_text = "\n".join(c.source for c in self.unparsed)
+        dynamic = self.dynamic
+        all_bound = set(first)
+
+        def undefined(name: str) -> bool:
+            return not dynamic and name not in all_bound and name not in BUILTIN_NAMES and \
+                not (unparsed_text and name in unparsed_text)
+
+        for cell in self.notebook.code_cells:
+            index = cell.index
+            facts = self.facts.get(index)
+            if facts is None:
+                defined.update(self.cell_binds(index))
+                continue
+            reported: set[str] = set()
+            for read in facts.external:
+                name = read.name
+                if name in defined or name in reported:
+                    continue
+                binding = self.next_binding(name, index)
+                if binding is not None:
+                    problems.append(OrderProblem(cell, read, binding))
+                    reported.add(name)
+                elif name not in first and undefined(name):
+                    problems.append(OrderProblem(cell, read, None))
+                    reported.add(name)
+            local_functions = {**functions, **facts.deferred}
+            for call in facts.direct_calls:
+                if call.name not in local_functions:
+                    continue
+                for read in self._expand(call.name, local_functions, conservative=False):
+                    name = read.name
+                    if name in defined or name in reported:
+                        continue
+                    line = facts.binds.get(name)
+                    if line is not None and line <= call.line:
+                        continue
+                    binding = self.next_binding(name, index)
+                    if binding is not None:
+                        problems.append(OrderProblem(cell, Read(name, call.line, call.col),
+                                                     binding, via=call.name))
+                        reported.add(name)
+            for deferred in facts.deferred.values():
+                seen: set[str] = set()
+                for read in deferred.free:
+                    if read.name not in seen and undefined(read.name):
+                        seen.add(read.name)
+                        problems.append(OrderProblem(cell, read, None, via=deferred.name))
+            defined.update(self.cell_binds(index))
+            functions.update(facts.deferred)
+        return problems

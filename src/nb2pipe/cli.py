@@ -1,0 +1,281 @@
+"""The ``nb2pipe`` command: parse arguments, load settings, call the library, print, exit.
+
+Every subcommand imports what it needs inside its function, so ``nb2pipe --version`` and
+``nb2pipe check`` start without loading anything heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from nb2pipe import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as ``error: …``, exit code 2."""
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nb2pipe",
+        description="Lint notebooks for level-0 MLOps habits and turn them into pipelines.")
+    parser.add_argument("--version", action="version", version=f"nb2pipe {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check", help="check notebooks for level-0 anti-patterns",
+        description="Check notebooks (folders are walked) and print diagnostics.")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                       help="notebooks or folders (default: the current folder)")
+    check.add_argument("--select", type=_csv, metavar="CODES",
+                       help="rules to enable: codes, prefixes (NB1) or ALL")
+    check.add_argument("--extend-select", type=_csv, default=[], metavar="CODES",
+                       help="rules to enable on top of the selection")
+    check.add_argument("--ignore", type=_csv, default=[], metavar="CODES",
+                       help="rules to disable")
+    check.add_argument("--output-format", choices=("full", "concise", "json", "sarif", "github"),
+                       help="how to print diagnostics (default: full)")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes to the notebooks")
+    check.add_argument("--unsafe-fixes", action="store_true",
+                       help="also apply unsafe fixes (with --fix or --diff)")
+    check.add_argument("--diff", action="store_true",
+                       help="show what --fix would change, without writing")
+    check.add_argument("--maturity", action="store_true",
+                       help="print the level 0 → level 1 checklist per notebook and folder")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit with 0 even when there are diagnostics")
+    check.add_argument("--config", metavar="PYPROJECT",
+                       help="read [tool.nb2pipe] from this file instead of the nearest one")
+    check.add_argument("--jobs", "-j", type=int, metavar="N",
+                       help="processes to use for many files (default: one per core)")
+    check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    rule = commands.add_parser("rule", help="explain a rule",
+                               description="Print a rule's documentation.")
+    rule.add_argument("code", nargs="?", help="a rule code or name, e.g. NB105")
+    rule.add_argument("--all", action="store_true", help="list every rule")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args)
+        if args.command == "rule":
+            return run_rule(args)
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+# -- nb2pipe rule ---------------------------------------------------------------------------
+
+def run_rule(args) -> int:
+    from nb2pipe.lint.registry import RULES, SelectionError, rule_for
+
+    if args.all or not args.code:
+        width = max(len(r.name) for r in RULES.values())
+        for code, rule in sorted(RULES.items()):
+            fix = "fix" if rule.fix_safety else "   "
+            print(f"{code}  {rule.name:<{width}}  {fix}  {rule.summary()}")
+        return EXIT_OK
+    try:
+        rule = rule_for(args.code)
+    except SelectionError as error:
+        raise UsageError(str(error)) from None
+    print(rule.markdown(), end="")
+    return EXIT_OK
+
+
+# -- nb2pipe check --------------------------------------------------------------------------
+
+def run_check(args) -> int:
+    from nb2pipe.lint.config import ConfigError, load_settings
+    from nb2pipe.lint.registry import SelectionError, resolve
+    from nb2pipe.lint.runner import collect_notebooks, lint_file, lint_files
+
+    try:
+        settings = load_settings(args.paths[0] if args.paths else ".", args.config)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    try:
+        codes = resolve(args.select if args.select is not None else settings.select,
+                        list(settings.extend_select) + list(args.extend_select),
+                        list(settings.ignore) + list(args.ignore))
+    except SelectionError as error:
+        raise UsageError(str(error)) from None
+    output_format = args.output_format or settings.output_format or "full"
+    if output_format not in ("full", "concise", "json", "sarif", "github"):
+        raise UsageError(f"unknown output format `{output_format}` in {settings.source}")
+    try:
+        files = collect_notebooks(args.paths, settings.exclude)
+    except FileNotFoundError as error:
+        raise UsageError(f"{error.args[0]}: no such file or folder") from None
+    if not files:
+        print("warning: no notebooks (.ipynb) found in " + ", ".join(args.paths),
+              file=sys.stderr)
+        return EXIT_OK
+
+    if args.fix or args.diff:
+        results, fixed = _fix_files(files, codes, settings, args)
+    else:
+        progress = _progress_bar(len(files)) if not args.no_progress else None
+        results = lint_files(files, codes, settings, args.jobs, progress)
+        fixed = 0
+        if output_format == "full":
+            # The full format quotes code: read those notebooks again for their sources.
+            results = [lint_file(r.path, codes, settings, keep_notebook=True)
+                       if r.diagnostics else r for r in results]
+    crashed = [r for r in results if r.crashed]
+    maturity = None
+    if args.maturity or output_format == "json":
+        maturity = _maturity(results)
+
+    from nb2pipe.output import formatter
+    from nb2pipe.output.text import use_colour
+
+    if not args.diff:
+        text = formatter(output_format)(results, maturity=maturity, colour=use_colour())
+        sys.stdout.write(text)
+        if args.maturity and output_format in ("full", "concise"):
+            sys.stdout.write(_maturity_text(maturity, use_colour()))
+    for result in crashed:
+        print(f"error: {result.path}: nb2pipe failed on this notebook ({result.crashed}); "
+              f"please report it with the notebook attached", file=sys.stderr)
+    count = sum(len(r.diagnostics) for r in results)
+    _summary(results, count, fixed, args)
+    if crashed:
+        return EXIT_ERROR
+    if args.diff:
+        return EXIT_FINDINGS if fixed and not args.exit_zero else EXIT_OK
+    return EXIT_FINDINGS if count and not args.exit_zero else EXIT_OK
+
+
+def _fix_files(files, codes, settings, args):
+    from nb2pipe.lint import suppress
+    from nb2pipe.lint.fix import fix_notebook
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook
+    from nb2pipe.notebook.writer import notebook_diff, write_notebook
+
+    rules = {code: RULES[code]() for code in codes}
+    results = []
+    fixed_total = 0
+    for path in files:
+        first = lint_file(path, codes, settings, keep_notebook=True)
+        if first.notebook is None or not any(d.fix for d in first.diagnostics):
+            results.append(first)
+            continue
+        unparsed = [c for c in first.notebook.code_cells if c.code and c.code.error]
+        if unparsed:
+            print(f"warning: {path}: not fixed, because cell {unparsed[0].number} does not "
+                  f"parse (NB902); fix the syntax first", file=sys.stderr)
+            results.append(first)
+            continue
+        extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
+
+        def check(notebook, extra=extra):
+            return lint_notebook(notebook, codes, extra)
+
+        outcome = fix_notebook(first.notebook, check, rules, unsafe=args.unsafe_fixes)
+        if outcome.changed:
+            fixed_total += len(outcome.fixed)
+            if args.diff:
+                sys.stdout.write(notebook_diff(first.notebook, outcome.notebook))
+            else:
+                write_notebook(path, outcome.notebook.raw)
+        notebook = outcome.notebook if not args.diff else first.notebook
+        remaining = outcome.remaining if not args.diff else first.diagnostics
+        results.append(FileResult(path, remaining, notebook))
+    return results, fixed_total
+
+
+def _maturity(results):
+    from nb2pipe.lint.maturity import assess, has_step_tags
+
+    return [assess(r.path, r.diagnostics, has_step_tags(r.notebook)) for r in results]
+
+
+def _maturity_text(maturity, colour: bool) -> str:
+    from nb2pipe.lint.maturity import ITEMS
+    from nb2pipe.output.text import paint
+
+    lines = []
+    for report in maturity:
+        lines.append(paint(f"{report.path}: level {report.level} "
+                           f"({report.met}/{len(report.items)} level-1 items met)", "bold", colour))
+        for status in report.items:
+            mark = paint("✓", "info", colour) if status.met else paint("✗", "error", colour)
+            detail = ""
+            if status.codes:
+                detail = ", ".join(f"{code} ×{n}" for code, n in sorted(status.codes.items()))
+            elif status.note:
+                detail = status.note
+            lines.append(f"  {mark} {status.item.title:<20} {detail}")
+            if not status.met:
+                lines.append(f"      → {status.item.clears}")
+        lines.append("")
+    if len(maturity) > 1:
+        lines.append(paint(f"Folder: {len(maturity)} notebooks, "
+                           f"{sum(r.level for r in maturity)} at level 1", "bold", colour))
+        for index, item in enumerate(ITEMS):
+            met = sum(r.items[index].met for r in maturity)
+            lines.append(f"  {item.title:<20} {met}/{len(maturity)} notebooks")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _summary(results, count: int, fixed: int, args) -> None:
+    notebooks = len(results)
+    noun = "notebook" if notebooks == 1 else "notebooks"
+    parts = []
+    if fixed:
+        verb = "would fix" if args.diff else "fixed"
+        parts.append(f"{verb} {fixed} diagnostic{'s' if fixed != 1 else ''}")
+    if count:
+        flagged = sum(1 for r in results if r.diagnostics)
+        fixable = sum(1 for r in results for d in r.diagnostics
+                      if d.fix and (d.fix_safety == "safe" or args.unsafe_fixes))
+        text = f"found {count} diagnostic{'s' if count != 1 else ''} in {flagged} of " \
+               f"{notebooks} {noun}"
+        if fixable and not args.fix:
+            text += f" ({fixable} fixable with `nb2pipe check --fix`)"
+        parts.append(text)
+    elif not args.diff:
+        parts.append(f"all checks passed ({notebooks} {noun})")
+    message = "; ".join(parts)
+    print(message[0].upper() + message[1:] + ".", file=sys.stderr)
+
+
+def _progress_bar(total: int):
+    if total < 2 or not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+    width = 30
+
+    def show(done: int, total: int = total) -> None:
+        filled = width * done // total
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} notebooks"
+                         f"{end}")
+        if done == total:
+            sys.stderr.write("\x1b[1A\x1b[2K\r")
+        sys.stderr.flush()
+
+    return show

@@ -1,0 +1,1 @@
+"""The linter: rules, their registry and runner, suppressions, fixes and the checklist."""

@@ -1,0 +1,86 @@
+"""Diagnostics: what a rule found, where, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+FixSafety = Literal["safe", "unsafe"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding.
+
+    Attributes:
+        code: the rule code (``NB105``).
+        name: the rule's kebab-case name (``use-before-define``).
+        message: the problem, quoting the code it is about.
+        path: the notebook's path as given on the command line.
+        cell: 0-based index of the cell, or ``None`` for the notebook as a whole.
+        cell_id: the cell's nbformat id when it has one (the panel's stable handle).
+        line, col: 1-based position inside the cell's source.
+        help: how to fix it by hand.
+        fix: an imperative title when ``nb2pipe check --fix`` can fix it.
+        fix_safety: ``"safe"`` (applied by ``--fix``) or ``"unsafe"`` (needs ``--unsafe-fixes``).
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    cell: int | None = None
+    cell_id: str | None = None
+    line: int = 1
+    col: int = 1
+    end_line: int | None = None
+    end_col: int | None = None
+    help: str | None = None
+    fix: str | None = None
+    fix_safety: FixSafety | None = None
+
+    @property
+    def cell_number(self) -> int | None:
+        return None if self.cell is None else self.cell + 1
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, -1 if self.cell is None else self.cell, self.line, self.col, self.code)
+
+    @property
+    def location(self) -> str:
+        """``path:cell 3:2:5`` (or just ``path`` for notebook-level findings)."""
+        if self.cell is None:
+            return self.path
+        return f"{self.path}:cell {self.cell + 1}:{self.line}:{self.col}"
+
+    def with_path(self, path: str) -> Diagnostic:
+        return replace(self, path=path)
+
+    def to_dict(self) -> dict:
+        """The JSON form shared by the CLI, the server extension and the panel."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity,
+            "message": self.message,
+            "path": self.path,
+            "cell": None if self.cell is None else {
+                "index": self.cell, "number": self.cell + 1, "id": self.cell_id},
+            "location": {"row": self.line, "column": self.col},
+            "end_location": {"row": self.end_line or self.line,
+                             "column": self.end_col or self.col},
+            "help": self.help,
+            "fix": None if self.fix is None else {"message": self.fix,
+                                                  "applicability": self.fix_safety},
+            "url": rule_url(self.code),
+        }
+
+
+DOCS_URL = "https://nb2pipe.readthedocs.io/en/latest/rules/{code}/"
+
+
+def rule_url(code: str) -> str:
+    return DOCS_URL.format(code=code)

@@ -1,0 +1,172 @@
+"""What the rules know about the data-science libraries: randomness, estimators, trackers.
+
+Names are fully qualified (``numpy.random.seed``); calls are matched after resolving the
+notebook's import aliases (:meth:`nb2pipe.analysis.NotebookAnalysis.qualify`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RandomSource:
+    """A global random number generator: the calls that draw from it and those that seed it."""
+
+    name: str  # how users call the library
+    module: str
+    draws: frozenset[str]  # qualified call names, or prefixes ending in "."
+    seeds: frozenset[str]
+    seed_call: str  # what the fix writes, with {alias} and {seed}
+    skip: frozenset[str] = frozenset()
+
+    def draws_from(self, qualified: str) -> bool:
+        if qualified in self.seeds or any(qualified == s or qualified.startswith(s + ".")
+                                          for s in self.skip):
+            return False
+        return any(qualified == d or (d.endswith(".") and qualified.startswith(d))
+                   for d in self.draws)
+
+
+#: Seeding calls that seed several generators at once.
+UNIVERSAL_SEEDERS = frozenset({
+    "keras.utils.set_random_seed", "tensorflow.keras.utils.set_random_seed",
+    "pytorch_lightning.seed_everything", "lightning.seed_everything",
+    "lightning.pytorch.seed_everything", "transformers.set_seed", "accelerate.utils.set_seed",
+    "fastai.torch_core.set_seed", "lightning_fabric.utilities.seed.seed_everything",
+})
+
+RANDOM_SOURCES = (
+    RandomSource(
+        "numpy", "numpy", frozenset({"numpy.random."}),
+        frozenset({"numpy.random.seed"}), "{alias}.random.seed({seed})",
+        skip=frozenset({"numpy.random.get_state", "numpy.random.set_state",
+                        "numpy.random.SeedSequence", "numpy.random.Generator",
+                        "numpy.random.PCG64", "numpy.random.MT19937", "numpy.random.Philox",
+                        "numpy.random.SFC64", "numpy.random.BitGenerator"})),
+    RandomSource(
+        "random", "random",
+        frozenset({"random.random", "random.randint", "random.choice", "random.choices",
+                   "random.shuffle", "random.sample", "random.uniform", "random.gauss",
+                   "random.randrange", "random.normalvariate", "random.betavariate",
+                   "random.expovariate", "random.triangular", "random.getrandbits",
+                   "random.lognormvariate", "random.vonmisesvariate", "random.randbytes"}),
+        frozenset({"random.seed"}), "{alias}.seed({seed})"),
+    RandomSource(
+        "torch", "torch",
+        frozenset({"torch.rand", "torch.randn", "torch.randint", "torch.randperm",
+                   "torch.normal", "torch.bernoulli", "torch.multinomial", "torch.rand_like",
+                   "torch.randn_like", "torch.randint_like", "torch.utils.data.random_split"}),
+        frozenset({"torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
+                   "torch.random.manual_seed"}), "{alias}.manual_seed({seed})"),
+    RandomSource(
+        "tensorflow", "tensorflow", frozenset({"tensorflow.random."}),
+        frozenset({"tensorflow.random.set_seed", "tensorflow.set_random_seed",
+                   "tensorflow.compat.v1.set_random_seed"}), "{alias}.random.set_seed({seed})",
+        skip=frozenset({"tensorflow.random.Generator", "tensorflow.random.get_global_generator",
+                        "tensorflow.random.set_global_generator"})),
+)
+
+#: scikit-learn callables whose results depend on ``random_state``; value: a condition on the
+#: call's keywords under which they are random (``None``: always).
+SKLEARN_RANDOM: dict[str, tuple[str, tuple] | None] = {
+    name: None for name in (
+        "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
+        "ExtraTreesRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor",
+        "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
+        "ExtraTreeRegressor", "KMeans", "MiniBatchKMeans", "BisectingKMeans", "SGDClassifier",
+        "SGDRegressor", "SGDOneClassSVM", "MLPClassifier", "MLPRegressor", "ShuffleSplit",
+        "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold",
+        "RepeatedStratifiedKFold", "RandomizedSearchCV", "IsolationForest",
+        "BaggingClassifier", "BaggingRegressor", "AdaBoostClassifier", "AdaBoostRegressor",
+        "RandomTreesEmbedding", "TSNE", "TruncatedSVD", "GaussianMixture",
+        "BayesianGaussianMixture", "Perceptron", "PassiveAggressiveClassifier",
+        "PassiveAggressiveRegressor", "RANSACRegressor", "GaussianRandomProjection",
+        "SparseRandomProjection", "permutation_importance", "make_classification",
+        "make_regression", "make_blobs", "make_moons", "make_circles", "resample", "shuffle",
+        "HalvingRandomSearchCV", "IterativeImputer",
+    )
+}
+SKLEARN_RANDOM.update({
+    "train_test_split": ("shuffle", (True, None)),
+    "KFold": ("shuffle", (True,)),
+    "StratifiedKFold": ("shuffle", (True,)),
+    "SVC": ("probability", (True,)),
+    "NuSVC": ("probability", (True,)),
+    "LogisticRegression": ("solver", ("sag", "saga", "liblinear")),
+    "Ridge": ("solver", ("sag", "saga")),
+    "Lasso": ("selection", ("random",)),
+    "ElasticNet": ("selection", ("random",)),
+    "PCA": ("svd_solver", ("randomized", "arpack")),
+})
+
+#: Modules whose presence means the notebook trains models.
+ML_MODULES = frozenset({
+    "sklearn", "xgboost", "lightgbm", "catboost", "tensorflow", "keras", "torch",
+    "statsmodels", "prophet", "pytorch_lightning", "lightning", "transformers", "fastai",
+    "mxnet", "h2o", "sktime", "darts", "pycaret", "autogluon", "flaml", "surprise",
+    "gensim", "imblearn", "jax", "flax", "optuna",
+})
+#: Modules that log runs to an experiment tracker.
+TRACKER_MODULES = frozenset({
+    "mlflow", "wandb", "neptune", "neptune_client", "comet_ml", "clearml", "dvclive", "aim",
+    "sacred", "guild", "tensorboardX", "polyaxon", "determined", "trains", "dagshub",
+    "tensorboard", "vertexai", "sagemaker", "azureml",
+})
+TRACKER_CALLS = frozenset({
+    "torch.utils.tensorboard.SummaryWriter", "tensorflow.keras.callbacks.TensorBoard",
+    "keras.callbacks.TensorBoard", "tensorflow.summary.create_file_writer",
+    "pytorch_lightning.loggers", "lightning.pytorch.loggers",
+})
+
+#: Keyword arguments that are not hyperparameters.
+NOT_HYPERPARAMETERS = frozenset({
+    "random_state", "seed", "n_jobs", "verbose", "verbosity", "copy", "warm_start",
+    "cv", "n_splits", "shuffle", "test_size", "train_size", "validation_split",
+    "workers", "use_multiprocessing", "nthread", "silent", "device", "gpu_id", "thread_count",
+    "logging_level", "num_workers", "steps_per_epoch", "validation_steps", "initial_epoch",
+    "class_weight", "sample_weight", "n_iter_no_change_report", "dtype", "axis",
+})
+#: Qualified-name prefixes whose calls take hyperparameters.
+HYPERPARAMETER_CALLS = ("sklearn.", "xgboost.", "lightgbm.", "catboost.", "torch.optim.",
+                        "tensorflow.keras.optimizers.", "keras.optimizers.",
+                        "tensorflow.optimizers.")
+NOT_HYPERPARAMETER_MODULES = ("sklearn.metrics", "sklearn.datasets", "sklearn.model_selection",
+                              "sklearn.utils", "sklearn.inspection", "sklearn.preprocessing",
+                              "sklearn.feature_extraction", "sklearn.impute",
+                              "sklearn.compose", "sklearn.pipeline")
+#: Keywords of ``model.fit(...)`` that are training hyperparameters.
+FIT_HYPERPARAMETERS = frozenset({"epochs", "batch_size", "learning_rate", "lr"})
+
+MODEL_EXTENSIONS = (".pkl", ".pickle", ".joblib", ".sav", ".model", ".h5", ".hdf5", ".keras",
+                    ".pt", ".pth", ".onnx", ".ckpt", ".pb", ".bin", ".cbm", ".ubj", ".mdl")
+_MODEL_WORDS = re.compile(
+    r"(?:^|_)(model|models|clf|classifier|regressor|estimator|pipe|pipeline|net|network|knn|"
+    r"svm|svc|svr|rf|xgb|lgb|lgbm|gbm|gbc|gbr|tree|forest|reg|logreg|lr|kmeans|booster|learner|"
+    r"predictor|scaler|encoder|vectorizer|vectoriser|transformer|tokenizer|tfidf|nb|mlp|"
+    r"cnn|rnn|lstm|gru|bert|best)(?:$|_|\d)", re.IGNORECASE)
+
+
+def looks_like_model(name: str | None) -> bool:
+    """Whether a variable or file name suggests a trained model (``clf``, ``rf_model``)."""
+    return bool(name) and bool(_MODEL_WORDS.search(name.rsplit("/", 1)[-1].split(".")[0]))
+
+
+#: Import names whose distribution is called something else.
+DISTRIBUTIONS = {
+    "sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
+    "bs4": "beautifulsoup4", "skimage": "scikit-image", "dateutil": "python-dateutil",
+    "Crypto": "pycryptodome", "dotenv": "python-dotenv", "attr": "attrs", "google": "google",
+    "docx": "python-docx", "pptx": "python-pptx", "serial": "pyserial", "usb": "pyusb",
+    "OpenSSL": "pyopenssl", "jwt": "pyjwt", "magic": "python-magic", "git": "gitpython",
+    "tensorflow_hub": "tensorflow-hub", "mpl_toolkits": "matplotlib",
+    "pandas_profiling": "pandas-profiling", "ydata_profiling": "ydata-profiling",
+    "umap": "umap-learn", "hdbscan": "hdbscan", "Levenshtein": "python-levenshtein",
+    "fitz": "pymupdf", "telegram": "python-telegram-bot", "slugify": "python-slugify",
+    "lightning": "lightning", "pytorch_lightning": "pytorch-lightning", "imblearn":
+    "imbalanced-learn", "wx": "wxpython", "sentencepiece": "sentencepiece",
+    "tensorflow_datasets": "tensorflow-datasets", "keras_tuner": "keras-tuner",
+}
+#: Always there in a Jupyter kernel: never an undeclared dependency.
+KERNEL_MODULES = frozenset({"IPython", "ipykernel", "__future__"})

@@ -1,0 +1,63 @@
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+
+class ExecutionCountGap(Rule):
+    """Execution counts skip numbers or do not start at 1.
+
+    ## What it does
+    Flags the first executed code cell when its count is not 1, and each executed code cell
+    whose count is more than one above the executed cell before it.
+
+    ## Why is this bad?
+    A gap means cells were run that are not in the saved notebook any more (re-run, edited or
+    deleted), or that the kernel had state from before. What the outputs show depends on code
+    you cannot see.
+
+    ## Example
+    ```python
+    # %% execution_count=1
+    import pandas as pd
+    # %% execution_count=9
+    df = pd.read_csv("data.csv")
+    ```
+
+    ## Use instead
+    Restart the kernel and run all cells, then save: the counts go 1, 2, 3…
+
+    ## Fix safety
+    No automatic fix: only running the notebook again can show what it does without the
+    missing runs.
+    """
+
+    code = "NB102"
+    name = "execution-count-gap"
+    category = "runs-top-to-bottom"
+    VALID = (
+        "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = 2\n",
+        "# %%\nx = 1\n# %%\ny = 2\n",
+    )
+    INVALID = (
+        Invalid("# %% execution_count=3\nx = 1\n# %% execution_count=4\ny = 2\n", count=1),
+        Invalid("# %% execution_count=1\nx = 1\n# %% execution_count=5\ny = 2\n", count=1),
+    )
+
+    def check(self, ctx: Context):
+        previous = None
+        for cell in ctx.notebook.code_cells:
+            count = cell.execution_count
+            if count is None:
+                continue
+            if previous is None and count != 1:
+                yield self.report(
+                    ctx, cell,
+                    f"execution counts start at [{count}], not [1]: the kernel ran "
+                    f"{count - 1} time(s) before this cell",
+                    help="restart the kernel and run all cells, then save")
+            elif previous is not None and count > previous.execution_count + 1:
+                missing = count - previous.execution_count - 1
+                yield self.report(
+                    ctx, cell,
+                    f"execution count jumps from [{previous.execution_count}] in cell "
+                    f"{previous.number} to [{count}]: {missing} run(s) are not in the notebook",
+                    help="restart the kernel and run all cells, then save")
+            previous = cell

@@ -1,0 +1,230 @@
+import math
+import re
+
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+#: Secrets recognisable by their shape, with the environment variable they usually live in.
+PATTERNS = (
+    ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "AWS_ACCESS_KEY_ID"),
+    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})"),
+     "GITHUB_TOKEN"),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "SLACK_TOKEN"),
+    ("an Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), "ANTHROPIC_API_KEY"),
+    ("an OpenAI API key", re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}"), "OPENAI_API_KEY"),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "GOOGLE_API_KEY"),
+    ("a Stripe key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}"), "STRIPE_API_KEY"),
+    ("a Hugging Face token", re.compile(r"\bhf_[A-Za-z]{34,}\b"), "HF_TOKEN"),
+    ("a private key", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY"),
+     "PRIVATE_KEY"),
+    ("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+     "JWT"),
+    ("a password in a connection string",
+     re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:([^\s@/'\"]{4,})@[^\s'\"]+"), "DATABASE_URL"),
+)
+#: Names that say "this value is a secret".
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(pass(?:word|wd)?|pwd|secret|api_?key|apikey|access_?key|secret_?key|private_?key|"
+    r"client_?secret|auth_?token|access_?token|refresh_?token|bearer|credentials?|token)s?$",
+    re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"your|xxx|\*\*\*|<|>|\{|\}|example|placeholder|insert|replace|change|dummy|sample|"
+    r"here|todo|fixme|redacted|fake|test|none|null|\.\.\.|^secret$|^password$|^token$|"
+    r"^[x*._\- ]+$|environ|getenv", re.IGNORECASE)
+
+
+_FILE_NAME = re.compile(r"^[\w./\\~-]+\.(?:json|txt|pem|key|p12|cfg|ini|yaml|yml|env|csv|crt)$",
+                        re.IGNORECASE)
+
+
+def entropy(value: str) -> float:
+    counts: dict[str, int] = {}
+    for char in value:
+        counts[char] = counts.get(char, 0) + 1
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def by_shape(value: str):
+    """``(kind, env_name, match)`` for the first secret pattern ``value`` contains, or None."""
+    for kind, pattern, env in PATTERNS:
+        match = pattern.search(value)
+        if match and not _PLACEHOLDER.search(match.group(match.lastindex or 0)):
+            return kind, env, match
+    return None
+
+
+def by_name(name: str | None, value: str) -> bool:
+    """Whether ``value``, given to ``name``, looks like a real secret rather than a stand-in."""
+    if not name or not _SECRET_NAME.search(name) or _PLACEHOLDER.search(value):
+        return False
+    if any(c.isspace() for c in value) or value.startswith(("http://", "https://", "/", "./")):
+        return False
+    if _FILE_NAME.match(value):
+        return False  # a path to a key file, not the key
+    word = _SECRET_NAME.search(name).group(1).lower()
+    if word.startswith(("pass", "pwd")):
+        return len(value) >= 6 and entropy(value) >= 2.3
+    if word in ("token", "tokens", "credential", "credentials"):
+        return len(value) >= 20 and entropy(value) >= 3.5
+    return len(value) >= 12 and entropy(value) >= 3.0
+
+
+def mask_secret(value: str) -> str:
+    return value[:4] + "…" if len(value) > 8 else "…"
+
+
+def env_name(context: str | None, default: str) -> str:
+    if context and context.isidentifier():
+        return re.sub(r"[^A-Z0-9]+", "_", context.upper()).strip("_") or default
+    return default
+
+
+class HardCodedSecret(Rule):
+    """API keys, tokens and passwords written in code or saved in outputs.
+
+    ## What it does
+    Flags string literals that look like secrets, found two ways: by their shape (AWS keys,
+    GitHub, Slack, OpenAI, Anthropic, Google, Stripe and Hugging Face tokens, private keys, JSON
+    Web Tokens, passwords in connection URLs) and by the name they are given (`api_key = "…"`,
+    `password="…"`, `{"token": "…"}`) when the value is random enough to be real. Placeholders
+    such as `"your_key_here"` or `"<TOKEN>"` are not secrets. Cell outputs are searched by shape.
+
+    ## Why is this bad?
+    Anyone who can read the notebook (the repository, a shared drive, a pipeline's artifact
+    store) can use the key. Notebooks are copied and shared more than any other code, and a
+    secret in git history stays there after it is deleted.
+
+    ## Example
+    ```python
+    # %%
+    client = OpenAI(api_key="sk-proj-9f3Kq2LzR8vT1xYb7Wm4Nc6Hd0Je5Ug3")
+    ```
+
+    ## Use instead
+    ```python
+    # %%
+    import os
+    client = OpenAI(api_key=os.environ["API_KEY"])
+    ```
+    Then revoke the key that was in the notebook: it is compromised.
+
+    ## Fix safety
+    Safe as an edit of the code: the fix replaces the literal with `os.environ["NAME"]` (and adds
+    `import os`). The notebook then needs that environment variable set. Secrets in outputs are
+    reported without a fix: clear the outputs.
+    """
+
+    code = "NB501"
+    name = "hard-coded-secret"
+    severity = "error"
+    category = "no-secrets"
+    fix_safety = "safe"
+    fix_title = "Read the secret from an environment variable"
+    VALID = (
+        '# %%\nimport os\napi_key = os.environ["API_KEY"]\n',
+        '# %%\napi_key = "your_key_here"\npassword = "<PASSWORD>"\ntoken = "the"\n',
+        '# %%\ntokens = ["hello", "world"]\nkey = "sepal_length"\n',
+    )
+    INVALID = (
+        Invalid('# %%\nclient = OpenAI(api_key="sk-proj-9f3Kq2LzR8vT1xYb7Wm4Nc6Hd0Je5Ug3aa")\n',
+                count=1,
+                fixed='# %%\nimport os\nclient = OpenAI(api_key=os.environ["API_KEY"])\n'),
+        Invalid('# %%\ndb_password = "Tr0ub4dor&3"\nurl = "postgres://ana:s3cr3tpw@db:5432/x"\n',
+                count=2),
+        Invalid('# %% outputs=[{"output_type": "stream", "name": "stdout", '
+                '"text": "AKIAIOSFODNN7EXAMPL3\\n"}]\nprint(os.environ["AWS_KEY"])\n', count=1),
+    )
+
+    def check(self, ctx: Context):
+        for cell, facts in ctx.analysis.cells_with_facts():
+            for string in facts.strings:
+                if string.docstring or len(string.value) > 5000:
+                    continue
+                shape = by_shape(string.value)
+                if shape is not None:
+                    kind, _env, match = shape
+                    yield self.report(
+                        ctx, cell, f"{kind} (`{mask_secret(match.group(0))}`) is written in the "
+                                   f"code", node=string.node,
+                        help="read it from an environment variable, and revoke this one",
+                        fix=string.value == match.group(0) or string.context is not None)
+                elif by_name(string.context, string.value):
+                    yield self.report(
+                        ctx, cell, f"`{string.context}` is set to a literal secret "
+                                   f"(`{mask_secret(string.value)}`)", node=string.node,
+                        help=f"use `os.environ[\"{env_name(string.context, 'SECRET')}\"]`, and "
+                             f"revoke this one")
+        for cell in ctx.notebook.code_cells:
+            for text in _output_texts(cell.outputs):
+                shape = by_shape(text)
+                if shape is not None:
+                    kind, _env, match = shape
+                    yield self.report(
+                        ctx, cell, f"the saved output contains {kind} "
+                                   f"(`{mask_secret(match.group(0))}`)",
+                        help="clear the outputs (Edit › Clear All Outputs), save, and revoke it",
+                        fix=False)
+                    break
+
+    def fix(self, editor, diagnostics):
+        from nb2pipe.analysis import NotebookAnalysis
+
+        notebook = editor.notebook()
+        analysis = NotebookAnalysis(notebook)
+        wanted: dict[int, set] = {}
+        for diagnostic in diagnostics:
+            if diagnostic.fix:
+                wanted.setdefault(diagnostic.cell, set()).add((diagnostic.line, diagnostic.col))
+        for index, positions in wanted.items():
+            facts = analysis.facts.get(index)
+            if facts is None:
+                continue
+            names = {}
+            for string in facts.strings:
+                key = (string.node.lineno, string.node.col_offset + 1)
+                if key in positions:
+                    shape = by_shape(string.value)
+                    default = shape[1] if shape else "SECRET"
+                    names[key] = env_name(string.context, default)
+
+            changed = editor.rewrite(index, _environ_strings(names))
+            if changed and not _imports_os_before(analysis, index):
+                editor.set_source(index, "import os\n" + editor.source(index))
+
+
+def _environ_strings(names: dict):
+    def change(module):
+        import libcst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        wrapper = MetadataWrapper(module)
+        positions = wrapper.resolve(PositionProvider)
+
+        class Transformer(libcst.CSTTransformer):
+            def leave_SimpleString(self, original, updated):
+                start = positions[original].start
+                name = names.get((start.line, start.column + 1))
+                if name is None:
+                    return updated
+                return libcst.parse_expression(f'os.environ["{name}"]')
+
+        return wrapper.module.visit(Transformer())
+
+    return change
+
+
+def _imports_os_before(analysis, index: int) -> bool:
+    binding = analysis.first_binding.get("os")
+    return binding is not None and binding.cell < index
+
+
+def _output_texts(outputs):
+    for output in outputs:
+        values = [output.get("text")]
+        data = output.get("data")
+        if isinstance(data, dict):
+            values += [data.get(m) for m in ("text/plain", "text/html", "application/json")]
+        for value in values:
+            if isinstance(value, str):
+                yield value
+            elif isinstance(value, list):
+                yield "".join(part for part in value if isinstance(part, str))

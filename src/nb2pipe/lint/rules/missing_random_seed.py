@@ -1,0 +1,117 @@
+from nb2pipe.analysis import NotebookAnalysis
+from nb2pipe.lint.knowledge import RANDOM_SOURCES, UNIVERSAL_SEEDERS
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+_GENERATORS = ("numpy.random.default_rng", "numpy.random.RandomState")
+
+
+def unseeded_draws(analysis: NotebookAnalysis) -> dict:
+    """For each random source drawn from and never seeded: its first draw ``(cell, call)``."""
+    seeded: set[str] = set()
+    draws: dict = {}
+    for cell, facts in analysis.cells_with_facts():
+        for call in facts.calls:
+            qualified = analysis.qualify(call.dotted)
+            if qualified is None:
+                continue
+            if qualified in UNIVERSAL_SEEDERS:
+                seeded.update(s.name for s in RANDOM_SOURCES)
+                continue
+            if qualified in _GENERATORS:
+                if not (call.node.args or call.node.keywords):
+                    draws.setdefault("numpy", (cell, call))
+                continue
+            for source in RANDOM_SOURCES:
+                if qualified in source.seeds:
+                    seeded.add(source.name)
+                elif source.draws_from(qualified):
+                    draws.setdefault(source.name, (cell, call))
+    return {name: draw for name, draw in draws.items() if name not in seeded}
+
+
+class MissingRandomSeed(Rule):
+    """Random numbers are drawn and the generator is never seeded.
+
+    ## What it does
+    Flags the first draw from the global random number generator of `numpy`, `random`,
+    `torch` or `tensorflow` (`np.random.rand`, `random.shuffle`, `torch.randn`,
+    `np.random.default_rng()` without a seed…) when the notebook never seeds that generator
+    (`np.random.seed`, `random.seed`, `torch.manual_seed`, `tf.random.set_seed`, or a seeder
+    for all of them such as `keras.utils.set_random_seed`).
+
+    ## Why is this bad?
+    Every run gives different numbers: different splits, initial weights and results. Nobody,
+    including you next week, can reproduce the figures in the notebook.
+
+    ## Example
+    ```python
+    # %%
+    import numpy as np
+    noise = np.random.normal(size=100)
+    ```
+
+    ## Use instead
+    ```python
+    # %% tags=["parameters"]
+    SEED = 42
+    # %%
+    import numpy as np
+    np.random.seed(SEED)
+    noise = np.random.normal(size=100)
+    ```
+
+    ## Fix safety
+    Safe. The fix adds `SEED = 42` to the parameters cell (creating one if needed) and a cell
+    after the imports that seeds each generator the notebook uses.
+    """
+
+    code = "NB202"
+    name = "missing-random-seed"
+    category = "reproducible"
+    fix_safety = "safe"
+    fix_title = "Seed the random number generators after the imports"
+    VALID = (
+        "# %%\nimport numpy as np\nnp.random.seed(0)\n# %%\nx = np.random.rand(3)\n",
+        "# %%\nimport numpy as np\nrng = np.random.default_rng(7)\nx = rng.normal()\n",
+        "# %%\nimport keras\nimport random\nkeras.utils.set_random_seed(1)\nrandom.random()\n",
+    )
+    INVALID = (
+        Invalid("# %%\nimport numpy as np\n# %%\nnoise = np.random.normal(size=100)\n", count=1,
+                fixed='# %%\nimport numpy as np\n# %% tags=["parameters"]\n# Parameters: '
+                      '`nb2pipe run -p NAME=VALUE` and papermill replace these values.\n'
+                      'SEED = 42\n# %%\nnp.random.seed(SEED)\n# %%\n'
+                      'noise = np.random.normal(size=100)\n'),
+        Invalid("# %%\nimport random\nfrom numpy.random import rand\n# %%\nrandom.shuffle(items)\n"
+                "x = rand(3)\n", count=2),
+    )
+
+    def check(self, ctx: Context):
+        for name, (cell, call) in unseeded_draws(ctx.analysis).items():
+            shown = call.dotted or call.attr
+            yield self.report(
+                ctx, cell, f"`{shown}()` draws random numbers, but {name}'s generator is never "
+                           f"seeded", node=call.node,
+                help="seed it once after the imports, with the seed in the parameters cell")
+
+    def fix(self, editor, diagnostics):
+        from nb2pipe.lint.fix import ensure_seed
+
+        seed = ensure_seed(editor)
+        analysis = NotebookAnalysis(editor.notebook())
+        unseeded = unseeded_draws(analysis)
+        if not unseeded:
+            return
+        lines = []
+        position = editor.parameters_cell() or 0
+        for source in RANDOM_SOURCES:
+            if source.name not in unseeded:
+                continue
+            alias = next((local for local, target in analysis.aliases.items()
+                          if target == source.module), None)
+            if alias is None:
+                lines.append(f"import {source.module}")
+                alias = source.module
+            else:
+                position = max(position, analysis.first_binding[alias].cell)
+            lines.append(source.seed_call.format(alias=alias, seed=seed))
+        editor.insert_cell(position + 1, "\n".join(lines))

@@ -1,0 +1,109 @@
+from nb2pipe.lint.knowledge import ML_MODULES, TRACKER_CALLS, TRACKER_MODULES
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+_TRAINING_FUNCTIONS = frozenset({
+    "xgboost.train", "xgboost.cv", "lightgbm.train", "lightgbm.cv", "catboost.cv",
+    "sklearn.model_selection.cross_val_score", "sklearn.model_selection.cross_validate",
+})
+_TRAINING_METHODS = frozenset({"fit", "fit_generator", "partial_fit"})
+
+
+def first_training(analysis):
+    """The first call that trains a model, as ``(cell, call)``, or ``None``."""
+    if not analysis.imported_modules & ML_MODULES:
+        return None
+    for cell, facts in analysis.cells_with_facts():
+        for call in facts.calls:
+            qualified = analysis.qualify(call.dotted) or ""
+            if qualified in _TRAINING_FUNCTIONS:
+                return cell, call
+            if call.attr in _TRAINING_METHODS and (call.node.args or call.node.keywords):
+                if qualified.startswith(("scipy.", "numpy.", "pandas.")):
+                    continue
+                return cell, call
+            if call.attr == "train" and call.dotted and "trainer" in call.dotted.lower():
+                return cell, call
+    return None
+
+
+def uses_tracker(analysis) -> bool:
+    if analysis.imported_modules & TRACKER_MODULES:
+        return True
+    for _cell, facts in analysis.cells_with_facts():
+        for call in facts.calls:
+            qualified = analysis.qualify(call.dotted) or ""
+            if qualified in TRACKER_CALLS or qualified.startswith(tuple(TRACKER_CALLS)):
+                return True
+    for cell in analysis.notebook.code_cells:
+        for magic in cell.code.magics if cell.code else ():
+            if magic.name in ("load_ext", "tensorboard") and "tensorboard" in magic.command:
+                return True
+    return False
+
+
+class NoExperimentTracking(Rule):
+    """Models are trained and nothing is logged to an experiment tracker.
+
+    ## What it does
+    Flags the first training call (`model.fit(...)`, `xgb.train(...)`, `cross_val_score(...)`,
+    a Hugging Face `trainer.train()`) in a notebook that imports a machine-learning library but
+    no experiment tracker (MLflow, Weights & Biases, Neptune, Comet, ClearML, DVCLive, Aim,
+    TensorBoard…). Notebooks tagged for the converter with `pipeline-metrics` are not flagged:
+    `nb2pipe convert` injects MLflow tracking into them.
+
+    ## Why is this bad?
+    Parameters, metrics and models live only in cell outputs, overwritten by the next run. Which
+    run gave the model in production, and with which data and settings, is unknowable: the
+    defining trait of MLOps level 0.
+
+    ## Example
+    ```python
+    # %%
+    from sklearn.linear_model import LogisticRegression
+    clf = LogisticRegression().fit(X_train, y_train)
+    print(clf.score(X_test, y_test))
+    ```
+
+    ## Use instead
+    ```python
+    # %%
+    import mlflow
+    from sklearn.linear_model import LogisticRegression
+    mlflow.autolog()
+    clf = LogisticRegression().fit(X_train, y_train)
+    ```
+    Or convert the notebook with `nb2pipe convert`, which injects MLflow tracking into every run.
+
+    ## Fix safety
+    No automatic fix yet.
+    """
+
+    code = "NB301"
+    name = "no-experiment-tracking"
+    category = "tracked"
+    VALID = (
+        '# %%\nfrom sklearn.svm import SVC\nm = SVC().fit(X, y)\n# %% tags=["pipeline-metrics"]\n'
+        'acc = m.score(X, y)\n',
+        "# %%\nimport mlflow\nfrom sklearn.svm import SVC\nmlflow.autolog()\nm = SVC().fit(X, y)\n",
+        "# %%\nimport scipy.stats as st\nparams = st.norm.fit(data)\n",
+    )
+    INVALID = (
+        Invalid("# %%\nfrom sklearn.linear_model import LogisticRegression\n# %%\n"
+                "clf = LogisticRegression().fit(X, y)\nclf.fit(X, y)\n", count=1),
+    )
+
+    def check(self, ctx: Context):
+        analysis = ctx.analysis
+        if any(tag in ("pipeline-metrics", "metrics") for c in ctx.notebook.cells
+               for tag in c.tags):
+            return  # nb2pipe convert logs its metrics (and injects tracking)
+        training = first_training(analysis)
+        if training is None or uses_tracker(analysis):
+            return
+        cell, call = training
+        shown = call.dotted or f"….{call.attr}"
+        yield self.report(
+            ctx, cell, f"`{shown}()` trains a model, but nothing logs parameters, metrics or the "
+                       f"model to an experiment tracker", node=call.node,
+            help="call `mlflow.autolog()` before training, or convert the notebook with "
+                 "`nb2pipe convert` (tracking is injected)")

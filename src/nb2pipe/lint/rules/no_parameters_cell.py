@@ -1,0 +1,193 @@
+import ast
+
+from nb2pipe.lint.rule import Context, Invalid, Rule
+from nb2pipe.lint.rules.hard_coded_secret import by_name, by_shape
+
+PARAMETER_TAGS = ("parameters", "pipeline-parameters")
+
+
+def _literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return not (isinstance(node.value, str) and (len(node.value) > 200 or "\n" in node.value))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return isinstance(node.operand, ast.Constant) and \
+            isinstance(node.operand.value, (int, float))
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return len(node.elts) <= 10 and all(isinstance(e, ast.Constant) for e in node.elts)
+    return False
+
+
+def liftable(analysis) -> list:
+    """Top-level ``NAME = literal`` assignments that can move to a parameters cell.
+
+    A name qualifies when it is bound exactly once in the whole notebook, by that assignment,
+    and is either UPPER_CASE or assigned in one of the first two code cells.
+    """
+    counts: dict[str, int] = {}
+    for facts in analysis.facts.values():
+        for name, number in facts.bind_counts.items():
+            counts[name] = counts.get(name, 0) + number
+    for binds in analysis.magic_binds.values():
+        for name in binds:
+            counts[name] = counts.get(name, 0) + 2
+    early = [c.index for c in analysis.notebook.code_cells if not c.is_empty][:2]
+    found = []
+    for cell, facts in analysis.cells_with_facts():
+        if cell.code.masked.magics and any(m.kind == "cell" for m in cell.code.masked.magics):
+            continue
+        for assignment in facts.assignments:
+            name = assignment.name
+            if not assignment.top or counts.get(name) != 1 or not _literal(assignment.value):
+                continue
+            if name.startswith("_") or not (name.isupper() or cell.index in early):
+                continue
+            if isinstance(assignment.stmt, ast.AnnAssign):
+                continue
+            value = assignment.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str) and (
+                    by_shape(value.value) or by_name(name, value.value)):
+                continue  # a secret is no parameter: parameters get logged (NB501 handles it)
+            found.append((cell, assignment))
+    return found
+
+
+class NoParametersCell(Rule):
+    """No cell is tagged `parameters` (papermill) or `pipeline-parameters` (Kale).
+
+    ## What it does
+    Flags notebooks with code but no cell tagged `parameters` or `pipeline-parameters`.
+
+    ## Why is this bad?
+    Without a parameters cell, the only way to run the notebook with another data set, date or
+    learning rate is to edit it by hand. papermill, Kale and `nb2pipe run -p` inject values after
+    that cell; it is what makes a notebook a parameterised, repeatable job.
+
+    ## Example
+    ```python
+    # %%
+    import pandas as pd
+    DATA = "data/churn.csv"
+    EPOCHS = 20
+    ```
+
+    ## Use instead
+    ```python
+    # %%
+    import pandas as pd
+    # %% tags=["parameters"]
+    DATA = "data/churn.csv"
+    EPOCHS = 20
+    ```
+
+    ## Fix safety
+    Safe. The fix moves into a cell tagged `parameters` the top-level assignments of literals
+    that are bound nowhere else: UPPER_CASE constants anywhere, and any such assignment in the
+    first two code cells (secrets excepted: they are NB501's). A cell that holds only such
+    constants is tagged itself; otherwise a new cell is added after the imports. Moving a
+    literal assignment earlier does not change what any cell computes.
+    """
+
+    code = "NB303"
+    name = "no-parameters-cell"
+    category = "parameterised"
+    fix_safety = "safe"
+    fix_title = "Add a `parameters` cell with the notebook's constants"
+    VALID = ('# %%\nimport pandas as pd\n# %% tags=["parameters"]\nDATA = "x.csv"\n',
+             '# %% tags=["pipeline-parameters"]\nLR = 0.1\n',
+             "# %% [markdown]\n# Only prose\n")
+    INVALID = (
+        Invalid('# %%\nimport pandas as pd\nDATA = "data/churn.csv"\nEPOCHS = 20\n'
+                '# %%\ndf = pd.read_csv(DATA)\nfor e in range(EPOCHS):\n    pass\n', count=1,
+                fixed='# %%\nimport pandas as pd\n# %% tags=["parameters"]\n'
+                      '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
+                      'values.\nDATA = "data/churn.csv"\nEPOCHS = 20\n# %%\n'
+                      'df = pd.read_csv(DATA)\nfor e in range(EPOCHS):\n    pass\n'),
+        Invalid("# %%\nx = compute()\n", count=1),
+    )
+
+    def check(self, ctx: Context):
+        notebook = ctx.notebook
+        if not any(c.is_code and not c.is_empty for c in notebook.cells):
+            return
+        if any(tag in PARAMETER_TAGS for c in notebook.cells for tag in c.tags):
+            return
+        yield self.report(
+            ctx, None, "no cell is tagged `parameters`: the notebook cannot be run with other "
+                       "inputs without editing it",
+            help="tag the cell that holds the inputs and settings `parameters`, or run "
+                 "`nb2pipe check --fix` to create one")
+
+    def fix(self, editor, diagnostics):
+        from nb2pipe.analysis import NotebookAnalysis
+
+        analysis = NotebookAnalysis(editor.notebook())
+        lifted = liftable(analysis)
+        names = {a.name for _, a in lifted}
+        by_cell: dict[int, list] = {}
+        for cell, assignment in lifted:
+            by_cell.setdefault(cell.index, []).append(assignment)
+        first_use = next((cell.index for cell, facts in analysis.cells_with_facts()
+                          if names & {r.name for r in facts.reads}), None)
+        # A cell that holds nothing but such constants becomes the parameters cell itself.
+        for index, assignments in by_cell.items():
+            cell = analysis.notebook.cells[index]
+            if len(assignments) == len(cell.tree.body) and not cell.code.magics and \
+                    (first_use is None or index <= first_use):
+                tags = editor.cells[index].setdefault("metadata", {}).setdefault("tags", [])
+                tags.append("parameters")
+                moved = [a for i, group in by_cell.items() if i != index for a in group]
+                self._append(editor, index, self._take(editor, analysis, moved))
+                return
+        lines = self._take(editor, analysis, [a for _, a in lifted])
+        self._append(editor, editor.ensure_parameters_cell(before=first_use), lines)
+
+    @staticmethod
+    def _take(editor, analysis, assignments) -> list[str]:
+        """Remove ``assignments`` from their cells; return their source lines, in order."""
+        lines = []
+        by_cell: dict[int, dict[int, str]] = {}
+        for cell, facts in analysis.cells_with_facts():
+            for assignment in facts.assignments:
+                if any(assignment is a for a in assignments):
+                    lines.append(ast.get_source_segment(cell.code.masked.source, assignment.stmt))
+                    by_cell.setdefault(cell.index, {})[assignment.stmt.lineno] = assignment.name
+        for index, moved in by_cell.items():
+            editor.rewrite(index, _remove_assignments(set(moved), set(moved.values())))
+            if not editor.source(index).strip():
+                editor.set_source(index, "# moved to the parameters cell: " +
+                                  ", ".join(sorted(moved.values())))
+        return lines
+
+    @staticmethod
+    def _append(editor, target: int, lines: list[str]) -> None:
+        if lines:
+            source = editor.source(target).rstrip("\n")
+            editor.set_source(target, (source + "\n" if source else "") + "\n".join(lines))
+
+
+def _remove_assignments(lines: set[int], names: set[str]):
+    def change(module):
+        import libcst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        wrapper = MetadataWrapper(module)
+        positions = wrapper.resolve(PositionProvider)
+
+        class Remover(libcst.CSTTransformer):
+            def leave_SimpleStatementLine(self, original, updated):
+                if positions[original].start.line not in lines:
+                    return updated
+                kept = [s for s in updated.body if not (
+                    isinstance(s, (libcst.Assign,)) and len(s.targets) == 1 and
+                    isinstance(s.targets[0].target, libcst.Name) and
+                    s.targets[0].target.value in names)]
+                if len(kept) == len(updated.body):
+                    return updated
+                if not kept:
+                    return libcst.RemoveFromParent()
+                kept[-1] = kept[-1].with_changes(semicolon=libcst.MaybeSentinel.DEFAULT)
+                return updated.with_changes(body=kept)
+
+        return wrapper.module.visit(Remover())
+
+    return change

@@ -1,0 +1,96 @@
+import os
+import sys
+
+from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES
+from nb2pipe.lint.project import is_local_module, normalise
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}
+
+
+class UndeclaredDependency(Rule):
+    """A third-party import that no dependency file declares.
+
+    ## What it does
+    Flags the first import of each third-party package that no `requirements*.txt`,
+    `pyproject.toml`, `environment.yml`, `setup.py`/`setup.cfg`, `Pipfile` or lock file in the
+    notebook's folder or a folder above it (up to the repository root) declares. Standard library
+    modules, modules next to the notebook and IPython are not third-party. Import names are
+    matched to distribution names (`sklearn` → `scikit-learn`, `cv2` → `opencv-python`).
+
+    ## Why is this bad?
+    Whoever runs the notebook next has to guess what to install, and which versions. A pipeline
+    step needs its requirements listed to get an image or an environment built.
+
+    ## Example
+    ```python
+    # %%
+    import xgboost as xgb  # and no requirements.txt mentions xgboost
+    ```
+
+    ## Use instead
+    Declare it in `requirements.txt` next to the notebook, pinned (`xgboost==2.1.1`);
+    `pip freeze | grep -i xgboost` tells you the version you use.
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "NB205"
+    name = "undeclared-dependency"
+    category = "reproducible"
+    VALID = ("# %%\nimport os, json, math\nfrom collections import Counter\n",)
+    INVALID = (Invalid("# %%\nimport numpy as np\nfrom sklearn.svm import SVC\nimport numpy\n",
+                       count=2),)
+
+    def check(self, ctx: Context):
+        project = ctx.project.get("project")
+        folder = os.path.dirname(os.path.abspath(ctx.path))
+        seen: set[str] = set()
+        for cell, facts in ctx.analysis.cells_with_facts():
+            for fact in facts.imports:
+                module = fact.module.partition(".")[0]
+                if not module or fact.module.startswith(".") or module in seen:
+                    continue
+                seen.add(module)
+                if module in _STDLIB or module in KERNEL_MODULES:
+                    continue
+                if is_local_module(folder, module):
+                    continue
+                distribution = DISTRIBUTIONS.get(module, module)
+                if project is not None and (project.declares(distribution) or
+                                            project.declares(module) or
+                                            _declared_by_metadata(project, module)):
+                    continue
+                where = "no dependency file next to the notebook" if project is None or \
+                    not project.dependency_files else \
+                    ", ".join(os.path.basename(p) for p in project.dependency_files[:3])
+                yield self.report(
+                    ctx, cell, f"`{module}` is imported but {where} declares `{distribution}`",
+                    node=fact.node,
+                    help=f"add `{distribution}==<version>` to requirements.txt "
+                         f"(`pip show {distribution}` tells the version)")
+
+
+def _declared_by_metadata(project, module: str) -> bool:
+    """Whether an installed distribution that provides ``module`` is declared."""
+    if not project.declared:
+        return False
+    for distribution in _packages_distributions().get(module, ()):
+        if normalise(distribution) in project.declared:
+            return True
+    return False
+
+
+_CACHE: dict = {}
+
+
+def _packages_distributions() -> dict:
+    if "map" not in _CACHE:
+        from importlib import metadata
+
+        try:
+            _CACHE["map"] = metadata.packages_distributions()
+        except Exception:
+            _CACHE["map"] = {}
+    return _CACHE["map"]

@@ -1,0 +1,61 @@
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+
+class UndefinedName(Rule):
+    """A name that no cell defines.
+
+    ## What it does
+    Flags names that are read but bound by no cell, no import, no magic and no builtin,
+    including names read inside function bodies. It stays silent for notebooks that can create
+    names it cannot see: `from x import *`, `%run`, `exec`, `globals()[...] = ...`.
+
+    ## Why is this bad?
+    The cell that defined the name was deleted or never saved. The notebook only worked in the
+    kernel where that cell once ran; a fresh run fails with a `NameError`.
+
+    ## Example
+    ```python
+    # %%
+    X_scaled = scaler.transform(X)
+    ```
+
+    ## Use instead
+    Restore the cell that defines the name, or define it:
+    ```python
+    # %%
+    scaler = StandardScaler().fit(X)
+    X_scaled = scaler.transform(X)
+    ```
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "NB106"
+    name = "undefined-name"
+    severity = "error"
+    category = "runs-top-to-bottom"
+    VALID = (
+        "# %%\nimport numpy as np\nx = np.zeros(3)\nprint(len(x))\n",
+        "# %%\nfrom pylab import *\nplot(x)\n",
+        "# %%\nfiles = !ls\nprint(files)\n",
+        "# %%\ndef f():\n    global g\n    g = 1\n# %%\nf()\nprint(g)\n",
+        "# %%\ntry:\n    pass\nexcept Exception as err:\n    print(err)\n",
+        "# %%\ndisplay(In, Out)\n",
+    )
+    INVALID = (
+        Invalid("# %%\nX_scaled = scaler.transform(X)\n", count=2),
+        Invalid("# %%\ndef f():\n    return missing\n", count=1),
+    )
+
+    def check(self, ctx: Context):
+        for problem in ctx.analysis.order_problems:
+            if problem.defined_in is not None:
+                continue
+            read = problem.read
+            message = f"`{read.name}` is not defined in any cell"
+            if problem.via:
+                message = f"`{read.name}` (read by `{problem.via}`) is not defined in any cell"
+            yield self.report(
+                ctx, problem.cell, message, line=read.line, col=read.col,
+                help=f"define `{read.name}` or restore the cell that defined it (was it deleted?)")

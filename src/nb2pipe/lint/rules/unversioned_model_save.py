@@ -1,0 +1,142 @@
+import ast
+
+from nb2pipe.lint.knowledge import MODEL_EXTENSIONS, looks_like_model
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+_DUMPERS = frozenset({"pickle.dump", "joblib.dump", "dill.dump", "cloudpickle.dump",
+                      "torch.save", "sklearn.externals.joblib.dump", "cPickle.dump"})
+_SAVE_METHODS = frozenset({"save", "save_model", "save_weights", "save_pretrained"})
+_SAVE_FUNCTIONS = frozenset({"tensorflow.saved_model.save", "keras.models.save_model",
+                             "tensorflow.keras.models.save_model"})
+
+
+def fixed_path(node: ast.AST | None) -> str | None:
+    """The literal path a save call writes to, or ``None`` when it is computed."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name in ("open", "Path", "join") and node.args and all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:1]):
+            parts = [a.value for a in node.args if isinstance(a, ast.Constant) and
+                     isinstance(a.value, str)]
+            if len(parts) == len(node.args) or name == "open":
+                return "/".join(parts) if name != "open" else parts[0]
+    return None
+
+
+def _label(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Call):
+        return _label(node.func.value) if isinstance(node.func, ast.Attribute) else None
+    return None
+
+
+class UnversionedModelSave(Rule):
+    """A model saved to a fixed path.
+
+    ## What it does
+    Flags `pickle.dump`, `joblib.dump`, `torch.save`, `model.save(...)`, `save_model`,
+    `save_weights` and `save_pretrained` calls that write a model to a literal path such as
+    `"model.pkl"`. A call counts as saving a model when the object's name (`clf`, `rf_model`,
+    `pipeline`…) or the file name (`model.h5`, `*.joblib`, `*.pt`) says so.
+
+    ## Why is this bad?
+    Every run overwrites the previous model: there is no telling which data, code and parameters
+    produced the file that gets deployed, and no going back to the one that worked.
+
+    ## Example
+    ```python
+    # %%
+    joblib.dump(model, "model.pkl")
+    ```
+
+    ## Use instead
+    ```python
+    # %%
+    mlflow.sklearn.log_model(model, name="model")
+    ```
+    or at least put a version or run id in the path.
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "NB302"
+    name = "unversioned-model-save"
+    category = "tracked"
+    VALID = (
+        '# %%\nimport pickle\npickle.dump(data, open("cache.txt", "wb"))\n',
+        '# %%\nimport joblib\njoblib.dump(model, f"models/model-{run_id}.pkl")\n',
+        '# %%\nimg.save("figure.png")\n',
+    )
+    INVALID = (
+        Invalid('# %%\nimport joblib, pickle\njoblib.dump(model, "model.pkl")\n'
+                'with open("clf.pickle", "wb") as f:\n    pickle.dump(clf, f)\n', count=2),
+        Invalid('# %%\nmodel.save("my_model.h5")\nimport torch\ntorch.save(net.state_dict(), '
+                '"weights.pt")\n', count=2),
+    )
+
+    def check(self, ctx: Context):
+        analysis = ctx.analysis
+        for cell, facts in analysis.cells_with_facts():
+            opened = None
+            for call in facts.calls:
+                node = call.node
+                qualified = analysis.qualify(call.dotted) or ""
+                obj = path_node = None
+                if qualified in _DUMPERS or qualified in _SAVE_FUNCTIONS:
+                    obj = node.args[0] if node.args else None
+                    path_node = node.args[1] if len(node.args) > 1 else next(
+                        (k.value for k in node.keywords if k.arg in ("filename", "f", "export_dir",
+                                                                       "filepath", "file")), None)
+                    label = _label(obj)
+                elif call.attr in _SAVE_METHODS and isinstance(node.func, ast.Attribute):
+                    path_node = node.args[0] if node.args else next(
+                        (k.value for k in node.keywords if k.arg in ("filepath", "fname", "path",
+                                                                       "save_directory")), None)
+                    label = _label(node.func.value)
+                else:
+                    continue
+                if isinstance(path_node, ast.Name):
+                    opened = _opened_files(cell.tree) if opened is None else opened
+                    path = opened.get(path_node.id)
+                else:
+                    path = fixed_path(path_node)
+                if path is None:
+                    continue
+                is_model = looks_like_model(label) or looks_like_model(path) or \
+                    path.lower().endswith(MODEL_EXTENSIONS)
+                if call.attr in _SAVE_METHODS and not qualified.startswith(tuple(_DUMPERS)):
+                    is_model = path.lower().endswith(MODEL_EXTENSIONS) or (
+                        looks_like_model(label) and "." not in path.rsplit("/", 1)[-1])
+                if not is_model:
+                    continue
+                yield self.report(
+                    ctx, cell, f"the model is saved to the fixed path `{path[:60]}`: each run "
+                               f"overwrites the last", node=node,
+                    help="log it to a tracker (`mlflow.<flavor>.log_model`) or put a version or "
+                         "run id in the path")
+
+
+def _opened_files(tree) -> dict[str, str]:
+    """``with open("x.pkl", "wb") as f`` → ``{"f": "x.pkl"}``."""
+    found: dict[str, str] = {}
+    if tree is None:
+        return found
+    for node in ast.walk(tree):
+        items = node.items if isinstance(node, ast.With) else []
+        for item in items:
+            path = fixed_path(item.context_expr)
+            if path is not None and isinstance(item.optional_vars, ast.Name):
+                found[item.optional_vars.id] = path
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call):
+            path = fixed_path(node.value)
+            if path is not None:
+                found[node.targets[0].id] = path
+    return found

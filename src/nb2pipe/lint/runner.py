@@ -1,0 +1,150 @@
+"""Running the rules: on one notebook in memory, on a file, or on many files in parallel."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from nb2pipe.analysis.notebook import NotebookAnalysis
+from nb2pipe.lint import suppress
+from nb2pipe.lint.config import Settings
+from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.lint.project import project_for
+from nb2pipe.lint.registry import RULES
+from nb2pipe.lint.rule import Context
+from nb2pipe.notebook.model import Notebook
+from nb2pipe.notebook.reader import NotebookError, read_notebook
+
+#: Below this many files, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 24
+
+
+def lint_notebook(notebook: Notebook, codes: Iterable[str] | None = None,
+                  extra_ignores: set[str] = frozenset(), with_project: bool = True) \
+        -> list[Diagnostic]:
+    """Run the selected rules (default: all) on a notebook; suppressions applied, sorted."""
+    selected = set(RULES) if codes is None else set(codes)
+    language = notebook.language
+    if "python" not in language:
+        rule = RULES["NB903"]()
+        found = list(rule.check(Context(notebook, None))) if "NB903" in selected else []
+        return suppress.apply(found, notebook, extra_ignores)
+    analysis = NotebookAnalysis(notebook)
+    project = {}
+    if with_project and not notebook.path.startswith("<"):
+        project["project"] = project_for(os.path.dirname(os.path.abspath(notebook.path)))
+    context = Context(notebook, analysis, project)
+    found: list[Diagnostic] = []
+    for code in sorted(selected):
+        rule_class = RULES[code]
+        if rule_class.scope != "notebook":
+            continue
+        found.extend(rule_class().check(context))
+    found = suppress.apply(found, notebook, extra_ignores)
+    found.sort(key=lambda d: d.sort_key)
+    return found
+
+
+def error_diagnostic(path: str, error: NotebookError) -> Diagnostic:
+    rule = RULES[error.code]
+    return Diagnostic(code=rule.code, name=rule.name, severity=rule.severity,
+                      message=error.message, path=path, cell=error.cell_index,
+                      help=error.hint or None)
+
+
+@dataclass
+class FileResult:
+    """The outcome of checking one file."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    notebook: Notebook | None = None
+    crashed: str | None = None  # an internal error, reported instead of raised
+
+
+def lint_file(path: str, codes: set[str], settings: Settings | None = None,
+              keep_notebook: bool = False) -> FileResult:
+    """Read and check one file. Never raises: problems become diagnostics."""
+    settings = settings or Settings()
+    extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
+    try:
+        notebook = read_notebook(path)
+    except NotebookError as error:
+        found = [error_diagnostic(path, error)] if "NB901" in codes else []
+        return FileResult(path, [d for d in found if d.code not in extra])
+    try:
+        diagnostics = lint_notebook(notebook, codes, extra)
+    except Exception as error:  # a bug in a rule must not hide the other files' results
+        return FileResult(path, [], None, f"{type(error).__name__}: {error}")
+    return FileResult(path, diagnostics, notebook if keep_notebook else None)
+
+
+def _lint_worker(job: tuple[str, frozenset[str], Settings]) -> FileResult:
+    path, codes, settings = job
+    return lint_file(path, set(codes), settings)
+
+
+def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """The ``.ipynb`` files under ``paths`` (folders walked), in a stable order.
+
+    A file named explicitly is always included; excluded folders (``.ipynb_checkpoints``,
+    virtual environments…) are skipped while walking.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    patterns = list(exclude)
+    found: list[str] = []
+    for path in paths:
+        if os.path.isfile(path):
+            found.append(path)
+            continue
+        if not os.path.isdir(path):
+            raise FileNotFoundError(path)
+        for folder, folders, files in os.walk(path):
+            folders[:] = sorted(f for f in folders if not _excluded(f, folder, patterns))
+            for name in sorted(files):
+                if name.endswith(".ipynb") and not _excluded(name, folder, patterns):
+                    found.append(os.path.join(folder, name))
+    seen: set[str] = set()
+    unique = []
+    for path in found:
+        key = os.path.abspath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def _excluded(name: str, folder: str, patterns: list[str]) -> bool:
+    full = os.path.join(folder, name)
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(full, p) or
+               fnmatch.fnmatch(os.path.normpath(full), os.path.normpath(p)) for p in patterns)
+
+
+def lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
+    """Check many files, in parallel when there are enough of them; results in input order."""
+    jobs = jobs or os.cpu_count() or 1
+    results: list[FileResult] = []
+    total = len(files)
+    if jobs > 1 and total >= PARALLEL_THRESHOLD:
+        import concurrent.futures
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            work = [(path, frozenset(codes), settings) for path in files]
+            for number, result in enumerate(pool.map(_lint_worker, work, chunksize=8), 1):
+                results.append(result)
+                if progress:
+                    progress(number, total)
+        return results
+    for number, path in enumerate(files, 1):
+        results.append(lint_file(path, codes, settings))
+        if progress:
+            progress(number, total)
+    return results

@@ -1,0 +1,64 @@
+"""Notebook-level dataflow: use-before-define, undefined names, and what groups of cells need."""
+
+from nb2pipe.analysis import NotebookAnalysis
+from nb2pipe.notebook import notebook_from_percent
+
+
+def analysis(source):
+    return NotebookAnalysis(notebook_from_percent(source))
+
+
+def problems(source):
+    return [(p.cell.number, p.read.name, p.defined_in.cell + 1 if p.defined_in else None, p.via)
+            for p in analysis(source).order_problems]
+
+
+def test_use_before_define_names_the_later_cell():
+    assert problems("# %%\nprint(model)\n# %%\nmodel = 1\n") == [(1, "model", 2, None)]
+
+
+def test_function_defined_early_and_called_late_is_fine():
+    assert problems("# %%\ndef predict(x):\n    return model.predict(x)\n# %%\nmodel = make()\n"
+                    "# %%\npredict(1)\n# %%\ndef make():\n    return 1\n") == \
+        [(2, "make", 4, None)]
+
+
+def test_function_called_before_its_globals_exist_is_reported_at_the_call():
+    assert problems("# %%\ndef f():\n    return g()\n# %%\ndef g():\n    return late\n"
+                    "# %%\nf()\n# %%\nlate = 1\n") == [(3, "late", 4, "f")]
+
+
+def test_undefined_names_in_cells_and_function_bodies():
+    assert problems("# %%\nprint(gone)\ndef f():\n    return missing\n") == [
+        (1, "gone", None, None), (1, "missing", None, "f")]
+
+
+def test_wildcards_and_run_make_names_unknowable():
+    assert problems("# %%\nfrom os.path import *\nprint(join)\n") == []
+    assert problems("# %%\n%run setup.py\nprint(things)\n") == []
+
+
+def test_names_from_unparsable_cells_are_not_called_undefined():
+    assert problems("# %%\nthing = 1 +\n# %%\nprint(thing)\n") == []
+
+
+def test_magics_bind_names():
+    assert problems("# %%\nfiles = !ls\n%%capture\n# %%\nprint(files)\n") == []
+
+
+def test_needs_and_binds_of_a_group_of_cells():
+    result = analysis("# %%\nimport pandas as pd\nSEED = 1\n# %%\ndef load():\n"
+                      "    return pd.read_csv(PATH)\n# %%\ndf = load()\ndf['x'] = SEED\n"
+                      "# %%\nmodel = fit(df)\nscore = model.score(df)\n")
+    assert set(result.needs([2])) == {"load", "pd", "PATH", "SEED"}
+    assert set(result.needs([1, 2])) == {"pd", "PATH", "SEED"}
+    assert result.binds([2, 3]) == {"df", "model", "score"}
+    assert set(result.needs([3])) == {"fit", "df"}
+
+
+def test_qualify_resolves_import_aliases():
+    result = analysis("# %%\nimport numpy as np\nfrom sklearn.ensemble import "
+                      "RandomForestClassifier as RF\n")
+    assert result.qualify("np.random.seed") == "numpy.random.seed"
+    assert result.qualify("RF") == "sklearn.ensemble.RandomForestClassifier"
+    assert result.qualify("other.thing") == "other.thing"

@@ -1,0 +1,63 @@
+"""`nb2pipe check --fix` / `--diff` on files: what changes, what is kept, what is written."""
+
+import json
+
+from nb2pipe.notebook import read_notebook
+from tests.helpers import run_cli, write_notebook
+
+LEVEL0 = (
+    '# %% [markdown]\n# # Churn\n'
+    '# %% execution_count=1 outputs=[{"output_type": "stream", "name": "stdout", "text": "hi"}]\n'
+    'import numpy as np\nfrom sklearn.model_selection import train_test_split\n'
+    '# %% execution_count=2\nTEST_SIZE = 0.25\napi_key = "Zx9Kq2LzR8vT1xYb7Wm4"\n'
+    '# %% execution_count=3\nnoise = np.random.normal(size=10)\n'
+    'a, b = train_test_split(noise, test_size=TEST_SIZE)  # keep this comment\n'
+    '# %% execution_count=4\n%matplotlib inline\n!pip install numpy\n'
+)
+
+
+def test_fix_applies_safe_fixes_and_keeps_outputs_ids_and_metadata(tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", LEVEL0)
+    raw = json.loads(path.read_text())
+    raw["metadata"]["custom"] = {"keep": True}
+    path.write_text(json.dumps(raw))
+    code, out, err = run_cli("check", path, "--fix", "--select", "NB2,NB303,NB501",
+                             "--output-format", "concise")
+    fixed = read_notebook(path)
+    sources = "\n".join(c.source for c in fixed.cells)
+    assert "SEED = 42" in sources and "np.random.seed(SEED)" in sources
+    assert "random_state=SEED)  # keep this comment" in sources
+    assert 'api_key = os.environ["API_KEY"]' in sources and "import os" in sources
+    assert "%matplotlib inline" in sources
+    assert "!pip install numpy==" in sources
+    parameters = [c for c in fixed.cells if "parameters" in c.tags]
+    assert len(parameters) == 1 and "TEST_SIZE = 0.25" in parameters[0].source
+    assert fixed.metadata["custom"] == {"keep": True}
+    original_ids = {f"cell-{n}" for n in range(1, 6)}
+    assert original_ids <= {c.id for c in fixed.cells}
+    first_code = next(c for c in fixed.cells if c.id == "cell-2")
+    assert "".join(first_code.outputs[0]["text"]) == "hi" and first_code.execution_count == 1
+    assert "Fixed" in err
+    again_code, again_out, _ = run_cli("check", path, "--select", "NB202,NB203,NB204,NB303,NB501")
+    assert again_code == 0, again_out
+
+
+def test_diff_shows_changes_and_writes_nothing(tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", LEVEL0)
+    before = path.read_bytes()
+    code, out, err = run_cli("check", path, "--diff", "--select", "NB203")
+    assert code == 1
+    assert "+a, b = train_test_split(noise, test_size=TEST_SIZE, random_state=SEED)" in out
+    assert path.read_bytes() == before
+    assert "Would fix" in err
+
+
+def test_fix_leaves_unparsable_and_clean_notebooks_alone(tmp_path):
+    path = write_notebook(tmp_path / "bad.ipynb", '# %%\nprint "py2"\n')
+    before = path.read_bytes()
+    run_cli("check", path, "--fix")
+    assert path.read_bytes() == before
+    clean = write_notebook(tmp_path / "clean.ipynb", '# %% tags=["parameters"]\nx = 1\n')
+    before = clean.read_bytes()
+    assert run_cli("check", clean, "--fix", "--select", "NB2,NB3,NB5")[0] == 0
+    assert clean.read_bytes() == before

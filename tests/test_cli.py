@@ -1,0 +1,177 @@
+"""`nb2pipe check` as a user runs it: paths, formats, selection, config, exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import run_cli, write_notebook
+
+DIRTY = '# %% execution_count=2\nimport numpy as np\n# %% execution_count=1\n' \
+        'x = np.random.rand(3)\nprint(undefined_thing)\n'
+CLEAN = '# %% tags=["parameters"] execution_count=1\nN = 3\n# %% execution_count=2\n' \
+        'print(N)\n'
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_notebook(tmp_path / "dirty.ipynb", DIRTY)
+    write_notebook(tmp_path / "clean.ipynb", CLEAN)
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    write_notebook(tmp_path / ".ipynb_checkpoints" / "dirty-checkpoint.ipynb", DIRTY)
+    return tmp_path
+
+
+def test_text_output_names_path_cell_line_column_and_code(folder):
+    code, out, err = run_cli("check", folder, "--output-format", "concise")
+    assert code == 1
+    assert f"{folder / 'dirty.ipynb'}:cell 2:1:1: NB101 " in out
+    assert f"{folder / 'dirty.ipynb'}:cell 2:2:7: NB106 `undefined_thing` is not defined" in out
+    assert "checkpoint" not in out
+    assert "clean.ipynb" not in out
+    assert "in 1 of 2 notebooks" in err
+
+
+def test_full_output_quotes_the_code_and_the_help(folder):
+    code, out, _ = run_cli("check", folder / "dirty.ipynb")
+    assert "print(undefined_thing)" in out and "^" in out and "= help:" in out
+
+
+def test_clean_notebook_exits_zero(folder):
+    code, out, err = run_cli("check", folder / "clean.ipynb")
+    assert (code, out) == (0, "")
+    assert "All checks passed" in err
+
+
+def test_exit_zero_and_select_ignore(folder):
+    assert run_cli("check", folder, "--exit-zero")[0] == 0
+    code, out, _ = run_cli("check", folder, "--select", "NB106", "--output-format", "concise")
+    assert {line.split(": ")[1].split()[0] for line in out.splitlines()} == {"NB106"}
+    code, out, _ = run_cli("check", folder, "--select", "NB1", "--ignore", "NB101,NB106",
+                           "--output-format", "concise")
+    codes = {line.split(": ")[1].split()[0] for line in out.splitlines()}
+    assert codes and codes <= {"NB102", "NB103", "NB104", "NB105"}
+    code, out, _ = run_cli("check", folder, "--select", "ALL", "--ignore", "ALL")
+    assert code == 0 and out == ""
+    code, _, _ = run_cli("check", folder, "--select", "NB106", "--extend-select", "NB2",
+                         "--exit-zero")
+    assert code == 0
+
+
+def test_unknown_rule_is_a_usage_error_with_a_suggestion(folder):
+    code, _, err = run_cli("check", folder, "--select", "NB1055")
+    assert code == 2 and "unknown rule selector `NB1055`" in err and "NB105" in err
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    code, _, err = run_cli("check", tmp_path / "nope.ipynb")
+    assert code == 2 and "no such file or folder" in err
+
+
+def test_pyproject_config_is_used_and_unknown_keys_are_errors(folder):
+    (folder / "pyproject.toml").write_text('[tool.nb2pipe]\nignore = ["NB1", "NB2", "NB3"]\n')
+    code, out, _ = run_cli("check", folder)
+    assert code == 0 and out == ""
+    (folder / "pyproject.toml").write_text('[tool.nb2pipe]\nignroe = ["NB1"]\n')
+    code, _, err = run_cli("check", folder)
+    assert code == 2 and "unknown key `ignroe`" in err and "did you mean `ignore`" in err
+    (folder / "pyproject.toml").write_text('[tool.nb2pipe]\nselect = "NB1"\n')
+    code, _, err = run_cli("check", folder)
+    assert code == 2 and "must be a list of strings" in err
+
+
+def test_per_file_ignores(folder):
+    (folder / "pyproject.toml").write_text(
+        '[tool.nb2pipe]\nselect = ["NB106"]\n[tool.nb2pipe.per-file-ignores]\n'
+        '"dirty.ipynb" = ["NB106"]\n')
+    assert run_cli("check", folder)[0] == 0
+
+
+def test_noqa_cell_tag_and_notebook_metadata_suppress(tmp_path):
+    path = write_notebook(tmp_path / "a.ipynb", "# %%\nprint(gone)  # noqa: NB106\n"
+                          "print(other)  # noqa\nprint(third)\n"
+                          '# %% tags=["nb2pipe:ignore=NB106"]\nprint(fourth)\n')
+    _, out, _ = run_cli("check", path, "--select", "NB106", "--output-format", "concise")
+    assert "third" in out and "gone" not in out and "other" not in out and "fourth" not in out
+    metadata = {"kernelspec": {"name": "python3", "language": "python"},
+                "nb2pipe": {"ignore": ["NB106"]}}
+    path = write_notebook(tmp_path / "b.ipynb", "# %%\nprint(gone)\n", metadata)
+    assert run_cli("check", path, "--select", "NB106")[0] == 0
+
+
+def test_json_output_schema(folder):
+    code, out, _ = run_cli("check", folder, "--output-format", "json")
+    document = json.loads(out)
+    first = next(d for d in document["diagnostics"] if d["cell"] is not None)
+    assert set(first) >= {"code", "name", "severity", "message", "path", "cell", "location",
+                          "help", "fix", "url"}
+    assert first["cell"]["number"] == first["cell"]["index"] + 1
+    assert {m["path"] for m in document["maturity"]} == {str(folder / "clean.ipynb"),
+                                                         str(folder / "dirty.ipynb")}
+
+
+def test_github_annotations_point_at_lines_of_the_ipynb_file(folder):
+    _, out, _ = run_cli("check", folder / "dirty.ipynb", "--output-format", "github",
+                        "--select", "NB106")
+    assert out.startswith("::error file=")
+    line = int(out.split(",line=")[1].split(",")[0])
+    text = (folder / "dirty.ipynb").read_text().splitlines()[line - 1]
+    assert "undefined_thing" in text
+
+
+def test_maturity_checklist_per_notebook_and_folder(folder):
+    code, out, _ = run_cli("check", folder, "--maturity", "--select", "NB1")
+    assert "dirty.ipynb: level 0" in out
+    assert "✗ Runs top to bottom" in out and "NB101 ×1" in out
+    assert "Folder: 2 notebooks" in out
+
+
+def test_bad_files_are_diagnostics_not_tracebacks(tmp_path):
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    (tmp_path / "binary.ipynb").write_bytes(os.urandom(200) + b"\xff")
+    write_notebook(tmp_path / "r.ipynb", "# %%\nx <- 1\n",
+                   {"kernelspec": {"name": "ir", "language": "R"}})
+    write_notebook(tmp_path / "py2.ipynb", '# %%\nprint "hi"\n')
+    code, out, err = run_cli("check", tmp_path, "--output-format", "concise")
+    assert code == 1 and "Traceback" not in out + err
+    assert "broken.ipynb: NB901 not valid JSON" in out
+    assert "binary.ipynb: NB901" in out
+    assert "r.ipynb: NB903 the kernel's language is `r`" in out
+    assert "py2.ipynb:cell 1:1:1: NB902 cell does not parse" in out
+
+
+def test_rule_command_prints_the_documentation():
+    code, out, _ = run_cli("rule", "NB105")
+    assert code == 0 and out.startswith("# NB105: use-before-define")
+    assert "## Why is this bad?" in out
+    code, out, _ = run_cli("rule", "use-before-define")
+    assert out.startswith("# NB105")
+    code, _, err = run_cli("rule", "NB999")
+    assert code == 2 and "unknown rule" in err
+    code, out, _ = run_cli("rule", "--all")
+    assert out.count("\n") >= 25
+
+
+def test_console_script_and_version():
+    result = subprocess.run([sys.executable, "-m", "nb2pipe", "--version"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("nb2pipe ")
+
+
+def test_many_files_are_checked_in_parallel_with_the_same_results(tmp_path):
+    for number in range(30):
+        write_notebook(tmp_path / f"n{number:02}.ipynb", DIRTY if number % 2 else CLEAN)
+    _, parallel, _ = run_cli("check", tmp_path, "--output-format", "concise", "-j", "2")
+    _, serial, _ = run_cli("check", tmp_path, "--output-format", "concise", "-j", "1")
+    assert parallel == serial and parallel.count("NB106") == 15
+
+
+def test_check_does_not_import_heavy_libraries(folder):
+    code = ("import sys\nfrom nb2pipe.cli import main\n"
+            f"main(['check', {str(folder)!r}, '--exit-zero', '--output-format', 'sarif'])\n"
+            "heavy = [m for m in ('kfp', 'mlflow', 'papermill', 'pandas', 'rich') "
+            "if m in sys.modules]\nprint(heavy)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

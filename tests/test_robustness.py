@@ -1,0 +1,123 @@
+"""Reading and checking are total: whatever the input, a diagnostic or a clean run, never a
+traceback."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nb2pipe.lint.runner import lint_file, lint_notebook
+from nb2pipe.notebook import NotebookError
+from nb2pipe.notebook.reader import notebook_from_bytes, notebook_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((ROOT / "sample_notebooks").glob("*.ipynb"))
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+SOURCES = st.sampled_from([
+    "import numpy as np\nx = np.random.rand(3)", "print 'py2'", "%matplotlib inline",
+    "!pip install pandas", "def f(:\n", "x = !ls", "lambda: (yield)", "class A:\n  def m(s): return q",
+    "for i in range(3):\n\tpass", "api_key = 'AKIAIOSFODNN7EXAMPL3'", "\x00\x01", "'''unterminated",
+    "%%bash\nrm -rf /", "await thing()", "global g\ng = 1", "nonlocal z", "return 1", "yield 2",
+    "f(**{'a': 1})", "del x[0], y", "[x := 1 for x in y]", "match x:\n case {'a': b}: pass",
+    "try:\n  pass\nexcept* E:\n  pass", "x: 'int' = 'C:\\\\data'", "((((((((((((((1))))))))))))))",
+]) | st.text(max_size=80)
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8),
+                                                                      children, max_size=4),
+    max_leaves=12)
+
+
+def cell_strategy():
+    return st.fixed_dictionaries(
+        {"cell_type": st.sampled_from(["code", "markdown", "raw", "code"]),
+         "source": SOURCES | st.lists(SOURCES, max_size=3)},
+        optional={"execution_count": st.none() | st.integers(-5, 50) | JSONISH,
+                  "outputs": st.lists(st.fixed_dictionaries(
+                      {"output_type": st.sampled_from(["error", "stream", "execute_result"])},
+                      optional={"text": JSONISH, "ename": JSONISH, "evalue": JSONISH,
+                                "data": JSONISH}), max_size=2) | JSONISH,
+                  "metadata": st.fixed_dictionaries({}, optional={"tags": JSONISH}) | JSONISH,
+                  "id": JSONISH})
+
+
+NOTEBOOKS = st.fixed_dictionaries(
+    {"cells": st.lists(cell_strategy(), max_size=6)},
+    optional={"nbformat": st.sampled_from([4, 3, 5, "4", None]),
+              "nbformat_minor": JSONISH, "metadata": JSONISH | st.fixed_dictionaries(
+                  {}, optional={"kernelspec": JSONISH, "nb2pipe": JSONISH})})
+
+
+def _check_total(raw):
+    try:
+        notebook = notebook_from_dict(raw, "<fuzz>.ipynb")
+    except NotebookError as error:
+        assert error.message
+        return
+    for diagnostic in lint_notebook(notebook, with_project=False):
+        assert diagnostic.message
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(NOTEBOOKS)
+def test_generated_notebooks_never_crash(raw):
+    _check_total(raw)
+
+
+@settings(max_examples=700, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(SAMPLES), st.randoms(use_true_random=False), st.integers(0, 3))
+def test_corrupted_real_notebooks_never_crash(path, rng: random.Random, how):
+    data = bytearray(path.read_bytes())
+    if how == 0:  # truncated JSON
+        data = data[: rng.randrange(len(data))]
+    elif how == 1:  # random bytes
+        for _ in range(rng.randrange(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif how == 2:  # random bytes inside a cell's source
+        raw = json.loads(data)
+        cell = rng.choice(raw["cells"])
+        text = "".join(cell["source"])
+        position = rng.randrange(len(text) + 1)
+        cell["source"] = text[:position] + "".join(chr(rng.randrange(1, 0x3000))
+                                                   for _ in range(5)) + text[position:]
+        data = json.dumps(raw).encode()
+    else:  # wrong types in random places
+        raw = json.loads(data)
+        cell = rng.choice(raw["cells"])
+        key = rng.choice(["source", "metadata", "outputs", "execution_count", "cell_type"])
+        cell[key] = rng.choice([None, 3, [1, 2], {"a": 1}, "text", True])
+        data = json.dumps(raw).encode()
+    try:
+        notebook = notebook_from_bytes(bytes(data), str(path))
+    except NotebookError as error:
+        assert error.message
+        return
+    lint_notebook(notebook, with_project=False)
+
+
+def test_huge_output_is_read(tmp_path):
+    raw = json.loads(SAMPLES[0].read_bytes())
+    raw["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                   "text": "x" * (50 * 1024 * 1024)}]
+    path = tmp_path / "huge.ipynb"
+    path.write_text(json.dumps(raw))
+    result = lint_file(str(path), {"NB104", "NB501", "NB106"})
+    assert result.crashed is None
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
+def test_the_real_corpus_checks_without_a_crash():
+    from nb2pipe.lint.config import Settings
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import collect_notebooks, lint_files
+
+    files = collect_notebooks([str(CORPUS)])
+    results = lint_files(files, set(RULES), Settings())
+    crashed = [(r.path, r.crashed) for r in results if r.crashed]
+    assert crashed == []
+    assert len(files) > 300
