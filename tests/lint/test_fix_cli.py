@@ -12,7 +12,7 @@ LEVEL0 = (
     '# %% execution_count=2\nTEST_SIZE = 0.25\napi_key = "Zx9Kq2LzR8vT1xYb7Wm4"\n'
     '# %% execution_count=3\nnoise = np.random.normal(size=10)\n'
     'a, b = train_test_split(noise, test_size=TEST_SIZE)  # keep this comment\n'
-    '# %% execution_count=4\n%matplotlib inline\n!pip install numpy\n'
+    '# %% execution_count=4\n%matplotlib inline\n!pip install pytest\n'
 )
 
 
@@ -29,7 +29,7 @@ def test_fix_applies_safe_fixes_and_keeps_outputs_ids_and_metadata(tmp_path):
     assert "random_state=SEED)  # keep this comment" in sources
     assert 'api_key = os.environ["API_KEY"]' in sources and "import os" in sources
     assert "%matplotlib inline" in sources
-    assert "!pip install numpy==" in sources
+    assert "!pip install pytest==" in sources
     parameters = [c for c in fixed.cells if "parameters" in c.tags]
     assert len(parameters) == 1 and "TEST_SIZE = 0.25" in parameters[0].source
     assert fixed.metadata["custom"] == {"keep": True}
