@@ -210,7 +210,8 @@ def _fix_files(files, codes, settings, args):
 def _maturity(results):
     from nb2pipe.lint.maturity import assess, has_step_tags
 
-    return [assess(r.path, r.diagnostics, has_step_tags(r.notebook)) for r in results]
+    return [assess(r.path, r.diagnostics, r.has_steps or has_step_tags(r.notebook))
+            for r in results]
 
 
 def _maturity_text(maturity, colour: bool) -> str:

@@ -96,6 +96,25 @@ class NotebookEditor:
         self.set_source(index, unmask(new_module.code, original))
         return True
 
+    def ensure_import(self, module: str) -> None:
+        """Add ``import module`` to the first cell that imports (or a new first code cell),
+        unless the notebook already imports it there or earlier."""
+        notebook = self.notebook()
+        from nb2pipe.analysis.notebook import NotebookAnalysis
+
+        analysis = NotebookAnalysis(notebook)
+        first_import = next((index for index, facts in sorted(analysis.facts.items())
+                             if any(f.top_level for f in facts.imports)), None)
+        binding = analysis.first_binding.get(module)
+        if binding is not None and (first_import is None or binding.cell <= first_import):
+            return
+        if first_import is None:
+            first_import = next((c.index for c in notebook.cells if c.is_code), None)
+            if first_import is None:
+                self.insert_cell(0, f"import {module}")
+                return
+        self.set_source(first_import, f"import {module}\n" + self.source(first_import))
+
     # -- the parameters cell, shared by several fixes --------------------------------------
 
     def parameters_cell(self) -> int | None:

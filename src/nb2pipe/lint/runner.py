@@ -63,6 +63,7 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notebook: Notebook | None = None
     crashed: str | None = None  # an internal error, reported instead of raised
+    has_steps: bool = False  # some cell is tagged `step:NAME` (for the checklist)
 
 
 def lint_file(path: str, codes: set[str], settings: Settings | None = None,
@@ -79,7 +80,9 @@ def lint_file(path: str, codes: set[str], settings: Settings | None = None,
         diagnostics = lint_notebook(notebook, codes, extra)
     except Exception as error:  # a bug in a rule must not hide the other files' results
         return FileResult(path, [], None, f"{type(error).__name__}: {error}")
-    return FileResult(path, diagnostics, notebook if keep_notebook else None)
+    has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
+    return FileResult(path, diagnostics, notebook if keep_notebook else None,
+                      has_steps=has_steps)
 
 
 def _lint_worker(job: tuple[str, frozenset[str], Settings]) -> FileResult:

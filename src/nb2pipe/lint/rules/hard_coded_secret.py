@@ -109,7 +109,7 @@ class HardCodedSecret(Rule):
 
     ## Fix safety
     Safe as an edit of the code: the fix replaces the literal with `os.environ["NAME"]` (and adds
-    `import os`). The notebook then needs that environment variable set. Secrets in outputs are
+    `import os` to the imports at the top). The notebook then needs that environment variable set. Secrets in outputs are
     reported without a fix: clear the outputs.
     """
 
@@ -186,9 +186,8 @@ class HardCodedSecret(Rule):
                     default = shape[1] if shape else "SECRET"
                     names[key] = env_name(string.context, default)
 
-            changed = editor.rewrite(index, _environ_strings(names))
-            if changed and not _imports_os_before(analysis, index):
-                editor.set_source(index, "import os\n" + editor.source(index))
+            editor.rewrite(index, _environ_strings(names))
+        editor.ensure_import("os")
 
 
 def _environ_strings(names: dict):
@@ -210,11 +209,6 @@ def _environ_strings(names: dict):
         return wrapper.module.visit(Transformer())
 
     return change
-
-
-def _imports_os_before(analysis, index: int) -> bool:
-    binding = analysis.first_binding.get("os")
-    return binding is not None and binding.cell < index
 
 
 def _output_texts(outputs):
