@@ -59,6 +59,7 @@ class NotebookAnalysis:
 
     def __init__(self, notebook: Notebook) -> None:
         self.notebook = notebook
+        self._qualified: dict[str, str] = {}
         self.facts: dict[int, CellFacts] = {}
         for cell in notebook.cells:
             if cell.is_code and cell.code is not None and cell.code.tree is not None:
@@ -121,11 +122,13 @@ class NotebookAnalysis:
         """Resolve a dotted name through the notebook's imports: ``np.random`` → ``numpy.random``."""
         if dotted is None:
             return None
-        head, dot, rest = dotted.partition(".")
-        target = self.aliases.get(head)
-        if target is None:
-            return dotted
-        return f"{target}{dot}{rest}"
+        cache = self._qualified
+        found = cache.get(dotted)
+        if found is None:
+            head, dot, rest = dotted.partition(".")
+            target = self.aliases.get(head)
+            found = cache[dotted] = dotted if target is None else f"{target}{dot}{rest}"
+        return found
 
     @cached_property
     def imported_modules(self) -> set[str]:

@@ -22,8 +22,9 @@ class RandomSource:
     skip: frozenset[str] = frozenset()
 
     def draws_from(self, qualified: str) -> bool:
-        if qualified in self.seeds or any(qualified == s or qualified.startswith(s + ".")
-                                          for s in self.skip):
+        if not qualified.startswith(self.module) or qualified in self.seeds:
+            return False
+        if any(qualified == s or qualified.startswith(s + ".") for s in self.skip):
             return False
         return any(qualified == d or (d.endswith(".") and qualified.startswith(d))
                    for d in self.draws)

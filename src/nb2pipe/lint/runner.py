@@ -90,6 +90,13 @@ def _lint_worker(job: tuple[str, frozenset[str], Settings]) -> FileResult:
     return lint_file(path, set(codes), settings)
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
     """The ``.ipynb`` files under ``paths`` (folders walked), in a stable order.
 
@@ -139,13 +146,17 @@ def lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int 
         import multiprocessing
 
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        # Largest files first, one at a time, so that no worker is left with the big ones last.
+        order = sorted(range(total), key=lambda i: -_size(files[i]))
+        slots: list[FileResult | None] = [None] * total
+        frozen = frozenset(codes)
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            work = [(path, frozenset(codes), settings) for path in files]
-            for number, result in enumerate(pool.map(_lint_worker, work, chunksize=8), 1):
-                results.append(result)
+            futures = {pool.submit(_lint_worker, (files[i], frozen, settings)): i for i in order}
+            for number, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                slots[futures[future]] = future.result()
                 if progress:
                     progress(number, total)
-        return results
+        return [r for r in slots if r is not None]
     for number, path in enumerate(files, 1):
         results.append(lint_file(path, codes, settings))
         if progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from nb2pipe.notebook.magics import Masked
@@ -78,7 +79,7 @@ class Notebook:
     nbformat_minor: int = 5
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def code_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.is_code)
 

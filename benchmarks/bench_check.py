@@ -1,0 +1,135 @@
+"""`nb2pipe check` side by side with ruff and pynblint, over the same folder of notebooks.
+
+    python benchmarks/bench_check.py [CORPUS]        # default: ../shared/corpus
+
+Measured in one run, on one machine, so the ratios mean something even when the machine is
+busy:
+
+- whole folder, cold processes: ``nb2pipe check``, ``ruff check`` (reads notebooks natively),
+  ``pynblint`` 0.1.6 (in its own virtual environment, made here: it needs ``click<8.2``);
+- in-process time per notebook for nb2pipe (read + analyse + all rules), median and p90;
+- start-up: ``nb2pipe --version`` and ``nb2pipe check one.ipynb``, median of 10 cold runs;
+- which heavy modules ``nb2pipe check`` imports (it must import none).
+
+Results are printed and written to ``benchmarks/results/check.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = ROOT / ".cache" / "bench-venvs"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def timed(command: list[str], repeat: int = 1, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    times = []
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def venv_with(name: str, *requirements: str) -> Path:
+    """A virtual environment under .cache/ with ``requirements`` installed; its bin folder."""
+    folder = VENVS / name
+    python = folder / "bin" / "python"
+    marker = folder / ".installed"
+    wanted = " ".join(requirements)
+    if not (marker.exists() and marker.read_text() == wanted):
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements],
+                       check=True, capture_output=True)
+        marker.write_text(wanted)
+    return folder / "bin"
+
+
+def in_process(files: list[str]) -> list[float]:
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import lint_file
+
+    codes = set(RULES)
+    for path in files[:20]:  # warm up imports and caches
+        lint_file(path, codes)
+    times = []
+    for path in files:
+        start = time.perf_counter()
+        lint_file(path, codes)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> int:
+    corpus = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "corpus")
+    if not corpus.is_dir():
+        print(f"error: {corpus} is not a folder of notebooks", file=sys.stderr)
+        return 2
+    from nb2pipe.lint.runner import collect_notebooks
+
+    files = collect_notebooks([str(corpus)])
+    print(f"{len(files)} notebooks in {corpus}")
+    bin_dir = Path(sys.executable).parent
+    nb2pipe = str(bin_dir / "nb2pipe")
+    results: dict = {"notebooks": len(files), "cores": os.cpu_count()}
+
+    ruff_bin = venv_with("ruff", "ruff==0.14.*") / "ruff"
+    pynblint_bin = venv_with("pynblint", "pynblint==0.1.6", "click<8.2") / "pynblint"
+
+    nb_time, nb_result = timed([nb2pipe, "check", str(corpus), "--exit-zero",
+                                "--output-format", "concise", "--no-progress"], repeat=3)
+    ruff_time, ruff_result = timed([str(ruff_bin), "check", str(corpus), "--exit-zero",
+                                    "--no-cache", "--output-format", "concise"], repeat=3)
+    print(f"nb2pipe check: {nb_time:.2f} s ({len(nb_result.stdout.splitlines())} findings)")
+    print(f"ruff check:    {ruff_time:.2f} s ({len(ruff_result.stdout.splitlines())} findings)")
+    out = ROOT / ".cache" / "pynblint.json"
+    pyn_time, pyn_result = timed([str(pynblint_bin), str(corpus), "-q", "-y", "-o", str(out)],
+                                 env={**os.environ, "TERM": "dumb", "COLUMNS": "200"})
+    pynblint_ok = pyn_result.returncode == 0
+    print(f"pynblint:      {pyn_time:.2f} s (exit {pyn_result.returncode})")
+    results["folder_seconds"] = {"nb2pipe": nb_time, "ruff": ruff_time, "pynblint": pyn_time,
+                                 "pynblint_completed": pynblint_ok}
+    results["ratios"] = {"nb2pipe_vs_ruff": nb_time / ruff_time,
+                         "pynblint_vs_nb2pipe": pyn_time / nb_time}
+    print(f"ratio nb2pipe/ruff = {nb_time / ruff_time:.2f} (goal ≤ 1); "
+          f"pynblint/nb2pipe = {pyn_time / nb_time:.1f}× (goal ≥ 30×)")
+
+    per_notebook = in_process(files)
+    ordered = sorted(per_notebook)
+    results["in_process_ms"] = {"median": statistics.median(per_notebook) * 1000,
+                                "p90": ordered[int(len(ordered) * 0.9)] * 1000}
+    print(f"in-process per notebook: median {results['in_process_ms']['median']:.2f} ms, "
+          f"p90 {results['in_process_ms']['p90']:.2f} ms (goal: median ≤ 5 ms)")
+
+    one = str(ROOT / "sample_notebooks" / "level0_classifier.ipynb")
+    version_time, _ = timed([nb2pipe, "--version"], repeat=10)
+    one_time, _ = timed([nb2pipe, "check", one, "--exit-zero"], repeat=10)
+    results["startup_ms"] = {"version": version_time * 1000, "check_one": one_time * 1000}
+    print(f"nb2pipe --version: {version_time * 1000:.0f} ms (goal ≤ 150); "
+          f"nb2pipe check one.ipynb: {one_time * 1000:.0f} ms (goal ≤ 300)")
+
+    probe = ("import sys\nfrom nb2pipe.cli import main\n"
+             f"main(['check', {one!r}, '--exit-zero'])\n"
+             "print([m for m in ('kfp', 'mlflow', 'papermill', 'pandas', 'rich', 'libcst', "
+             "'nbformat') if m in sys.modules])")
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    results["heavy_imports_during_check"] = imported.stdout.strip().splitlines()[-1]
+    print(f"heavy modules imported by `nb2pipe check`: {results['heavy_imports_during_check']}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "check.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
