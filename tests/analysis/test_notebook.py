@@ -62,3 +62,36 @@ def test_qualify_resolves_import_aliases():
     assert result.qualify("np.random.seed") == "numpy.random.seed"
     assert result.qualify("RF") == "sklearn.ensemble.RandomForestClassifier"
     assert result.qualify("other.thing") == "other.thing"
+
+
+# -- invariants -----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nb2pipe.lint.runner import lint_notebook  # noqa: E402
+
+STATEMENTS = st.sampled_from([
+    "{new} = {old} + 1", "{new} = [v for v in range(3)]", "def {new}(a):\n    return a + {old}",
+    "for {new} in range(2):\n    pass", "{new}, _rest = {old}, 0", "import math as {new}",
+    "class {new}:\n    size = {old}", "with open(__file__ if False else 'x') as {new}:\n    pass",
+    "{new} = lambda q: q * {old}", "if ({new} := {old}):\n    pass",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(STATEMENTS, min_size=1, max_size=10), st.randoms(use_true_random=False))
+def test_a_notebook_in_dependency_order_has_no_order_findings(templates, rng):
+    """Every name read was bound by an earlier cell, counts run 1..n: no NB1xx finding."""
+    names = ["seed0"]
+    cells = ["# %% execution_count=1\nseed0 = 1\n"]
+    for number, template in enumerate(templates, 2):
+        new = f"v{number}"
+        source = template.format(new=new, old=rng.choice(names))
+        if "open(" in source:
+            source = f"{new} = None"
+        cells.append(f"# %% execution_count={number}\n{source}\n")
+        names.append(new)
+    notebook = notebook_from_percent("".join(cells))
+    found = [d for d in lint_notebook(notebook, with_project=False) if d.code.startswith("NB1")]
+    assert found == [], [(d.code, d.message) for d in found]

@@ -51,13 +51,14 @@ class ExecutionCountGap(Rule):
                 yield self.report(
                     ctx, cell,
                     f"execution counts start at [{count}], not [1]: the kernel ran "
-                    f"{count - 1} time(s) before this cell",
+                    f"{'once' if count == 2 else f'{count - 1} times'} before this cell",
                     help="restart the kernel and run all cells, then save")
             elif previous is not None and count > previous.execution_count + 1:
                 missing = count - previous.execution_count - 1
                 yield self.report(
                     ctx, cell,
                     f"execution count jumps from [{previous.execution_count}] in cell "
-                    f"{previous.number} to [{count}]: {missing} run(s) are not in the notebook",
+                    f"{previous.number} to [{count}]: "
+                    f"{'1 run is' if missing == 1 else f'{missing} runs are'} not in the notebook",
                     help="restart the kernel and run all cells, then save")
             previous = cell

@@ -89,9 +89,11 @@ class HardCodedHyperparameter(Rule):
                 shown = ", ".join(f"{k.arg}={ast.unparse(k.value)}" for k in literal[:3])
                 if len(literal) > 3:
                     shown += ", …"
+                count = "a hyperparameter" if len(literal) == 1 else \
+                    f"{len(literal)} hyperparameters"
                 yield self.report(
-                    ctx, cell, f"`{call.dotted or call.attr}({shown})` hard-codes "
-                               f"{len(literal)} hyperparameter(s) outside the parameters cell",
+                    ctx, cell, f"`{call.dotted or call.attr}({shown})` hard-codes {count} "
+                               f"outside the parameters cell",
                     node=literal[0].value,
                     help="move the values to the parameters cell (e.g. "
                          f"`{literal[0].arg.upper()} = {ast.unparse(literal[0].value)}`) so "

@@ -39,7 +39,8 @@ class UndeclaredDependency(Rule):
     code = "NB205"
     name = "undeclared-dependency"
     category = "reproducible"
-    VALID = ("# %%\nimport os, json, math\nfrom collections import Counter\n",)
+    VALID = ("# %%\nimport os, json, math\nfrom collections import Counter\n",
+             "# %%\n%%writefile helpers.py\nX = 1\n# %%\nimport helpers\n")
     INVALID = (Invalid("# %%\nimport numpy as np\nfrom sklearn.svm import SVC\nimport numpy\n",
                        count=2),)
 
@@ -47,6 +48,13 @@ class UndeclaredDependency(Rule):
         project = ctx.project.get("project")
         folder = os.path.dirname(os.path.abspath(ctx.path))
         seen: set[str] = set()
+        # Modules the notebook writes itself (`%%writefile helpers.py`) are local too.
+        for cell in ctx.notebook.code_cells:
+            for magic in cell.code.magics if cell.code else ():
+                if magic.kind == "cell" and magic.name in ("writefile", "file"):
+                    target = magic.args.split()[-1] if magic.args.split() else ""
+                    if target.endswith(".py"):
+                        seen.add(os.path.basename(target)[:-3])
         for cell, facts in ctx.analysis.cells_with_facts():
             for fact in facts.imports:
                 module = fact.module.partition(".")[0]

@@ -1,0 +1,36 @@
+"""The pre-commit hook, installed by pre-commit itself from this repository."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
+def test_pre_commit_hook_checks_staged_notebooks(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    write_notebook(project / "bad.ipynb", "# %%\nprint(never_defined)\n")
+    write_notebook(project / "good.ipynb", '# %% tags=["parameters"] execution_count=1\nx = 1\n')
+    subprocess.run(["git", "add", "."], cwd=project, check=True)
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    pre_commit = Path(shutil.which("pre-commit") or ROOT / ".venv" / "bin" / "pre-commit")
+
+    def run(*files):
+        return subprocess.run([str(pre_commit), "try-repo", str(ROOT), "nb2pipe-check",
+                               "--files", *files], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=600)
+
+    failing = run("bad.ipynb")
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "bad.ipynb:cell 1:1:7: NB106 `never_defined` is not defined" in failing.stdout
+    passing = run("good.ipynb")
+    assert passing.returncode == 0, passing.stdout + passing.stderr
