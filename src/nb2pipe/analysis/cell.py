@@ -148,6 +148,9 @@ def base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+_HANDLERS: dict[type, object] = {}
+
+
 class _Scope:
     __slots__ = ("kind", "locals", "globals", "nonlocals", "parent")
 
@@ -266,11 +269,14 @@ class _Visitor:
             self.stmt(stmt, top=False)
 
     def stmt(self, node: ast.stmt, top: bool = False) -> None:
-        method = getattr(self, "stmt_" + type(node).__name__, None)
-        if method is not None:
-            method(node, top)
-        else:
-            self.generic(node)
+        kind = type(node)
+        method = _HANDLERS.get(kind)
+        if method is None:
+            method = _HANDLERS[kind] = getattr(_Visitor, "stmt_" + kind.__name__, _Visitor.generic_stmt)
+        method(self, node, top)
+
+    def generic_stmt(self, node: ast.stmt, top: bool) -> None:
+        self.generic(node)
 
     def stmt_Expr(self, node: ast.Expr, top: bool) -> None:
         self.expr(node.value)
@@ -576,16 +582,15 @@ class _Visitor:
                 stack.append((node.target, None))
                 stack.append((node.value, None))
                 continue
-            children = list(ast.iter_child_nodes(node))
-            for child in reversed(children):
-                if isinstance(child, ast.expr):
-                    stack.append((child, context if kind is ast.JoinedStr else None))
-                elif isinstance(child, ast.comprehension):  # pragma: no cover - via comprehension
-                    stack.append((child.iter, None))
-                else:
-                    for grandchild in ast.iter_child_nodes(child):
-                        if isinstance(grandchild, ast.expr):
-                            stack.append((grandchild, None))
+            inherited = context if kind is ast.JoinedStr else None
+            for name in reversed(kind._fields):
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in reversed(value):
+                        if isinstance(item, ast.expr):
+                            stack.append((item, inherited))
+                elif isinstance(value, ast.expr):
+                    stack.append((value, inherited))
 
     def call(self, node: ast.Call, stack: list) -> None:
         func = node.func

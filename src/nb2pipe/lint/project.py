@@ -134,6 +134,7 @@ def _from_toml(text: str) -> set[str]:
     return names
 
 
+@lru_cache(maxsize=4096)
 def is_local_module(folder: str, module: str) -> bool:
     base = os.path.join(folder, module)
     return os.path.isfile(base + ".py") or os.path.isdir(base)
