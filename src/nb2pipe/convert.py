@@ -1,0 +1,96 @@
+"""``nb2pipe convert``: a tagged notebook in, a folder of pipeline files out, whole or not at all.
+
+The notebook is read and the pipeline built and checked first; only when nothing is wrong are
+the targets rendered (in memory) and written: into a temporary folder beside the destination,
+then moved into place in one rename. The input notebook is never modified.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.notebook.model import Notebook
+from nb2pipe.notebook.reader import read_notebook
+from nb2pipe.pipeline.build import PipelineError, build_pipeline
+from nb2pipe.pipeline.model import Pipeline
+from nb2pipe.targets import DEFAULT_TARGETS, get
+
+MARKER = "pipeline.json"
+
+
+class ConvertError(Exception):
+    """Converting failed before anything was written; the message says why and what to do."""
+
+
+@dataclass
+class Conversion:
+    pipeline: Pipeline
+    files: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def render(notebook: Notebook, targets=DEFAULT_TARGETS) -> Conversion:
+    """Build the pipeline and render the targets, in memory.
+
+    Raises:
+        PipelineError: the notebook's tags or dataflow do not make a pipeline.
+    """
+    pipeline, diagnostics = build_pipeline(notebook)
+    if pipeline is None:
+        raise PipelineError([d for d in diagnostics if d.severity == "error"])
+    files: dict[str, str] = {}
+    warnings: list[str] = []
+    for name in targets:
+        rendered = get(name).render(pipeline, notebook)
+        files.update(rendered.files)
+        warnings.extend(rendered.warnings)
+    return Conversion(pipeline, dict(sorted(files.items())), warnings, diagnostics)
+
+
+def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
+            force: bool = False) -> Conversion:
+    """Convert ``notebook_path`` into ``out_dir`` (replaced whole if it holds an earlier
+    conversion)."""
+    notebook = read_notebook(notebook_path)
+    conversion = render(notebook, targets)
+    write_tree(out_dir, conversion.files, force)
+    return conversion
+
+
+def write_tree(out_dir: str, files: dict[str, str], force: bool = False) -> None:
+    """Write ``files`` under ``out_dir`` atomically: all of them, or none."""
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir):
+        if not os.path.isdir(out_dir):
+            raise ConvertError(f"{out_dir} exists and is not a folder; choose another -o")
+        ours = os.path.exists(os.path.join(out_dir, MARKER))
+        if os.listdir(out_dir) and not ours and not force:
+            raise ConvertError(f"{out_dir} is not empty and was not written by nb2pipe; choose "
+                               f"another -o, or pass --force to replace it")
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".nb2pipe-", dir=parent)
+    try:
+        for relative, text in files.items():
+            path = os.path.join(staging, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        if os.path.exists(out_dir):
+            runs = os.path.join(out_dir, "runs")
+            if os.path.isdir(runs):  # earlier runs of this pipeline are kept
+                os.rename(runs, os.path.join(staging, "runs"))
+            old = out_dir + ".old-" + os.path.basename(staging)
+            os.rename(out_dir, old)
+            os.rename(staging, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,1 @@
+"""The target-neutral pipeline model, its tags and its builder."""

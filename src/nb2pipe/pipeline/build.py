@@ -1,0 +1,474 @@
+"""From a tagged notebook to a :class:`~nb2pipe.pipeline.model.Pipeline`, or to the reasons
+why not.
+
+Edges come from the data: for each step, the names it reads that it does not bind itself come
+from the nearest earlier step that binds (or mutates) them, as found by the scope-aware
+analysis the linter uses. ``prev:`` tags add ordering edges, kept even when no data flows.
+Steps that do not depend on each other stay parallel.
+
+Everything that would make the pipeline wrong is reported before anything is written, as
+diagnostics with the rule codes of the catalogue: NB401 (tags), NB402 (two unordered producers
+of a needed name), NB403 (a value that cannot cross a process boundary), NB404 (a name only a
+skipped cell defines), NB405 (a parameter that is not a literal), NB106 (a name nobody defines).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis
+from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.notebook.model import Cell, Notebook
+from nb2pipe.pipeline.model import Artifact, Edge, Parameter, Pipeline, Step
+from nb2pipe.pipeline.tags import CellTags, parse_tags
+
+#: Calls whose result cannot be pickled and sent to another process.
+UNSERIALIZABLE_CALLS = {
+    "open": "an open file", "io.open": "an open file", "builtins.open": "an open file",
+    "codecs.open": "an open file", "gzip.open": "an open file", "bz2.open": "an open file",
+    "threading.Lock": "a lock", "threading.RLock": "a lock", "threading.Thread": "a thread",
+    "multiprocessing.Lock": "a lock", "multiprocessing.Pool": "a process pool",
+    "socket.socket": "a socket", "sqlite3.connect": "a database connection",
+    "psycopg2.connect": "a database connection", "pymysql.connect": "a database connection",
+    "sqlalchemy.create_engine": "a database engine", "requests.Session": "an HTTP session",
+    "iter": "an iterator", "zip": "an iterator", "map": "an iterator", "filter": "an iterator",
+    "enumerate": "an iterator", "csv.reader": "an iterator", "csv.writer": "a file writer",
+    "subprocess.Popen": "a running process", "tempfile.TemporaryDirectory": "a temporary folder",
+}
+METRICS_STEP = "metrics"
+
+
+class PipelineError(Exception):
+    """The notebook cannot become a pipeline; ``diagnostics`` say why, cell by cell."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+@dataclass
+class _Group:
+    name: str
+    cells: list[int] = field(default_factory=list)
+    prev: list[str] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+
+def is_tagged(notebook: Notebook) -> bool:
+    """Whether the notebook has any pipeline tag (``parameters`` alone does not count)."""
+    for cell in notebook.cells:
+        if cell.is_code:
+            tags = parse_tags(cell.tags)
+            if tags.role not in (None, "parameters") or tags.prev or tags.settings or \
+                    tags.problems:
+                return True
+    return False
+
+
+def pipeline_name(notebook: Notebook) -> str:
+    stem = os.path.splitext(os.path.basename(notebook.path))[0]
+    name = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    return name or "pipeline"
+
+
+def source_hash(notebook: Notebook) -> str:
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        digest.update(json.dumps([cell.cell_type, cell.source, list(cell.tags)]).encode())
+    return digest.hexdigest()
+
+
+def build_pipeline(notebook: Notebook, analysis: NotebookAnalysis | None = None,
+                   single_step: bool = False) -> tuple[Pipeline | None, list[Diagnostic]]:
+    """Build the pipeline of a tagged notebook.
+
+    Args:
+        single_step: treat an untagged notebook as one step (``nb2pipe run notebook.ipynb``).
+
+    Returns:
+        The pipeline (``None`` when there are errors) and every problem found.
+    """
+    return _Builder(notebook, analysis or NotebookAnalysis(notebook), single_step).build()
+
+
+class _Builder:
+    def __init__(self, notebook: Notebook, analysis: NotebookAnalysis, single_step: bool):
+        self.notebook = notebook
+        self.analysis = analysis
+        self.single_step = single_step
+        self.problems: list[Diagnostic] = []
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def report(self, code: str, cell: Cell | None, message: str, help: str,
+               line: int = 1, col: int = 1, severity: str = "error") -> None:
+        from nb2pipe.lint.registry import RULES
+
+        rule = RULES.get(code)
+        self.problems.append(Diagnostic(
+            code=code, name=rule.name if rule else code, severity=severity, message=message,
+            path=self.notebook.path, cell=None if cell is None else cell.index,
+            cell_id=None if cell is None else cell.id, line=line, col=col, help=help))
+
+    # -- the build -------------------------------------------------------------------------
+
+    def build(self) -> tuple[Pipeline | None, list[Diagnostic]]:
+        notebook = self.notebook
+        roles: dict[str, list[int]] = {"imports": [], "functions": [], "parameters": [],
+                                       "metrics": [], "skip": [], "orphan": []}
+        groups: dict[str, _Group] = {}
+        order: list[str] = []
+        current: str | None = None  # the role or step that untagged cells join
+        for cell in notebook.code_cells:
+            tags = parse_tags(cell.tags) if not self.single_step else CellTags(role="step",
+                                                                               step="run")
+            for problem in tags.problems:
+                self.report("NB401", cell, problem.message + f" (tag `{problem.tag}`)",
+                            problem.hint)
+            if tags.role == "step":
+                name = tags.step
+                group = groups.get(name)
+                if group is None:
+                    group = groups[name] = _Group(name)
+                    order.append(name)
+                for previous in tags.prev:
+                    if previous == name:
+                        self.report("NB401", cell, f"step `{name}` names itself in `prev:`",
+                                    "remove the tag")
+                    elif previous not in groups:
+                        later = any(f"step:{previous}" in c.tags or f"block:{previous}" in c.tags
+                                    for c in notebook.cells[cell.index:])
+                        where = "is defined only below this cell" if later else "does not exist"
+                        self.report("NB401", cell, f"`prev:{previous}`: step `{previous}` "
+                                    f"{where}", "`prev:` must name a step tagged above")
+                    elif previous not in group.prev:
+                        group.prev.append(previous)
+                _merge_settings(group.settings, tags.settings)
+                group.cells.append(cell.index)
+                current = name
+            elif tags.role is not None:
+                roles[tags.role].append(cell.index)
+                current = tags.role
+            elif current is None:
+                roles["orphan"].append(cell.index)
+            elif current in groups:
+                groups[current].cells.append(cell.index)
+            else:
+                roles[current].append(cell.index)
+
+        if not groups:
+            self.report("NB401", None, "no cell is tagged `step:NAME`: there is no step to run",
+                        "tag the cells of each step `step:NAME` (see docs/tags.md)")
+            return None, self.problems
+        for name in order:
+            cells = groups[name].cells
+            if all(notebook.cells[i].is_empty for i in cells):
+                self.report("NB401", notebook.cells[cells[0]], f"step `{name}` has no code",
+                            "put code in the step or remove its tag")
+        self._cycles(groups, order)
+        parameters = self._parameters(roles["parameters"])
+        steps = self._steps(groups, order, roles, parameters)
+        if roles["metrics"]:
+            steps.append(self._metrics_step(roles["metrics"], steps, roles, parameters, groups))
+        if any(p.severity == "error" for p in self.problems):
+            return None, self.problems
+        steps = _topological(steps)
+        edges, artifacts = _edges(steps)
+        pipeline = Pipeline(
+            name=pipeline_name(notebook), notebook=notebook.path,
+            source_hash=source_hash(notebook), parameters=parameters, steps=steps,
+            edges=edges, artifacts=artifacts, imports=roles["imports"],
+            functions=roles["functions"],
+            metrics=next((s.metrics for s in steps if s.kind == "metrics"), []))
+        return pipeline, self.problems
+
+    def _cycles(self, groups: dict[str, _Group], order: list[str]) -> None:
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> bool:
+            if state.get(name) == 1:
+                cycle = path[path.index(name):] + [name]
+                cell = self.notebook.cells[groups[name].cells[0]]
+                self.report("NB401", cell, "`prev:` tags form a cycle: " + " → ".join(cycle),
+                            "remove one of the `prev:` tags")
+                return True
+            if state.get(name) == 2:
+                return False
+            state[name] = 1
+            for previous in groups[name].prev:
+                if previous in groups and visit(previous, path + [name]):
+                    return True
+            state[name] = 2
+            return False
+
+        for name in order:
+            if visit(name, []):
+                for group in groups.values():  # drop the edges so the rest can be checked
+                    group.prev = [p for p in group.prev if order.index(p) < order.index(
+                        group.name)]
+                return
+
+    def _parameters(self, cells: list[int]) -> list[Parameter]:
+        parameters: list[Parameter] = []
+        for index in cells:
+            cell = self.notebook.cells[index]
+            tree = cell.tree
+            if tree is None:
+                continue
+            for statement in tree.body:
+                if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                    continue  # a docstring or a note
+                target = statement.targets[0] if isinstance(statement, ast.Assign) and \
+                    len(statement.targets) == 1 else getattr(statement, "target", None)
+                value = getattr(statement, "value", None)
+                if not isinstance(statement, (ast.Assign, ast.AnnAssign)) or \
+                        not isinstance(target, ast.Name) or value is None:
+                    self.report("NB405", cell, "the parameters cell may only assign values to "
+                                "names: `" + ast.unparse(statement)[:60] + "`",
+                                "move this statement to a step", statement.lineno,
+                                statement.col_offset + 1)
+                    continue
+                try:
+                    default = ast.literal_eval(value)
+                    json.dumps(default)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    self.report("NB405", cell, f"parameter `{target.id}` is set to "
+                                f"`{ast.unparse(value)[:60]}`, which is not a literal",
+                                "give it a literal value (number, string, bool, list, dict) "
+                                "and compute derived values in a step", value.lineno,
+                                value.col_offset + 1)
+                    continue
+                parameters = [p for p in parameters if p.name != target.id]
+                parameters.append(Parameter(target.id, _type_name(default), default, index))
+        return parameters
+
+    def _shared(self, roles: dict[str, list[int]]) -> set[str]:
+        return self.analysis.binds(roles["imports"] + roles["functions"])
+
+    def _producers(self, groups, order) -> dict[str, set[str]]:
+        """Names each step binds or mutates."""
+        produced: dict[str, set[str]] = {}
+        for name in order:
+            names = set(self.analysis.binds(groups[name].cells))
+            for cell_index in groups[name].cells:
+                facts = self.analysis.facts.get(cell_index)
+                if facts is not None:
+                    names |= set(facts.mutated)
+            produced[name] = names
+        return produced
+
+    def _steps(self, groups, order, roles, parameters) -> list[Step]:
+        analysis = self.analysis
+        shared = self._shared(roles)
+        parameter_names = {p.name for p in parameters}
+        produced = self._producers(groups, order)
+        skipped = analysis.binds(roles["skip"])
+        orphans = analysis.binds(roles["orphan"])
+        ancestors: dict[str, set[str]] = {}
+        steps: list[Step] = []
+        for position, name in enumerate(order):
+            group = groups[name]
+            needs = analysis.needs(roles["imports"] + roles["functions"] + group.cells)
+            inputs: dict[str, str] = {}
+            used_parameters: list[str] = []
+            for needed, read in sorted(needs.items()):
+                if needed in shared or needed in BUILTIN_NAMES:
+                    continue
+                earlier = [s for s in order[:position] if needed in produced[s]]
+                if earlier:
+                    producer = earlier[-1]
+                    unordered = [s for s in earlier[:-1] if s not in ancestors[producer]]
+                    if unordered:
+                        cell = self._cell_of(group.cells, read)
+                        self.report(
+                            "NB402", cell, f"step `{name}` needs `{needed}`, which steps "
+                            f"`{unordered[-1]}` and `{producer}` both produce, in no set order",
+                            f"add `prev:{unordered[-1]}` to step `{producer}` (or rename one "
+                            f"of the two)", read.line, read.col)
+                    inputs[needed] = producer
+                elif needed in parameter_names:
+                    used_parameters.append(needed)
+                elif needed in skipped or needed in orphans:
+                    where = "a `skip` cell" if needed in skipped else \
+                        "a cell above the first tag (such cells belong to no step)"
+                    cells = roles["skip"] if needed in skipped else roles["orphan"]
+                    definer = next(c for c in cells if needed in analysis.cell_binds(c))
+                    self.report("NB404", self._cell_of(group.cells, read),
+                                f"step `{name}` needs `{needed}`, which only {where} defines "
+                                f"(cell {definer + 1})",
+                                f"remove the skip tag from cell {definer + 1}, or define "
+                                f"`{needed}` in a step", read.line, read.col)
+                elif not analysis.dynamic:
+                    self.report("NB106", self._cell_of(group.cells, read),
+                                f"step `{name}` needs `{needed}`, which no cell defines",
+                                f"define `{needed}` in this step or an earlier one",
+                                read.line, read.col)
+            after = sorted(set(inputs.values()) | set(group.prev), key=order.index)
+            ancestors[name] = set(after)
+            for parent in after:
+                ancestors[name] |= ancestors[parent]
+            steps.append(Step(name=name, cells=group.cells,
+                              inputs=dict(sorted(inputs.items())),
+                              parameters=sorted(used_parameters), after=after,
+                              settings=group.settings))
+        self._set_outputs(steps)
+        return steps
+
+    def _metrics_step(self, cells, steps, roles, parameters, groups) -> Step:
+        analysis = self.analysis
+        shared = self._shared(roles)
+        metric_names: list[str] = []
+        for index in cells:
+            tree = self.notebook.cells[index].tree
+            for statement in tree.body if tree is not None else []:
+                if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
+                    metric_names.append(statement.value.id)  # Kale: one name per line
+                elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                    targets = statement.targets if isinstance(statement, ast.Assign) else \
+                        [statement.target]
+                    metric_names += [t.id for t in targets if isinstance(t, ast.Name)]
+        needs = analysis.needs(roles["imports"] + roles["functions"] + cells)
+        producers = {s.name: set(analysis.binds(s.cells)) for s in steps}
+        order = [s.name for s in steps]
+        inputs: dict[str, str] = {}
+        used_parameters = []
+        for needed, read in sorted(needs.items()):
+            if needed in shared or needed in BUILTIN_NAMES:
+                continue
+            earlier = [s for s in order if needed in producers[s]]
+            if earlier:
+                inputs[needed] = earlier[-1]
+            elif needed in {p.name for p in parameters}:
+                used_parameters.append(needed)
+            elif not analysis.dynamic:
+                self.report("NB106", self._cell_of(cells, read), f"the pipeline metrics need "
+                            f"`{needed}`, which no step defines", f"define `{needed}` in a step",
+                            read.line, read.col)
+        name = METRICS_STEP if METRICS_STEP not in order else "pipeline_metrics"
+        step = Step(name=name, cells=cells, inputs=dict(sorted(inputs.items())),
+                    parameters=sorted(used_parameters),
+                    after=sorted(set(inputs.values()), key=order.index),
+                    metrics=list(dict.fromkeys(metric_names)), kind="metrics")
+        for producer in set(inputs.values()):
+            target = next(s for s in steps if s.name == producer)
+            target.outputs = sorted(set(target.outputs) | {n for n, p in inputs.items()
+                                                           if p == producer})
+        return step
+
+    def _set_outputs(self, steps: list[Step]) -> None:
+        by_name = {s.name: s for s in steps}
+        for consumer in steps:
+            for needed, producer in consumer.inputs.items():
+                step = by_name[producer]
+                if needed not in step.outputs:
+                    step.outputs.append(needed)
+        for step in steps:
+            step.outputs.sort()
+            self._check_serializable(step)
+
+    def _check_serializable(self, step: Step) -> None:
+        analysis = self.analysis
+        for cell_index in step.cells:
+            facts = analysis.facts.get(cell_index)
+            if facts is None:
+                continue
+            cell = self.notebook.cells[cell_index]
+            for assignment in facts.assignments:
+                if assignment.name not in step.outputs:
+                    continue
+                what = _unserializable(assignment.value, analysis)
+                if what:
+                    self.report("NB403", cell, f"step `{step.name}` passes `{assignment.name}`, "
+                                f"{what}, to another step: it cannot cross a process boundary",
+                                f"pass what `{assignment.name}` holds (a path, the data read "
+                                f"from it) instead, or do the work in one step",
+                                assignment.stmt.lineno, assignment.stmt.col_offset + 1)
+            tree = cell.tree
+            for node in ast.walk(tree) if tree is not None else []:
+                if isinstance(node, (ast.With, ast.AsyncWith)):
+                    for item in node.items:
+                        target = item.optional_vars
+                        if isinstance(target, ast.Name) and target.id in step.outputs:
+                            self.report("NB403", cell, f"step `{step.name}` passes "
+                                        f"`{target.id}`, a context manager's value (closed by "
+                                        f"then), to another step", "pass the data, not the handle",
+                                        node.lineno, node.col_offset + 1)
+
+    def _cell_of(self, cells: list[int], read) -> Cell:
+        """The cell of a group that a read comes from (the group's first cell if unknown)."""
+        for index in cells:
+            facts = self.analysis.facts.get(index)
+            if facts is not None and any(r is read or (r.name == read.name and r.line == read.line
+                                                       and r.col == read.col)
+                                         for r in facts.external):
+                return self.notebook.cells[index]
+        for index in cells:
+            facts = self.analysis.facts.get(index)
+            if facts is not None and read.name in {r.name for r in facts.reads}:
+                return self.notebook.cells[index]
+        return self.notebook.cells[cells[0]]
+
+
+def _unserializable(value: ast.AST, analysis: NotebookAnalysis) -> str | None:
+    if isinstance(value, ast.GeneratorExp):
+        return "a generator"
+    if isinstance(value, ast.Call):
+        from nb2pipe.analysis.cell import dotted_name
+
+        qualified = analysis.qualify(dotted_name(value.func))
+        return UNSERIALIZABLE_CALLS.get(qualified or "")
+    return None
+
+
+def _merge_settings(into: dict, settings: dict) -> None:
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            into.setdefault(key, {}).update(value)
+        elif isinstance(value, list):
+            into.setdefault(key, []).extend(value)
+        else:
+            into[key] = value
+
+
+def _type_name(value) -> str:
+    if value is None:
+        return "none"
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list",
+            dict: "dict"}.get(type(value), "str")
+
+
+def _topological(steps: list[Step]) -> list[Step]:
+    """Steps in dependency order; independent steps keep their document order."""
+    remaining = list(steps)
+    done: set[str] = set()
+    ordered: list[Step] = []
+    while remaining:
+        for step in remaining:
+            if all(a in done for a in step.after):
+                ordered.append(step)
+                done.add(step.name)
+                remaining.remove(step)
+                break
+        else:  # a cycle (reported already): keep document order
+            ordered.extend(remaining)
+            break
+    return ordered
+
+
+def _edges(steps: list[Step]) -> tuple[list[Edge], list[Artifact]]:
+    edges: list[Edge] = []
+    consumers: dict[tuple[str, str], list[str]] = {}
+    for step in steps:
+        for name, producer in step.inputs.items():
+            consumers.setdefault((producer, name), []).append(step.name)
+        for parent in step.after:
+            carried = sorted(n for n, p in step.inputs.items() if p == parent)
+            edges.append(Edge(parent, step.name, "data" if carried else "order", carried))
+    artifacts = [Artifact(name, producer, sorted(names))
+                 for (producer, name), names in sorted(consumers.items())]
+    return edges, artifacts

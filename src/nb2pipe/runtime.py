@@ -1,0 +1,273 @@
+"""What generated pipelines call at run time: passing values between steps, and tracking.
+
+Values cross step boundaries as files in the run's artifact folder, written by a serializer
+chosen by the value's type (a registry; the first that accepts the value wins):
+
+| value | format | file |
+|---|---|---|
+| pandas DataFrame / Series | parquet (pickle when pyarrow is absent) | ``.parquet`` / ``.pkl`` |
+| numpy array | ``.npy`` | ``.npy`` |
+| JSON-able scalars, lists, dicts | JSON | ``.json`` |
+| anything else (scikit-learn models, …) | joblib, else cloudpickle, else pickle | ``.joblib`` / ``.pkl`` |
+
+Every artifact gets a ``NAME.meta.json`` beside it recording its format and type. A value no
+serializer can write (an open file, a generator, a lock) raises :class:`ArtifactError`, naming
+the step and the variable. This module imports nothing heavy until a value needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_STEP: dict[str, Any] = {}
+
+
+class ArtifactError(RuntimeError):
+    """A value that cannot be passed to the next step."""
+
+    def __init__(self, step: str, name: str, reason: str) -> None:
+        super().__init__(f"step `{step}` cannot pass `{name}` to the next step: {reason}. "
+                         f"Pass what it holds (a path, the data read from it) instead, or do "
+                         f"the work in one step.")
+        self.step, self.name, self.reason = step, name, reason
+
+
+@dataclass(frozen=True)
+class Serializer:
+    format: str
+    extension: str
+    accepts: Callable[[Any], bool]
+    save: Callable[[Any, str], None]
+    load: Callable[[str], Any]
+
+
+def _module_of(value: Any) -> str:
+    return type(value).__module__.partition(".")[0]
+
+
+def _is_pandas(value: Any) -> bool:
+    return _module_of(value) == "pandas" and type(value).__name__ in ("DataFrame", "Series")
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _save_parquet(value: Any, path: str) -> None:
+    frame = value.to_frame(name=value.name if value.name is not None else "__series__") \
+        if type(value).__name__ == "Series" else value
+    frame.to_parquet(path)
+
+
+def _load_parquet(path: str) -> Any:
+    import pandas
+
+    frame = pandas.read_parquet(path)
+    if list(frame.columns) == ["__series__"]:
+        series = frame["__series__"]
+        series.name = None
+        return series
+    return frame
+
+
+def _is_json(value: Any, depth: int = 0) -> bool:
+    if depth > 20:
+        return False
+    if value is None or type(value) in (bool, int, str):
+        return True
+    if type(value) is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if type(value) is list:
+        return len(value) <= 10_000 and all(_is_json(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return len(value) <= 10_000 and all(type(k) is str and _is_json(v, depth + 1)
+                                            for k, v in value.items())
+    return False
+
+
+def _save_json(value: Any, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(value, handle)
+
+
+def _load_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _save_npy(value: Any, path: str) -> None:
+    import numpy
+
+    numpy.save(path, value, allow_pickle=value.dtype == object)
+
+
+def _load_npy(path: str) -> Any:
+    import numpy
+
+    return numpy.load(path, allow_pickle=True)
+
+
+def _save_joblib(value: Any, path: str) -> None:
+    import joblib
+
+    joblib.dump(value, path)
+
+
+def _load_joblib(path: str) -> Any:
+    import joblib
+
+    return joblib.load(path)
+
+
+def _save_pickle(value: Any, path: str) -> None:
+    try:
+        import cloudpickle as dumper
+    except ImportError:
+        dumper = pickle
+    with open(path, "wb") as handle:
+        dumper.dump(value, handle)
+
+
+def _load_pickle(path: str) -> Any:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+SERIALIZERS: list[Serializer] = [
+    Serializer("parquet", ".parquet", lambda v: _is_pandas(v) and _has_pyarrow(),
+               _save_parquet, _load_parquet),
+    Serializer("pandas-pickle", ".pkl", _is_pandas, lambda v, p: v.to_pickle(p),
+               lambda p: __import__("pandas").read_pickle(p)),
+    Serializer("npy", ".npy", lambda v: _module_of(v) == "numpy" and
+               type(v).__name__ == "ndarray", _save_npy, _load_npy),
+    Serializer("json", ".json", _is_json, _save_json, _load_json),
+    Serializer("joblib", ".joblib", lambda v: _has("joblib"), _save_joblib, _load_joblib),
+    Serializer("pickle", ".pkl", lambda v: True, _save_pickle, _load_pickle),
+]
+
+
+def register(serializer: Serializer, first: bool = True) -> None:
+    """Add a serializer (tried before the built-in ones unless ``first`` is false)."""
+    if first:
+        SERIALIZERS.insert(0, serializer)
+    else:
+        SERIALIZERS.insert(len(SERIALIZERS) - 1, serializer)
+
+
+def get(format_name: str) -> Serializer:
+    for serializer in SERIALIZERS:
+        if serializer.format == format_name:
+            return serializer
+    raise KeyError(f"no serializer for format `{format_name}`; known: "
+                   f"{', '.join(s.format for s in SERIALIZERS)}")
+
+
+_UNPASSABLE = {"TextIOWrapper": "an open file", "BufferedReader": "an open file",
+               "BufferedWriter": "an open file", "generator": "a generator",
+               "lock": "a lock", "RLock": "a lock", "socket": "a socket",
+               "Connection": "a connection", "Engine": "a database engine",
+               "coroutine": "a coroutine", "module": "a module"}
+
+
+def save(folder: str, step: str, name: str, value: Any) -> dict:
+    """Write ``value`` as the artifact ``name`` of ``step``; return its record."""
+    kind = type(value).__name__
+    if kind in _UNPASSABLE:
+        raise ArtifactError(step, name, f"it is {_UNPASSABLE[kind]} ({type(value).__module__}."
+                                        f"{kind})")
+    target = os.path.join(folder, step)
+    os.makedirs(target, exist_ok=True)
+    errors = []
+    for serializer in SERIALIZERS:
+        try:
+            if not serializer.accepts(value):
+                continue
+        except Exception:  # an accepts() that chokes on an exotic value: try the next one
+            continue
+        path = os.path.join(target, name + serializer.extension)
+        try:
+            serializer.save(value, path)
+        except Exception as error:  # the next serializer may manage
+            errors.append(f"{serializer.format}: {type(error).__name__}: {error}")
+            if os.path.exists(path):
+                os.unlink(path)
+            continue
+        record = {"name": name, "step": step, "format": serializer.format,
+                  "file": os.path.basename(path),
+                  "type": f"{type(value).__module__}.{type(value).__qualname__}"}
+        with open(os.path.join(target, name + ".meta.json"), "w", encoding="utf-8") as handle:
+            json.dump(record, handle, indent=1, sort_keys=True)
+        return record
+    raise ArtifactError(step, name, "no serializer could write it (" + "; ".join(errors) + ")")
+
+
+def load(folder: str, step: str, name: str) -> Any:
+    """Read the artifact ``name`` that ``step`` wrote."""
+    meta = os.path.join(folder, step, name + ".meta.json")
+    try:
+        with open(meta, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"step `{step}` did not write `{name}` ({meta} is missing): "
+                                f"did it run, and does it still define `{name}`?") from None
+    return get(record["format"]).load(os.path.join(folder, step, record["file"]))
+
+
+# -- inside a step's kernel -------------------------------------------------------------------
+
+def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = ()) -> None:
+    """Called first in each step notebook: start the step's tracking run, if there is one.
+
+    Args:
+        step: the step's name.
+        run: JSON from ``nb2pipe run``: ``{"tracking": {"uri": …, "run_id": …}}``.
+        autolog: MLflow flavours to autolog (the frameworks the step imports).
+    """
+    _STEP.clear()
+    _STEP["name"] = step
+    info = json.loads(run) if run else {}
+    tracking = (info.get("tracking") or {}).get(step) or {}
+    if not tracking.get("run_id"):
+        return
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking["uri"])
+    mlflow.start_run(run_id=tracking["run_id"])
+    _STEP["mlflow"] = True
+    for flavor in autolog:
+        try:
+            getattr(mlflow, flavor).autolog(log_models=False, silent=True)
+        except Exception:  # a flavour whose library is missing or too new: skip it
+            pass
+
+
+def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
+    """Called last in each step notebook: log metrics and end the step's tracking run."""
+    numbers = {k: float(v) for k, v in (metrics or {}).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if metrics_file and metrics:
+        with open(metrics_file, "w", encoding="utf-8") as handle:
+            json.dump({k: (float(v) if k in numbers else repr(v)) for k, v in metrics.items()},
+                      handle, indent=1, sort_keys=True)
+    if _STEP.pop("mlflow", False):
+        import mlflow
+
+        if numbers:
+            mlflow.log_metrics(numbers)
+        mlflow.end_run()

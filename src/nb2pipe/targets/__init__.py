@@ -1,0 +1,70 @@
+"""Targets: what ``nb2pipe convert`` writes, one module per target behind one small protocol.
+
+A target turns a pipeline (and the notebook it came from) into files, in memory; the caller
+writes them. Targets are found through the ``nb2pipe.targets`` entry point group, so other
+packages can add their own; the built-in ones are always there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from nb2pipe.notebook.model import Notebook
+from nb2pipe.pipeline.model import Pipeline
+
+
+@dataclass
+class Rendered:
+    """A target's files (relative path → text) and the warnings it has for the user."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Target(Protocol):
+    name: str
+    description: str
+
+    def render(self, pipeline: Pipeline, notebook: Notebook) -> Rendered: ...
+
+
+_BUILTIN = {
+    "components": "nb2pipe.targets.components:ComponentsTarget",
+    "papermill": "nb2pipe.targets.papermill:PapermillTarget",
+    "project": "nb2pipe.targets.project:ProjectTarget",
+}
+DEFAULT_TARGETS = ("components", "papermill", "project")
+
+
+def _load(reference: str):
+    import importlib
+
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)()
+
+
+def available() -> dict[str, str]:
+    """Target name → ``module:Class``, built-in ones first, then entry points."""
+    targets = dict(_BUILTIN)
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="nb2pipe.targets"):
+        targets.setdefault(entry.name, entry.value)
+    return targets
+
+
+def get(name: str) -> Target:
+    """The target called ``name``.
+
+    Raises:
+        KeyError: no such target; the message lists the known ones.
+    """
+    targets = available()
+    if name not in targets:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(targets), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise KeyError(f"unknown target `{name}`{hint} (known: {', '.join(sorted(targets))})")
+    return _load(targets[name])

@@ -1,0 +1,154 @@
+"""Target ``project``: what every converted pipeline has around its steps.
+
+``pipeline.json`` (the target-neutral model), ``requirements.txt`` (what the code imports,
+pinned to the versions installed where ``nb2pipe convert`` runs), ``dag.mmd`` (the DAG as a
+Mermaid picture) and ``README.md`` (how to run it).
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+
+from nb2pipe import __version__
+from nb2pipe.analysis.notebook import NotebookAnalysis
+from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES
+from nb2pipe.lint.rules.unpinned_install import install_magics, install_specs
+from nb2pipe.notebook.model import Notebook
+from nb2pipe.pipeline.model import Pipeline
+from nb2pipe.targets import Rendered
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
+class ProjectTarget:
+    name = "project"
+    description = "pipeline.json, requirements.txt, dag.mmd and README.md"
+
+    def render(self, pipeline: Pipeline, notebook: Notebook) -> Rendered:
+        rendered = Rendered()
+        rendered.files["pipeline.json"] = pipeline.to_json()
+        requirements, unknown = requirements_for(notebook)
+        rendered.files["requirements.txt"] = _requirements_text(requirements, unknown)
+        for module in unknown:
+            rendered.warnings.append(f"`{module}` is imported but not installed here: "
+                                     f"requirements.txt lists it unpinned")
+        rendered.files["dag.mmd"] = mermaid(pipeline)
+        rendered.files["README.md"] = _readme(pipeline)
+        return rendered
+
+
+def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[str]]:
+    """Distribution → pinned version for every third-party import and ``pip install``."""
+    analysis = NotebookAnalysis(notebook)
+    folder_modules: set[str] = set()
+    found: dict[str, str | None] = {}
+    unknown: list[str] = []
+    try:
+        providers = metadata.packages_distributions()
+    except Exception:
+        providers = {}
+    for module in sorted(analysis.imported_modules - folder_modules):
+        if module in _STDLIB or module in KERNEL_MODULES or not module:
+            continue
+        names = providers.get(module) or [DISTRIBUTIONS.get(module, module)]
+        distribution = names[0]
+        version = _version(distribution)
+        if version is None:
+            unknown.append(module)
+        found[distribution] = version
+    for cell in notebook.code_cells:
+        for _magic, _tool, command in install_magics(cell):
+            for spec in install_specs(command)[0]:
+                name = spec.split("==")[0].split(">=")[0].split("[")[0]
+                if name and not name.startswith((".", "/", "-")) and "://" not in spec:
+                    found.setdefault(name, _version(name))
+    return dict(sorted(found.items(), key=lambda kv: kv[0].lower())), unknown
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except Exception:
+        return None
+
+
+def _requirements_text(requirements: dict[str, str | None], unknown: list[str]) -> str:
+    lines = [f"# What the pipeline's code imports, pinned to the versions nb2pipe {__version__}",
+             "# found where it converted the notebook. Running the steps with `nb2pipe run` also",
+             "# needs nb2pipe[run] (papermill, ipykernel) and, for tracking, nb2pipe[tracking]."]
+    for name, version in requirements.items():
+        lines.append(f"{name}=={version}" if version else f"{name}  # not installed here: pin it")
+    return "\n".join(lines) + "\n"
+
+
+def mermaid(pipeline: Pipeline) -> str:
+    lines = ["flowchart TD"]
+    for parameter_step in pipeline.steps:
+        shape = f'{parameter_step.name}[["{parameter_step.name}"]]' \
+            if parameter_step.kind == "metrics" else f'{parameter_step.name}["{parameter_step.name}"]'
+        lines.append(f"    {shape}")
+    for edge in pipeline.edges:
+        if edge.kind == "data":
+            label = ", ".join(edge.artifacts)
+            if len(label) > 40:
+                label = label[:37] + "..."
+            lines.append(f'    {edge.source} -->|"{label}"| {edge.target}')
+        else:
+            lines.append(f"    {edge.source} -.-> {edge.target}")
+    return "\n".join(lines) + "\n"
+
+
+def _readme(pipeline: Pipeline) -> str:
+    parameters = "\n".join(f"| `{p.name}` | {p.type} | `{p.default!r}` |"
+                           for p in pipeline.parameters) or "| – | | |"
+    steps = "\n".join(
+        f"| `{s.name}` | {', '.join(f'`{n}`' for n in sorted(s.inputs)) or '–'} | "
+        f"{', '.join(f'`{n}`' for n in s.outputs) or ('metrics: ' + ', '.join(s.metrics) if s.metrics else '–')} | "
+        f"{', '.join(f'`{a}`' for a in s.after) or '–'} |" for s in pipeline.steps)
+    example = " ".join(f"-p {p.name}={p.default!r}" for p in pipeline.parameters[:1]) or ""
+    return f"""# Pipeline `{pipeline.name}`
+
+Converted by nb2pipe {__version__} from `{pipeline.notebook}`. Do not edit these files: edit the
+notebook and run `nb2pipe convert` again (the same notebook always gives the same files).
+
+```mermaid
+{mermaid(pipeline).rstrip()}
+```
+
+## Steps
+
+| step | inputs | outputs | runs after |
+|---|---|---|---|
+{steps}
+
+## Parameters
+
+| name | type | default |
+|---|---|---|
+{parameters}
+
+## Running it
+
+```bash
+nb2pipe run .                         # every step, in dependency order, with MLflow tracking
+nb2pipe run . {example}          # other parameter values
+nb2pipe run . -p {pipeline.parameters[0].name if pipeline.parameters else 'NAME'}=1,2        # a sweep: one run per value
+nb2pipe run . --tracking none         # without tracking
+nb2pipe run . --resume RUN_ID         # continue a failed run from the failed step
+mlflow ui --backend-store-uri sqlite:///mlflow.db   # browse the tracked runs
+```
+
+Each run writes `runs/RUN_ID/`: the executed step notebooks (and HTML renderings), the artifacts
+passed between steps, and `run.json` (status, timings, parameters).
+
+The steps are also plain Python (`components/`), runnable in one process:
+
+```python
+from components import run_pipeline
+values = run_pipeline()
+```
+
+`papermill/STEP.ipynb` are the step notebooks `nb2pipe run` executes; `requirements.txt` pins
+what the code imports.
+"""
