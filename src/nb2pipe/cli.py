@@ -58,6 +58,37 @@ def build_parser() -> argparse.ArgumentParser:
                        help="processes to use for many files (default: one per core)")
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
+    convert = commands.add_parser(
+        "convert", help="turn a tagged notebook into a pipeline",
+        description="Convert a tagged notebook into a folder of pipeline files.")
+    convert.add_argument("notebook", help="the tagged notebook (.ipynb)")
+    convert.add_argument("-o", "--output", metavar="DIR",
+                         help="the folder to write (default: NOTEBOOK's name + '-pipeline')")
+    convert.add_argument("--target", type=_csv, metavar="NAMES",
+                         help="targets to write (default: components,papermill,project)")
+    convert.add_argument("--force", action="store_true",
+                         help="replace DIR even if nb2pipe did not write it")
+
+    run = commands.add_parser(
+        "run", help="run a converted pipeline or a notebook, with parameters",
+        description="Run a converted pipeline (or a notebook, as one step) with papermill.")
+    run.add_argument("source", help="a folder written by nb2pipe convert, or a notebook")
+    run.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                     help="a parameter value; NAME=A,B runs one run per value (a sweep)")
+    run.add_argument("-f", "--parameters-file", metavar="FILE",
+                     help="parameter values (YAML or JSON); lists under `grid:` are swept")
+    run.add_argument("--engine", choices=("papermill",), default="papermill",
+                     help="how to run the steps (default: papermill)")
+    run.add_argument("--tracking", choices=("mlflow", "none"), default="mlflow",
+                     help="MLflow (MLFLOW_TRACKING_URI, else sqlite:///mlflow.db) or none")
+    run.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                     help="runs of a sweep to run at once")
+    run.add_argument("--resume", metavar="RUN_ID", help="re-run what did not succeed in a run")
+    run.add_argument("--runs-dir", metavar="DIR", help="where runs go (default: SOURCE/runs)")
+    run.add_argument("--isolate", action="store_true",
+                     help="a fresh kernel for every step (slower; default: one, reset between)")
+    run.add_argument("--no-html", action="store_true", help="skip the HTML reports")
+
     rule = commands.add_parser("rule", help="explain a rule",
                                description="Print a rule's documentation.")
     rule.add_argument("code", nargs="?", help="a rule code or name, e.g. NB105")
@@ -73,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_check(args)
         if args.command == "rule":
             return run_rule(args)
+        if args.command == "convert":
+            return run_convert(args)
+        if args.command == "run":
+            return run_run(args)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except UsageError as error:
@@ -102,6 +137,99 @@ def run_rule(args) -> int:
         raise UsageError(str(error)) from None
     print(rule.markdown(), end="")
     return EXIT_OK
+
+
+# -- nb2pipe convert -------------------------------------------------------------------------
+
+def run_convert(args) -> int:
+    from nb2pipe.convert import ConvertError, convert
+    from nb2pipe.notebook.reader import NotebookError
+    from nb2pipe.output.text import headline, use_colour
+    from nb2pipe.pipeline.build import PipelineError
+    from nb2pipe.targets import DEFAULT_TARGETS
+
+    output = args.output or os.path.splitext(args.notebook)[0] + "-pipeline"
+    targets = tuple(args.target) if args.target else DEFAULT_TARGETS
+    if "project" not in targets:
+        targets = ("project",) + targets  # pipeline.json is what every target stands on
+    try:
+        conversion = convert(args.notebook, output, targets, force=args.force)
+    except NotebookError as error:
+        raise UsageError(f"{args.notebook}: {error.message}; {error.hint}") from None
+    except PipelineError as error:
+        colour = use_colour(sys.stderr)
+        for diagnostic in error.diagnostics:
+            print(headline(diagnostic, colour), file=sys.stderr)
+            if diagnostic.help:
+                print(f"  = help: {diagnostic.help}", file=sys.stderr)
+        print(f"error: {args.notebook} cannot become a pipeline ({len(error.diagnostics)} "
+              f"problem{'s' if len(error.diagnostics) != 1 else ''}); nothing was written",
+              file=sys.stderr)
+        return EXIT_FINDINGS
+    except (ConvertError, KeyError) as error:
+        raise UsageError(str(error).strip("'\"")) from None
+    pipeline = conversion.pipeline
+    for warning in conversion.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    steps = ", ".join(s.name for s in pipeline.steps)
+    print(f"Wrote {output}/ ({len(conversion.files)} files): {len(pipeline.steps)} steps "
+          f"({steps}), {len(pipeline.parameters)} parameters.", file=sys.stderr)
+    print(f"Run it: nb2pipe run {output}", file=sys.stderr)
+    return EXIT_OK
+
+
+# -- nb2pipe run -----------------------------------------------------------------------------
+
+def run_run(args) -> int:
+    from nb2pipe.run.engine import RunError, Runner, load_source
+    from nb2pipe.run.params import ParameterError
+    from nb2pipe.tracking import TrackingError
+
+    def report(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        source = load_source(args.source)
+        runner = Runner(source, tracking=args.tracking, runs_dir=args.runs_dir,
+                        isolate=args.isolate, html=not args.no_html, report=report)
+        if args.resume:
+            if args.parameter or args.parameters_file:
+                raise UsageError("--resume re-runs with the run's own parameters: drop -p/-f")
+            runner.tracker  # noqa: B018 - fail early if the tracker is unreachable
+            records = [runner.resume(args.resume)]
+        else:
+            sets = runner.parameter_sets(args.parameter, args.parameters_file)
+            if len(sets) > 1:
+                report(f"{len(sets)} parameter sets: {len(sets)} runs")
+            records = runner.run_all(sets, jobs=max(1, args.jobs))
+    except (RunError, ParameterError, TrackingError) as error:
+        raise UsageError(str(error)) from None
+    failed = 0
+    for record in records:
+        folder = os.path.join(runner.runs_dir, record.run_id)
+        if record.status == "succeeded":
+            metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in record.metrics.items())
+            print(f"run {record.run_id}: succeeded in {record.seconds:.1f} s"
+                  + (f"; {metrics}" if metrics else "") + f" ({folder})")
+            continue
+        failed += 1
+        print(f"run {record.run_id}: {record.status} ({folder})")
+        for name, step in record.steps.items():
+            if step.status == "failed" and step.error:
+                where = f" in cell {step.error['cell']}" if step.error.get("cell") else ""
+                line = f", line {step.error['line']}" if step.error.get("line") else ""
+                print(f"  step `{name}` failed{where}{line}: {step.error.get('message')}",
+                      file=sys.stderr)
+                print(f"  its executed notebook: {os.path.join(folder, step.notebook or '')}",
+                      file=sys.stderr)
+        print(f"  fix it, then: nb2pipe run {args.source} --resume {record.run_id}",
+              file=sys.stderr)
+    if records and records[0].tracking.get("uri"):
+        uri = records[0].tracking["uri"]
+        report(f"Tracked in {uri}" + (f" (browse: mlflow ui --backend-store-uri {uri})"
+                                      if uri.startswith("sqlite") else ""))
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 # -- nb2pipe check --------------------------------------------------------------------------

@@ -34,8 +34,13 @@ class Conversion:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def render(notebook: Notebook, targets=DEFAULT_TARGETS) -> Conversion:
+def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None) \
+        -> Conversion:
     """Build the pipeline and render the targets, in memory.
+
+    Args:
+        notebook_ref: how the pipeline refers to its notebook (a path relative to the output
+            folder, so that runs find the notebook's data files); the notebook's path if None.
 
     Raises:
         PipelineError: the notebook's tags or dataflow do not make a pipeline.
@@ -43,6 +48,8 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS) -> Conversion:
     pipeline, diagnostics = build_pipeline(notebook)
     if pipeline is None:
         raise PipelineError([d for d in diagnostics if d.severity == "error"])
+    if notebook_ref is not None:
+        pipeline.notebook = notebook_ref
     files: dict[str, str] = {}
     warnings: list[str] = []
     for name in targets:
@@ -57,7 +64,8 @@ def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
     """Convert ``notebook_path`` into ``out_dir`` (replaced whole if it holds an earlier
     conversion)."""
     notebook = read_notebook(notebook_path)
-    conversion = render(notebook, targets)
+    reference = os.path.relpath(os.path.abspath(notebook_path), os.path.abspath(out_dir))
+    conversion = render(notebook, targets, reference.replace(os.sep, "/"))
     write_tree(out_dir, conversion.files, force)
     return conversion
 

@@ -1,0 +1,1 @@
+"""``nb2pipe run``: parameter sets, run records, and the engines that execute pipelines."""

@@ -1,0 +1,465 @@
+"""The papermill engine: run a converted pipeline (or a plain notebook) step by step.
+
+Steps run in dependency order from this one process, through papermill's Python API. They
+share one kernel process whose namespace is reset between steps: each step sees only its
+parameters and the inputs it loads, exactly as in its own kernel, but imports already loaded
+stay loaded, which saves most of a kernel start per step (``isolate=True`` starts a fresh
+kernel for every step instead).
+
+A failing step stops the steps that depend on it (independent ones still run), keeps its
+executed notebook with the traceback, and marks the run failed; ``resume`` re-runs what did not
+succeed. ``run.json`` is rewritten after every step, so a run killed at any point can be
+resumed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nb2pipe import __version__
+from nb2pipe.pipeline.model import Parameter, Pipeline, Step
+from nb2pipe.run.params import ParameterError, parameter_sets
+from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
+
+KERNEL = "python3"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class RunError(Exception):
+    """The run cannot start; the message says why and how to fix it."""
+
+
+@dataclass
+class Source:
+    """What is being run: a converted folder, or a plain notebook as a one-step pipeline."""
+
+    pipeline: Pipeline
+    folder: str  # the converted folder, or the notebook's folder
+    notebook: str | None = None  # set for a plain notebook
+    work_dir: str = "."
+
+    def step_notebook(self, step: Step) -> str:
+        return os.path.join(self.folder, "papermill", f"{step.name}.ipynb")
+
+
+def load_source(path: str) -> Source:
+    """A converted pipeline folder (with pipeline.json) or a notebook."""
+    if os.path.isdir(path):
+        spec = os.path.join(path, "pipeline.json")
+        if not os.path.exists(spec):
+            raise RunError(f"{path} has no pipeline.json: convert a notebook into it first "
+                           f"(nb2pipe convert NOTEBOOK -o {path}), or run a notebook directly")
+        try:
+            with open(spec, encoding="utf-8") as handle:
+                pipeline = Pipeline.from_json(handle.read())
+        except (ValueError, KeyError, TypeError) as error:
+            raise RunError(f"{spec} is damaged ({error}); convert the notebook again") from None
+        folder = os.path.abspath(path)
+        original = os.path.normpath(os.path.join(folder, pipeline.notebook))
+        work_dir = os.path.dirname(original) if os.path.isdir(os.path.dirname(original)) \
+            else folder
+        return Source(pipeline, folder, None, work_dir)
+    if path.endswith(".ipynb") and os.path.isfile(path):
+        return _notebook_source(path)
+    raise RunError(f"{path} is neither a converted pipeline folder nor a notebook (.ipynb)")
+
+
+def _notebook_source(path: str) -> Source:
+    from nb2pipe.analysis.notebook import NotebookAnalysis
+    from nb2pipe.notebook.reader import NotebookError, read_notebook
+    from nb2pipe.pipeline.build import _Builder as Builder
+    from nb2pipe.pipeline.build import pipeline_name, source_hash
+
+    try:
+        notebook = read_notebook(path)
+    except NotebookError as error:
+        raise RunError(f"{path}: {error.message}; {error.hint}") from None
+    analysis = NotebookAnalysis(notebook)
+    builder = Builder(notebook, analysis, single_step=True)
+    parameter_cells = [c.index for c in notebook.code_cells
+                       if "parameters" in c.tags or "pipeline-parameters" in c.tags]
+    parameters = builder._parameters(parameter_cells)
+    problems = [d for d in builder.problems if d.severity == "error"]
+    if problems:
+        raise RunError(f"{path}: " + "; ".join(f"cell {d.cell + 1}: {d.message}"
+                                               for d in problems))
+    metrics: list[str] = []
+    for cell in notebook.code_cells:
+        if any(t in ("metrics", "pipeline-metrics") for t in cell.tags) and cell.tree:
+            for statement in cell.tree.body:
+                if isinstance(statement, ast.Assign):
+                    metrics += [t.id for t in statement.targets if isinstance(t, ast.Name)]
+                elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
+                    metrics.append(statement.value.id)
+    step = Step(name="notebook", cells=[c.index for c in notebook.code_cells],
+                parameters=[p.name for p in parameters], metrics=metrics)
+    pipeline = Pipeline(name=pipeline_name(notebook), notebook=os.path.basename(path),
+                        source_hash=source_hash(notebook), parameters=parameters, steps=[step],
+                        edges=[], artifacts=[], imports=[], functions=[], metrics=metrics)
+    folder = os.path.dirname(os.path.abspath(path))
+    return Source(pipeline, folder, os.path.abspath(path), folder)
+
+
+class Runner:
+    """Runs the parameter sets of one source, one after another or ``jobs`` at a time."""
+
+    def __init__(self, source: Source, tracking: str = "mlflow", runs_dir: str | None = None,
+                 isolate: bool = False, html: bool = True,
+                 report: Callable[[str], None] | None = None) -> None:
+        self.source = source
+        self.tracking_mode = tracking
+        self.runs_dir = os.path.abspath(runs_dir or os.path.join(
+            source.folder if source.notebook is None else os.getcwd(), "runs"))
+        self.isolate = isolate
+        self.html = html
+        self.report = report or (lambda message: None)
+        self._tracker = None
+
+    @property
+    def tracker(self):
+        if self._tracker is None:
+            from nb2pipe.tracking import make_tracker
+
+            folder = os.getcwd()
+            self._tracker = make_tracker(self.tracking_mode, folder, self.source.pipeline.name)
+        return self._tracker
+
+    def parameter_sets(self, cli=(), file=None) -> list[dict]:
+        return parameter_sets(self.source.pipeline.parameters, cli, file)
+
+    def run_all(self, sets: list[dict], jobs: int = 1) -> list[RunRecord]:
+        self.tracker  # noqa: B018 - fail now if the tracker is unreachable
+        if jobs <= 1 or len(sets) == 1:
+            return [self.run(parameters) for parameters in sets]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(jobs) as pool:
+            return list(pool.map(self.run, sets))
+
+    def resume(self, run_id: str) -> RunRecord:
+        folder = os.path.join(self.runs_dir, run_id)
+        if not os.path.exists(os.path.join(folder, "run.json")):
+            known = sorted(os.listdir(self.runs_dir)) if os.path.isdir(self.runs_dir) else []
+            raise RunError(f"no run `{run_id}` in {self.runs_dir}" +
+                           (f" (runs: {', '.join(known[-5:])})" if known else ""))
+        record = RunRecord.read(folder)
+        if record.status == "succeeded":
+            self.report(f"run {run_id} already succeeded: nothing to resume")
+            return record
+        return self.run(record.parameters, record)
+
+    # -- one run ---------------------------------------------------------------------------
+
+    def run(self, parameters: dict, resumed: RunRecord | None = None) -> RunRecord:
+        source = self.source
+        pipeline = source.pipeline
+        run_id = resumed.run_id if resumed else new_run_id()
+        folder = os.path.join(self.runs_dir, run_id)
+        for sub in ("notebooks", "artifacts", "html"):
+            os.makedirs(os.path.join(folder, sub), exist_ok=True)
+        record = resumed or RunRecord(
+            run_id=run_id, pipeline=pipeline.name,
+            source=source.notebook or source.folder, parameters=parameters,
+            steps={s.name: StepRecord() for s in pipeline.steps}, nb2pipe=__version__)
+        record.status, record.finished = "running", None
+        tracker = self.tracker
+        parent = record.tracking.get("run_id")
+        if parent is None:
+            safe = _loggable(parameters)
+            parent = tracker.start(f"{pipeline.name} {run_id}", safe, self._tags(parameters))
+            record.tracking = {**tracker.info(), "run_id": parent} if parent else {}
+        record.write(folder)
+        started = time.perf_counter()
+        kernel = _Kernel(source.work_dir, os.path.join(folder, "kernel.log"))
+        status = "succeeded"
+        try:
+            failed: set[str] = set()
+            for number, step in enumerate(pipeline.steps, 1):
+                step_record = record.steps.setdefault(step.name, StepRecord())
+                if step_record.status == "succeeded":
+                    continue
+                blocked = [a for a in step.after if a in failed]
+                if blocked:
+                    step_record.status = "skipped"
+                    step_record.error = {"message": f"not run: step `{blocked[0]}` failed"}
+                    failed.add(step.name)
+                    record.write(folder)
+                    continue
+                self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
+                ok = self._run_step(step, parameters, record, folder, kernel, parent)
+                if not ok:
+                    failed.add(step.name)
+                    status = "failed"
+                if self.isolate:
+                    kernel.restart()
+            if failed:
+                status = "failed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            for step_record in record.steps.values():
+                if step_record.status == "running":
+                    step_record.status = "failed"
+                    step_record.error = {"message": "interrupted"}
+            raise
+        finally:
+            kernel.shutdown()
+            record.status = status
+            record.finished = now()
+            record.seconds = round(time.perf_counter() - started, 3)
+            record.metrics = _read_metrics(folder)
+            record.write(folder)
+            try:
+                tracker.end(parent, status, record.metrics, [os.path.join(folder, "run.json")])
+            except Exception as error:  # the run's own result matters more than its logging
+                self.report(f"warning: could not finish the tracking run: {error}")
+        if self.html:
+            self._render_html(record, folder)
+        return record
+
+    def _run_step(self, step: Step, parameters: dict, record: RunRecord, folder: str,
+                  kernel: _Kernel, parent) -> bool:
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        source = self.source
+        step_record = record.steps[step.name]
+        output = os.path.join(folder, "notebooks", f"{step.name}.ipynb")
+        child = self.tracker.step(parent, step.name) if parent else None
+        step_record.status, step_record.started = "running", now()
+        step_record.error, step_record.tracking_run_id = None, child
+        step_record.notebook = os.path.relpath(output, folder)
+        record.write(folder)
+        tracking = {"tracking": {step.name: {"uri": self.tracker.uri, "run_id": child}}} \
+            if child else {}
+        values = {name: parameters[name] for name in step.parameters if name in parameters}
+        values["nb2pipe_artifacts"] = os.path.join(folder, "artifacts")
+        values["nb2pipe_run"] = json.dumps(tracking)
+        started = time.perf_counter()
+        ok = True
+        try:
+            kernel.reset()
+            notebook_input = source.step_notebook(step) if source.notebook is None else \
+                _with_tracking_cells(source.notebook, step)
+            papermill.execute_notebook(
+                notebook_input, output, parameters=values, kernel_name=KERNEL,
+                km=kernel.manager, progress_bar=False, log_output=False,
+                report_mode=False, request_save_on_cell_execute=False)
+        except PapermillExecutionError as error:
+            ok = False
+            step_record.error = _describe_failure(error, output)
+        except Exception as error:  # a dead kernel, a missing file: the run goes on
+            ok = False
+            step_record.error = {"message": f"{type(error).__name__}: {error}"}
+            kernel.restart()
+        step_record.seconds = round(time.perf_counter() - started, 3)
+        step_record.finished = now()
+        step_record.status = "succeeded" if ok else "failed"
+        record.write(folder)
+        if child:
+            models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
+            self.tracker.end_step(child, step_record.status, output, models)
+        outcome = f"ok ({step_record.seconds:.1f} s)" if ok else "FAILED"
+        self.report(f"    {step.name}: {outcome}")
+        return ok
+
+    def _tags(self, parameters: dict) -> dict:
+        source = self.source
+        tags = {"nb2pipe.version": __version__, "nb2pipe.pipeline": source.pipeline.name,
+                "nb2pipe.notebook": source.pipeline.notebook,
+                "nb2pipe.notebook_sha256": source.pipeline.source_hash,
+                "nb2pipe.engine": "papermill"}
+        commit = _git_commit(source.work_dir)
+        if commit:
+            tags["mlflow.source.git.commit"] = commit
+        return tags
+
+    def _render_html(self, record: RunRecord, folder: str) -> None:
+        try:
+            from nbconvert import HTMLExporter
+        except ImportError:
+            return
+        import nbformat
+
+        exporter = HTMLExporter()
+        for name, step_record in record.steps.items():
+            path = os.path.join(folder, step_record.notebook or "")
+            if not step_record.notebook or not os.path.exists(path):
+                continue
+            try:
+                body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+            except Exception as error:  # a report that cannot render must not fail the run
+                self.report(f"warning: no HTML for step {name}: {error}")
+                continue
+            target = os.path.join(folder, "html", f"{name}.html")
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(body)
+            step_record.html = os.path.relpath(target, folder)
+        record.write(folder)
+
+
+class _Kernel:
+    """One kernel shared by the steps of a run; its namespace is reset between steps."""
+
+    def __init__(self, work_dir: str, log_path: str | None = None) -> None:
+        self.work_dir = work_dir
+        self.log_path = log_path
+        self.manager = None
+        self._log = None
+
+    def _start(self) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.manager = KernelManager(kernel_name=KERNEL)
+        # The kernel's own stderr (start-up chatter) goes to a log, not the user's terminal;
+        # what the cells print comes back through papermill into the executed notebooks.
+        if self.log_path:
+            self._log = open(self.log_path, "ab")
+        self.manager.start_kernel(cwd=self.work_dir, stderr=self._log, stdout=self._log)
+
+    def reset(self) -> None:
+        if self.manager is None or not self.manager.is_alive():
+            self._start()
+            return
+        client = self.manager.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            client.execute_interactive(
+                "get_ipython().run_line_magic('reset', '-f')\n"
+                f"import os as _os; _os.chdir({self.work_dir!r}); del _os",
+                timeout=60, store_history=False, output_hook=lambda message: None)
+        finally:
+            client.stop_channels()
+
+    def restart(self) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        if self.manager is not None:
+            try:
+                self.manager.shutdown_kernel(now=True)
+            except Exception:  # already gone
+                pass
+            self.manager = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _with_tracking_cells(path: str, step: Step):
+    """A plain notebook, in memory, with nb2pipe's set-up and tear-down cells added."""
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    notebook = nbformat.read(path, as_version=4)
+    position = next((i + 1 for i, c in enumerate(notebook.cells)
+                     if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
+    setup = new_code_cell(
+        "nb2pipe_run = globals().get('nb2pipe_run', '')\n"
+        "import nb2pipe.runtime as _nb2pipe\n"
+        f"_nb2pipe.start_step('notebook', nb2pipe_run, autolog={_autolog(path)!r})",
+        metadata={"tags": ["nb2pipe-setup"]})
+    pairs = ", ".join(f"{m!r}: {m}" for m in step.metrics)
+    teardown = new_code_cell(
+        f"_nb2pipe.end_step({{{pairs}}}, metrics_file=nb2pipe_artifacts + '/metrics.json')"
+        if step.metrics else "_nb2pipe.end_step()", metadata={"tags": ["nb2pipe-save"]})
+    notebook.cells.insert(position, setup)
+    notebook.cells.append(teardown)
+    if position == 0:  # papermill puts the parameters first; nb2pipe_artifacts must exist
+        setup.source = "nb2pipe_artifacts = globals().get('nb2pipe_artifacts', '.')\n" + \
+            setup.source
+    return notebook
+
+
+def _autolog(path: str) -> list[str]:
+    from nb2pipe.analysis.notebook import NotebookAnalysis
+    from nb2pipe.notebook.reader import read_notebook
+    from nb2pipe.targets.papermill import AUTOLOG
+
+    modules = NotebookAnalysis(read_notebook(path)).imported_modules
+    return sorted({AUTOLOG[m] for m in modules if m in AUTOLOG})
+
+
+def _describe_failure(error, output: str) -> dict:
+    """Where a step failed, in the user's notebook: cell number, line, exception."""
+    info = {"ename": error.ename, "evalue": str(error.evalue)[:2000],
+            "message": f"{error.ename}: {str(error.evalue)[:300]}"}
+    try:
+        import nbformat
+
+        executed = nbformat.read(output, as_version=4)
+        cell = executed.cells[error.cell_index]
+        original = cell.get("metadata", {}).get("nb2pipe", {}).get("cell")
+        if original:
+            info["cell"] = original
+        else:
+            info["cell"] = error.cell_index + 1
+        traceback = _ANSI.sub("", "\n".join(error.traceback or []))
+        lines = re.findall(r"line (\d+)", traceback)
+        if lines:
+            info["line"] = int(lines[-1])
+    except Exception:  # the description is a courtesy; the error itself is recorded
+        pass
+    return info
+
+
+def _read_metrics(folder: str) -> dict:
+    path = os.path.join(folder, "artifacts", "metrics.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+_MODEL_MODULES = ("sklearn.", "xgboost.", "lightgbm.", "catboost.", "statsmodels.", "torch.",
+                  "keras.", "tensorflow.")
+
+
+def _model_artifacts(folder: str) -> list[str]:
+    """The files of the artifacts that are trained models (logged with the step's run)."""
+    found = []
+    if not os.path.isdir(folder):
+        return found
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".meta.json"):
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8") as handle:
+            meta = json.load(handle)
+        if str(meta.get("type", "")).startswith(_MODEL_MODULES) and \
+                meta.get("format") in ("joblib", "pickle"):
+            found.append(os.path.join(folder, meta["file"]))
+    return found
+
+
+def _loggable(parameters: dict) -> dict:
+    """Parameters minus anything that looks like a secret (never logged)."""
+    from nb2pipe.lint.rules.hard_coded_secret import by_name, by_shape
+
+    safe = {}
+    for name, value in parameters.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if by_shape(text) or by_name(name, text):
+            safe[name] = "*** (not logged: looks like a secret)"
+        else:
+            safe[name] = value
+    return safe
+
+
+def _git_commit(folder: str) -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True,
+                                text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+__all__ = ["ParameterError", "RunError", "Runner", "load_source", "Parameter"]

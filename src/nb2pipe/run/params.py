@@ -1,0 +1,133 @@
+"""Parameters from the command line (``-p name=value``) and files (``-f params.yaml``), and
+the sweeps they describe.
+
+``-p lr=0.1,0.01 -p depth=3,5`` is a grid: every combination runs. In a YAML file, a list under
+``grid:`` is swept; other values are single values (a list value of a ``list`` parameter is
+that list). ``-p`` wins over ``-f``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable
+
+from nb2pipe.pipeline.model import Parameter
+
+
+class ParameterError(ValueError):
+    """A parameter nb2pipe cannot use: unknown name, wrong type, bad file."""
+
+
+def parse_value(text: str):
+    """``"3"`` → 3, ``"0.1"`` → 0.1, ``"true"`` → True, ``"[1, 2]"`` → [1, 2], else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def coerce(parameter: Parameter, value):
+    """``value`` as the parameter's type, or :class:`ParameterError`."""
+    kind = parameter.type
+    try:
+        if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind == "int" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if kind == "str" and not isinstance(value, str):
+            return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+        if kind in ("none",):
+            return value
+        expected = {"int": int, "float": float, "bool": bool, "str": str, "list": list,
+                    "dict": dict}[kind]
+        if isinstance(value, expected) and not (kind == "int" and isinstance(value, bool)):
+            return value
+    except (KeyError, ValueError):
+        pass
+    raise ParameterError(f"parameter `{parameter.name}` is a {kind} (default "
+                         f"{parameter.default!r}), not {value!r}")
+
+
+def parameter_sets(parameters: list[Parameter], cli: Iterable[str] = (),
+                   file: str | None = None) -> list[dict]:
+    """Every parameter set to run: defaults, then the file, then ``-p`` values; sweeps expanded.
+
+    Raises:
+        ParameterError: an unknown name (the message lists the known ones), a bad value or file.
+    """
+    known = {p.name: p for p in parameters}
+    single: dict[str, object] = {}
+    grid: dict[str, list] = {}
+    if file:
+        loaded = _load_file(file)
+        for name, value in loaded.items():
+            if name == "grid":
+                if not isinstance(value, dict):
+                    raise ParameterError(f"{file}: `grid` must map parameter names to lists")
+                for key, values in value.items():
+                    grid[key] = values if isinstance(values, list) else [values]
+            else:
+                single[name] = value
+    for item in cli:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(f"`-p {item}`: write `-p NAME=VALUE`")
+        parameter = known.get(name)
+        if "," in text and not (parameter and parameter.type in ("list", "dict", "str")
+                                and text.strip().startswith(("[", "{"))):
+            if parameter is not None and parameter.type == "str" and not text.count(","):
+                single[name] = text
+            else:
+                grid[name] = [parse_value(part) for part in text.split(",")]
+                single.pop(name, None)
+                continue
+        single[name] = parse_value(text)
+        grid.pop(name, None)
+    for name in list(single) + list(grid):
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            names = ", ".join(known) or "none (tag a cell `pipeline-parameters`)"
+            raise ParameterError(f"unknown parameter `{name}`{hint} (parameters: {names})")
+    base = {p.name: p.default for p in parameters}
+    base.update({n: coerce(known[n], v) for n, v in single.items()})
+    if not grid:
+        return [base]
+    names = list(grid)
+    values = [[coerce(known[n], v) for v in grid[n]] for n in names]
+    return [{**base, **dict(zip(names, combination))}
+            for combination in itertools.product(*values)]
+
+
+def _load_file(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise ParameterError(f"cannot read {path}: {error.strerror}") from None
+    if path.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise ParameterError(f"{path}: not valid JSON: {error}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ParameterError(f"{path}: not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+    return data

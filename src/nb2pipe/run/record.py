@@ -1,0 +1,63 @@
+"""The run record: ``runs/<run-id>/run.json``, rewritten after every step so that a run
+killed at any point leaves an accurate record (and can be resumed)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+
+
+def new_run_id() -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class StepRecord:
+    status: str = "pending"  # pending, running, succeeded, failed, skipped
+    started: str | None = None
+    finished: str | None = None
+    seconds: float | None = None
+    notebook: str | None = None  # the executed notebook, relative to the run folder
+    html: str | None = None
+    error: dict | None = None  # cell, line, ename, evalue
+    tracking_run_id: str | None = None
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    pipeline: str
+    source: str  # the converted folder or the notebook that was run
+    parameters: dict
+    engine: str = "papermill"
+    status: str = "running"  # running, succeeded, failed, interrupted
+    started: str = field(default_factory=now)
+    finished: str | None = None
+    seconds: float | None = None
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    tracking: dict = field(default_factory=dict)  # uri, experiment, run_id
+    nb2pipe: str = ""
+
+    def write(self, folder: str) -> None:
+        path = os.path.join(folder, "run.json")
+        temporary = path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, indent=2, sort_keys=True, default=str)
+            handle.write("\n")
+        os.replace(temporary, path)
+
+    @classmethod
+    def read(cls, folder: str) -> RunRecord:
+        with open(os.path.join(folder, "run.json"), encoding="utf-8") as handle:
+            data = json.load(handle)
+        data["steps"] = {k: StepRecord(**v) for k, v in data.get("steps", {}).items()}
+        return cls(**data)

@@ -1,0 +1,53 @@
+"""Experiment tracking for ``nb2pipe run``: MLflow, or nothing.
+
+One parent run per pipeline run, one nested run per step. The runner creates the runs with
+MLflow's client; each step's kernel attaches to its own run (:func:`nb2pipe.runtime.start_step`)
+to log what autologging and the metrics cells record.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class TrackingError(RuntimeError):
+    """The tracker cannot be used; the message says which one, why, and how to go on."""
+
+
+class NoTracking:
+    """``--tracking none``: every call does nothing."""
+
+    uri = None
+    experiment_id = None
+
+    def start(self, name: str, parameters: dict, tags: dict) -> str | None:
+        return None
+
+    def step(self, parent: str | None, step: str) -> str | None:
+        return None
+
+    def end_step(self, run_id, status: str, notebook: str | None, artifacts: list[str]) -> None:
+        pass
+
+    def end(self, parent, status: str, metrics: dict, files: list[str]) -> None:
+        pass
+
+    def info(self) -> dict:
+        return {}
+
+
+def default_uri(folder: str) -> str:
+    """``MLFLOW_TRACKING_URI`` when set, otherwise an SQLite store in ``folder``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or \
+        "sqlite:///" + os.path.join(os.path.abspath(folder), "mlflow.db")
+
+
+def make_tracker(mode: str, folder: str, experiment: str):
+    """``mode`` is ``mlflow`` (or ``auto``, the same) or ``none``."""
+    if mode == "none":
+        return NoTracking()
+    if mode not in ("mlflow", "auto"):
+        raise TrackingError(f"unknown tracking `{mode}`: use `mlflow` or `none`")
+    from nb2pipe.tracking.mlflow import MlflowTracker
+
+    return MlflowTracker(default_uri(folder), experiment)
