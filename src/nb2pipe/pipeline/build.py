@@ -273,13 +273,19 @@ class _Builder:
         steps: list[Step] = []
         for position, name in enumerate(order):
             group = groups[name]
-            needs = analysis.needs(roles["imports"] + roles["functions"] + group.cells)
+            needs = analysis.needs(group.cells)
             inputs: dict[str, str] = {}
+            imports: list[str] = []
             used_parameters: list[str] = []
             for needed, read in sorted(needs.items()):
                 if needed in shared or needed in BUILTIN_NAMES:
                     continue
                 earlier = [s for s in order[:position] if needed in produced[s]]
+                statement = _import_of(analysis, groups[earlier[-1]].cells, needed) \
+                    if earlier else None
+                if statement:
+                    imports.append(statement)  # a module is imported again, not passed
+                    continue
                 if earlier:
                     producer = earlier[-1]
                     unordered = [s for s in earlier[:-1] if s not in ancestors[producer]]
@@ -315,7 +321,7 @@ class _Builder:
             steps.append(Step(name=name, cells=group.cells,
                               inputs=dict(sorted(inputs.items())),
                               parameters=sorted(used_parameters), after=after,
-                              settings=group.settings))
+                              settings=group.settings, imports=sorted(set(imports))))
         self._set_outputs(steps)
         return steps
 
@@ -332,7 +338,7 @@ class _Builder:
                     targets = statement.targets if isinstance(statement, ast.Assign) else \
                         [statement.target]
                     metric_names += [t.id for t in targets if isinstance(t, ast.Name)]
-        needs = analysis.needs(roles["imports"] + roles["functions"] + cells)
+        needs = analysis.needs(cells)
         producers = {s.name: set(analysis.binds(s.cells)) for s in steps}
         order = [s.name for s in steps]
         inputs: dict[str, str] = {}
@@ -412,6 +418,21 @@ class _Builder:
             if facts is not None and read.name in {r.name for r in facts.reads}:
                 return self.notebook.cells[index]
         return self.notebook.cells[cells[0]]
+
+
+def _import_of(analysis: NotebookAnalysis, cells: list[int], name: str) -> str | None:
+    """The import statement by which one of ``cells`` binds ``name``, if it does."""
+    for index in cells:
+        facts = analysis.facts.get(index)
+        for fact in facts.imports if facts is not None else ():
+            if fact.bound != name or not fact.top_level:
+                continue
+            if fact.name is None:
+                return f"import {fact.module}" if fact.module == name else \
+                    f"import {fact.module} as {name}"
+            alias = "" if fact.name == name else f" as {name}"
+            return f"from {fact.module} import {fact.name}{alias}"
+    return None
 
 
 def _unserializable(value: ast.AST, analysis: NotebookAnalysis) -> str | None:

@@ -33,6 +33,7 @@ class Step:
     after: list[str] = field(default_factory=list)  # steps this one runs after (data or prev:)
     settings: dict = field(default_factory=dict)  # image, limits, labels, … (per-step tags)
     metrics: list[str] = field(default_factory=list)  # names this step logs as metrics
+    imports: list[str] = field(default_factory=list)  # imports of earlier steps it relies on
     kind: str = "step"  # "step", or "metrics" for the pipeline-metrics cells
 
 

@@ -225,8 +225,11 @@ class Runner:
 
     def _run_step(self, step: Step, parameters: dict, record: RunRecord, folder: str,
                   kernel: _Kernel, parent) -> bool:
-        import papermill
-        from papermill.exceptions import PapermillExecutionError
+        try:
+            import papermill
+            from papermill.exceptions import PapermillExecutionError
+        except ImportError:
+            raise RunError("nb2pipe run needs papermill: pip install 'nb2pipe[run]'") from None
 
         source = self.source
         step_record = record.steps[step.name]
@@ -253,7 +256,7 @@ class Runner:
                 report_mode=False, request_save_on_cell_execute=False)
         except PapermillExecutionError as error:
             ok = False
-            step_record.error = _describe_failure(error, output)
+            step_record.error = _describe_failure(error, output, source.notebook)
         except Exception as error:  # a dead kernel, a missing file: the run goes on
             ok = False
             step_record.error = {"message": f"{type(error).__name__}: {error}"}
@@ -387,7 +390,7 @@ def _autolog(path: str) -> list[str]:
     return sorted({AUTOLOG[m] for m in modules if m in AUTOLOG})
 
 
-def _describe_failure(error, output: str) -> dict:
+def _describe_failure(error, output: str, original_path: str | None = None) -> dict:
     """Where a step failed, in the user's notebook: cell number, line, exception."""
     info = {"ename": error.ename, "evalue": str(error.evalue)[:2000],
             "message": f"{error.ename}: {str(error.evalue)[:300]}"}
@@ -395,12 +398,15 @@ def _describe_failure(error, output: str) -> dict:
         import nbformat
 
         executed = nbformat.read(output, as_version=4)
-        cell = executed.cells[error.cell_index]
+        # papermill adds marker cells to the output, so find the cell by its error output.
+        cell = next(c for c in executed.cells if any(
+            o.get("output_type") == "error" for o in c.get("outputs", [])))
         original = cell.get("metadata", {}).get("nb2pipe", {}).get("cell")
-        if original:
-            info["cell"] = original
-        else:
-            info["cell"] = error.cell_index + 1
+        if original is None and original_path and cell.get("id"):
+            source = nbformat.read(original_path, as_version=4)
+            original = next((n for n, c in enumerate(source.cells, 1)
+                             if c.get("id") == cell.get("id")), None)
+        info["cell"] = original or error.exec_count
         traceback = _ANSI.sub("", "\n".join(error.traceback or []))
         lines = re.findall(r"line (\d+)", traceback)
         if lines:

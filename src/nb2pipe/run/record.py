@@ -51,7 +51,7 @@ class RunRecord:
         path = os.path.join(folder, "run.json")
         temporary = path + ".tmp"
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle, indent=2, sort_keys=True, default=str)
+            json.dump(asdict(self), handle, indent=2, default=str)
             handle.write("\n")
         os.replace(temporary, path)
 

@@ -86,7 +86,7 @@ class ComponentsTarget:
             body.append(f"{INDENT}return {', '.join(step.outputs)}")
         if not any(line.strip() and not line.strip().startswith("#") for line in body):
             body.append(f"{INDENT}pass")
-        imports = [f"import {m}" for m in sorted(modules)]
+        imports = [f"import {m}" for m in sorted(modules)] + list(step.imports)
         if used:
             imports.append(_from_import(".common", sorted(used)))
         if imports:

@@ -59,6 +59,9 @@ class PapermillTarget:
                 metadata={"tags": ["nb2pipe-setup"]}))
             for index in pipeline.imports + pipeline.functions:
                 cells.append(_copy(raw_cells[index], index))
+            if step.imports:
+                cells.append(new_code_cell("\n".join(step.imports),
+                                           metadata={"tags": ["nb2pipe-imports"]}))
             if step.inputs:
                 cells.append(new_code_cell("\n".join(
                     f"{name} = _nb2pipe.load(nb2pipe_artifacts, {producer!r}, {name!r})"

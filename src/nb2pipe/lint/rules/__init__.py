@@ -1,7 +1,9 @@
 """The rule catalogue: one module per rule, listed here in code order."""
 
 from nb2pipe.lint.rules.all_global_scope import AllGlobalScope
+from nb2pipe.lint.rules.ambiguous_producer import AmbiguousProducer
 from nb2pipe.lint.rules.cross_notebook_state import CrossNotebookState
+from nb2pipe.lint.rules.defined_only_in_skipped_cell import DefinedOnlyInSkippedCell
 from nb2pipe.lint.rules.error_output import ErrorOutput
 from nb2pipe.lint.rules.estimator_without_random_state import EstimatorWithoutRandomState
 from nb2pipe.lint.rules.execution_count_gap import ExecutionCountGap
@@ -10,10 +12,12 @@ from nb2pipe.lint.rules.hard_coded_hyperparameter import HardCodedHyperparameter
 from nb2pipe.lint.rules.hard_coded_secret import HardCodedSecret
 from nb2pipe.lint.rules.import_not_at_top import ImportNotAtTop
 from nb2pipe.lint.rules.interactive_input import InteractiveInput
+from nb2pipe.lint.rules.invalid_tag import InvalidTag
 from nb2pipe.lint.rules.invalid_notebook import InvalidNotebook
 from nb2pipe.lint.rules.missing_random_seed import MissingRandomSeed
 from nb2pipe.lint.rules.no_experiment_tracking import NoExperimentTracking
 from nb2pipe.lint.rules.no_parameters_cell import NoParametersCell
+from nb2pipe.lint.rules.non_literal_parameter import NonLiteralParameter
 from nb2pipe.lint.rules.non_linear_execution import NonLinearExecution
 from nb2pipe.lint.rules.shell_side_effect import ShellSideEffect
 from nb2pipe.lint.rules.syntax_error import SyntaxError_
@@ -21,6 +25,7 @@ from nb2pipe.lint.rules.undeclared_dependency import UndeclaredDependency
 from nb2pipe.lint.rules.undefined_name import UndefinedName
 from nb2pipe.lint.rules.unexecuted_cell import UnexecutedCell
 from nb2pipe.lint.rules.unpinned_install import UnpinnedInstall
+from nb2pipe.lint.rules.unserializable_step_output import UnserializableStepOutput
 from nb2pipe.lint.rules.unsupported_kernel import UnsupportedKernel
 from nb2pipe.lint.rules.unversioned_model_save import UnversionedModelSave
 from nb2pipe.lint.rules.use_before_define import UseBeforeDefine
@@ -32,5 +37,6 @@ ALL_RULES = tuple(sorted((
     UnpinnedInstall, UndeclaredDependency, CrossNotebookState, ShellSideEffect, WildcardImport,
     ImportNotAtTop, NoExperimentTracking, UnversionedModelSave, NoParametersCell,
     HardCodedHyperparameter, InteractiveInput, AllGlobalScope, HardCodedSecret, InvalidNotebook,
-    SyntaxError_, UnsupportedKernel,
+    SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
+    DefinedOnlyInSkippedCell, NonLiteralParameter,
 ), key=lambda rule: rule.code))

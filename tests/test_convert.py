@@ -1,0 +1,95 @@
+"""`nb2pipe convert` as a user runs it: what it writes, deterministically, whole or not at all."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import run_cli, write_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_notebooks" / "classifier_pipeline.ipynb"
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_convert_writes_the_design_layout(tmp_path):
+    before = SAMPLE.read_bytes()
+    code, out, err = run_cli("convert", SAMPLE, "-o", tmp_path / "out")
+    assert code == 0, err
+    files = set(tree_digest(tmp_path / "out"))
+    assert {"pipeline.json", "requirements.txt", "README.md", "dag.mmd",
+            "components/__init__.py", "components/common.py", "components/train.py",
+            "papermill/train.ipynb", "papermill/metrics.ipynb"} <= files
+    assert SAMPLE.read_bytes() == before, "the input notebook is never modified"
+    assert "5 steps (load_data, split, train, evaluate, metrics)" in err
+    requirements = (tmp_path / "out" / "requirements.txt").read_text()
+    assert "scikit-learn==" in requirements and "numpy==" in requirements
+    pipeline = json.loads((tmp_path / "out" / "pipeline.json").read_text())
+    assert pipeline["notebook"] == os.path.relpath(SAMPLE, tmp_path / "out")
+
+
+def test_same_input_gives_byte_identical_output(tmp_path):
+    run_cli("convert", SAMPLE, "-o", tmp_path / "a")
+    run_cli("convert", SAMPLE, "-o", tmp_path / "b")
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    first = tree_digest(tmp_path / "a")
+    run_cli("convert", SAMPLE, "-o", tmp_path / "a")  # over its own earlier output
+    assert tree_digest(tmp_path / "a") == first
+
+
+def test_components_are_plain_importable_functions(tmp_path):
+    run_cli("convert", SAMPLE, "-o", tmp_path / "out")
+    code = ("import inspect, components\n"
+            "from components.train import train\n"
+            "accuracy = components.run_pipeline(N_ESTIMATORS=5)['metrics']['accuracy']\n"
+            "print(list(inspect.signature(train).parameters))\n"
+            "print(accuracy > 0.8)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "out",
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2] == "['X_train', 'y_train', 'MAX_DEPTH', 'N_ESTIMATORS', 'SEED']"
+    assert lines[-1] == "True"
+
+
+def test_bad_notebook_writes_nothing_and_explains(tmp_path):
+    path = write_notebook(tmp_path / "bad.ipynb", '# %% tags=["skip"]\nscaler = 1\n'
+                          '# %% tags=["step:train", "prev:nope"]\nmodel = scaler + 1\n')
+    code, out, err = run_cli("convert", path, "-o", tmp_path / "out")
+    assert code == 1
+    assert "NB404" in err and "only a `skip` cell defines" in err and "prev:nope" in err
+    assert "nothing was written" in err
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".nb2pipe-")]
+
+
+def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "precious.txt").write_text("keep me")
+    code, _, err = run_cli("convert", SAMPLE, "-o", tmp_path / "mine")
+    assert code == 2 and "not written by nb2pipe" in err
+    assert (tmp_path / "mine" / "precious.txt").read_text() == "keep me"
+
+
+def test_magics_in_components_and_papermill(tmp_path):
+    path = write_notebook(tmp_path / "m.ipynb", '# %% tags=["imports"]\nimport os\n'
+                          '%matplotlib inline\n# %% tags=["step:prepare"]\n!pip install requests\n'
+                          'files = !ls\n%cd .\n%run other.py\ncount = len(files)\n'
+                          '# %% tags=["step:use"]\nprint(count)\n')
+    code, _, err = run_cli("convert", path, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "`%run other.py` has no Python equivalent" in err
+    component = (tmp_path / "out" / "components" / "prepare.py").read_text()
+    assert "import subprocess" in component and "subprocess.run('ls'" in component
+    assert "os.chdir" in component and "raise NotImplementedError" in component
+    assert "is in requirements.txt" in component
+    step = json.loads((tmp_path / "out" / "papermill" / "prepare.ipynb").read_text())
+    sources = ["".join(c["source"]) for c in step["cells"]]
+    assert any("%run other.py" in s for s in sources), "papermill steps keep magics verbatim"
+    assert "requests" in (tmp_path / "out" / "requirements.txt").read_text()
