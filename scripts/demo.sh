@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# Set up, then the main job on sample_notebooks/: lint them with the level-1 checklist, and
-# fix a copy of the level-0 notebook to show what `--fix` does. The input notebooks are never
-# modified: the fixed copy goes to demo-output/.
+# Set up, then the main job on sample_notebooks/: lint them with the level-1 checklist, fix a
+# copy of the level-0 notebook, convert the tagged notebook into a pipeline, and run it with
+# MLflow tracking in the embedded SQLite store. Everything goes to demo-output/; the sample
+# notebooks are never modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+rm -rf demo-output && mkdir -p demo-output
+cp sample_notebooks/*.ipynb sample_notebooks/requirements.txt demo-output/
 
-echo
-echo "== nb2pipe check sample_notebooks --maturity"
+step() { printf '\n== %s\n' "$*"; }
+
+step "nb2pipe check sample_notebooks --maturity"
 nb2pipe check sample_notebooks --output-format concise --maturity || true
 
-mkdir -p demo-output
-cp sample_notebooks/level0_classifier.ipynb demo-output/
-cp sample_notebooks/requirements.txt demo-output/
-echo
-echo "== nb2pipe check demo-output/level0_classifier.ipynb --diff   (what --fix would change)"
-nb2pipe check demo-output/level0_classifier.ipynb --diff || true
-echo
-echo "== nb2pipe check demo-output/level0_classifier.ipynb --fix"
+step "nb2pipe check demo-output/level0_classifier.ipynb --fix   (a copy)"
 nb2pipe check demo-output/level0_classifier.ipynb --fix --output-format concise || true
-echo
-echo "The fixed copy is demo-output/level0_classifier.ipynb; the findings left need a person."
+
+step "nb2pipe convert demo-output/classifier_pipeline.ipynb -o demo-output/classifier-pipeline"
+nb2pipe convert demo-output/classifier_pipeline.ipynb -o demo-output/classifier-pipeline
+
+cd demo-output
+step "nb2pipe run classifier-pipeline   (MLflow: demo-output/mlflow.db)"
+nb2pipe run classifier-pipeline
+
+step "nb2pipe run classifier-pipeline -p MAX_DEPTH=2,8   (a sweep)"
+nb2pipe run classifier-pipeline -p MAX_DEPTH=2,8
+
+step "nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13   (a plain notebook)"
+nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13
+
+printf '\nDone. Browse the runs: classifier-pipeline/runs/*/html/, and MLflow with\n'
+printf '  pip install mlflow==3.17.2 && mlflow ui --backend-store-uri sqlite:///demo-output/mlflow.db\n'
