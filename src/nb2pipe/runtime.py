@@ -62,19 +62,23 @@ def _has_pyarrow() -> bool:
     return True
 
 
+_SERIES = "__nb2pipe_series__"
+
+
 def _save_parquet(value: Any, path: str) -> None:
-    frame = value.to_frame(name=value.name if value.name is not None else "__series__") \
-        if type(value).__name__ == "Series" else value
-    frame.to_parquet(path)
+    if type(value).__name__ == "Series":  # a one-column frame; the column keeps the name
+        name = "" if value.name is None else str(value.name)
+        value = value.to_frame(name=f"{_SERIES}{name}")
+    value.to_parquet(path)
 
 
 def _load_parquet(path: str) -> Any:
     import pandas
 
     frame = pandas.read_parquet(path)
-    if list(frame.columns) == ["__series__"]:
-        series = frame["__series__"]
-        series.name = None
+    if len(frame.columns) == 1 and str(frame.columns[0]).startswith(_SERIES):
+        series = frame.iloc[:, 0]
+        series.name = str(frame.columns[0])[len(_SERIES):] or None
         return series
     return frame
 

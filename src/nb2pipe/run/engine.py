@@ -226,8 +226,14 @@ class Runner:
     def _run_step(self, step: Step, parameters: dict, record: RunRecord, folder: str,
                   kernel: _Kernel, parent) -> bool:
         try:
+            import logging
+
             import papermill
             from papermill.exceptions import PapermillExecutionError
+
+            # papermill warns about parameters a notebook does not declare (ours, for a plain
+            # notebook): the user need not see that.
+            logging.getLogger("papermill").setLevel(logging.ERROR)
         except ImportError:
             raise RunError("nb2pipe run needs papermill: pip install 'nb2pipe[run]'") from None
 
