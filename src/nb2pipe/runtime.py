@@ -245,9 +245,11 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     _STEP.clear()
     _STEP["name"] = step
     info = json.loads(run) if run else {}
+    if info.get("cwd") and os.path.isdir(info["cwd"]):
+        os.chdir(info["cwd"])  # an earlier step in the same kernel may have changed it
     tracking = (info.get("tracking") or {}).get(step) or {}
-    if not tracking.get("run_id"):
-        return
+    if not tracking.get("run_id") or not autolog:
+        return  # nb2pipe run logs the rest itself: only autologging needs MLflow in here
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
 
@@ -262,7 +264,8 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
 
 
 def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
-    """Called last in each step notebook: log metrics and end the step's tracking run."""
+    """Called last in each step notebook: write the metrics (``nb2pipe run`` logs them) and
+    end the step's tracking run."""
     numbers = {k: float(v) for k, v in (metrics or {}).items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if metrics_file and metrics:
@@ -272,6 +275,4 @@ def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
     if _STEP.pop("mlflow", False):
         import mlflow
 
-        if numbers:
-            mlflow.log_metrics(numbers)
         mlflow.end_run()

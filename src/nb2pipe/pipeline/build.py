@@ -41,6 +41,32 @@ UNSERIALIZABLE_CALLS = {
     "subprocess.Popen": "a running process", "tempfile.TemporaryDirectory": "a temporary folder",
 }
 METRICS_STEP = "metrics"
+#: Libraries whose MLflow autologging a step turns on when it imports them and trains.
+AUTOLOG = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm",
+           "statsmodels": "statsmodels", "tensorflow": "tensorflow", "keras": "keras",
+           "torch": "pytorch", "pytorch_lightning": "pytorch", "lightning": "pytorch",
+           "transformers": "transformers", "catboost": "catboost", "prophet": "prophet"}
+_TRAINING = frozenset({"fit", "fit_generator", "partial_fit", "fit_transform", "train"})
+
+
+def autolog_flavours(analysis: NotebookAnalysis, cells: list[int], shared: list[int]) -> list[str]:
+    """MLflow flavours to autolog in a step: those of the frameworks it imports, when it trains
+    something (autologging costs seconds to set up; steps that only load or transform data do
+    without)."""
+    trains = False
+    for index in cells:
+        facts = analysis.facts.get(index)
+        if facts is not None and any(c.attr in _TRAINING or (c.dotted or "").endswith(
+                (".train", ".cv")) for c in facts.calls):
+            trains = True
+    if not trains:
+        return []
+    modules: set[str] = set()
+    for index in shared + cells:
+        facts = analysis.facts.get(index)
+        if facts is not None:
+            modules |= {f.module.partition(".")[0] for f in facts.imports}
+    return sorted({AUTOLOG[m] for m in modules if m in AUTOLOG})
 
 
 class PipelineError(Exception):
@@ -321,7 +347,9 @@ class _Builder:
             steps.append(Step(name=name, cells=group.cells,
                               inputs=dict(sorted(inputs.items())),
                               parameters=sorted(used_parameters), after=after,
-                              settings=group.settings, imports=sorted(set(imports))))
+                              settings=group.settings, imports=sorted(set(imports)),
+                              autolog=autolog_flavours(analysis, group.cells,
+                                                       roles["imports"] + roles["functions"])))
         self._set_outputs(steps)
         return steps
 

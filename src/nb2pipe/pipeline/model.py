@@ -34,6 +34,7 @@ class Step:
     settings: dict = field(default_factory=dict)  # image, limits, labels, … (per-step tags)
     metrics: list[str] = field(default_factory=list)  # names this step logs as metrics
     imports: list[str] = field(default_factory=list)  # imports of earlier steps it relies on
+    autolog: list[str] = field(default_factory=list)  # MLflow flavours, when the step trains
     kind: str = "step"  # "step", or "metrics" for the pipeline-metrics cells
 
 

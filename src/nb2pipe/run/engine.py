@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from nb2pipe import __version__
 from nb2pipe.pipeline.model import Parameter, Pipeline, Step
 from nb2pipe.run.params import ParameterError, parameter_sets
+from nb2pipe.run.kernel import KERNEL, SharedKernel, register_engine
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
-KERNEL = "python3"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -75,7 +75,7 @@ def _notebook_source(path: str) -> Source:
     from nb2pipe.analysis.notebook import NotebookAnalysis
     from nb2pipe.notebook.reader import NotebookError, read_notebook
     from nb2pipe.pipeline.build import _Builder as Builder
-    from nb2pipe.pipeline.build import pipeline_name, source_hash
+    from nb2pipe.pipeline.build import autolog_flavours, pipeline_name, source_hash
 
     try:
         notebook = read_notebook(path)
@@ -98,8 +98,9 @@ def _notebook_source(path: str) -> Source:
                     metrics += [t.id for t in statement.targets if isinstance(t, ast.Name)]
                 elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
                     metrics.append(statement.value.id)
-    step = Step(name="notebook", cells=[c.index for c in notebook.code_cells],
-                parameters=[p.name for p in parameters], metrics=metrics)
+    cells = [c.index for c in notebook.code_cells]
+    step = Step(name="notebook", cells=cells, parameters=[p.name for p in parameters],
+                metrics=metrics, autolog=autolog_flavours(analysis, cells, []))
     pipeline = Pipeline(name=pipeline_name(notebook), notebook=os.path.basename(path),
                         source_hash=source_hash(notebook), parameters=parameters, steps=[step],
                         edges=[], artifacts=[], imports=[], functions=[], metrics=metrics)
@@ -108,7 +109,14 @@ def _notebook_source(path: str) -> Source:
 
 
 class Runner:
-    """Runs the parameter sets of one source, one after another or ``jobs`` at a time."""
+    """Runs the parameter sets of one source, one after another or ``jobs`` at a time.
+
+    The tracker (MLflow takes seconds to import and open its store) loads in a background
+    thread while the first steps run: only a step that autologs waits for it, since its kernel
+    must attach to its MLflow run; the other steps' runs are recorded when they end, with their
+    real start and end times. A tracking server that cannot be reached is found before any step
+    starts.
+    """
 
     def __init__(self, source: Source, tracking: str = "mlflow", runs_dir: str | None = None,
                  isolate: bool = False, html: bool = True,
@@ -120,22 +128,38 @@ class Runner:
         self.isolate = isolate
         self.html = html
         self.report = report or (lambda message: None)
-        self._tracker = None
+        self._tracker_future = None
+
+    def start_tracker(self) -> None:
+        """Check the tracker now (fails fast) and load it in the background."""
+        if self._tracker_future is not None:
+            return
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        from nb2pipe.tracking import check_tracker, make_tracker
+
+        folder = os.getcwd()
+        check_tracker(self.tracking_mode, folder)
+        if self.tracking_mode == "none":
+            future: Future = Future()
+            future.set_result(make_tracker("none", folder, ""))
+            self._tracker_future = future
+            return
+        pool = ThreadPoolExecutor(1, thread_name_prefix="nb2pipe-tracker")
+        self._tracker_future = pool.submit(make_tracker, self.tracking_mode, folder,
+                                           self.source.pipeline.name)
+        pool.shutdown(wait=False)
 
     @property
     def tracker(self):
-        if self._tracker is None:
-            from nb2pipe.tracking import make_tracker
-
-            folder = os.getcwd()
-            self._tracker = make_tracker(self.tracking_mode, folder, self.source.pipeline.name)
-        return self._tracker
+        self.start_tracker()
+        return self._tracker_future.result()
 
     def parameter_sets(self, cli=(), file=None) -> list[dict]:
         return parameter_sets(self.source.pipeline.parameters, cli, file)
 
     def run_all(self, sets: list[dict], jobs: int = 1) -> list[RunRecord]:
-        self.tracker  # noqa: B018 - fail now if the tracker is unreachable
+        self.start_tracker()
         if jobs <= 1 or len(sets) == 1:
             return [self.run(parameters) for parameters in sets]
         from concurrent.futures import ThreadPoolExecutor
@@ -153,6 +177,7 @@ class Runner:
         if record.status == "succeeded":
             self.report(f"run {run_id} already succeeded: nothing to resume")
             return record
+        self.start_tracker()
         return self.run(record.parameters, record)
 
     # -- one run ---------------------------------------------------------------------------
@@ -169,16 +194,13 @@ class Runner:
             source=source.notebook or source.folder, parameters=parameters,
             steps={s.name: StepRecord() for s in pipeline.steps}, nb2pipe=__version__)
         record.status, record.finished = "running", None
-        tracker = self.tracker
-        parent = record.tracking.get("run_id")
-        if parent is None:
-            safe = _loggable(parameters)
-            parent = tracker.start(f"{pipeline.name} {run_id}", safe, self._tags(parameters))
-            record.tracking = {**tracker.info(), "run_id": parent} if parent else {}
         record.write(folder)
         started = time.perf_counter()
-        kernel = _Kernel(source.work_dir, os.path.join(folder, "kernel.log"))
+        started_ms = int(time.time() * 1000)
+        kernel = SharedKernel(source.work_dir, os.path.join(folder, "kernel.log"))
+        kernel.ensure()  # starts while the tracker loads
         status = "succeeded"
+        ran: list[str] = []
         try:
             failed: set[str] = set()
             for number, step in enumerate(pipeline.steps, 1):
@@ -193,12 +215,13 @@ class Runner:
                     record.write(folder)
                     continue
                 self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
-                ok = self._run_step(step, parameters, record, folder, kernel, parent)
+                ran.append(step.name)
+                ok = self._run_step(step, parameters, record, folder, kernel, started_ms)
                 if not ok:
                     failed.add(step.name)
                     status = "failed"
                 if self.isolate:
-                    kernel.restart()
+                    kernel.shutdown()
             if failed:
                 status = "failed"
         except KeyboardInterrupt:
@@ -215,16 +238,53 @@ class Runner:
             record.seconds = round(time.perf_counter() - started, 3)
             record.metrics = _read_metrics(folder)
             record.write(folder)
-            try:
-                tracker.end(parent, status, record.metrics, [os.path.join(folder, "run.json")])
-            except Exception as error:  # the run's own result matters more than its logging
-                self.report(f"warning: could not finish the tracking run: {error}")
+            self._finish_tracking(record, folder, ran, started_ms)
         if self.html:
             self._render_html(record, folder)
         return record
 
+    def _parent(self, record: RunRecord, started_ms: int):
+        """The pipeline run's MLflow run, created on first need."""
+        parent = record.tracking.get("run_id")
+        if parent is None:
+            tracker = self.tracker
+            parent = tracker.start(f"{self.source.pipeline.name} {record.run_id}",
+                                   _loggable(record.parameters), self._tags(record.parameters),
+                                   started_ms)
+            record.tracking = {**tracker.info(), "run_id": parent} if parent else {}
+        return parent
+
+    def _finish_tracking(self, record: RunRecord, folder: str, ran: list[str],
+                         started_ms: int) -> None:
+        try:
+            tracker = self.tracker
+            parent = self._parent(record, started_ms)
+            if parent:
+                for name in ran:
+                    step_record = record.steps[name]
+                    step = self.source.pipeline.step(name)
+                    if step_record.tracking_run_id is None:
+                        step_record.tracking_run_id = tracker.step(
+                            parent, name, _ms(step_record.started))
+                    self._end_step_tracking(step, step_record, folder)
+            record.write(folder)
+            tracker.end(parent, record.status, record.metrics,
+                        [os.path.join(folder, "run.json")])
+        except Exception as error:  # the run's own result matters more than its logging
+            self.report(f"warning: tracking failed: {error}")
+
+    def _end_step_tracking(self, step: Step, step_record: StepRecord, folder: str) -> None:
+        if step_record.tracking_run_id is None or step_record.status not in ("succeeded",
+                                                                             "failed"):
+            return
+        models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
+        metrics = _read_metrics(folder) if step.metrics else {}
+        notebook = os.path.join(folder, step_record.notebook or "")
+        self.tracker.end_step(step_record.tracking_run_id, step_record.status, notebook, models,
+                              metrics, _ms(step_record.finished))
+
     def _run_step(self, step: Step, parameters: dict, record: RunRecord, folder: str,
-                  kernel: _Kernel, parent) -> bool:
+                  kernel: SharedKernel, started_ms: int) -> bool:
         try:
             import logging
 
@@ -240,40 +300,45 @@ class Runner:
         source = self.source
         step_record = record.steps[step.name]
         output = os.path.join(folder, "notebooks", f"{step.name}.ipynb")
-        child = self.tracker.step(parent, step.name) if parent else None
         step_record.status, step_record.started = "running", now()
-        step_record.error, step_record.tracking_run_id = None, child
+        step_record.error, step_record.tracking_run_id = None, None
         step_record.notebook = os.path.relpath(output, folder)
+        info: dict = {"cwd": source.work_dir}
+        if step.autolog and self.tracking_mode != "none":
+            # Autologging runs in the kernel, which must attach to the step's MLflow run.
+            parent = self._parent(record, started_ms)
+            if parent:
+                child = self.tracker.step(parent, step.name, _ms(step_record.started))
+                step_record.tracking_run_id = child
+                info["tracking"] = {step.name: {"uri": self.tracker.uri, "run_id": child}}
         record.write(folder)
-        tracking = {"tracking": {step.name: {"uri": self.tracker.uri, "run_id": child}}} \
-            if child else {}
         values = {name: parameters[name] for name in step.parameters if name in parameters}
         values["nb2pipe_artifacts"] = os.path.join(folder, "artifacts")
-        values["nb2pipe_run"] = json.dumps(tracking)
+        values["nb2pipe_run"] = json.dumps(info)
         started = time.perf_counter()
         ok = True
         try:
-            kernel.reset()
+            kernel.ensure()
             notebook_input = source.step_notebook(step) if source.notebook is None else \
                 _with_tracking_cells(source.notebook, step)
             papermill.execute_notebook(
                 notebook_input, output, parameters=values, kernel_name=KERNEL,
-                km=kernel.manager, progress_bar=False, log_output=False,
-                report_mode=False, request_save_on_cell_execute=False)
+                engine_name=register_engine(), km=kernel.manager, progress_bar=False,
+                log_output=False, report_mode=False, request_save_on_cell_execute=False)
         except PapermillExecutionError as error:
             ok = False
             step_record.error = _describe_failure(error, output, source.notebook)
         except Exception as error:  # a dead kernel, a missing file: the run goes on
             ok = False
             step_record.error = {"message": f"{type(error).__name__}: {error}"}
-            kernel.restart()
+            kernel.shutdown()
         step_record.seconds = round(time.perf_counter() - started, 3)
         step_record.finished = now()
         step_record.status = "succeeded" if ok else "failed"
         record.write(folder)
-        if child:
-            models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
-            self.tracker.end_step(child, step_record.status, output, models)
+        if step_record.tracking_run_id:
+            self._end_step_tracking(step, step_record, folder)
+            step_record.tracking_run_id = step_record.tracking_run_id
         outcome = f"ok ({step_record.seconds:.1f} s)" if ok else "FAILED"
         self.report(f"    {step.name}: {outcome}")
         return ok
@@ -313,56 +378,9 @@ class Runner:
         record.write(folder)
 
 
-class _Kernel:
-    """One kernel shared by the steps of a run; its namespace is reset between steps."""
-
-    def __init__(self, work_dir: str, log_path: str | None = None) -> None:
-        self.work_dir = work_dir
-        self.log_path = log_path
-        self.manager = None
-        self._log = None
-
-    def _start(self) -> None:
-        from jupyter_client.manager import KernelManager
-
-        self.manager = KernelManager(kernel_name=KERNEL)
-        # The kernel's own stderr (start-up chatter) goes to a log, not the user's terminal;
-        # what the cells print comes back through papermill into the executed notebooks.
-        if self.log_path:
-            self._log = open(self.log_path, "ab")
-        self.manager.start_kernel(cwd=self.work_dir, stderr=self._log, stdout=self._log)
-
-    def reset(self) -> None:
-        if self.manager is None or not self.manager.is_alive():
-            self._start()
-            return
-        client = self.manager.blocking_client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=60)
-            client.execute_interactive(
-                "get_ipython().run_line_magic('reset', '-f')\n"
-                f"import os as _os; _os.chdir({self.work_dir!r}); del _os",
-                timeout=60, store_history=False, output_hook=lambda message: None)
-        finally:
-            client.stop_channels()
-
-    def restart(self) -> None:
-        self.shutdown()
-
-    def shutdown(self) -> None:
-        if self.manager is not None:
-            try:
-                self.manager.shutdown_kernel(now=True)
-            except Exception:  # already gone
-                pass
-            self.manager = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-
 def _with_tracking_cells(path: str, step: Step):
+    from nb2pipe.targets.papermill import RESET_SOURCE
+
     """A plain notebook, in memory, with nb2pipe's set-up and tear-down cells added."""
     import nbformat
     from nbformat.v4 import new_code_cell
@@ -373,7 +391,7 @@ def _with_tracking_cells(path: str, step: Step):
     setup = new_code_cell(
         "nb2pipe_run = globals().get('nb2pipe_run', '')\n"
         "import nb2pipe.runtime as _nb2pipe\n"
-        f"_nb2pipe.start_step('notebook', nb2pipe_run, autolog={_autolog(path)!r})",
+        f"_nb2pipe.start_step('notebook', nb2pipe_run, autolog={step.autolog!r})",
         metadata={"tags": ["nb2pipe-setup"]})
     pairs = ", ".join(f"{m!r}: {m}" for m in step.metrics)
     teardown = new_code_cell(
@@ -381,19 +399,11 @@ def _with_tracking_cells(path: str, step: Step):
         if step.metrics else "_nb2pipe.end_step()", metadata={"tags": ["nb2pipe-save"]})
     notebook.cells.insert(position, setup)
     notebook.cells.append(teardown)
+    notebook.cells.insert(0, new_code_cell(RESET_SOURCE, metadata={"tags": ["nb2pipe-reset"]}))
     if position == 0:  # papermill puts the parameters first; nb2pipe_artifacts must exist
         setup.source = "nb2pipe_artifacts = globals().get('nb2pipe_artifacts', '.')\n" + \
             setup.source
     return notebook
-
-
-def _autolog(path: str) -> list[str]:
-    from nb2pipe.analysis.notebook import NotebookAnalysis
-    from nb2pipe.notebook.reader import read_notebook
-    from nb2pipe.targets.papermill import AUTOLOG
-
-    modules = NotebookAnalysis(read_notebook(path)).imported_modules
-    return sorted({AUTOLOG[m] for m in modules if m in AUTOLOG})
 
 
 def _describe_failure(error, output: str, original_path: str | None = None) -> dict:
@@ -420,6 +430,15 @@ def _describe_failure(error, output: str, original_path: str | None = None) -> d
     except Exception:  # the description is a courtesy; the error itself is recorded
         pass
     return info
+
+
+def _ms(stamp: str | None) -> int | None:
+    """Milliseconds since the epoch of an ISO time stamp from the run record."""
+    if not stamp:
+        return None
+    import datetime
+
+    return int(datetime.datetime.fromisoformat(stamp).timestamp() * 1000)
 
 
 def _read_metrics(folder: str) -> dict:

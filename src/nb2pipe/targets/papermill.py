@@ -12,26 +12,15 @@ from __future__ import annotations
 import copy
 
 from nb2pipe import __version__
-from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 
-#: Libraries whose MLflow autologging a step turns on when it imports them.
-AUTOLOG = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm",
-           "statsmodels": "statsmodels", "tensorflow": "tensorflow", "keras": "keras",
-           "torch": "pytorch", "pytorch_lightning": "pytorch", "lightning": "pytorch",
-           "transformers": "transformers", "catboost": "catboost", "prophet": "prophet"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
-def autolog_flavours(pipeline: Pipeline, step: Step, analysis: NotebookAnalysis) -> list[str]:
-    modules = set()
-    for index in pipeline.imports + pipeline.functions + step.cells:
-        facts = analysis.facts.get(index)
-        if facts is not None:
-            modules |= {f.module.partition(".")[0] for f in facts.imports}
-    return sorted({AUTOLOG[m] for m in modules if m in AUTOLOG})
+#: First cell of every step: nb2pipe run shares one kernel between steps, so each step starts by
+#: clearing the namespace (modules stay imported). In a fresh kernel it does nothing.
+RESET_SOURCE = ("# Steps may share a kernel: start from an empty namespace.\n"
+                "get_ipython().run_line_magic('reset', '-f')")
 
 
 class PapermillTarget:
@@ -42,17 +31,17 @@ class PapermillTarget:
         import nbformat
         from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-        analysis = NotebookAnalysis(notebook)
         rendered = Rendered()
         raw_cells = notebook.raw.get("cells", [])
         for step in pipeline.steps:
-            cells = [new_markdown_cell(_intro(pipeline, step))]
+            cells = [new_markdown_cell(_intro(pipeline, step)),
+                     new_code_cell(RESET_SOURCE, metadata={"tags": ["nb2pipe-reset"]})]
             lines = ["# Parameters: papermill (and nb2pipe run) inject values after this cell."]
             lines += [f"{name} = {pipeline.parameter(name).default!r}" for name in step.parameters]
             lines += ['nb2pipe_artifacts = "artifacts"  # where steps read and write values',
                       'nb2pipe_run = ""  # set by nb2pipe run: tracking, run id']
             cells.append(new_code_cell("\n".join(lines), metadata={"tags": ["parameters"]}))
-            flavours = autolog_flavours(pipeline, step, analysis)
+            flavours = step.autolog
             cells.append(new_code_cell(
                 "import nb2pipe.runtime as _nb2pipe\n\n"
                 f"_nb2pipe.start_step({step.name!r}, nb2pipe_run, autolog={flavours!r})",

@@ -20,13 +20,14 @@ class NoTracking:
     uri = None
     experiment_id = None
 
-    def start(self, name: str, parameters: dict, tags: dict) -> str | None:
+    def start(self, name: str, parameters: dict, tags: dict, start_time=None) -> str | None:
         return None
 
-    def step(self, parent: str | None, step: str) -> str | None:
+    def step(self, parent: str | None, step: str, start_time=None) -> str | None:
         return None
 
-    def end_step(self, run_id, status: str, notebook: str | None, artifacts: list[str]) -> None:
+    def end_step(self, run_id, status: str, notebook: str | None, artifacts: list[str],
+                 metrics: dict | None = None, end_time=None) -> None:
         pass
 
     def end(self, parent, status: str, metrics: dict, files: list[str]) -> None:
@@ -40,6 +41,23 @@ def default_uri(folder: str) -> str:
     """``MLFLOW_TRACKING_URI`` when set, otherwise an SQLite store in ``folder``."""
     return os.environ.get("MLFLOW_TRACKING_URI") or \
         "sqlite:///" + os.path.join(os.path.abspath(folder), "mlflow.db")
+
+
+def check_tracker(mode: str, folder: str) -> None:
+    """The quick checks (a server that does not answer, a folder that cannot be written), made
+    before anything runs; the tracker itself may then load in the background."""
+    if mode == "none":
+        return
+    if mode not in ("mlflow", "auto"):
+        raise TrackingError(f"unknown tracking `{mode}`: use `mlflow` or `none`")
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise TrackingError("tracking needs MLflow: pip install 'nb2pipe[tracking]' (or run "
+                            "with --tracking none)")
+    from nb2pipe.tracking.mlflow import check_reachable
+
+    check_reachable(default_uri(folder))
 
 
 def make_tracker(mode: str, folder: str, experiment: str):

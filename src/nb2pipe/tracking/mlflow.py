@@ -17,7 +17,6 @@ class MlflowTracker:
     def __init__(self, uri: str, experiment: str) -> None:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         self.uri = uri
-        _check_reachable(uri)
         try:
             import mlflow
             import logging
@@ -41,10 +40,10 @@ class MlflowTracker:
     def info(self) -> dict:
         return {"uri": self.uri, "experiment_id": self.experiment_id}
 
-    def start(self, name: str, parameters: dict, tags: dict) -> str:
+    def start(self, name: str, parameters: dict, tags: dict, start_time: int | None = None) -> str:
         from mlflow.entities import Param, RunTag
 
-        run = self.client.create_run(self.experiment_id, run_name=name,
+        run = self.client.create_run(self.experiment_id, run_name=name, start_time=start_time,
                                      tags={k: str(v) for k, v in tags.items()})
         params = [Param(k, _text(v)) for k, v in sorted(parameters.items())]
         if params:
@@ -52,20 +51,24 @@ class MlflowTracker:
                                   tags=[RunTag(TAG_PREFIX + "parameter_set", _text(parameters))])
         return run.info.run_id
 
-    def step(self, parent: str, step: str) -> str:
-        run = self.client.create_run(self.experiment_id, run_name=step, tags={
+    def step(self, parent: str, step: str, start_time: int | None = None) -> str:
+        run = self.client.create_run(self.experiment_id, run_name=step, start_time=start_time,
+                                     tags={
             "mlflow.parentRunId": parent, TAG_PREFIX + "step": step})
         return run.info.run_id
 
     def end_step(self, run_id: str, status: str, notebook: str | None,
-                 artifacts: list[str]) -> None:
+                 artifacts: list[str], metrics: dict | None = None,
+                 end_time: int | None = None) -> None:
+        self._log_metrics(run_id, metrics or {})
         if notebook and os.path.exists(notebook):
             self.client.log_artifact(run_id, notebook, "notebooks")
         for path in artifacts:
             self.client.log_artifact(run_id, path, "model")
-        self.client.set_terminated(run_id, "FINISHED" if status == "succeeded" else "FAILED")
+        self.client.set_terminated(run_id, "FINISHED" if status == "succeeded" else "FAILED",
+                                   end_time=end_time)
 
-    def end(self, parent: str, status: str, metrics: dict, files: list[str]) -> None:
+    def _log_metrics(self, run_id: str, metrics: dict) -> None:
         import time
 
         from mlflow.entities import Metric
@@ -74,7 +77,10 @@ class MlflowTracker:
         numbers = [Metric(k, float(v), stamp, 0) for k, v in sorted(metrics.items())
                    if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if numbers:
-            self.client.log_batch(parent, metrics=numbers)
+            self.client.log_batch(run_id, metrics=numbers)
+
+    def end(self, parent: str, status: str, metrics: dict, files: list[str]) -> None:
+        self._log_metrics(parent, metrics)
         for path in files:
             if os.path.exists(path):
                 self.client.log_artifact(parent, path)
@@ -88,7 +94,7 @@ def _text(value) -> str:
     return text[:6000]
 
 
-def _check_reachable(uri: str) -> None:
+def check_reachable(uri: str) -> None:
     """Fail now, with a clear message, rather than after an hour of training."""
     parsed = urllib.parse.urlparse(uri)
     if parsed.scheme in ("http", "https"):

@@ -1,0 +1,125 @@
+"""The kernel a run's steps share, and a papermill engine that attaches to it quickly.
+
+Steps run in one kernel process whose namespace each step notebook clears first (see
+``nb2pipe.targets.papermill.RESET_SOURCE``). papermill's own engine connects a new client for
+every notebook, and jupyter_client's readiness check then waits 0.2 s for IOPub to fall silent:
+a fifth of a second per step for nothing. The ``nb2pipe`` engine below checks the same thing
+(the kernel answers on shell *and* its IOPub messages reach us) and moves on as soon as it has.
+"""
+
+from __future__ import annotations
+
+import time
+
+KERNEL = "python3"
+ENGINE = "nb2pipe"
+
+
+class SharedKernel:
+    """One kernel for the steps of a run; started lazily, restarted after a crash."""
+
+    def __init__(self, work_dir: str, log_path: str | None = None) -> None:
+        self.work_dir = work_dir
+        self.log_path = log_path
+        self.manager = None
+        self._log = None
+
+    def ensure(self) -> None:
+        if self.manager is not None and self.manager.is_alive():
+            return
+        from jupyter_client.manager import KernelManager
+
+        self.shutdown()
+        self.manager = KernelManager(kernel_name=KERNEL)
+        # The kernel's own stderr (start-up chatter) goes to a log, not the user's terminal;
+        # what the cells print comes back through papermill into the executed notebooks.
+        if self.log_path:
+            self._log = open(self.log_path, "ab")
+        self.manager.start_kernel(cwd=self.work_dir, stderr=self._log, stdout=self._log)
+
+    def shutdown(self) -> None:
+        if self.manager is not None:
+            try:
+                self.manager.shutdown_kernel(now=True)
+            except Exception:  # already gone
+                pass
+            self.manager = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def register_engine() -> str:
+    """Register the ``nb2pipe`` papermill engine (once) and return its name."""
+    from papermill.engines import papermill_engines
+
+    if ENGINE not in papermill_engines._engines:
+        papermill_engines.register(ENGINE, _engine_class())
+    return ENGINE
+
+
+def _engine_class():
+    from jupyter_core.utils import ensure_async, run_sync
+    from nbclient.util import run_hook
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class QuickClient(PapermillNotebookClient):
+        async def async_start_new_kernel_client(self):
+            if self.owns_km:
+                return await super().async_start_new_kernel_client()
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            if not await _ready(self.kc, self.startup_timeout):
+                await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
+
+        # nbclient binds the synchronous wrapper to its own coroutine: rebind it to ours.
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    class SharedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, **kwargs):
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(kwargs, timeout=execution_timeout,
+                                 startup_timeout=start_timeout, kernel_name=kernel_name,
+                                 log=logger, log_output=log_output, stdout_file=stdout_file,
+                                 stderr_file=stderr_file)
+            client = QuickClient(nb_man, **final)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:  # not ours to keep: the kernel outlives it
+                    client.kc.stop_channels()
+
+    return SharedKernelEngine
+
+
+async def _ready(client, timeout: float) -> bool:
+    """Whether the kernel answers a kernel_info request and its IOPub status reaches us."""
+    from jupyter_core.utils import ensure_async
+
+    message_id = client.kernel_info()
+    deadline = time.monotonic() + min(timeout, 5)
+    replied = idle = False
+    while time.monotonic() < deadline and not (replied and idle):
+        if not replied:
+            try:
+                reply = await ensure_async(client.shell_channel.get_msg(timeout=0.05))
+                replied = reply["parent_header"].get("msg_id") == message_id
+            except Exception:  # queue.Empty: nothing yet
+                pass
+        if not idle:
+            try:
+                message = await ensure_async(client.iopub_channel.get_msg(timeout=0.05))
+                idle = message["parent_header"].get("msg_id") == message_id and \
+                    message["msg_type"] == "status" and \
+                    message["content"].get("execution_state") == "idle"
+            except Exception:  # queue.Empty: nothing yet
+                pass
+    return replied and idle
