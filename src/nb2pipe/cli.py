@@ -357,7 +357,7 @@ def _maturity_text(maturity, colour: bool) -> str:
                 detail = ", ".join(f"{code} ×{n}" for code, n in sorted(status.codes.items()))
             elif status.note:
                 detail = status.note
-            lines.append(f"  {mark} {status.item.title:<20} {detail}")
+            lines.append(f"  {mark} {status.item.title:<20} {detail}".rstrip())
             if not status.met:
                 lines.append(f"      → {status.item.clears}")
         lines.append("")

@@ -153,3 +153,16 @@ def test_every_step_consumes_only_parameters_and_what_earlier_steps_produce(sour
             assert producer in step.after
     again, _ = build(source)
     assert again.to_json() == pipeline.to_json()
+
+
+@settings(max_examples=40, deadline=None)
+@given(tagged_notebooks())
+def test_converting_twice_gives_identical_files(source):
+    from nb2pipe.convert import render
+
+    first = render(notebook_from_percent(source)).files
+    second = render(notebook_from_percent(source)).files
+    assert first == second
+    for name, text in first.items():
+        if name.endswith(".py"):
+            compile(text, name, "exec")  # every generated module is valid Python

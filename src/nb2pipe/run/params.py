@@ -96,7 +96,7 @@ def parameter_sets(parameters: list[Parameter], cli: Iterable[str] = (),
 
             close = difflib.get_close_matches(name, list(known), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
-            names = ", ".join(known) or "none (tag a cell `pipeline-parameters`)"
+            names = ", ".join(known) or "none: tag the cell that sets them `parameters`"
             raise ParameterError(f"unknown parameter `{name}`{hint} (parameters: {names})")
     base = {p.name: p.default for p in parameters}
     base.update({n: coerce(known[n], v) for n, v in single.items()})
