@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a parameter value; NAME=A,B runs one run per value (a sweep)")
     run.add_argument("-f", "--parameters-file", metavar="FILE",
                      help="parameter values (YAML or JSON); lists under `grid:` are swept")
-    run.add_argument("--engine", choices=("papermill",), default="papermill",
-                     help="how to run the steps (default: papermill)")
+    run.add_argument("--engine", choices=("papermill", "kfp-local"), default="papermill",
+                     help="papermill (step notebooks, default) or kfp-local (the compiled "
+                          "Kubeflow pipeline, with kfp's local runner)")
     run.add_argument("--tracking", choices=("mlflow", "none"), default="mlflow",
                      help="MLflow (MLFLOW_TRACKING_URI, else sqlite:///mlflow.db) or none")
     run.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
@@ -88,6 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--isolate", action="store_true",
                      help="a fresh kernel for every step (slower; default: one, reset between)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML reports")
+
+    submit = commands.add_parser(
+        "submit", help="send a converted pipeline to a Kubeflow Pipelines cluster",
+        description="Upload and start kfp/pipeline.yaml with kfp.Client.")
+    submit.add_argument("source", metavar="DIR", help="a folder written by nb2pipe convert")
+    submit.add_argument("--host", required=True, metavar="URL",
+                        help="the Kubeflow Pipelines API, e.g. http://127.0.0.1:8080")
+    submit.add_argument("--experiment", default="nb2pipe", metavar="NAME",
+                        help="the experiment to run in (created if missing; default nb2pipe)")
+    submit.add_argument("--run-name", metavar="NAME", help="the run's name (default: DIR's)")
+    submit.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter value; NAME=A,B sends one run per value")
+    submit.add_argument("-f", "--parameters-file", metavar="FILE",
+                        help="parameter values (YAML or JSON)")
+    submit.add_argument("--schedule", metavar="CRON",
+                        help='a recurring run instead, e.g. "0 3 * * *" (03:00 every day)')
+    submit.add_argument("--dry-run", action="store_true",
+                        help="print what would be sent, as JSON, and send nothing")
+    submit.add_argument("--timeout", type=float, default=30, metavar="SECONDS",
+                        help="how long to wait for the cluster (default 30)")
 
     rule = commands.add_parser("rule", help="explain a rule",
                                description="Print a rule's documentation.")
@@ -108,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_convert(args)
         if args.command == "run":
             return run_run(args)
+        if args.command == "submit":
+            return run_submit(args)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except UsageError as error:
@@ -190,12 +213,14 @@ def run_run(args) -> int:
 
     try:
         source = load_source(args.source)
-        runner = Runner(source, tracking=args.tracking, runs_dir=args.runs_dir,
-                        isolate=args.isolate, html=not args.no_html, report=report)
+        runner_class = Runner
+        if args.engine == "kfp-local":
+            from nb2pipe.run.kfp_local import KfpLocalRunner as runner_class
+        runner = runner_class(source, tracking=args.tracking, runs_dir=args.runs_dir,
+                              isolate=args.isolate, html=not args.no_html, report=report)
         if args.resume:
             if args.parameter or args.parameters_file:
                 raise UsageError("--resume re-runs with the run's own parameters: drop -p/-f")
-            runner.tracker  # noqa: B018 - fail early if the tracker is unreachable
             records = [runner.resume(args.resume)]
         else:
             sets = runner.parameter_sets(args.parameter, args.parameters_file)
@@ -230,6 +255,30 @@ def run_run(args) -> int:
         report(f"Tracked in {uri}" + (f" (browse: mlflow ui --backend-store-uri {uri})"
                                       if uri.startswith("sqlite") else ""))
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+# -- nb2pipe submit --------------------------------------------------------------------------
+
+def run_submit(args) -> int:
+    import json
+
+    from nb2pipe.run.engine import RunError
+    from nb2pipe.run.params import ParameterError
+    from nb2pipe.submit import SubmitError, dry_run, plan, submit
+
+    try:
+        package, sets = plan(args.source, args.parameter, args.parameters_file)
+        if args.dry_run:
+            print(json.dumps(dry_run(args.host, package, sets, args.experiment, args.run_name,
+                                     args.schedule), indent=2))
+            return EXIT_OK
+        results = submit(args.host, package, sets, args.experiment, args.run_name,
+                         args.schedule, args.timeout)
+    except (SubmitError, RunError, ParameterError) as error:
+        raise UsageError(str(error)) from None
+    for result in results:
+        print(f"{result.kind} {result.identifier}: {result.url}")
+    return EXIT_OK
 
 
 # -- nb2pipe check --------------------------------------------------------------------------

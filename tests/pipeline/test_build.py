@@ -113,6 +113,7 @@ def test_tag_settings():
                                           "env": "DB_PASSWORD"}]}
     assert parse_tags(["secret:db:password:1BAD"]).problems
     assert parse_tags(["block:legacy"]).step == "legacy"  # Kale's older spelling
+    assert "sub-pipeline tag" in parse_tags(["notebook:prepare"]).problems[0].message
 
 
 # -- invariants on generated multi-step notebooks ------------------------------------------

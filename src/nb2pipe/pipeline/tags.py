@@ -103,6 +103,11 @@ def parse_tags(tags: tuple[str, ...] | list[str]) -> CellTags:
                     "defined above this cell"))
                 continue
             result.prev.append(rest)
+        elif prefix == "notebook":
+            result.problems.append(TagProblem(
+                tag, f"Kale's sub-pipeline tag `{tag}` is not supported",
+                "convert that notebook into its own pipeline and run the two in order (or "
+                "copy its cells into this notebook as steps)"))
         elif prefix in SETTING_PREFIXES:
             problem = _setting(prefix, rest, result.settings)
             if problem:

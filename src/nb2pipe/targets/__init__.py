@@ -33,8 +33,9 @@ _BUILTIN = {
     "components": "nb2pipe.targets.components:ComponentsTarget",
     "papermill": "nb2pipe.targets.papermill:PapermillTarget",
     "project": "nb2pipe.targets.project:ProjectTarget",
+    "kfp": "nb2pipe.targets.kfp:KfpTarget",
 }
-DEFAULT_TARGETS = ("components", "papermill", "project")
+DEFAULT_TARGETS = ("components", "papermill", "project", "kfp")
 
 
 def _load(reference: str):

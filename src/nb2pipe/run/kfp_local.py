@@ -1,0 +1,137 @@
+"""The ``kfp-local`` engine: run the compiled Kubeflow pipeline on this machine.
+
+The pipeline is compiled again from ``kfp/pipeline.py`` without ``packages_to_install`` (local
+runs use the current environment, offline) into the run folder, loaded with kfp's loader and
+executed with ``kfp.local.SubprocessRunner(use_venv=False)``: every step in its own Python
+process, as on a cluster. The run folder, ``run.json`` and MLflow tracking are the same as
+with the papermill engine; kfp's own task folders are under ``runs/<run-id>/kfp/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+
+from nb2pipe import __version__
+from nb2pipe.run.engine import RunError, Runner, _loggable, _read_metrics
+from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
+
+
+class KfpLocalRunner(Runner):
+    engine = "kfp-local"
+
+    def resume(self, run_id: str) -> RunRecord:
+        raise RunError("kfp-local runs cannot be resumed (kfp's local runner has no resume): "
+                       "run again, or use the papermill engine")
+
+    def run(self, parameters: dict, resumed: RunRecord | None = None) -> RunRecord:
+        source = self.source
+        pipeline = source.pipeline
+        dsl_path = os.path.join(source.folder, "kfp", "pipeline.py")
+        if source.notebook is not None or not os.path.exists(dsl_path):
+            raise RunError("--engine kfp-local runs a converted folder with kfp/pipeline.py: "
+                           "convert the notebook with nb2pipe convert (kfp installed)")
+        try:
+            from kfp import components, local
+        except ImportError:
+            raise RunError("--engine kfp-local needs the kfp SDK: pip install 'nb2pipe[kfp]'") \
+                from None
+        from nb2pipe.targets.kfp import compile_dsl
+
+        run_id = new_run_id()
+        folder = os.path.join(self.runs_dir, run_id)
+        os.makedirs(os.path.join(folder, "artifacts"), exist_ok=True)
+        record = RunRecord(run_id=run_id, pipeline=pipeline.name, source=source.folder,
+                           parameters=parameters, engine=self.engine, nb2pipe=__version__,
+                           steps={s.name: StepRecord() for s in pipeline.steps})
+        record.write(folder)
+        started = time.perf_counter()
+        started_ms = int(time.time() * 1000)
+        with open(dsl_path, encoding="utf-8") as handle:
+            yaml_text = compile_dsl(handle.read(), pipeline, local=True)
+        yaml_path = os.path.join(folder, "pipeline.local.yaml")
+        with open(yaml_path, "w", encoding="utf-8") as handle:
+            handle.write(yaml_text)
+        tracking = ""
+        if self.tracking_mode != "none":
+            parent = self._parent(record, started_ms)
+            if parent:
+                tracker = self.tracker
+                tracking = json.dumps({"uri": tracker.uri, "parent": parent,
+                                       "experiment_id": tracker.experiment_id})
+        record.write(folder)
+        self.report(f"running {len(pipeline.steps)} steps with kfp's local runner …")
+        status, error = "succeeded", None
+        log_path = os.path.join(folder, "kfp.log")
+        previous = os.getcwd()
+        try:
+            with open(log_path, "w", encoding="utf-8") as log, _quiet(log):
+                local.init(runner=local.SubprocessRunner(use_venv=False),
+                           pipeline_root=os.path.join(folder, "kfp"), raise_on_error=True)
+                pipeline_function = components.load_component_from_file(yaml_path)
+                os.chdir(source.work_dir)  # relative data paths, as in the notebook
+                pipeline_function(**parameters, nb2pipe_tracking=tracking,
+                                  nb2pipe_artifacts=os.path.join(folder, "artifacts"))
+        except Exception as failure:  # kfp raises RuntimeError for a failed task
+            status, error = "failed", f"{type(failure).__name__}: {failure}"
+        finally:
+            os.chdir(previous)
+        self._record_tasks(record, folder, error)
+        record.status = status
+        record.finished = now()
+        record.seconds = round(time.perf_counter() - started, 3)
+        record.metrics = _read_metrics(folder)
+        record.write(folder)
+        if self.tracking_mode != "none" and record.tracking.get("run_id"):
+            try:
+                self.tracker.end(record.tracking["run_id"], status, record.metrics,
+                                 [os.path.join(folder, "run.json")])
+            except Exception as problem:  # the run's own result matters more than its logging
+                self.report(f"warning: tracking failed: {problem}")
+        if error:
+            self.report(f"    failed: {error.splitlines()[0][:300]} (kfp's log: {log_path})")
+        return record
+
+    def _record_tasks(self, record: RunRecord, folder: str, error: str | None) -> None:
+        """Each step's status from the task folders kfp's local runner left."""
+        root = os.path.join(folder, "kfp")
+        finished: set[str] = set()
+        for run_dir in os.listdir(root) if os.path.isdir(root) else []:
+            for task in os.listdir(os.path.join(root, run_dir)):
+                if os.path.exists(os.path.join(root, run_dir, task, "executor_output.json")):
+                    finished.add(task)
+        for name, step_record in record.steps.items():
+            task = name.replace("_", "-")
+            done = name in finished or task in finished or f"{task}-step" in finished
+            step_record.status = "succeeded" if done else ("failed" if error else "skipped")
+            if not done and error and name in error or (not done and error and
+                                                         task in error):
+                step_record.error = {"message": error.splitlines()[0][:500]}
+        if error and not any(s.status == "failed" and s.error for s in record.steps.values()):
+            first = next((s for s in record.steps.values() if s.status != "succeeded"), None)
+            if first is not None:
+                first.status = "failed"
+                first.error = {"message": error.splitlines()[0][:500]}
+
+
+@contextlib.contextmanager
+def _quiet(log):
+    """kfp's local runner logs every task at INFO on stdout: keep that in the run's log."""
+    handler = logging.StreamHandler(log)
+    loggers = [logging.getLogger(name) for name in ("kfp", "kfp.local", "root")]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    for logger in loggers:
+        logger.handlers = [handler]
+        logger.propagate = False
+    try:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            yield
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers, logger.level, logger.propagate = handlers, level, propagate
+
+
+__all__ = ["KfpLocalRunner", "_loggable"]

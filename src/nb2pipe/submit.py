@@ -1,0 +1,132 @@
+"""``nb2pipe submit``: send a converted pipeline to a Kubeflow Pipelines cluster.
+
+The compiled ``kfp/pipeline.yaml`` is uploaded and started with ``kfp.Client`` (authentication
+as kfp does it: ``KF_PIPELINES_SA_TOKEN_PATH``, an existing token, or the kubeconfig of a
+cluster the machine belongs to), one run per parameter set, or as a recurring run with
+``--schedule``. ``--dry-run`` prints what would be sent and sends nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import socket
+import urllib.parse
+from dataclasses import dataclass
+
+from nb2pipe.run.engine import RunError, load_source
+from nb2pipe.run.params import parameter_sets
+
+
+class SubmitError(Exception):
+    """The pipeline could not be sent; the message says why and what to try."""
+
+
+@dataclass
+class Submission:
+    kind: str  # "run" or "recurring run"
+    identifier: str
+    url: str
+    arguments: dict
+
+
+def plan(folder: str, cli=(), file=None) -> tuple[str, list[dict]]:
+    """The compiled YAML and the parameter sets to send."""
+    source = load_source(folder)
+    if source.notebook is not None:
+        raise SubmitError("submit sends a converted pipeline: nb2pipe convert NOTEBOOK -o DIR "
+                          "first (with kfp installed)")
+    package = os.path.join(source.folder, "kfp", "pipeline.yaml")
+    if not os.path.exists(package):
+        raise SubmitError(f"{package} is missing: convert again with kfp installed "
+                          f"(pip install 'nb2pipe[kfp]')")
+    return package, parameter_sets(source.pipeline.parameters, cli, file)
+
+
+def dry_run(host: str, package: str, sets: list[dict], experiment: str, run_name: str | None,
+            schedule: str | None) -> dict:
+    with open(package, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    return {"host": host, "experiment": experiment, "package": package,
+            "package_sha256": digest, "runs": [{"run_name": run_name, "arguments": s}
+                                               for s in sets],
+            "schedule": kfp_cron(schedule) if schedule else None}
+
+
+def kfp_cron(expression: str) -> str:
+    """KFP's cron has a seconds field: a five-field expression gets ``0`` seconds."""
+    fields = expression.split()
+    if len(fields) == 5:
+        return "0 " + expression
+    if len(fields) == 6:
+        return expression
+    raise SubmitError(f"`{expression}` is not a cron expression: write five fields "
+                      f"(minute hour day month weekday), e.g. \"0 3 * * *\" for 03:00 daily")
+
+
+def submit(host: str, package: str, sets: list[dict], experiment: str,
+           run_name: str | None, schedule: str | None, timeout: float = 30) -> list[Submission]:
+    _check_reachable(host, timeout)
+    try:
+        import kfp
+    except ImportError:
+        raise SubmitError("submit needs the kfp SDK: pip install 'nb2pipe[kfp]'") from None
+    cron = kfp_cron(schedule) if schedule else None
+    results = []
+    chatter = io.StringIO()
+    import warnings
+
+    try:
+        with contextlib.redirect_stdout(chatter), warnings.catch_warnings():
+            # kfp prints links as it goes, and warns that it needs KFP ≥ 2.0.0-beta.2 (the
+            # versions docs/kubeflow.md lists).
+            warnings.simplefilter("ignore", FutureWarning)
+            client = kfp.Client(host=host)
+            for number, arguments in enumerate(sets, 1):
+                name = run_name or os.path.basename(os.path.dirname(os.path.dirname(package)))
+                if len(sets) > 1:
+                    name = f"{name}-{number}"
+                if cron:
+                    found = client.create_experiment(experiment)
+                    job = client.create_recurring_run(
+                        experiment_id=found.experiment_id, job_name=name, cron_expression=cron,
+                        pipeline_package_path=package, params=arguments)
+                    identifier = job.recurring_run_id
+                    results.append(Submission("recurring run", identifier,
+                                              f"{host.rstrip('/')}/#/recurringruns/details/"
+                                              f"{identifier}", arguments))
+                else:
+                    run = client.create_run_from_pipeline_package(
+                        package, arguments=arguments, run_name=name, experiment_name=experiment)
+                    results.append(Submission("run", run.run_id, f"{host.rstrip('/')}/#/runs/"
+                                              f"details/{run.run_id}", arguments))
+    except SubmitError:
+        raise
+    except Exception as error:  # kfp and its API client raise many types
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SubmitError(f"the Kubeflow Pipelines API at {host} refused the pipeline: "
+                          f"{type(error).__name__}: {text[:300]}") from None
+    return results
+
+
+def _check_reachable(host: str, timeout: float) -> None:
+    parsed = urllib.parse.urlparse(host)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SubmitError(f"`{host}` is not a URL: pass --host https://kubeflow.example.com/"
+                          f"pipeline (or http://127.0.0.1:8080 with kubectl port-forward)")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            pass
+    except socket.timeout:
+        raise SubmitError(f"the Kubeflow Pipelines API at {host} did not answer within "
+                          f"{timeout:g} s; check the URL and your network") from None
+    except OSError as error:
+        raise SubmitError(f"cannot reach the Kubeflow Pipelines API at {host}: "
+                          f"{error.strerror or error}; check the URL (kubectl port-forward "
+                          f"svc/ml-pipeline-ui 8080:80 -n kubeflow for a local tunnel)") from None
+
+
+__all__ = ["RunError", "SubmitError", "dry_run", "plan", "submit"]

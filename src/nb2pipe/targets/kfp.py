@@ -1,0 +1,358 @@
+"""Target ``kfp``: Kubeflow Pipelines v2 — ``kfp/pipeline.py`` (DSL) and ``kfp/pipeline.yaml``.
+
+``pipeline.py`` is readable KFP v2 code: one ``@dsl.component`` per step, whose body is the
+step's code (the same Python as ``components/<step>.py``, with the ``imports`` and
+``functions`` cells and a small serializer inlined, since a lightweight component must be
+self-contained), and a ``@dsl.pipeline`` function that wires them: typed pipeline inputs with
+defaults for the parameters, ``Dataset``/``Model`` artifacts for the values between steps
+(recording their format in the artifact's metadata), a ``Metrics`` output for the
+``pipeline-metrics``, ``.after()`` for ``prev:`` edges without data, and the per-step tags
+(image, limits, labels, annotations, caching, retries, secrets through kfp-kubernetes).
+
+``pipeline.yaml`` is compiled from ``pipeline.py`` by ``kfp.compiler``, in this process — never
+written by hand. It lists ``requirements.txt`` as each component's ``packages_to_install`` for
+cluster runs; ``nb2pipe run --engine kfp-local`` compiles a copy without them (local runs use
+the current environment, offline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from nb2pipe import __version__
+from nb2pipe.analysis.notebook import NotebookAnalysis
+from nb2pipe.lint.knowledge import looks_like_model
+from nb2pipe.notebook.model import Notebook
+from nb2pipe.pipeline.model import Pipeline, Step
+from nb2pipe.targets import Rendered
+from nb2pipe.targets.components import INDENT, indent_code
+from nb2pipe.targets.project import requirements_for
+from nb2pipe.targets.pythonize import pythonize
+
+BASE_IMAGE = "python:3.11-slim"
+_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
+          "dict": "dict"}
+
+# Inlined into every component: components run in their own containers, without nb2pipe.
+RUNTIME = '''
+def _nb2pipe_load(artifact):
+    import json as _json
+    import pickle as _pickle
+    fmt = artifact.metadata.get("format", "pickle")
+    if fmt == "parquet":
+        import pandas as _pd
+        frame = _pd.read_parquet(artifact.path)
+        if len(frame.columns) == 1 and str(frame.columns[0]).startswith("__nb2pipe_series__"):
+            series = frame.iloc[:, 0]
+            series.name = str(frame.columns[0])[len("__nb2pipe_series__"):] or None
+            return series
+        return frame
+    if fmt == "npy":
+        import numpy as _np
+        return _np.load(artifact.path, allow_pickle=True)
+    if fmt == "json":
+        with open(artifact.path, encoding="utf-8") as handle:
+            return _json.load(handle)
+    if fmt == "joblib":
+        import joblib as _joblib
+        return _joblib.load(artifact.path)
+    with open(artifact.path, "rb") as handle:
+        return _pickle.load(handle)
+
+def _nb2pipe_save(value, artifact, step, name):
+    import json as _json
+    import pickle as _pickle
+    kind = type(value).__name__
+    module = type(value).__module__.partition(".")[0]
+    if kind in ("TextIOWrapper", "BufferedReader", "BufferedWriter", "generator", "lock",
+                "socket", "Connection", "module"):
+        raise TypeError(f"step `{step}` cannot pass `{name}` ({kind}) to the next step: "
+                        "pass the data, not the handle")
+    if module == "pandas" and kind in ("DataFrame", "Series"):
+        try:
+            import pyarrow  # noqa: F401
+            frame = value if kind == "DataFrame" else value.to_frame(
+                name="__nb2pipe_series__" + ("" if value.name is None else str(value.name)))
+            frame.to_parquet(artifact.path)
+            artifact.metadata["format"] = "parquet"
+            return
+        except ImportError:
+            pass
+    if module == "numpy" and kind == "ndarray":
+        import numpy as _np
+        with open(artifact.path, "wb") as handle:
+            _np.save(handle, value, allow_pickle=value.dtype == object)
+        artifact.metadata["format"] = "npy"
+        return
+    try:
+        text = _json.dumps(value)
+    except (TypeError, ValueError):
+        text = None
+    if text is not None:
+        with open(artifact.path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        artifact.metadata["format"] = "json"
+        return
+    try:
+        import joblib as _joblib
+        _joblib.dump(value, artifact.path)
+        artifact.metadata["format"] = "joblib"
+    except ImportError:
+        with open(artifact.path, "wb") as handle:
+            _pickle.dump(value, handle)
+        artifact.metadata["format"] = "pickle"
+    artifact.metadata["type"] = f"{type(value).__module__}.{type(value).__qualname__}"
+
+def _nb2pipe_tracking(step, tracking, autolog):
+    import json as _json
+    info = _json.loads(tracking) if tracking else {}
+    if not info.get("uri"):
+        return None
+    import os as _os
+    _os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+    mlflow.set_tracking_uri(info["uri"])
+    tags = {"nb2pipe.step": step, "nb2pipe.engine": "kfp"}
+    if info.get("parent"):
+        tags["mlflow.parentRunId"] = info["parent"]
+    experiment = info.get("experiment_id")
+    run = mlflow.MlflowClient().create_run(experiment or "0", run_name=step, tags=tags)
+    mlflow.start_run(run_id=run.info.run_id)
+    for flavour in autolog:
+        try:
+            getattr(mlflow, flavour).autolog(log_models=False, silent=True)
+        except Exception:
+            pass
+    return mlflow
+'''
+
+
+class KfpTarget:
+    name = "kfp"
+    description = "Kubeflow Pipelines v2: kfp/pipeline.py and kfp/pipeline.yaml (kfp.compiler)"
+
+    def render(self, pipeline: Pipeline, notebook: Notebook) -> Rendered:
+        rendered = Rendered()
+        try:
+            import kfp  # noqa: F401
+        except ImportError:
+            rendered.warnings.append("the Kubeflow target needs the kfp SDK: pip install "
+                                     "'nb2pipe[kfp]' (kfp/ was not written)")
+            return rendered
+        requirements, _unknown = requirements_for(notebook)
+        packages = [f"{n}=={v}" for n, v in requirements.items() if v]
+        source = render_dsl(pipeline, notebook, packages, rendered)
+        rendered.files["kfp/pipeline.py"] = source
+        rendered.files["kfp/pipeline.yaml"] = compile_dsl(source, pipeline)
+        return rendered
+
+
+def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
+               rendered: Rendered) -> str:
+    analysis = NotebookAnalysis(notebook)
+    function = _pipeline_function(pipeline)
+    lines = [
+        f'"""Kubeflow Pipelines v2 definition of the pipeline `{pipeline.name}`.',
+        "",
+        f"Generated by nb2pipe {__version__} from {os.path.basename(pipeline.notebook)}: edit "
+        "the notebook and convert it again",
+        "rather than editing this file. Compile it with `python kfp/pipeline.py` (nb2pipe "
+        "convert already",
+        "wrote kfp/pipeline.yaml), run it with `nb2pipe run DIR --engine kfp-local`, send it "
+        "to a cluster",
+        "with `nb2pipe submit DIR --host URL`.",
+        '"""',
+        "",
+        "import os",
+        "",
+        "from kfp import compiler, dsl, kubernetes",
+        "from kfp.dsl import Dataset, Input, Metrics, Model, Output",
+        "",
+        f"BASE_IMAGE = {BASE_IMAGE!r}",
+        "# Cluster runs install what the code imports (requirements.txt); nb2pipe run --engine",
+        "# kfp-local sets NB2PIPE_KFP_LOCAL=1 and uses the current environment instead.",
+        'LOCAL = os.environ.get("NB2PIPE_KFP_LOCAL") == "1"',
+        "PACKAGES = [] if LOCAL else " + _list(packages),
+        "",
+    ]
+    shared = []
+    for index in pipeline.imports + pipeline.functions:
+        converted = pythonize(notebook.cells[index].source)
+        shared.append(converted.source.strip())
+    for step in pipeline.steps:
+        lines += ["", *_component(pipeline, notebook, analysis, step, shared, rendered), ""]
+    lines += ["", *_pipeline_body(pipeline, function), "", "",
+              'if __name__ == "__main__":',
+              f"{INDENT}compiler.Compiler().compile(",
+              f"{INDENT * 2}{function}, os.path.join(os.path.dirname(__file__), "
+              f"\"pipeline.yaml\"))", ""]
+    return "\n".join(lines)
+
+
+def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysis, step: Step,
+               shared: list[str], rendered: Rendered) -> list[str]:
+    image = step.settings.get("image")
+    base = repr(image) if image else "BASE_IMAGE"
+    decorator = (f"@dsl.component(base_image={base}, packages_to_install=PACKAGES, "
+                 "install_kfp_package=not LOCAL)")
+    arguments = [f"{name}: Input[{_artifact_type(name)}]" for name in sorted(step.inputs)]
+    if step.kind == "metrics":
+        arguments.append("metrics: Output[Metrics]")
+    else:
+        arguments += [f"{_output_name(name)}: Output[{_artifact_type(name)}]"
+                      for name in step.outputs]
+    arguments += [f"{name}: {_TYPES.get(pipeline.parameter(name).type, 'str')} = "
+                  f"{pipeline.parameter(name).default!r}" for name in step.parameters]
+    arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""']
+    body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
+    body += ["# The imports and functions cells (components run on their own)."]
+    body += [part for part in shared if part]
+    body += [line for line in RUNTIME.strip("\n").split("\n")]
+    body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
+                f"{step.autolog!r})")
+    body += [f"{name} = _nb2pipe_load({name})" for name in sorted(step.inputs)]
+    body += list(step.imports)
+    for index in step.cells:
+        cell = notebook.cells[index]
+        converted = pythonize(cell.source)
+        for magic in converted.unsupported:
+            rendered.warnings.append(
+                f"cell {cell.number}, line {magic.line}: `{magic.text.strip()[:50]}` has no "
+                f"Python equivalent in the KFP component for `{step.name}` (it raises "
+                f"NotImplementedError there)")
+        body += [f"import {m}" for m in sorted(converted.imports)]
+        body.append(f"# cell {cell.number}")
+        body.append(converted.source.strip("\n"))
+    if step.kind == "metrics":
+        body.append("_values = {" + ", ".join(f"{m!r}: {m}" for m in step.metrics) + "}")
+        body += ["for _name, _value in _values.items():",
+                 f"{INDENT}if isinstance(_value, (int, float)) and not isinstance(_value, bool):",
+                 f"{INDENT * 2}metrics.log_metric(_name, float(_value))",
+                 "if _mlflow is not None:",
+                 f"{INDENT}_mlflow.log_metrics({{k: float(v) for k, v in _values.items() "
+                 f"if isinstance(v, (int, float)) and not isinstance(v, bool)}})",
+                 "if nb2pipe_artifacts:",
+                 f"{INDENT}import json as _json",
+                 f"{INDENT}with open(nb2pipe_artifacts + '/metrics.json', 'w') as _handle:",
+                 f"{INDENT * 2}_json.dump({{k: (float(v) if isinstance(v, (int, float)) "
+                 f"else repr(v)) for k, v in _values.items()}}, _handle)"]
+    else:
+        body += [f"_nb2pipe_save({name}, {_output_name(name)}, {step.name!r}, {name!r})"
+                 for name in step.outputs]
+    body += ["if _mlflow is not None:", f"{INDENT}_mlflow.end_run()"]
+    text = "\n".join(body)
+    return [decorator, f"def {component_name(step)}(" + ", ".join(arguments) + "):",
+            indent_code(text, INDENT)]
+
+
+def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
+    arguments = [f"{p.name}: {_TYPES.get(p.type, 'str')} = {p.default!r}"
+                 for p in pipeline.parameters]
+    arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""']
+    lines = [f"@dsl.pipeline(name={pipeline.name!r}, description="
+             f"{'Converted by nb2pipe from ' + os.path.basename(pipeline.notebook)!r})",
+             f"def {function}(" + ", ".join(arguments) + "):"]
+    for step in pipeline.steps:
+        args = [f"{name}={step.inputs[name]}_task.outputs[{_output_name(name)!r}]"
+                for name in sorted(step.inputs)]
+        args += [f"{name}={name}" for name in step.parameters]
+        args += ["nb2pipe_tracking=nb2pipe_tracking", "nb2pipe_artifacts=nb2pipe_artifacts"]
+        lines.append(f"{INDENT}{step.name}_task = {component_name(step)}(" + ", ".join(args) +
+                     ")")
+        lines.append(f"{INDENT}{step.name}_task.set_display_name({step.name!r})")
+        for parent in step.after:
+            if not any(p == parent for p in step.inputs.values()):
+                lines.append(f"{INDENT}{step.name}_task.after({parent}_task)")
+        lines += [f"{INDENT}{line}" for line in _settings(step)]
+    return lines
+
+
+def _settings(step: Step) -> list[str]:
+    task = f"{step.name}_task"
+    settings = step.settings
+    lines = []
+    for resource, quantity in sorted(settings.get("limits", {}).items()):
+        if resource == "cpu":
+            lines.append(f"{task}.set_cpu_limit({quantity!r})")
+        elif resource == "memory":
+            lines.append(f"{task}.set_memory_limit({quantity!r})")
+        else:
+            lines.append(f"{task}.set_accelerator_type({resource!r})")
+            lines.append(f"{task}.set_accelerator_limit({quantity!r})")
+    for key, value in sorted(settings.get("labels", {}).items()):
+        lines.append(f"kubernetes.add_pod_label({task}, {key!r}, {value!r})")
+    for key, value in sorted(settings.get("annotations", {}).items()):
+        lines.append(f"kubernetes.add_pod_annotation({task}, {key!r}, {value!r})")
+    if "cache" in settings:
+        lines.append(f"{task}.set_caching_options({settings['cache']!r})")
+    if "retry" in settings:
+        lines.append(f"{task}.set_retry(num_retries={settings['retry']!r})")
+    for secret in settings.get("secrets", []):
+        lines.append(f"kubernetes.use_secret_as_env({task}, secret_name={secret['secret']!r}, "
+                     f"secret_key_to_env={{{secret['key']!r}: {secret['env']!r}}})")
+    return lines
+
+
+def compile_dsl(source: str, pipeline: Pipeline, local: bool = False) -> str:
+    """Compile generated DSL source with kfp.compiler; return the YAML text."""
+    import importlib.util
+
+    from kfp import compiler
+
+    folder = tempfile.mkdtemp(prefix="nb2pipe-kfp-")
+    try:
+        module_path = os.path.join(folder, "pipeline.py")
+        with open(module_path, "w", encoding="utf-8") as handle:
+            handle.write(source)
+        previous = os.environ.get("NB2PIPE_KFP_LOCAL")
+        os.environ["NB2PIPE_KFP_LOCAL"] = "1" if local else "0"
+        try:
+            spec = importlib.util.spec_from_file_location(f"nb2pipe_kfp_{os.getpid()}",
+                                                          module_path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        finally:
+            if previous is None:
+                os.environ.pop("NB2PIPE_KFP_LOCAL", None)
+            else:
+                os.environ["NB2PIPE_KFP_LOCAL"] = previous
+        target = os.path.join(folder, "pipeline.yaml")
+        compiler.Compiler().compile(getattr(module, _pipeline_function(pipeline)), target)
+        with open(target, encoding="utf-8") as handle:
+            return handle.read()
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pipeline_function(pipeline: Pipeline) -> str:
+    name = "".join(c if c.isalnum() else "_" for c in pipeline.name).strip("_") or "pipeline"
+    if name[0].isdigit():
+        name = "pipeline_" + name
+    return name if name.endswith("pipeline") else f"{name}_pipeline"
+
+
+#: Names the generated module uses itself: a step cannot take them as its function's name.
+_TAKEN = frozenset({"os", "compiler", "dsl", "kubernetes", "Dataset", "Input", "Metrics",
+                    "Model", "Output", "BASE_IMAGE", "LOCAL", "PACKAGES"})
+
+
+def component_name(step: Step) -> str:
+    return f"{step.name}_step" if step.name in _TAKEN else step.name
+
+
+def _artifact_type(name: str) -> str:
+    return "Model" if looks_like_model(name) else "Dataset"
+
+
+def _output_name(name: str) -> str:
+    return f"{name}_out"
+
+
+def _list(items: list[str]) -> str:
+    if not items:
+        return "[]"
+    return "[\n" + "".join(f"{INDENT}{json.dumps(i)},\n" for i in items) + "]"

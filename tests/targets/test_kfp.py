@@ -1,0 +1,228 @@
+"""The Kubeflow target: compiled by kfp, checked strictly, run locally, submitted."""
+
+import json
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import run_cli, write_notebook
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SAMPLES = ROOT / "sample_notebooks"
+
+# A notebook tagged for Kale, written from Kale's documented tag grammar (block:, prev:,
+# limit:, annotation:, label:, imports, functions, pipeline-parameters/-metrics, skip).
+KALE = '''# %% tags=["imports"]
+import json
+import random
+# %% tags=["pipeline-parameters"]
+SIZE = 50
+SEED = 7
+# %% tags=["functions"]
+def mean(values):
+    return sum(values) / len(values)
+# %% tags=["block:generate", "limit:memory:1Gi", "limit:cpu:500m", "annotation:team/owner:ml"]
+random.seed(SEED)
+values = [random.random() for _ in range(SIZE)]
+# %% tags=["skip"]
+print("a look at the data")
+# %% tags=["block:stats", "prev:generate", "label:stage:analysis", "retry:2", "cache:disabled"]
+average = mean(values)
+spread = max(values) - min(values)
+# %% tags=["block:report", "prev:generate", "secret:db-credentials:password:DB_PASSWORD"]
+summary = json.dumps({"n": len(values)})
+# %% tags=["pipeline-metrics"]
+average
+spread
+'''
+
+
+def strict_check(text: str) -> dict:
+    """RECIPES' strict validation: protobuf parse, cross references, kfp's loader round trip."""
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    documents = list(yaml.safe_load_all(text))
+    spec = documents[0]
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
+    components = spec["components"]
+    executors = spec["deploymentSpec"]["executors"]
+    for name, component in components.items():
+        if "executorLabel" in component:
+            assert component["executorLabel"] in executors, name
+    tasks = spec["root"]["dag"]["tasks"]
+    for name, task in tasks.items():
+        assert task["componentRef"]["name"] in components, name
+        for dependency in task.get("dependentTasks", []):
+            assert dependency in tasks, (name, dependency)
+    return {"spec": spec, "platform": documents[1] if len(documents) > 1 else None}
+
+
+def loader_round_trip(path: Path, tmp_path: Path) -> None:
+    from kfp import compiler, components
+
+    loaded = components.load_component_from_file(str(path))
+    again = tmp_path / "again.yaml"
+    compiler.Compiler().compile(loaded, str(again))
+    strict_check(again.read_text())
+
+
+@pytest.mark.parametrize("name", ["classifier_pipeline.ipynb", "kale"])
+def test_every_generated_yaml_passes_the_strict_checks(tmp_path, name):
+    if name == "kale":
+        notebook = write_notebook(tmp_path / "kale.ipynb", KALE)
+    else:
+        notebook = tmp_path / name
+        shutil.copy(SAMPLES / name, notebook)
+    code, _, err = run_cli("convert", notebook, "-o", tmp_path / "out")
+    assert code == 0, err
+    path = tmp_path / "out" / "kfp" / "pipeline.yaml"
+    checked = strict_check(path.read_text())
+    loader_round_trip(path, tmp_path)
+    source = (tmp_path / "out" / "kfp" / "pipeline.py").read_text()
+    compile(source, "pipeline.py", "exec")
+    if name == "kale":
+        spec = checked["spec"]
+        tasks = spec["root"]["dag"]["tasks"]
+        assert set(tasks) == {"generate", "stats", "report", "metrics"}
+        assert tasks["stats"]["dependentTasks"] == ["generate"]
+        assert tasks["report"]["dependentTasks"] == ["generate"]  # prev: without data: .after()
+        assert "retryPolicy" in tasks["stats"] and tasks["stats"]["cachingOptions"] == {}
+        inputs = spec["root"]["inputDefinitions"]["parameters"]
+        assert inputs["SIZE"]["parameterType"] == "NUMBER_INTEGER"
+        assert inputs["SIZE"]["defaultValue"] == 50
+        executors = spec["deploymentSpec"]["executors"]
+        resources = executors["exec-generate"]["container"]["resources"]
+        assert resources["memoryLimit"] and resources["cpuLimit"]
+        assert executors["exec-generate"]["container"]["image"] == "python:3.11-slim"
+        platform = json.dumps(checked["platform"])
+        assert "db-credentials" in platform and "DB_PASSWORD" in platform
+        assert "team/owner" in platform and "stage" in platform
+        metrics = spec["components"]["comp-metrics"]["outputDefinitions"]["artifacts"]
+        assert metrics["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
+
+
+def test_kfp_local_gives_the_same_metrics_as_papermill(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / "classifier_pipeline.ipynb", tmp_path)
+    assert run_cli("convert", "classifier_pipeline.ipynb", "-o", "out")[0] == 0
+    code, out, err = run_cli("run", "out", "--engine", "kfp-local", "--tracking", "none",
+                             "-p", "N_ESTIMATORS=30")
+    assert code == 0, err
+    (kfp_run,) = list((tmp_path / "out" / "runs").iterdir())
+    kfp_record = json.loads((kfp_run / "run.json").read_text())
+    assert kfp_record["engine"] == "kfp-local" and kfp_record["status"] == "succeeded"
+    assert all(s["status"] == "succeeded" for s in kfp_record["steps"].values())
+    code, out, err = run_cli("run", "out", "--tracking", "none", "--no-html",
+                             "-p", "N_ESTIMATORS=30")
+    assert code == 0, err
+    (papermill_run,) = [r for r in (tmp_path / "out" / "runs").iterdir() if r != kfp_run]
+    papermill_record = json.loads((papermill_run / "run.json").read_text())
+    assert kfp_record["metrics"] == papermill_record["metrics"]
+    assert set(kfp_record["metrics"]) == {"accuracy", "f1"}
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A stand-in for the KFP API server: answers like it and records every request."""
+
+    requests: list = []
+    fail = False
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        type(self).requests.append((self.command, self.path.split("?")[0], body))
+        if type(self).fail and self.command == "POST":
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": "pipeline spec rejected", "code": 3}')
+            return
+        reply = {}
+        if self.path.startswith("/apis/v2beta1/healthz"):
+            reply = {"commit_sha": "test", "tag_name": "2.5.0", "multi_user": False}
+        elif self.path.startswith("/apis/v2beta1/experiments"):
+            reply = {"experiment_id": "exp-1", "display_name": "nb2pipe"} \
+                if self.command == "POST" else {"experiments": []}
+        elif self.path.startswith("/apis/v2beta1/recurringruns"):
+            reply = {"recurring_run_id": "rr-1"}
+        elif self.path.startswith("/apis/v2beta1/runs"):
+            reply = {"run_id": f"run-{len(type(self).requests)}"}
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def kfp_server():
+    _Recorder.requests = []
+    _Recorder.fail = False
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder
+    server.shutdown()
+
+
+@pytest.fixture
+def converted(tmp_path):
+    shutil.copy(SAMPLES / "classifier_pipeline.ipynb", tmp_path)
+    assert run_cli("convert", tmp_path / "classifier_pipeline.ipynb", "-o",
+                   tmp_path / "out")[0] == 0
+    return tmp_path / "out"
+
+
+def test_submit_sends_the_compiled_pipeline_with_parameters(kfp_server, converted):
+    host, recorder = kfp_server
+    code, out, err = run_cli("submit", converted, "--host", host, "--experiment", "churn",
+                             "--run-name", "nightly-check", "-p", "N_ESTIMATORS=10")
+    assert code == 0, err
+    assert out.startswith("run run-") and f"{host}/#/runs/details/run-" in out
+    posts = [(path, body) for method, path, body in recorder.requests if method == "POST"]
+    assert ("/apis/v2beta1/experiments", {"display_name": "churn", "namespace": ""}) in posts
+    run = next(body for path, body in posts if path == "/apis/v2beta1/runs")
+    assert run["display_name"] == "nightly-check"
+    assert run["pipeline_spec"]["pipelineInfo"]["name"] == "classifier-pipeline"
+    assert run["runtime_config"]["parameters"]["N_ESTIMATORS"] == 10
+    assert run["experiment_id"] == "exp-1"
+
+
+def test_submit_schedule_creates_a_recurring_run(kfp_server, converted):
+    host, recorder = kfp_server
+    code, out, err = run_cli("submit", converted, "--host", host, "--schedule", "0 3 * * *")
+    assert code == 0, err
+    assert out.startswith("recurring run rr-1")
+    body = next(b for m, p, b in recorder.requests if p == "/apis/v2beta1/recurringruns")
+    assert body["trigger"]["cron_schedule"]["cron"] == "0 0 3 * * *"
+
+
+def test_submit_dry_run_sends_nothing(kfp_server, converted):
+    host, recorder = kfp_server
+    code, out, _ = run_cli("submit", converted, "--host", host, "--dry-run", "-p", "SEED=1,2")
+    assert code == 0
+    plan = json.loads(out)
+    assert [r["arguments"]["SEED"] for r in plan["runs"]] == [1, 2]
+    assert recorder.requests == []
+
+
+def test_submit_errors_are_clear(kfp_server, converted):
+    host, recorder = kfp_server
+    recorder.fail = True
+    code, _, err = run_cli("submit", converted, "--host", host)
+    assert code == 2 and "refused the pipeline" in err and "Traceback" not in err
+    code, _, err = run_cli("submit", converted, "--host", "http://127.0.0.1:9")
+    assert code == 2 and "cannot reach the Kubeflow Pipelines API" in err
+    code, _, err = run_cli("submit", converted, "--host", host, "--schedule", "every day")
+    assert code == 2 and "is not a cron expression" in err
