@@ -14,8 +14,9 @@ from tests.helpers import run_cli, write_notebook
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLES = ROOT / "sample_notebooks"
 
-# A notebook tagged for Kale, written from Kale's documented tag grammar (block:, prev:,
-# limit:, annotation:, label:, imports, functions, pipeline-parameters/-metrics, skip).
+# A notebook tagged for Kale 2.3, written from Kale's documented tag grammar (step:, prev:,
+# limit:, annotation:, label:, secret:, cache:, imports, functions, pipeline-parameters,
+# pipeline-metrics as print(name) lines, skip) — plus nb2pipe's own retry:.
 KALE = '''# %% tags=["imports"]
 import json
 import random
@@ -25,19 +26,19 @@ SEED = 7
 # %% tags=["functions"]
 def mean(values):
     return sum(values) / len(values)
-# %% tags=["block:generate", "limit:memory:1Gi", "limit:cpu:500m", "annotation:team/owner:ml"]
+# %% tags=["step:generate", "limit:memory:1Gi", "limit:cpu:500m", "annotation:team/owner:ml"]
 random.seed(SEED)
 values = [random.random() for _ in range(SIZE)]
 # %% tags=["skip"]
 print("a look at the data")
-# %% tags=["block:stats", "prev:generate", "label:stage:analysis", "retry:2", "cache:disabled"]
+# %% tags=["step:stats", "prev:generate", "label:stage:analysis", "retry:2", "cache:disabled"]
 average = mean(values)
 spread = max(values) - min(values)
-# %% tags=["block:report", "prev:generate", "secret:db-credentials:password:DB_PASSWORD"]
+# %% tags=["step:report", "prev:generate", "secret:db-credentials:password:DB_PASSWORD"]
 summary = json.dumps({"n": len(values)})
 # %% tags=["pipeline-metrics"]
-average
-spread
+print(average)
+print(spread)
 '''
 
 

@@ -361,7 +361,9 @@ class _Builder:
             tree = self.notebook.cells[index].tree
             for statement in tree.body if tree is not None else []:
                 if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
-                    metric_names.append(statement.value.id)  # Kale: one name per line
+                    metric_names.append(statement.value.id)  # Kale 1: one name per line
+                elif _printed_name(statement):
+                    metric_names.append(_printed_name(statement))  # Kale 2: print(name)
                 elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
                     targets = statement.targets if isinstance(statement, ast.Assign) else \
                         [statement.target]
@@ -446,6 +448,16 @@ class _Builder:
             if facts is not None and read.name in {r.name for r in facts.reads}:
                 return self.notebook.cells[index]
         return self.notebook.cells[cells[0]]
+
+
+def _printed_name(statement: ast.stmt) -> str | None:
+    """``name`` for a ``print(name)`` statement (Kale 2's way of naming a metric)."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if isinstance(call.func, ast.Name) and call.func.id == "print" and \
+                len(call.args) == 1 and isinstance(call.args[0], ast.Name) and not call.keywords:
+            return call.args[0].id
+    return None
 
 
 def _import_of(analysis: NotebookAnalysis, cells: list[int], name: str) -> str | None:

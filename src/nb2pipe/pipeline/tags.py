@@ -4,7 +4,7 @@ Cell tags (``metadata.tags``): ``imports``, ``functions``, ``pipeline-parameters
 ``parameters``), ``pipeline-metrics`` (alias ``metrics``), ``skip``, ``step:NAME`` (Kale's older
 ``block:NAME`` too), ``prev:NAME``, and per-step settings ``image:IMAGE``, ``limit:RES:QTY``,
 ``label:KEY:VALUE``, ``annotation:KEY:VALUE``, ``cache:enabled|disabled``, ``retry:N``,
-``secret:NAME:KEY:ENV``. Step names follow Kale: lower case letters, digits and ``_``, not
+``secret:NAME:KEY:ENV``, ``report:enabled|disabled`` (the step's HTML report). Step names follow Kale: lower case letters, digits and ``_``, not
 starting with a digit. Tags of other tools (``hide-input``, ``raises-exception``…) are left
 alone; a tag that looks like a pipeline tag but is not one (``stpe:train``, ``prev:``) is an
 NB401 problem.
@@ -23,7 +23,8 @@ ROLE_TAGS = {
     "pipeline-metrics": "metrics", "metrics": "metrics", "skip": "skip",
 }
 STEP_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-SETTING_PREFIXES = ("image", "limit", "label", "annotation", "cache", "retry", "secret")
+SETTING_PREFIXES = ("image", "limit", "label", "annotation", "cache", "retry", "secret",
+                    "report")
 PREFIXES = ("step", "block", "prev") + SETTING_PREFIXES
 _K8S_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(/[A-Za-z0-9]([A-Za-z0-9._-]*"
                       r"[A-Za-z0-9])?)?$")
@@ -157,6 +158,10 @@ def _setting(prefix: str, rest: str, settings: dict) -> tuple[str, str] | None:
         if rest not in ("enabled", "disabled"):
             return f"`cache:{rest}` must be `cache:enabled` or `cache:disabled`", ""
         settings["cache"] = rest == "enabled"
+    elif prefix == "report":
+        if rest not in ("enabled", "disabled"):
+            return f"`report:{rest}` must be `report:enabled` or `report:disabled`", ""
+        settings["report"] = rest == "enabled"
     elif prefix == "retry":
         if not rest.isdigit() or not 0 <= int(rest) <= 100:
             return f"`retry:{rest}` must be a number of retries", "e.g. `retry:3`"

@@ -75,7 +75,12 @@ def _notebook_source(path: str) -> Source:
     from nb2pipe.analysis.notebook import NotebookAnalysis
     from nb2pipe.notebook.reader import NotebookError, read_notebook
     from nb2pipe.pipeline.build import _Builder as Builder
-    from nb2pipe.pipeline.build import autolog_flavours, pipeline_name, source_hash
+    from nb2pipe.pipeline.build import (
+        _printed_name,
+        autolog_flavours,
+        pipeline_name,
+        source_hash,
+    )
 
     try:
         notebook = read_notebook(path)
@@ -98,6 +103,8 @@ def _notebook_source(path: str) -> Source:
                     metrics += [t.id for t in statement.targets if isinstance(t, ast.Name)]
                 elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Name):
                     metrics.append(statement.value.id)
+                elif _printed_name(statement):
+                    metrics.append(_printed_name(statement))
     cells = [c.index for c in notebook.code_cells]
     step = Step(name="notebook", cells=cells, parameters=[p.name for p in parameters],
                 metrics=metrics, autolog=autolog_flavours(analysis, cells, []))
@@ -362,7 +369,10 @@ class Runner:
         import nbformat
 
         exporter = HTMLExporter()
+        settings = {s.name: s.settings for s in self.source.pipeline.steps}
         for name, step_record in record.steps.items():
+            if settings.get(name, {}).get("report") is False:
+                continue  # `report:disabled`
             path = os.path.join(folder, step_record.notebook or "")
             if not step_record.notebook or not os.path.exists(path):
                 continue

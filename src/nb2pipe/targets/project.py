@@ -40,20 +40,29 @@ class ProjectTarget:
 
 def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[str]]:
     """Distribution → pinned version for every third-party import and ``pip install``."""
+    cached = _REQUIREMENTS.get(id(notebook))
+    if cached is not None and cached[0] is notebook:
+        return cached[1]
     analysis = NotebookAnalysis(notebook)
-    folder_modules: set[str] = set()
     found: dict[str, str | None] = {}
     unknown: list[str] = []
-    try:
-        providers = metadata.packages_distributions()
-    except Exception:
-        providers = {}
-    for module in sorted(analysis.imported_modules - folder_modules):
+    providers = None
+    for module in sorted(analysis.imported_modules):
         if module in _STDLIB or module in KERNEL_MODULES or not module:
             continue
-        names = providers.get(module) or [DISTRIBUTIONS.get(module, module)]
-        distribution = names[0]
+        distribution = DISTRIBUTIONS.get(module, module)
         version = _version(distribution)
+        if version is None:
+            # Only now pay for the full map of installed distributions (a third of a second).
+            if providers is None:
+                try:
+                    providers = metadata.packages_distributions()
+                except Exception:
+                    providers = {}
+            names = providers.get(module)
+            if names:
+                distribution = names[0]
+                version = _version(distribution)
         if version is None:
             unknown.append(module)
         found[distribution] = version
@@ -63,7 +72,13 @@ def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[st
                 name = spec.split("==")[0].split(">=")[0].split("[")[0]
                 if name and not name.startswith((".", "/", "-")) and "://" not in spec:
                     found.setdefault(name, _version(name))
-    return dict(sorted(found.items(), key=lambda kv: kv[0].lower())), unknown
+    result = dict(sorted(found.items(), key=lambda kv: kv[0].lower())), unknown
+    _REQUIREMENTS.clear()
+    _REQUIREMENTS[id(notebook)] = (notebook, result)
+    return result
+
+
+_REQUIREMENTS: dict = {}
 
 
 def _version(distribution: str) -> str | None:
