@@ -86,13 +86,17 @@ class _Group:
 
 
 def is_tagged(notebook: Notebook) -> bool:
-    """Whether the notebook has any pipeline tag (``parameters`` alone does not count)."""
+    """Whether the notebook is tagged for conversion: a ``step:`` tag, or one of Kale's own
+    tags. papermill's ``parameters`` and a ``metrics`` tag alone do not make a pipeline."""
+    kale_roles = {"imports", "functions", "pipeline-parameters", "pipeline-metrics", "skip"}
     for cell in notebook.cells:
-        if cell.is_code:
-            tags = parse_tags(cell.tags)
-            if tags.role not in (None, "parameters") or tags.prev or tags.settings or \
-                    tags.problems:
+        if not cell.is_code:
+            continue
+        for tag in cell.tags:
+            if tag in kale_roles or tag.startswith(("step:", "block:", "prev:")):
                 return True
+        if parse_tags(cell.tags).problems:
+            return True
     return False
 
 
