@@ -1,0 +1,110 @@
+"""The server extension through jupyter_server, as the panel calls it."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import tornado
+
+from nb2pipe.notebook import notebook_from_percent
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "sample_notebooks"
+
+
+def notebook_json(source: str) -> dict:
+    return notebook_from_percent(source).raw
+
+
+async def post(jp_fetch, endpoint: str, body: dict):
+    response = await jp_fetch("nb2pipe", endpoint, method="POST", body=json.dumps(body))
+    return json.loads(response.body)
+
+
+async def test_check_returns_diagnostics_and_the_checklist(jp_fetch):
+    level0 = json.loads((SAMPLES / "level0_classifier.ipynb").read_text())
+    reply = await post(jp_fetch, "check", {"notebook": level0, "path": "level0.ipynb"})
+    codes = {d["code"] for d in reply["diagnostics"]}
+    assert {"NB101", "NB105", "NB202", "NB501"} <= codes
+    first = next(d for d in reply["diagnostics"] if d["code"] == "NB105")
+    assert first["cell"]["id"] == "level0-07" and first["location"]["row"] == 1
+    assert reply["maturity"]["level"] == 0 and len(reply["maturity"]["items"]) == 6
+    assert reply["fixable"] > 0
+
+
+async def test_check_honours_the_selection_and_reports_bad_notebooks(jp_fetch):
+    reply = await post(jp_fetch, "check", {"notebook": notebook_json("# %%\nprint(gone)\n"),
+                                           "select": ["NB106"]})
+    assert [d["code"] for d in reply["diagnostics"]] == ["NB106"]
+    reply = await post(jp_fetch, "check", {"notebook": {"cells": 3}})
+    assert reply["diagnostics"][0]["code"] == "NB901"
+
+
+async def test_fix_returns_the_fixed_notebook_and_writes_nothing(jp_fetch, jp_root_dir):
+    source = notebook_json("# %%\nimport numpy as np\n# %%\nx = np.random.rand(3)\n")
+    reply = await post(jp_fetch, "fix", {"notebook": source, "codes": ["NB202", "NB303"]})
+    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+               for c in reply["notebook"]["cells"]]
+    assert any("np.random.seed(SEED)" in s for s in sources)
+    assert {d["code"] for d in reply["fixed"]} == {"NB202", "NB303"}
+    assert list(Path(jp_root_dir).iterdir()) == []
+
+
+async def test_convert_writes_the_pipeline_under_the_root(jp_fetch, jp_root_dir):
+    shutil.copy(SAMPLES / "classifier_pipeline.ipynb", jp_root_dir)
+    reply = await post(jp_fetch, "convert", {"path": "classifier_pipeline.ipynb"})
+    assert reply["output"] == "classifier_pipeline-pipeline"
+    assert "pipeline.json" in reply["files"] and reply["command"].startswith("nb2pipe run")
+    assert [s["name"] for s in reply["steps"]][:2] == ["load_data", "split"]
+    assert (Path(jp_root_dir) / "classifier_pipeline-pipeline" / "pipeline.json").exists()
+
+
+async def test_convert_refuses_paths_outside_the_root(jp_fetch, jp_root_dir):
+    for body in ({"path": "../../etc/passwd.ipynb"},
+                 {"path": "classifier_pipeline.ipynb", "output": "../escape"}):
+        shutil.copy(SAMPLES / "classifier_pipeline.ipynb", jp_root_dir)
+        with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+            await post(jp_fetch, "convert", body)
+        assert raised.value.code == 403
+
+
+async def test_convert_explains_a_notebook_that_is_not_a_pipeline(jp_fetch, jp_root_dir):
+    (Path(jp_root_dir) / "bad.ipynb").write_text(json.dumps(notebook_json(
+        '# %% tags=["skip"]\nx = 1\n# %% tags=["step:a"]\nprint(x)\n')))
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "convert", {"path": "bad.ipynb"})
+    assert raised.value.code == 422
+    reply = json.loads(raised.value.response.body)
+    assert reply["diagnostics"][0]["code"] == "NB404"
+
+
+async def test_rules_lists_every_rule(jp_fetch):
+    response = await jp_fetch("nb2pipe", "rules")
+    rules = json.loads(response.body)["rules"]
+    assert {"NB105", "NB401", "NB501"} <= {r["code"] for r in rules}
+    assert all(r["markdown"].startswith(f"# {r['code']}") for r in rules)
+
+
+async def test_handlers_need_credentials(jp_fetch, jp_base_url, http_server_port):
+    client = tornado.httpclient.AsyncHTTPClient()
+    url = f"http://127.0.0.1:{http_server_port[-1]}{jp_base_url}nb2pipe/"
+    for endpoint, method, body in (("check", "POST", "{}"), ("fix", "POST", "{}"),
+                                   ("convert", "POST", "{}"), ("rules", "GET", None)):
+        response = await client.fetch(url + endpoint, method=method, body=body,
+                                      raise_error=False, follow_redirects=False)
+        assert response.code == 403, (endpoint, response.code)
+
+
+async def test_bodies_are_bounded_and_must_be_json(jp_fetch):
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await jp_fetch("nb2pipe", "check", method="POST", body="not json")
+    assert raised.value.code == 400
+
+
+async def test_oversized_bodies_are_refused(jp_fetch, monkeypatch):
+    from nb2pipe.server import handlers
+
+    monkeypatch.setattr(handlers, "MAX_BODY", 100)
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "check", {"notebook": notebook_json("# %%\n" + "x = 1\n" * 50)})
+    assert raised.value.code == 413
