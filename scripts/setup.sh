@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install nb2pipe in it, editable, with what the tests and the
-# demo use. Safe to run again: it only installs what is missing.
+# demo use. Installing builds the JupyterLab extension (labextension/) with node; node and
+# python3-venv come from Debian's packages when they are missing. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,13 +10,26 @@ if ! command -v "$PYTHON" >/dev/null; then
   echo "error: $PYTHON not found; install Python 3.10 or newer" >&2
   exit 2
 fi
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "error: please install $* (Debian packages)" >&2
+    exit 2
+  fi
+  echo "installing Debian's $* …" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm
+fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
-    echo "python3 -m venv is missing; installing Debian's python3-venv" >&2
-    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    apt_install python3-venv
     "$PYTHON" -m venv .venv
   fi
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+quiet() { grep -v "^WARNING: Location" || true; }
+.venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | quiet
+.venv/bin/python -m pip install --quiet -e ".[test]" 2>&1 | quiet
 .venv/bin/nb2pipe --version

@@ -1,6 +1,28 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh) and run the whole test suite.
+# Set up (scripts/setup.sh), then run every test: the Python suite (pytest), the panel's model
+# (Jest), and the panel in a real JupyterLab in Debian's Chromium (Galata/Playwright).
+# Chromium is installed from Debian's packages when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-exec .venv/bin/python -m pytest "$@"
+export PATH="$PWD/.venv/bin:$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+.venv/bin/python -m pytest "$@"
+
+echo "== Jest: the panel's model"
+(cd labextension && jlpm install --immutable >/dev/null && jlpm test)
+
+echo "== Galata: the panel in JupyterLab, in Chromium"
+CHROMIUM=${CHROMIUM:-/usr/lib/chromium/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium …"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "error: the browser tests need Chromium: apt-get install chromium" >&2
+    exit 2
+  fi
+fi
+export CHROMIUM
+(cd labextension/ui-tests && jlpm install --immutable >/dev/null && npx playwright test)

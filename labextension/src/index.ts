@@ -1,0 +1,255 @@
+/**
+ * Wiring only: the "MLOps hints" sidebar follows the current notebook, checks it with the
+ * nb2pipe server extension when edits settle, marks the cells with findings, applies fixes
+ * through the notebook model (so they can be undone) and converts the notebook.
+ */
+
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { checkIcon } from '@jupyterlab/ui-components';
+
+import { applyFixedNotebook, HintsModel, IEditableNotebook } from './model';
+import { HintsPanel } from './panel';
+import { RequestError, requestAPI } from './request';
+import {
+  CommandIDs,
+  ICheckReply,
+  IConvertReply,
+  IFixReply,
+  INotebookJSON,
+  PLUGIN_ID
+} from './tokens';
+
+const FLAGGED = 'nb2pipe-flagged';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'MLOps hints for notebooks, from nb2pipe.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ILabShell, ISettingRegistry, ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    labShell: ILabShell | null,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('nb2pipe');
+    const options = { select: [] as string[], ignore: [] as string[], debounce: 300 };
+    const model = new HintsModel((notebook, path) =>
+      requestAPI<ICheckReply>('check', {
+        method: 'POST',
+        body: JSON.stringify({
+          notebook,
+          path,
+          select: options.select.length ? options.select : undefined,
+          ignore: options.ignore
+        })
+      })
+    );
+
+    let current: NotebookPanel | null = null;
+    let timer: number | undefined;
+    let dirty = false;
+
+    const checkNow = (): void => {
+      window.clearTimeout(timer);
+      if (!current || !current.context.isReady) {
+        return;
+      }
+      if (!panel.isVisible) {
+        dirty = true; // no work while hidden: check when shown
+        return;
+      }
+      dirty = false;
+      const notebook = current.context.model.toJSON() as unknown as INotebookJSON;
+      void model.check(notebook, current.context.path);
+    };
+    const schedule = (): void => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(checkNow, options.debounce);
+    };
+
+    const markCells = (): void => {
+      if (!current) {
+        return;
+      }
+      const flagged = model.flaggedCells;
+      for (const cell of current.content.widgets) {
+        cell.toggleClass(FLAGGED, flagged.has(cell.model.id));
+      }
+    };
+    model.changed.connect(markCells);
+
+    const actions = {
+      selectCell: (cellId: string | null, cellNumber: number | null) => {
+        if (!current) {
+          return;
+        }
+        const content = current.content;
+        let index = content.widgets.findIndex(cell => cell.model.id === cellId);
+        if (index < 0 && cellNumber !== null) {
+          index = cellNumber - 1;
+        }
+        if (index < 0 || index >= content.widgets.length) {
+          return;
+        }
+        content.activeCellIndex = index;
+        void content.scrollToItem(index, 'center');
+        current.content.activate();
+      },
+      applyFix: async (diagnostic: { code: string }) => {
+        if (!current) {
+          return;
+        }
+        panel.state.fixing = diagnostic.code;
+        panel.state.fixError = null;
+        panel.update();
+        try {
+          const notebook = current.context.model.toJSON() as unknown as INotebookJSON;
+          const reply = await requestAPI<IFixReply>('fix', {
+            method: 'POST',
+            body: JSON.stringify({ notebook, path: current.context.path, codes: [diagnostic.code] })
+          });
+          applyFixedNotebook(editable(current), reply.notebook);
+        } catch (error) {
+          panel.state.fixError = trans.__('The fix failed: %1', describe(error));
+        }
+        panel.state.fixing = null;
+        panel.update();
+        checkNow();
+      },
+      convert: async () => {
+        if (!current) {
+          return;
+        }
+        panel.state.converting = true;
+        panel.state.conversionError = null;
+        panel.state.conversionProblems = [];
+        panel.state.conversion = null;
+        panel.update();
+        try {
+          await current.context.save();
+          panel.state.conversion = await requestAPI<IConvertReply>('convert', {
+            method: 'POST',
+            body: JSON.stringify({ path: current.context.path })
+          });
+        } catch (error) {
+          panel.state.conversionError = trans.__('Not converted: %1', describe(error));
+          const body = error instanceof RequestError ? (error.body as any) : null;
+          panel.state.conversionProblems = body?.diagnostics ?? [];
+        }
+        panel.state.converting = false;
+        panel.update();
+      },
+      recheck: checkNow
+    };
+
+    const panel = new HintsPanel(model, actions, trans);
+    panel.id = 'nb2pipe-hints';
+    panel.title.icon = checkIcon;
+    panel.title.caption = trans.__('MLOps hints');
+    panel.shown.connect(() => {
+      if (dirty) {
+        checkNow();
+      }
+    });
+    app.shell.add(panel, 'right', { rank: 650 });
+
+    const follow = (notebook: NotebookPanel | null): void => {
+      if (current) {
+        current.context.model.contentChanged.disconnect(schedule);
+        for (const cell of current.content.widgets) {
+          cell.removeClass(FLAGGED);
+        }
+      }
+      current = notebook;
+      model.clear();
+      panel.state.notebook = notebook ? notebook.context.path : null;
+      panel.state.conversion = null;
+      panel.state.conversionError = null;
+      panel.update();
+      if (!notebook) {
+        return;
+      }
+      void notebook.context.ready.then(() => {
+        if (current !== notebook) {
+          return;
+        }
+        notebook.context.model.contentChanged.connect(schedule);
+        notebook.content.modelContentChanged.connect(markCells);
+        checkNow();
+      });
+    };
+    tracker.currentChanged.connect((_, notebook) => follow(notebook));
+    follow(tracker.currentWidget);
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: trans.__('Show MLOps Hints'),
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(CommandIDs.check, {
+      label: trans.__('Check Notebook for MLOps Hints'),
+      isEnabled: () => current !== null,
+      execute: checkNow
+    });
+    app.commands.addCommand(CommandIDs.convert, {
+      label: trans.__('Convert Notebook to Pipeline'),
+      isEnabled: () => current !== null,
+      execute: () => actions.convert()
+    });
+    if (palette) {
+      for (const command of [CommandIDs.open, CommandIDs.check, CommandIDs.convert]) {
+        palette.addItem({ command, category: 'nb2pipe' });
+      }
+    }
+
+    if (settingRegistry) {
+      void settingRegistry.load(PLUGIN_ID).then(settings => {
+        const read = () => {
+          options.select = (settings.get('select').composite as string[]) ?? [];
+          options.ignore = (settings.get('ignore').composite as string[]) ?? [];
+          options.debounce = (settings.get('debounce').composite as number) ?? 300;
+        };
+        read();
+        settings.changed.connect(() => {
+          read();
+          checkNow();
+        });
+      });
+    }
+    void labShell;
+  }
+};
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The current notebook's shared model, as the fix-applying code needs it. */
+function editable(panel: NotebookPanel): IEditableNotebook {
+  const shared = panel.context.model.sharedModel;
+  const find = (id: string) => shared.cells.find(cell => cell.id === id)!;
+  return {
+    cellIds: () => shared.cells.map(cell => cell.id),
+    source: id => find(id).getSource(),
+    setSource: (id, source) => find(id).setSource(source),
+    tags: id => ((find(id).getMetadata('tags') as string[] | undefined) ?? []).slice(),
+    setTags: (id, tags) => find(id).setMetadata('tags', tags),
+    insertCell: (index, cell) =>
+      shared.insertCell(index, {
+        cell_type: cell.cell_type as 'code',
+        source: cell.source,
+        metadata: cell.tags.length ? { tags: cell.tags } : {},
+        ...(cell.id ? { id: cell.id } : {})
+      }),
+    transact: change => shared.transact(change)
+  };
+}
+
+export default plugin;

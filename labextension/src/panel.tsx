@@ -1,0 +1,293 @@
+/** The "MLOps hints" sidebar: the view of a HintsModel, plus conversion results. */
+
+import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Message } from '@lumino/messaging';
+import { ISignal, Signal } from '@lumino/signaling';
+import * as React from 'react';
+
+import { HintsModel, ICellGroup } from './model';
+import { IConvertReply, IDiagnostic } from './tokens';
+
+export interface IPanelActions {
+  selectCell(cellId: string | null, cellNumber: number | null): void;
+  applyFix(diagnostic: IDiagnostic): Promise<void>;
+  convert(): Promise<void>;
+  recheck(): void;
+}
+
+export interface IPanelState {
+  notebook: string | null;
+  converting: boolean;
+  conversion: IConvertReply | null;
+  conversionError: string | null;
+  conversionProblems: IDiagnostic[];
+  fixing: string | null;
+  fixError: string | null;
+}
+
+export class HintsPanel extends ReactWidget {
+  constructor(
+    readonly model: HintsModel,
+    private readonly actions: IPanelActions,
+    private readonly trans: TranslationBundle
+  ) {
+    super();
+    this.addClass('nb2pipe-panel');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', trans.__('MLOps hints'));
+  }
+
+  readonly state: IPanelState = {
+    notebook: null,
+    converting: false,
+    conversion: null,
+    conversionError: null,
+    conversionProblems: [],
+    fixing: null,
+    fixError: null
+  };
+
+  get shown(): ISignal<this, void> {
+    return this._shown;
+  }
+
+  update(): void {
+    this._stateChanged.emit();
+    super.update();
+  }
+
+  protected onAfterShow(message: Message): void {
+    super.onAfterShow(message);
+    this._shown.emit();
+  }
+
+  render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.changed}>
+        {() => (
+          <UseSignal signal={this._stateChanged}>
+            {() => (
+              <HintsView
+                model={this.model}
+                state={this.state}
+                actions={this.actions}
+                trans={this.trans}
+              />
+            )}
+          </UseSignal>
+        )}
+      </UseSignal>
+    );
+  }
+
+  private _shown = new Signal<this, void>(this);
+  private _stateChanged = new Signal<this, void>(this);
+}
+
+function HintsView(props: {
+  model: HintsModel;
+  state: IPanelState;
+  actions: IPanelActions;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, state, actions, trans } = props;
+  if (!state.notebook) {
+    return (
+      <div className="nb2pipe-empty">{trans.__('Open a notebook to see its MLOps hints.')}</div>
+    );
+  }
+  const maturity = model.maturity;
+  return (
+    <div className="nb2pipe-content">
+      <header className="nb2pipe-header">
+        <h2>{trans.__('MLOps hints')}</h2>
+        <div className="nb2pipe-status" aria-live="polite" data-status={model.status}>
+          {model.status === 'checking'
+            ? trans.__('Checking…')
+            : model.status === 'error'
+              ? trans.__('nb2pipe could not check this notebook: %1', model.error ?? '')
+              : model.status === 'ready'
+                ? trans._n('%1 finding', '%1 findings', model.diagnostics.length)
+                : ''}
+        </div>
+      </header>
+      {maturity && (
+        <section className="nb2pipe-checklist" aria-label={trans.__('Level 1 checklist')}>
+          <h3>
+            {trans.__('MLOps level %1 · %2 of %3 level-1 items met', maturity.level, maturity.met, maturity.total)}
+          </h3>
+          <ul>
+            {maturity.items.map(item => (
+              <li
+                key={item.key}
+                className={item.met ? 'nb2pipe-met' : 'nb2pipe-unmet'}
+                title={item.met ? item.meaning : item.clears}
+              >
+                <span aria-hidden="true">{item.met ? '✓' : '✗'}</span> {item.title}
+                {!item.met && (
+                  <span className="nb2pipe-item-detail">
+                    {Object.keys(item.diagnostics).length
+                      ? ' — ' + Object.entries(item.diagnostics).map(([code, n]) => `${code}×${n}`).join(', ')
+                      : item.note ? ` — ${item.note}` : ''}
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {state.fixError && <div className="nb2pipe-error" role="alert">{state.fixError}</div>}
+      <section className="nb2pipe-findings" aria-label={trans.__('Findings')}>
+        {model.groups.map(group => (
+          <CellFindings key={group.key} group={group} state={state} actions={actions} trans={trans} />
+        ))}
+      </section>
+      <section className="nb2pipe-convert" aria-label={trans.__('Pipeline')}>
+        <button
+          className="jp-mod-styled jp-mod-accept nb2pipe-convert-button"
+          disabled={state.converting}
+          onClick={() => void actions.convert()}
+        >
+          {state.converting ? trans.__('Converting…') : trans.__('Convert to pipeline')}
+        </button>
+        {state.conversionError && (
+          <div className="nb2pipe-error" role="alert">
+            {state.conversionError}
+            <ul>
+              {state.conversionProblems.map((d, i) => (
+                <li key={i}>{`${d.code} ${d.cell ? trans.__('cell %1', d.cell.number) + ': ' : ''}${d.message}`}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {state.conversion && <Conversion result={state.conversion} trans={trans} />}
+      </section>
+    </div>
+  );
+}
+
+function CellFindings(props: {
+  group: ICellGroup;
+  state: IPanelState;
+  actions: IPanelActions;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { group, state, actions, trans } = props;
+  const title = group.cellNumber === null ? trans.__('Notebook') : trans.__('Cell %1', group.cellNumber);
+  return (
+    <div className="nb2pipe-cell-group" data-cell-id={group.cellId ?? ''}>
+      <h4>{title}</h4>
+      <ul>
+        {group.diagnostics.map((d, index) => (
+          <li key={index} className={`nb2pipe-finding nb2pipe-${d.severity}`} data-code={d.code}>
+            <div
+              className="nb2pipe-finding-text"
+              role="button"
+              tabIndex={0}
+              title={d.help ?? ''}
+              onClick={() => actions.selectCell(group.cellId, group.cellNumber)}
+              onKeyDown={event => {
+                if (event.key === 'Enter' || event.key === ' ') {
+                  event.preventDefault();
+                  actions.selectCell(group.cellId, group.cellNumber);
+                }
+              }}
+            >
+              <span className="nb2pipe-severity">{d.severity}</span>{' '}
+              <a href={d.url} target="_blank" rel="noopener noreferrer" className="nb2pipe-code"
+                 onClick={event => event.stopPropagation()}>
+                {d.code}
+              </a>{' '}
+              {d.cell && <span className="nb2pipe-line">{trans.__('line %1', d.location.row)} </span>}
+              <span className="nb2pipe-message">{d.message}</span>
+            </div>
+            {d.fix && (
+              <button
+                className="jp-mod-styled nb2pipe-fix-button"
+                disabled={state.fixing !== null}
+                title={d.fix.message}
+                onClick={() => void actions.applyFix(d)}
+              >
+                {state.fixing === d.code ? trans.__('Fixing…') : trans.__('Fix: %1', d.fix.message)}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Conversion(props: { result: IConvertReply; trans: TranslationBundle }): JSX.Element {
+  const { result, trans } = props;
+  return (
+    <div className="nb2pipe-conversion">
+      <p>{trans.__('Wrote %1/ — run it with:', result.output)}</p>
+      <pre className="nb2pipe-command">{result.command}</pre>
+      <Dag result={result} trans={trans} />
+      {result.warnings.map((w, i) => (
+        <p key={i} className="nb2pipe-warning">{w}</p>
+      ))}
+      <details>
+        <summary>{trans._n('%1 file', '%1 files', result.files.length)}</summary>
+        <ul className="nb2pipe-files">
+          {result.files.map(f => (
+            <li key={f}>{f}</li>
+          ))}
+        </ul>
+      </details>
+    </div>
+  );
+}
+
+/** The pipeline's DAG as a small SVG: one row per depth, edges as lines (dashed: ordering). */
+export function Dag(props: { result: IConvertReply; trans: TranslationBundle }): JSX.Element {
+  const { result, trans } = props;
+  const depth = new Map<string, number>();
+  for (const step of result.steps) {
+    depth.set(step.name, Math.max(0, ...step.after.map(a => (depth.get(a) ?? 0) + 1)));
+  }
+  const rows = new Map<number, string[]>();
+  for (const step of result.steps) {
+    const d = depth.get(step.name) ?? 0;
+    rows.set(d, [...(rows.get(d) ?? []), step.name]);
+  }
+  const width = 110;
+  const height = 44;
+  const position = new Map<string, { x: number; y: number }>();
+  const columns = Math.max(...[...rows.values()].map(r => r.length), 1);
+  rows.forEach((names, d) => {
+    names.forEach((name, i) => {
+      const offset = ((columns - names.length) * width) / 2;
+      position.set(name, { x: offset + i * width + 5, y: d * height + 5 });
+    });
+  });
+  return (
+    <svg
+      className="nb2pipe-dag"
+      role="img"
+      aria-label={trans.__('Pipeline steps and their dependencies')}
+      width={columns * width + 10}
+      height={rows.size * height + 10}
+    >
+      {result.edges.map((e, i) => {
+        const a = position.get(e.source);
+        const b = position.get(e.target);
+        return a && b ? (
+          <line key={i} x1={a.x + 50} y1={a.y + 24} x2={b.x + 50} y2={b.y}
+                className={`nb2pipe-edge nb2pipe-edge-${e.kind}`} />
+        ) : null;
+      })}
+      {result.steps.map(step => {
+        const p = position.get(step.name)!;
+        return (
+          <g key={step.name} transform={`translate(${p.x},${p.y})`} className="nb2pipe-node">
+            <rect width={100} height={24} rx={4} />
+            <text x={50} y={16} textAnchor="middle">{step.name}</text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}

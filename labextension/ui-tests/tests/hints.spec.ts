@@ -1,0 +1,102 @@
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+const LEVEL0 = 'level0_classifier.ipynb';
+const TAGGED = 'classifier_pipeline.ipynb';
+const SAMPLES = path.resolve(__dirname, '..', '..', '..', 'sample_notebooks');
+
+/** Galata gives each test its own folder on the server: put the sample notebook there. */
+async function open(page: any, tmpPath: string, name: string): Promise<string> {
+  const target = `${tmpPath}/${name}`;
+  await page.contents.uploadFile(path.join(SAMPLES, name), target);
+  await page.contents.uploadFile(path.join(SAMPLES, 'requirements.txt'),
+                                 `${tmpPath}/requirements.txt`);
+  await page.notebook.openByPath(target);
+  await page.notebook.activate(name);
+  return target;
+}
+
+async function openHints(page: any): Promise<any> {
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('nb2pipe:open-hints');
+  });
+  const panel = page.locator('#nb2pipe-hints');
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+test.describe('MLOps hints panel', () => {
+  test('shows the level-0 findings, selects their cells, applies a fix', async ({
+    page,
+    tmpPath
+  }) => {
+    await open(page, tmpPath, LEVEL0);
+    const panel = await openHints(page);
+
+    // The checklist and the findings of the level-0 sample.
+    await expect(panel.locator('.nb2pipe-checklist')).toContainText('MLOps level 0');
+    for (const code of ['NB101', 'NB105', 'NB106', 'NB202', 'NB203', 'NB501']) {
+      await expect(panel.locator(`.nb2pipe-finding[data-code="${code}"]`).first()).toBeVisible();
+    }
+    // Cells with findings carry a marker.
+    await expect(page.locator('.jp-Cell.nb2pipe-flagged').first()).toBeVisible();
+
+    // The screenshot in the README: the panel on the level-0 sample.
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.sidebar.close('left');
+    await page.screenshot({
+      path: path.join(__dirname, '..', '..', '..', 'docs', 'panel.png'),
+      fullPage: false
+    });
+
+    // Clicking a finding selects its cell.
+    await panel
+      .locator('.nb2pipe-finding[data-code="NB106"] .nb2pipe-finding-text')
+      .first()
+      .click();
+    await expect(page.locator('.jp-Notebook .jp-Cell.jp-mod-active')).toContainText('print(f1)');
+
+    // Applying a fix changes the cell and the finding goes away.
+    const fix = panel.locator('.nb2pipe-finding[data-code="NB203"] .nb2pipe-fix-button').first();
+    await fix.click();
+    await expect(page.locator('.jp-Notebook')).toContainText('random_state=SEED');
+    await expect(panel.locator('.nb2pipe-finding[data-code="NB203"]')).toHaveCount(0);
+  });
+
+  test('converts a tagged notebook and shows the files and the command', async ({
+    page,
+    tmpPath
+  }) => {
+    await open(page, tmpPath, TAGGED);
+    const panel = await openHints(page);
+    await expect(panel.locator('.nb2pipe-status')).toContainText('0 findings');
+    await panel.locator('.nb2pipe-convert-button').click();
+    await expect(panel.locator('.nb2pipe-command')).toHaveText(
+      `nb2pipe run ${tmpPath}/classifier_pipeline-pipeline`
+    );
+    await expect(panel.locator('.nb2pipe-dag')).toBeVisible();
+    await expect(panel.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(5);
+    await panel.locator('.nb2pipe-conversion summary').click();
+    await expect(panel.locator('.nb2pipe-files')).toContainText('kfp/pipeline.yaml');
+  });
+
+  test('re-checks as the user types (latency from the last keystroke)', async ({
+    page,
+    tmpPath
+  }) => {
+    await open(page, tmpPath, TAGGED);
+    const panel = await openHints(page);
+    await expect(panel.locator('.nb2pipe-status')).toContainText('0 findings');
+    await page.notebook.enterCellEditingMode(5);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\nprint(undefined_thing)', { delay: 20 });
+    const typed = Date.now();
+    await expect(panel.locator('.nb2pipe-finding[data-code="NB106"]')).toContainText(
+      'undefined_thing',
+      { timeout: 10000 }
+    );
+    const latency = Date.now() - typed;
+    console.log(`nb2pipe: edit → updated hints in ${latency} ms`);
+    test.info().annotations.push({ type: 'latency-ms', description: String(latency) });
+  });
+});
