@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 
+# jp_fetch and friends, for the server extension's tests (tests/server).
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_notebooks"
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -19,7 +19,9 @@ def test_pre_commit_hook_checks_staged_notebooks(tmp_path):
     write_notebook(project / "bad.ipynb", "# %%\nprint(never_defined)\n")
     write_notebook(project / "good.ipynb", '# %% tags=["parameters"] execution_count=1\nx = 1\n')
     subprocess.run(["git", "add", "."], cwd=project, check=True)
-    env = {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin",
+    # The hook needs the command line only: skip building the JupyterLab panel (node).
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "PATH": "/usr/local/bin:/usr/bin:/bin",
+           "SKIP_JUPYTER_BUILDER": "1",
            "HOME": str(tmp_path), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     pre_commit = Path(shutil.which("pre-commit") or ROOT / ".venv" / "bin" / "pre-commit")
