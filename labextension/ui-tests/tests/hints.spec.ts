@@ -61,6 +61,12 @@ test.describe('MLOps hints panel', () => {
     await fix.click();
     await expect(page.locator('.jp-Notebook')).toContainText('random_state=SEED');
     await expect(panel.locator('.nb2pipe-finding[data-code="NB203"]')).toHaveCount(0);
+
+    // The fix went through the notebook model: the user can undo it.
+    await page.evaluate(async () => {
+      await (window as any).jupyterapp.commands.execute('notebook:undo-cell-action');
+    });
+    await expect(page.locator('.jp-Notebook')).not.toContainText('random_state=SEED');
   });
 
   test('converts a tagged notebook and shows the files and the command', async ({
@@ -99,4 +105,25 @@ test.describe('MLOps hints panel', () => {
     console.log(`nb2pipe: edit → updated hints in ${latency} ms`);
     test.info().annotations.push({ type: 'latency-ms', description: String(latency) });
   });
+});
+
+test('says so plainly when the server extension fails, and recovers', async ({ page, tmpPath }) => {
+  let failing = true;
+  await page.route(/\/nb2pipe\/check/, async route => {
+    if (failing) {
+      await route.fulfill({ status: 404, body: '' });
+    } else {
+      await route.continue();
+    }
+  });
+  await open(page, tmpPath, TAGGED);
+  const panel = await openHints(page);
+  await expect(panel.locator('.nb2pipe-status')).toContainText(
+    'the nb2pipe server extension is not installed or not enabled'
+  );
+  failing = false;
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('nb2pipe:check');
+  });
+  await expect(panel.locator('.nb2pipe-status')).toContainText('0 findings');
 });
