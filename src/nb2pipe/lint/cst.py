@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def edit_calls(positions: set[tuple[int, int]], edit: Callable) -> Callable:
-    """A change for :meth:`NotebookEditor.rewrite` that applies ``edit`` to the calls (and only
-    those) that start at the given 1-based ``(line, col)`` positions."""
+def edit_at(node_type: str, edits: dict[tuple[int, int], Callable]) -> Callable:
+    """A change for :meth:`NotebookEditor.rewrite`: ``edits[(line, col)]`` rewrites the node of
+    libcst type ``node_type`` (``"Call"``, ``"SimpleString"``…) that starts at that 1-based
+    position; every other node is left as it is."""
 
     def change(module):
         import libcst
@@ -16,16 +17,20 @@ def edit_calls(positions: set[tuple[int, int]], edit: Callable) -> Callable:
         wrapper = MetadataWrapper(module)
         positions_of = wrapper.resolve(PositionProvider)
 
-        class Transformer(libcst.CSTTransformer):
-            def leave_Call(self, original, updated):
-                start = positions_of[original].start
-                if (start.line, start.column + 1) in positions:
-                    return edit(updated)
-                return updated
+        def leave(self, original, updated):
+            start = positions_of[original].start
+            edit = edits.get((start.line, start.column + 1))
+            return edit(updated) if edit is not None else updated
 
-        return wrapper.module.visit(Transformer())
+        transformer = type("Edit", (libcst.CSTTransformer,), {f"leave_{node_type}": leave})
+        return wrapper.module.visit(transformer())
 
     return change
+
+
+def edit_calls(positions: set[tuple[int, int]], edit: Callable) -> Callable:
+    """:func:`edit_at` for the calls that start at ``positions``, all edited alike."""
+    return edit_at("Call", {position: edit for position in positions})
 
 
 def add_keyword(name: str, value: str) -> Callable:

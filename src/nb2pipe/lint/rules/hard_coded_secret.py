@@ -215,24 +215,14 @@ class HardCodedSecret(Rule):
 
 
 def _environ_strings(names: dict):
-    def change(module):
-        import libcst
-        from libcst.metadata import MetadataWrapper, PositionProvider
+    """Replace the string literals at the given positions with ``os.environ["NAME"]``."""
+    import libcst
 
-        wrapper = MetadataWrapper(module)
-        positions = wrapper.resolve(PositionProvider)
+    from nb2pipe.lint.cst import edit_at
 
-        class Transformer(libcst.CSTTransformer):
-            def leave_SimpleString(self, original, updated):
-                start = positions[original].start
-                name = names.get((start.line, start.column + 1))
-                if name is None:
-                    return updated
-                return libcst.parse_expression(f'os.environ["{name}"]')
-
-        return wrapper.module.visit(Transformer())
-
-    return change
+    return edit_at("SimpleString", {
+        position: (lambda node, name=name: libcst.parse_expression(f'os.environ["{name}"]'))
+        for position, name in names.items()})
 
 
 def _output_texts(outputs):
