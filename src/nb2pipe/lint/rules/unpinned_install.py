@@ -131,8 +131,12 @@ class UnpinnedInstall(Rule):
                     name = _NAME.match(spec)
                     version = _installed(name.group(1)) if name else None
                     col = magic.text.find(spec) + 1 if spec in magic.text.split("\n")[0] else 1
+                    package = name.group(1) if name else spec
+                    constraint = spec[name.end():] if name else ""
+                    detail = f" (`{constraint}` allows other versions)" if constraint else ""
                     yield self.report(
-                        ctx, cell, f"`{command[:60]}` does not pin `{spec}` to a version",
+                        ctx, cell, f"`{command[:60]}` does not pin `{package}` to one "
+                                   f"version{detail}",
                         line=magic.line, col=max(col, 1),
                         help=f"pin it: `{name.group(1) if name else spec}=="
                              f"{version or '<version>'}`, or install from a requirements file",
