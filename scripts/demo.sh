@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up, then the main job on sample_notebooks/: lint them with the level-1 checklist, fix a
-# copy of the level-0 notebook, convert the tagged notebook into a pipeline, and run it with
-# MLflow tracking in the embedded SQLite store. Everything goes to demo-output/; the sample
+# copy of the level-0 notebook, convert the tagged notebook into a pipeline (components,
+# papermill steps, Kubeflow YAML), run it with MLflow tracking in the embedded SQLite store,
+# run the Kubeflow pipeline with kfp's local runner, and show what `submit` would send. Everything goes to demo-output/; the sample
 # notebooks are never modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,12 @@ nb2pipe run classifier-pipeline
 
 step "nb2pipe run classifier-pipeline -p MAX_DEPTH=2,8   (a sweep)"
 nb2pipe run classifier-pipeline -p MAX_DEPTH=2,8
+
+step "nb2pipe run classifier-pipeline --engine kfp-local --tracking none   (the Kubeflow pipeline, locally)"
+nb2pipe run classifier-pipeline --engine kfp-local --tracking none
+
+step "nb2pipe submit classifier-pipeline --host http://kubeflow.example:8080 --dry-run"
+nb2pipe submit classifier-pipeline --host http://kubeflow.example:8080 --dry-run --schedule "0 3 * * *"
 
 step "nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13   (a plain notebook)"
 nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13
