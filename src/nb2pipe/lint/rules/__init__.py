@@ -18,6 +18,7 @@ from nb2pipe.lint.rules.missing_random_seed import MissingRandomSeed
 from nb2pipe.lint.rules.no_experiment_tracking import NoExperimentTracking
 from nb2pipe.lint.rules.no_parameters_cell import NoParametersCell
 from nb2pipe.lint.rules.non_literal_parameter import NonLiteralParameter
+from nb2pipe.lint.rules.preprocessing_before_split import PreprocessingBeforeSplit
 from nb2pipe.lint.rules.non_linear_execution import NonLinearExecution
 from nb2pipe.lint.rules.shell_side_effect import ShellSideEffect
 from nb2pipe.lint.rules.syntax_error import SyntaxError_
@@ -38,5 +39,5 @@ ALL_RULES = tuple(sorted((
     ImportNotAtTop, NoExperimentTracking, UnversionedModelSave, NoParametersCell,
     HardCodedHyperparameter, InteractiveInput, AllGlobalScope, HardCodedSecret, InvalidNotebook,
     SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
-    DefinedOnlyInSkippedCell, NonLiteralParameter,
+    DefinedOnlyInSkippedCell, NonLiteralParameter, PreprocessingBeforeSplit,
 ), key=lambda rule: rule.code))

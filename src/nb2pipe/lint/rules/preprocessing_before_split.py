@@ -1,0 +1,171 @@
+import ast
+
+from nb2pipe.analysis.cell import base_name, dotted_name
+from nb2pipe.lint.rule import Context, Invalid, Rule
+
+#: scikit-learn modules whose estimators learn statistics from the data they are fit on.
+_LEARNING_MODULES = ("sklearn.preprocessing.", "sklearn.impute.", "sklearn.feature_selection.",
+                     "sklearn.decomposition.", "sklearn.feature_extraction.text.")
+#: …except those that learn nothing from the rows (fitting them on everything is harmless).
+_STATELESS = frozenset({"PolynomialFeatures", "FunctionTransformer", "Normalizer", "Binarizer",
+                        "SplineTransformer", "HashingVectorizer"})
+_SPLITS = frozenset({"sklearn.model_selection.train_test_split"})
+
+
+def _learns(qualified: str | None) -> bool:
+    return bool(qualified) and qualified.startswith(_LEARNING_MODULES) and \
+        qualified.rsplit(".", 1)[-1] not in _STATELESS
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+class PreprocessingBeforeSplit(Rule):
+    """A scaler, encoder, imputer or feature selector fit on data that is split afterwards.
+
+    ## What it does
+    Follows the notebook top to bottom and flags `fit` / `fit_transform` calls of scikit-learn
+    transformers that learn from the data (scalers, encoders, imputers, feature selectors, PCA,
+    text vectorizers) when the data they were fit on, or what was computed from it, is split
+    later by `train_test_split`. Transformers that learn nothing from the rows
+    (`PolynomialFeatures`, `FunctionTransformer`…) and transformers inside a `Pipeline` are
+    not flagged.
+
+    ## Why is this bad?
+    The transformer has seen the test rows: their means, categories or missing values shape
+    the features the model is trained on. The test score is optimistic (data leakage, the
+    most common one in notebooks — Yang et al., ASE 2022), and the model does worse in
+    production than the notebook said.
+
+    ## Example
+    ```python
+    # %%
+    X_scaled = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X_scaled, y, random_state=0)
+    ```
+
+    ## Use instead
+    ```python
+    # %%
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    ```
+    or `make_pipeline(StandardScaler(), model)` fit on the training split.
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "NB601"
+    name = "preprocessing-before-split"
+    category = "reproducible"
+    VALID = (
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+        "scaler = StandardScaler().fit(X_train)\nX_test_s = scaler.transform(X_test)\n",
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.preprocessing import PolynomialFeatures\n"
+        "P = PolynomialFeatures(2).fit_transform(X)\na, b = train_test_split(P, random_state=0)\n",
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import "
+        "StandardScaler\nfrom sklearn.svm import SVC\na, b = train_test_split(X, random_state=0)"
+        "\nmodel = make_pipeline(StandardScaler(), SVC()).fit(a, y)\n",
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.decomposition import PCA\nZ = PCA(2).fit_transform(X)\n"
+        "X = load_other()\na, b = train_test_split(X, random_state=0)\n",
+    )
+    INVALID = (
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.preprocessing import StandardScaler\n# %%\n"
+                "X_scaled = StandardScaler().fit_transform(X)\n# %%\n"
+                "X_train, X_test = train_test_split(X_scaled, random_state=0)\n", count=1),
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.impute import SimpleImputer\nimputer = SimpleImputer()\n"
+                "df[cols] = imputer.fit_transform(df[cols])\nX = df.drop(columns=['y'])\n"
+                "a, b = train_test_split(X, random_state=1)\n", count=1),
+    )
+
+    def check(self, ctx: Context):
+        analysis = ctx.analysis
+        if "sklearn" not in analysis.imported_modules:
+            return
+        events = []  # (position, kind, payload), in notebook order
+        transformers: dict[str, str] = {}  # variable → qualified class of a learning transformer
+        for cell, facts in analysis.cells_with_facts():
+            for assignment in facts.assignments:
+                value = assignment.value
+                if isinstance(value, ast.Call):
+                    qualified = analysis.qualify(dotted_name(value.func))
+                    if _learns(qualified):
+                        transformers[assignment.name] = qualified
+                events.append(((cell.index, assignment.stmt.lineno, 1), "assign",
+                               (assignment.name, _names(value))))
+            for call in facts.calls:
+                node = call.node
+                position = (cell.index, node.lineno, node.col_offset)
+                qualified = analysis.qualify(call.dotted)
+                if qualified in _SPLITS:
+                    events.append((position, "split", (cell, call, {
+                        base_name(a) for a in node.args if base_name(a)})))
+                    continue
+                if call.attr not in ("fit", "fit_transform") or not node.args:
+                    continue
+                receiver = node.func.value
+                learner = None
+                if isinstance(receiver, ast.Name) and receiver.id in transformers:
+                    learner = receiver.id
+                elif isinstance(receiver, ast.Call) and _learns(
+                        analysis.qualify(dotted_name(receiver.func))):
+                    learner = dotted_name(receiver.func)
+                data = base_name(node.args[0])
+                if learner and data:
+                    events.append((position, "fit", (cell, call, data)))
+            # subscript stores (`df[cols] = scaler.fit_transform(df[cols])`) keep `df` tainted
+        events.sort(key=lambda e: e[0])
+        reported: set[int] = set()
+        for index, (position, kind, payload) in enumerate(events):
+            if kind != "fit":
+                continue
+            cell, call, data = payload
+            tainted = {data}
+            outputs = _output_names(call.node, cell)
+            tainted |= outputs
+            for later_position, later_kind, later in events[index + 1:]:
+                if later_kind == "assign":
+                    name, reads = later
+                    if reads & tainted:
+                        tainted.add(name)
+                    else:
+                        tainted.discard(name)  # rebound to data the transformer never saw
+                elif later_kind == "split":
+                    split_cell, split_call, arguments = later
+                    if arguments & tainted and id(call.node) not in reported:
+                        reported.add(id(call.node))
+                        shown = call.dotted or f"….{call.attr}"
+                        yield self.report(
+                            ctx, cell, f"`{shown}({data})` learns from all rows of `{data}`, "
+                                       f"which `train_test_split` (cell {split_cell.number}) "
+                                       f"splits afterwards: test rows leak into training",
+                            node=call.node,
+                            help="split first, then fit on the training rows only (or put the "
+                                 "transformer in a Pipeline fit on the training split)")
+                        break
+
+
+def _output_names(call: ast.Call, cell) -> set[str]:
+    """Names bound to the result of ``call`` (``X_s = scaler.fit_transform(X)``)."""
+    names: set[str] = set()
+    tree = cell.tree
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Assign) and node.value is call:
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.add(target.id)
+                else:
+                    name = base_name(target)
+                    if name:
+                        names.add(name)
+    return names
