@@ -22,6 +22,7 @@ from nb2pipe.lint.rules.preprocessing_before_split import PreprocessingBeforeSpl
 from nb2pipe.lint.rules.non_linear_execution import NonLinearExecution
 from nb2pipe.lint.rules.shell_side_effect import ShellSideEffect
 from nb2pipe.lint.rules.syntax_error import SyntaxError_
+from nb2pipe.lint.rules.test_set_reuse import TestSetReuse
 from nb2pipe.lint.rules.undeclared_dependency import UndeclaredDependency
 from nb2pipe.lint.rules.undefined_name import UndefinedName
 from nb2pipe.lint.rules.unexecuted_cell import UnexecutedCell
@@ -39,5 +40,5 @@ ALL_RULES = tuple(sorted((
     ImportNotAtTop, NoExperimentTracking, UnversionedModelSave, NoParametersCell,
     HardCodedHyperparameter, InteractiveInput, AllGlobalScope, HardCodedSecret, InvalidNotebook,
     SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
-    DefinedOnlyInSkippedCell, NonLiteralParameter, PreprocessingBeforeSplit,
+    DefinedOnlyInSkippedCell, NonLiteralParameter, PreprocessingBeforeSplit, TestSetReuse,
 ), key=lambda rule: rule.code))
