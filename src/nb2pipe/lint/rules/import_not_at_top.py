@@ -1,3 +1,5 @@
+import ast
+
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
@@ -34,12 +36,16 @@ class ImportNotAtTop(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet.
+    Safe. The fix moves each such import (a statement of its own at the top level of its cell)
+    to just after the imports of the first cell that imports, and leaves alone imports of
+    packages a later `!pip install` installs, relative imports, and imports inside blocks.
     """
 
     code = "NB209"
     name = "import-not-at-top"
     category = "pipeline-ready"
+    fix_safety = "safe"
+    fix_title = "Move the import to the imports at the top"
     VALID = (
         "# %%\n%matplotlib inline\n# %%\nimport numpy as np\n# %%\nimport pandas as pd\n"
         "# %%\nx = 1\n# %%\ndef f():\n    import json\n    return json\n",
@@ -48,12 +54,18 @@ class ImportNotAtTop(Rule):
     INVALID = (
         Invalid("# %%\nimport pandas as pd\ndf = pd.DataFrame()\n# %%\nimport seaborn as sns\n"
                 "from scipy import stats\n", count=2),
+        Invalid("# %%\nimport os\nimport pandas as pd\nx = 1\n# %%\ny = 2\n"
+                "import json  # for the report\nprint(json.dumps(y))\n", count=1,
+                fixed="# %%\nimport os\nimport pandas as pd\nimport json  # for the report\n"
+                      "x = 1\n# %%\ny = 2\nprint(json.dumps(y))\n"),
     )
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
         header = True
         seen_import = False
+        header_import = _header_import_cell(ctx)
+        late_installs = _late_installs(ctx, header_import)
         for cell in ctx.notebook.code_cells:
             facts = analysis.facts.get(cell.index)
             if facts is None or cell.is_empty:
@@ -74,6 +86,7 @@ class ImportNotAtTop(Rule):
             if "imports" in cell.tags:
                 continue
             reported: set[int] = set()
+            top = {id(s) for s in statements}
             for fact in imports:
                 if id(fact.node) in reported:
                     continue
@@ -81,14 +94,79 @@ class ImportNotAtTop(Rule):
                 names = ", ".join(alias.name for alias in fact.node.names)
                 text = f"from {fact.module} import {names}" if fact.name is not None else \
                     f"import {names}"
+                movable = id(fact.node) in top and not fact.module.startswith(".") and \
+                    fact.module.partition(".")[0] not in late_installs
                 yield self.report(
                     ctx, cell, f"`{text[:70]}` is imported after the setup cells",
-                    node=fact.node, help="move it to the imports at the top of the notebook")
+                    node=fact.node, help="move it to the imports at the top of the notebook",
+                    fix=movable and header_import is not None)
+
+    def fix(self, editor, diagnostics):
+        _fix(editor, diagnostics)
+
+
+def _header_import_cell(ctx):
+    """The first code cell that imports: where moved imports go."""
+    for cell in ctx.notebook.code_cells:
+        facts = ctx.analysis.facts.get(cell.index)
+        if facts is not None and any(f.top_level for f in facts.imports):
+            return cell
+    return None
+
+
+def _late_installs(ctx, header) -> set[str]:
+    """Modules that a `pip install` after the import cell installs (they must stay below)."""
+    from nb2pipe.lint.rules.unpinned_install import install_magics, install_specs
+
+    names: set[str] = set()
+    for cell in ctx.notebook.code_cells:
+        if header is not None and cell.index <= header.index:
+            continue
+        for _magic, _tool, command in install_magics(cell):
+            for spec in install_specs(command)[0]:
+                name = spec.split("==")[0].split(">")[0].split("<")[0].split("[")[0]
+                names |= {name, name.replace("-", "_"), name.lower().replace("-", "_")}
+    from nb2pipe.lint.knowledge import DISTRIBUTIONS
+
+    names |= {module for module, dist in DISTRIBUTIONS.items() if dist in names}
+    return names
 
 
 def _is_setup(statement) -> bool:
-    import ast
-
     if isinstance(statement, (ast.Pass, ast.Import, ast.ImportFrom)):
         return True
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+
+
+def _fix(editor, diagnostics) -> None:
+    """Move the flagged import lines below the imports of the first importing cell."""
+    from nb2pipe.notebook.magics import split_lines
+
+    notebook = editor.notebook()
+    header = next((c for c in notebook.code_cells if c.tree is not None and any(
+        isinstance(s, (ast.Import, ast.ImportFrom)) for s in c.tree.body)), None)
+    if header is None:
+        return
+    moved: list[str] = []
+    for index in sorted({d.cell for d in diagnostics if d.fix}, reverse=True):
+        cell = notebook.cells[index]
+        lines = split_lines(editor.source(index))
+        targets = sorted({d.line for d in diagnostics if d.cell == index and d.fix},
+                         reverse=True)
+        for statement in cell.tree.body if cell.tree is not None else []:
+            if statement.lineno in targets and isinstance(statement, (ast.Import,
+                                                                       ast.ImportFrom)):
+                end = statement.end_lineno or statement.lineno
+                if ";" in "".join(lines[statement.lineno - 1:end]):
+                    continue  # `import x; y = 1`: leave such lines to a person
+                moved.insert(0, "\n".join(lines[statement.lineno - 1:end]))
+                del lines[statement.lineno - 1:end]
+        editor.set_source(index, "\n".join(lines))
+    if not moved:
+        return
+    lines = split_lines(editor.source(header.index))
+    last = max(s.end_lineno or s.lineno for s in header.tree.body
+               if isinstance(s, (ast.Import, ast.ImportFrom)))
+    lines[last:last] = moved
+    editor.set_source(header.index, "\n".join(lines))
+
