@@ -102,6 +102,9 @@ SKLEARN_RANDOM.update({
     "PCA": ("svd_solver", ("randomized", "arpack")),
 })
 
+#: The functions that split data into training and test parts.
+TRAIN_TEST_SPLITS = frozenset({"sklearn.model_selection.train_test_split"})
+
 #: Modules whose presence means the notebook trains models.
 ML_MODULES = frozenset({
     "sklearn", "xgboost", "lightgbm", "catboost", "tensorflow", "keras", "torch",

@@ -1,6 +1,7 @@
 import ast
 
 from nb2pipe.analysis.cell import base_name, dotted_name
+from nb2pipe.lint.knowledge import TRAIN_TEST_SPLITS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 #: scikit-learn modules whose estimators learn statistics from the data they are fit on.
@@ -9,7 +10,6 @@ _LEARNING_MODULES = ("sklearn.preprocessing.", "sklearn.impute.", "sklearn.featu
 #: …except those that learn nothing from the rows (fitting them on everything is harmless).
 _STATELESS = frozenset({"PolynomialFeatures", "FunctionTransformer", "Normalizer", "Binarizer",
                         "SplineTransformer", "HashingVectorizer"})
-_SPLITS = frozenset({"sklearn.model_selection.train_test_split"})
 
 
 def _learns(qualified: str | None) -> bool:
@@ -107,7 +107,7 @@ class PreprocessingBeforeSplit(Rule):
                 node = call.node
                 position = (cell.index, node.lineno, node.col_offset)
                 qualified = analysis.qualify(call.dotted)
-                if qualified in _SPLITS:
+                if qualified in TRAIN_TEST_SPLITS:
                     events.append((position, "split", (cell, call, {
                         base_name(a) for a in node.args if base_name(a)})))
                     continue

@@ -1,9 +1,9 @@
 import ast
 
 from nb2pipe.analysis.cell import base_name
+from nb2pipe.lint.knowledge import TRAIN_TEST_SPLITS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
-_SPLITS = frozenset({"sklearn.model_selection.train_test_split"})
 _EVALUATIONS = frozenset({"score", "predict", "predict_proba", "decision_function", "evaluate"})
 #: How many different models scored on the same test split make a model selection.
 MANY = 3
@@ -14,7 +14,7 @@ def _test_names(analysis) -> set[str]:
     names: set[str] = set()
     for _cell, facts in analysis.cells_with_facts():
         for call in facts.calls:
-            if analysis.qualify(call.dotted) not in _SPLITS:
+            if analysis.qualify(call.dotted) not in TRAIN_TEST_SPLITS:
                 continue
             names.add(id(call.node))
     found: set[str] = set()
