@@ -138,6 +138,11 @@ def _excluded(name: str, folder: str, patterns: list[str]) -> bool:
 def lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int | None = None,
                progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     """Check many files, in parallel when there are enough of them; results in input order."""
+    import gc
+
+    # Syntax trees are many small objects that reference counting frees; the cyclic collector
+    # running every 700 allocations only costs time here (about a tenth of the total).
+    gc.set_threshold(100_000, 50, 50)
     jobs = jobs or os.cpu_count() or 1
     results: list[FileResult] = []
     total = len(files)

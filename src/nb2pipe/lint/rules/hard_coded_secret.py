@@ -1,5 +1,6 @@
 import math
 import re
+from functools import lru_cache
 
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
@@ -76,15 +77,21 @@ def by_shape(value: str):
     return None
 
 
+@lru_cache(maxsize=4096)
+def _secret_word(name: str) -> str | None:
+    match = _SECRET_NAME.search(name)
+    return match.group(1).lower() if match else None
+
+
 def by_name(name: str | None, value: str) -> bool:
     """Whether ``value``, given to ``name``, looks like a real secret rather than a stand-in."""
-    if not name or not _SECRET_NAME.search(name) or _PLACEHOLDER.search(value):
+    if not name or len(value) < 4 or _secret_word(name) is None or _PLACEHOLDER.search(value):
         return False
     if any(c.isspace() for c in value) or value.startswith(("http://", "https://", "/", "./")):
         return False
     if _FILE_NAME.match(value):
         return False  # a path to a key file, not the key
-    word = _SECRET_NAME.search(name).group(1).lower()
+    word = _secret_word(name)
     if word.startswith(("pass", "pwd")):
         return len(value) >= 6 and entropy(value) >= 2.3
     if word in ("token", "tokens", "credential", "credentials"):
