@@ -208,3 +208,12 @@ def test_unknown_parameter_and_missing_pipeline_are_clear(pipeline_dir, tmp_path
     assert code == 2 and "unknown parameter `N_ESTIMATOR`; did you mean `N_ESTIMATORS`?" in err
     code, _, err = run_cli("run", tmp_path, "--tracking", "none")
     assert code == 2 and "has no pipeline.json" in err
+
+
+def test_a_folder_without_step_notebooks_is_refused_before_running(tmp_path):
+    shutil.copy(SAMPLES / "classifier_pipeline.ipynb", tmp_path)
+    assert run_cli("convert", tmp_path / "classifier_pipeline.ipynb", "-o", tmp_path / "out",
+                   "--target", "components")[0] == 0
+    code, _, err = run_cli("run", tmp_path / "out", "--tracking", "none")
+    assert code == 2 and "has no papermill/ step notebooks" in err
+    assert not (tmp_path / "out" / "runs").exists()

@@ -165,7 +165,16 @@ class Runner:
     def parameter_sets(self, cli=(), file=None) -> list[dict]:
         return parameter_sets(self.source.pipeline.parameters, cli, file)
 
+    def check_source(self) -> None:
+        """Fail before anything runs when the converted folder lacks the step notebooks."""
+        source = self.source
+        if source.notebook is None and not os.path.isdir(os.path.join(source.folder,
+                                                                      "papermill")):
+            raise RunError(f"{source.folder} has no papermill/ step notebooks: convert again "
+                           f"with the papermill target (the default), or use --engine kfp-local")
+
     def run_all(self, sets: list[dict], jobs: int = 1) -> list[RunRecord]:
+        self.check_source()
         self.start_tracker()
         if jobs <= 1 or len(sets) == 1:
             return [self.run(parameters) for parameters in sets]
@@ -181,6 +190,7 @@ class Runner:
             raise RunError(f"no run `{run_id}` in {self.runs_dir}" +
                            (f" (runs: {', '.join(known[-5:])})" if known else ""))
         record = RunRecord.read(folder)
+        self.check_source()
         if record.status == "succeeded":
             self.report(f"run {run_id} already succeeded: nothing to resume")
             return record

@@ -23,6 +23,11 @@ from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 class KfpLocalRunner(Runner):
     engine = "kfp-local"
 
+    def check_source(self) -> None:
+        if not os.path.exists(os.path.join(self.source.folder, "kfp", "pipeline.py")):
+            raise RunError("--engine kfp-local runs a converted folder with kfp/pipeline.py: "
+                           "convert the notebook with nb2pipe convert (kfp installed)")
+
     def resume(self, run_id: str) -> RunRecord:
         raise RunError("kfp-local runs cannot be resumed (kfp's local runner has no resume): "
                        "run again, or use the papermill engine")
