@@ -217,3 +217,21 @@ def test_a_folder_without_step_notebooks_is_refused_before_running(tmp_path):
     code, _, err = run_cli("run", tmp_path / "out", "--tracking", "none")
     assert code == 2 and "has no papermill/ step notebooks" in err
     assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_isolate_runs_every_step_in_a_fresh_kernel(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "pids.ipynb", '# %% tags=["step:first"]\nimport os\n'
+                   'first_pid = os.getpid()\n# %% tags=["step:second"]\n'
+                   'same = os.getpid() == first_pid\n# %% tags=["pipeline-metrics"]\n'
+                   'shared = int(same)\n')
+    assert run_cli("convert", "pids.ipynb", "-o", "out")[0] == 0
+    code, _, err = run_cli("run", "out", "--tracking", "none", "--no-html", "--isolate")
+    assert code == 0, err
+    (run,) = list((tmp_path / "out" / "runs").iterdir())
+    assert json.loads((run / "run.json").read_text())["metrics"] == {"shared": 0.0}
+    shutil.rmtree(tmp_path / "out" / "runs")
+    code, _, err = run_cli("run", "out", "--tracking", "none", "--no-html")
+    assert code == 0, err
+    (run,) = list((tmp_path / "out" / "runs").iterdir())
+    assert json.loads((run / "run.json").read_text())["metrics"] == {"shared": 1.0}
