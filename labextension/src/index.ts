@@ -4,7 +4,7 @@
  * through the notebook model (so they can be undone) and converts the notebook.
  */
 
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -30,11 +30,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'MLOps hints for notebooks, from nb2pipe.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILabShell, ISettingRegistry, ITranslator, ICommandPalette],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    labShell: ILabShell | null,
     settingRegistry: ISettingRegistry | null,
     translator: ITranslator | null,
     palette: ICommandPalette | null
@@ -223,7 +222,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         });
       });
     }
-    void labShell;
   }
 };
 

@@ -16,7 +16,7 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 
-from nb2pipe.run.engine import RunError, load_source
+from nb2pipe.run.engine import load_source
 from nb2pipe.run.params import parameter_sets
 
 
@@ -129,4 +129,4 @@ def _check_reachable(host: str, timeout: float) -> None:
                           f"svc/ml-pipeline-ui 8080:80 -n kubeflow for a local tunnel)") from None
 
 
-__all__ = ["RunError", "SubmitError", "dry_run", "plan", "submit"]
+__all__ = ["SubmitError", "dry_run", "plan", "submit"]

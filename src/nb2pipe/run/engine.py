@@ -355,7 +355,6 @@ class Runner:
         record.write(folder)
         if step_record.tracking_run_id:
             self._end_step_tracking(step, step_record, folder)
-            step_record.tracking_run_id = step_record.tracking_run_id
         outcome = f"ok ({step_record.seconds:.1f} s)" if ok else "FAILED"
         self.report(f"    {step.name}: {outcome}")
         return ok
@@ -513,4 +512,4 @@ def _git_commit(folder: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-__all__ = ["ParameterError", "RunError", "Runner", "load_source", "Parameter"]
+__all__ = ["ParameterError", "RunError", "Runner", "Source", "load_source"]

@@ -16,7 +16,7 @@ import os
 import time
 
 from nb2pipe import __version__
-from nb2pipe.run.engine import RunError, Runner, _loggable, _read_metrics
+from nb2pipe.run.engine import RunError, Runner, _read_metrics
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
 
@@ -139,4 +139,4 @@ def _quiet(log):
             logger.handlers, logger.level, logger.propagate = handlers, level, propagate
 
 
-__all__ = ["KfpLocalRunner", "_loggable"]
+__all__ = ["KfpLocalRunner"]
