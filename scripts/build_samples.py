@@ -5,6 +5,7 @@ notebook gets the hand-made execution history that makes it level 0 (out-of-orde
 saved error, an unexecuted cell).
 
     python scripts/build_samples.py            # needs scikit-learn, pandas, ipykernel, nbclient
+    python scripts/build_samples.py diabetes_untagged.ipynb   # only that one
 """
 
 from __future__ import annotations
@@ -145,6 +146,38 @@ def magics():
     ], "magics")
 
 
+def untagged():
+    """In order and runnable, but untagged: what `nb2pipe convert --auto` is for."""
+    return notebook([
+        md("# Diabetes progression\n\nA ridge regression on scikit-learn's diabetes data. "
+           "It runs top to bottom but has no pipeline tags: try `nb2pipe convert --auto`."),
+        code("import numpy as np\nimport pandas as pd\nfrom sklearn.datasets import load_diabetes"),
+        code("ALPHA = 0.5\nTEST_SHARE = 0.25\nSEED = 7"),
+        md("## Load the data"),
+        code("diabetes = load_diabetes(as_frame=True)\nframe = diabetes.frame\n"
+             "print(frame.shape)"),
+        code("frame[\"bmi_x_bp\"] = frame[\"bmi\"] * frame[\"bp\"]\nframe.describe().T.head()"),
+        md("## Split and scale\n\nThe scaler learns from the training rows only."),
+        code("from sklearn.model_selection import train_test_split\n"
+             "from sklearn.preprocessing import StandardScaler\n"
+             "features = frame.drop(columns=[\"target\"])\n"
+             "X_train, X_test, y_train, y_test = train_test_split(\n"
+             "    features, frame[\"target\"], test_size=TEST_SHARE, random_state=SEED)\n"
+             "scaler = StandardScaler().fit(X_train)\n"
+             "X_train_s, X_test_s = scaler.transform(X_train), scaler.transform(X_test)"),
+        md("## Train"),
+        code("from sklearn.linear_model import Ridge\n"
+             "model = Ridge(alpha=ALPHA)\nmodel.fit(X_train_s, y_train)"),
+        md("## Evaluate"),
+        code("def rmse(truth, predicted):\n    return float(np.sqrt(np.mean((truth - predicted) "
+             "** 2)))"),
+        code("from sklearn.metrics import r2_score\n"
+             "predictions = model.predict(X_test_s)\n"
+             "error = rmse(y_test, predictions)\nr2 = r2_score(y_test, predictions)\n"
+             "print(f\"RMSE {error:.2f}, R² {r2:.3f}\")"),
+    ], "untagged")
+
+
 def execute(nb, cwd: Path):
     from nbclient import NotebookClient
 
@@ -156,8 +189,12 @@ def execute(nb, cwd: Path):
 def main() -> int:
     HERE.mkdir(exist_ok=True)
     built = {"level0_classifier.ipynb": level0(), "classifier_pipeline.ipynb": pipeline(),
-             "wine_report.ipynb": report(), "magics_tour.ipynb": magics()}
+             "wine_report.ipynb": report(), "magics_tour.ipynb": magics(),
+             "diabetes_untagged.ipynb": untagged()}
+    chosen = [a for a in sys.argv[1:] if not a.startswith("--")]
     for name, nb in built.items():
+        if chosen and name not in chosen:
+            continue
         if name != "level0_classifier.ipynb" and "--no-execute" not in sys.argv:
             execute(nb, HERE)
         nb.metadata = dict(KERNEL)

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
     convert = commands.add_parser(
-        "convert", help="turn a tagged notebook into a pipeline",
+        "convert", help="turn a tagged notebook (or, with --auto, any notebook) into a pipeline",
         description="Convert a tagged notebook into a folder of pipeline files.")
     convert.add_argument("notebook", help="the tagged notebook (.ipynb)")
     convert.add_argument("-o", "--output", metavar="DIR",
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="targets to write (default: components,papermill,project)")
     convert.add_argument("--force", action="store_true",
                          help="replace DIR even if nb2pipe did not write it")
+    convert.add_argument("--auto", action="store_true",
+                         help="propose steps for an untagged notebook, write the tags into "
+                              "NOTEBOOK.tagged.ipynb and convert that")
+    convert.add_argument("--in-place", action="store_true",
+                         help="with --auto: write the tags into NOTEBOOK itself")
 
     run = commands.add_parser(
         "run", help="run a converted pipeline or a notebook, with parameters",
@@ -165,8 +170,9 @@ def run_rule(args) -> int:
 # -- nb2pipe convert -------------------------------------------------------------------------
 
 def run_convert(args) -> int:
-    from nb2pipe.convert import ConvertError, convert
+    from nb2pipe.convert import ConvertError, convert, convert_auto
     from nb2pipe.notebook.reader import NotebookError
+    from nb2pipe.pipeline.auto import AutoTagError
     from nb2pipe.output.text import headline, use_colour
     from nb2pipe.pipeline.build import PipelineError
     from nb2pipe.targets import DEFAULT_TARGETS
@@ -175,8 +181,22 @@ def run_convert(args) -> int:
     targets = tuple(args.target) if args.target else DEFAULT_TARGETS
     if "project" not in targets:
         targets = ("project",) + targets  # pipeline.json is what every target stands on
+    if args.in_place and not args.auto:
+        raise UsageError("--in-place goes with --auto (it writes the proposed tags back)")
+    proposal = tagged = None
     try:
-        conversion = convert(args.notebook, output, targets, force=args.force)
+        if args.auto:
+            proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
+                                                        force=args.force, in_place=args.in_place)
+        else:
+            conversion = convert(args.notebook, output, targets, force=args.force)
+    except AutoTagError as error:
+        for problem in error.problems:
+            print(f"{args.notebook}: {problem}", file=sys.stderr)
+        print(f"error: nb2pipe could not propose steps for {args.notebook} "
+              f"({len(error.problems)} problem{'s' if len(error.problems) != 1 else ''}); "
+              f"nothing was written", file=sys.stderr)
+        return EXIT_FINDINGS
     except NotebookError as error:
         raise UsageError(f"{args.notebook}: {error.message}; {error.hint}") from None
     except PipelineError as error:
@@ -192,6 +212,12 @@ def run_convert(args) -> int:
     except (ConvertError, KeyError) as error:
         raise UsageError(str(error).strip("'\"")) from None
     pipeline = conversion.pipeline
+    if proposal is not None:
+        print(f"Proposed {len(proposal.steps)} steps for {args.notebook}:", file=sys.stderr)
+        for line in proposal.summary():
+            print(f"  {line}", file=sys.stderr)
+        print(f"Wrote the tags into {tagged}: review them there, then convert it again "
+              f"without --auto.", file=sys.stderr)
     for warning in conversion.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     steps = ", ".join(s.name for s in pipeline.steps)

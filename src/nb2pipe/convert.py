@@ -70,6 +70,55 @@ def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
     return conversion
 
 
+def tagged_copy_path(notebook_path: str) -> str:
+    """Where ``convert --auto`` writes the tagged copy: beside the notebook, so that its
+    relative data paths still hold."""
+    stem, _ = os.path.splitext(notebook_path)
+    return stem + ".tagged.ipynb"
+
+
+def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, force: bool = False,
+                 in_place: bool = False):
+    """Propose tags for an untagged notebook, write them into a copy (or back into the
+    notebook with ``in_place``) and convert that.
+
+    Nothing is written unless the proposal builds: the pipeline folder first (whole or not at
+    all), then the tagged notebook (atomically).
+
+    Returns:
+        The proposal, the conversion and the path of the tagged notebook.
+
+    Raises:
+        AutoTagError: no proposal could be made; its problems say why.
+    """
+    from nb2pipe.notebook.writer import write_notebook
+    from nb2pipe.pipeline.auto import propose
+
+    notebook = read_notebook(notebook_path)
+    tagged_path = notebook_path if in_place else tagged_copy_path(notebook_path)
+    if not in_place and os.path.exists(tagged_path) and not force and \
+            not _written_by_auto(tagged_path):
+        raise ConvertError(f"{tagged_path} exists and nb2pipe did not write it; move it away, "
+                           f"or pass --force to replace it")
+    proposal = propose(notebook)
+    reference = os.path.relpath(os.path.abspath(tagged_path), os.path.abspath(out_dir))
+    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"))
+    write_tree(out_dir, conversion.files, force)
+    write_notebook(tagged_path, proposal.notebook.raw)
+    return proposal, conversion, tagged_path
+
+
+def _written_by_auto(path: str) -> bool:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            metadata = json.load(handle).get("metadata") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(metadata.get("nb2pipe"), dict) and "auto" in metadata["nb2pipe"]
+
+
 def write_tree(out_dir: str, files: dict[str, str], force: bool = False) -> None:
     """Write ``files`` under ``out_dir`` atomically: all of them, or none."""
     out_dir = os.path.abspath(out_dir)

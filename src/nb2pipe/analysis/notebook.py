@@ -140,6 +140,19 @@ class NotebookAnalysis:
                     modules.add(fact.module.partition(".")[0])
         return modules
 
+    @cached_property
+    def module_names(self) -> frozenset[str]:
+        """Names that only imports bind (``np``, ``plt``, ``train_test_split``): changing an
+        attribute of one (``plt.rcParams[...] = …``) changes a module, not a value a step
+        could pass on."""
+        imported: set[str] = set()
+        other: set[str] = set()
+        for facts in self.facts.values():
+            bound_by_import = {f.bound for f in facts.imports}
+            imported |= bound_by_import
+            other |= set(facts.binds) - bound_by_import
+        return frozenset(imported - other)
+
     # -- bindings --------------------------------------------------------------------------
 
     def cell_binds(self, index: int) -> dict[str, int]:

@@ -70,6 +70,21 @@ class NotebookEditor:
         self._current = None
         return position
 
+    def add_tags(self, index: int, tags: Sequence[str]) -> None:
+        """Add ``tags`` to cell ``index`` (those it has already are not repeated)."""
+        metadata = self.cells[index].setdefault("metadata", {})
+        existing = metadata.setdefault("tags", [])
+        existing.extend(t for t in tags if t not in existing)
+        self._current = None
+
+    def set_nb2pipe_metadata(self, key: str, value) -> None:
+        """Record ``value`` under ``metadata.nb2pipe[key]`` of the notebook."""
+        metadata = self.raw.setdefault("metadata", {})
+        section = metadata.setdefault("nb2pipe", {})
+        if isinstance(section, dict):
+            section[key] = value
+        self._current = None
+
     def delete_cell(self, index: int) -> None:
         del self.cells[index]
         self._current = None

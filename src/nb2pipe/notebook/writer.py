@@ -1,20 +1,69 @@
-"""Writing notebooks back: atomically, in Jupyter's own format, and diffs for ``--diff``."""
+"""Writing notebooks: atomically, in Jupyter's own format, and diffs for ``--diff``.
+
+The JSON is laid out exactly as nbformat writes version 4 (sorted keys, one-space indent,
+multi-line strings split into lines, transient fields dropped); the test suite checks it byte
+for byte against ``nbformat.writes``. nbformat itself is not imported here: with the JSON-schema
+format checkers a Jupyter install brings, importing it costs over a second, which
+``check --fix`` and ``convert`` should not pay.
+"""
 
 from __future__ import annotations
 
+import copy
 import difflib
+import json
 import os
 import tempfile
 
 from nb2pipe.notebook.model import Notebook
 
+#: Mime types nbformat splits into lines besides ``text/*``.
+_SPLIT_MIMES = frozenset({"application/javascript", "image/svg+xml"})
+
 
 def dumps(raw: dict) -> str:
-    """The notebook JSON as Jupyter writes it (nbformat: sorted keys, one-space indent)."""
-    import nbformat
+    """The notebook JSON as Jupyter writes it."""
+    notebook = copy.deepcopy(raw)
+    metadata = notebook.get("metadata")
+    if isinstance(metadata, dict):
+        for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
+            metadata.pop(key, None)
+    for cell in notebook.get("cells", []):
+        if isinstance(cell.get("source"), str):
+            cell["source"] = cell["source"].splitlines(True)
+        if isinstance(cell.get("metadata"), dict):
+            cell["metadata"].pop("trusted", None)
+        for attachment in (cell.get("attachments") or {}).values():
+            _split_bundle(attachment)
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind in ("execute_result", "display_data"):
+                _split_bundle(output.get("data", {}))
+            elif kind == "stream" and isinstance(output.get("text"), str):
+                output["text"] = output["text"].splitlines(True)
+    return json.dumps(notebook, indent=1, sort_keys=True, separators=(",", ": "),
+                      ensure_ascii=False)
 
-    node = nbformat.from_dict(raw)
-    return nbformat.writes(node, version=nbformat.NO_CONVERT)
+
+def _split_bundle(data: dict) -> None:
+    for key, value in list(data.items()):
+        if isinstance(value, str) and (key.startswith("text/") or key in _SPLIT_MIMES):
+            data[key] = value.splitlines(True)
+
+
+def new_code_cell(source: str, metadata: dict | None = None, cell_id: str = "") -> dict:
+    return {"cell_type": "code", "execution_count": None, "id": cell_id,
+            "metadata": dict(metadata or {}), "outputs": [], "source": source}
+
+
+def new_markdown_cell(source: str, cell_id: str = "") -> dict:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
+
+
+def new_notebook(cells: list[dict], metadata: dict) -> dict:
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
 def write_notebook(path: str, raw: dict) -> None:

@@ -288,7 +288,7 @@ class _Builder:
             for cell_index in groups[name].cells:
                 facts = self.analysis.facts.get(cell_index)
                 if facts is not None:
-                    names |= set(facts.mutated)
+                    names |= set(facts.mutated) - self.analysis.module_names
             produced[name] = names
         return produced
 

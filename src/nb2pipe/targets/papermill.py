@@ -13,6 +13,7 @@ import copy
 
 from nb2pipe import __version__
 from nb2pipe.notebook.model import Notebook
+from nb2pipe.notebook.writer import dumps, new_code_cell, new_markdown_cell, new_notebook
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 
@@ -28,9 +29,6 @@ class PapermillTarget:
     description = "one parameterised papermill notebook per step"
 
     def render(self, pipeline: Pipeline, notebook: Notebook) -> Rendered:
-        import nbformat
-        from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
         rendered = Rendered()
         raw_cells = notebook.raw.get("cells", [])
         for step in pipeline.steps:
@@ -73,7 +71,7 @@ class PapermillTarget:
                 "kernelspec": KERNELSPEC, "language_info": {"name": "python"},
                 "nb2pipe": {"pipeline": pipeline.name, "step": step.name,
                             "source_hash": pipeline.source_hash, "version": __version__}})
-            rendered.files[f"papermill/{step.name}.ipynb"] = nbformat.writes(document)
+            rendered.files[f"papermill/{step.name}.ipynb"] = dumps(document)
         return rendered
 
 
@@ -94,8 +92,6 @@ def _intro(pipeline: Pipeline, step: Step) -> str:
 
 
 def _copy(raw: dict, index: int) -> dict:
-    import nbformat
-
     cell = copy.deepcopy(raw)
     cell.pop("id", None)
     cell["metadata"] = dict(cell.get("metadata") or {})
@@ -103,4 +99,4 @@ def _copy(raw: dict, index: int) -> dict:
     if cell.get("cell_type") == "code":
         cell["outputs"] = []
         cell["execution_count"] = None
-    return nbformat.from_dict(cell)
+    return cell

@@ -58,6 +58,10 @@ class ImportNotAtTop(Rule):
                 "import json  # for the report\nprint(json.dumps(y))\n", count=1,
                 fixed="# %%\nimport os\nimport pandas as pd\nimport json  # for the report\n"
                       "x = 1\n# %%\ny = 2\nprint(json.dumps(y))\n"),
+        Invalid("# %%\nimport numpy as np\nx = np.ones(3)\n# %%\nfrom math import pi\n"
+                "from math import tau\nfrom math import e\ny = pi + tau + e\n", count=3,
+                fixed="# %%\nimport numpy as np\nfrom math import pi\nfrom math import tau\n"
+                      "from math import e\nx = np.ones(3)\n# %%\ny = pi + tau + e\n"),
     )
 
     def check(self, ctx: Context):
@@ -153,7 +157,8 @@ def _fix(editor, diagnostics) -> None:
         lines = split_lines(editor.source(index))
         targets = sorted({d.line for d in diagnostics if d.cell == index and d.fix},
                          reverse=True)
-        for statement in cell.tree.body if cell.tree is not None else []:
+        body = cell.tree.body if cell.tree is not None else []
+        for statement in reversed(body):  # bottom up: deleting lines shifts those below
             if statement.lineno in targets and isinstance(statement, (ast.Import,
                                                                        ast.ImportFrom)):
                 end = statement.end_lineno or statement.lineno

@@ -102,6 +102,10 @@ class NoParametersCell(Rule):
                       '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
                       'values.\nDATA = "data/churn.csv"\nEPOCHS = 20\n# %%\n'
                       'df = pd.read_csv(DATA)\nfor e in range(EPOCHS):\n    pass\n'),
+        Invalid('# %%\nimport pandas as pd\n# %%\nDATA = "x.csv"\nEPOCHS = 3\n'
+                '# %%\ndf = pd.read_csv(DATA)\n', count=1,
+                fixed='# %%\nimport pandas as pd\n# %% tags=["parameters"]\nDATA = "x.csv"\n'
+                      'EPOCHS = 3\n# %%\ndf = pd.read_csv(DATA)\n'),
         Invalid("# %%\nx = compute()\n", count=1),
     )
 
@@ -133,8 +137,7 @@ class NoParametersCell(Rule):
             cell = analysis.notebook.cells[index]
             if len(assignments) == len(cell.tree.body) and not cell.code.magics and \
                     (first_use is None or index <= first_use):
-                tags = editor.cells[index].setdefault("metadata", {}).setdefault("tags", [])
-                tags.append("parameters")
+                editor.add_tags(index, ["parameters"])
                 moved = [a for i, group in by_cell.items() if i != index for a in group]
                 self._append(editor, index, self._take(editor, analysis, moved))
                 return
