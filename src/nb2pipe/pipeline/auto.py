@@ -120,7 +120,7 @@ def propose(notebook: Notebook) -> Proposal:
             "the notebook already has pipeline tags: convert it without --auto, or remove "
             "its `step:`/`imports`/`functions`/`skip` tags to have new ones proposed"])
     tidied, notes = _tidy(notebook)
-    return _Proposer(tidied, notes).run()
+    return _Proposer(tidied, notes, _numbering(notebook, tidied)).run()
 
 
 def _refuse_unrunnable(notebook: Notebook) -> None:
@@ -182,6 +182,22 @@ def _runs_hidden_code(notebook: Notebook, analysis: NotebookAnalysis) -> Cell | 
     return None
 
 
+def _numbering(original: Notebook, tidied: Notebook) -> dict[int, int]:
+    """Tidied cell index → the cell's number in the original notebook. The tidying adds at
+    most a parameters cell; every other cell keeps its order."""
+    if len(tidied.cells) == len(original.cells):
+        return {c.index: c.index + 1 for c in tidied.cells}
+    added = {c.index for c in tidied.cells if "parameters" in c.tags and not any(
+        "parameters" in o.tags for o in original.cells)}
+    numbering, number = {}, 0
+    for cell in tidied.cells:
+        if cell.index in added:
+            continue
+        number += 1
+        numbering[cell.index] = number
+    return numbering
+
+
 def _cell_number(problem: str) -> int:
     match = re.match(r"cell (\d+)", problem)
     return int(match.group(1)) if match else 0
@@ -213,12 +229,21 @@ class _Work:
 
 
 class _Proposer:
-    def __init__(self, notebook: Notebook, notes: list[str]) -> None:
+    def __init__(self, notebook: Notebook, notes: list[str],
+                 numbering: dict[int, int] | None = None) -> None:
         self.notebook = notebook
+        self.numbering = numbering or {}
         self.analysis = NotebookAnalysis(notebook)
         self.notes = notes
         self.roles: dict[str, list[int]] = {"imports": [], "functions": [], "skip": [],
                                             "parameters": [], "metrics": []}
+
+    def number(self, index: int) -> int | str:
+        """The number the user sees for a cell of the tidied copy: its number in their
+        notebook (a cell the tidying added is "the new parameters cell")."""
+        if not self.numbering:
+            return index + 1
+        return self.numbering.get(index, "(the new parameters cell)")
 
     def facts(self, index: int) -> CellFacts:
         """A cell's facts (none for a cell in another language, like ``%%bash``)."""
@@ -286,7 +311,7 @@ class _Proposer:
             if self.facts(index).wildcard:
                 cell = self.notebook.cells[index]
                 raise AutoTagError(self.notebook.path, [
-                    f"cell {cell.number}: a wildcard import (`from … import *`) among the work "
+                    f"cell {self.number(cell.index)}: a wildcard import (`from … import *`) among the work "
                     f"cells: the steps after it could not know its names; import the names "
                     f"it uses, or move it to the imports at the top"])
         if not work:
@@ -431,7 +456,8 @@ class _Proposer:
                 return groups
             merge = next((p for p in errors if p.code == "NB403"), None)
             if merge is None or len(groups) == 1:
-                raise AutoTagError(self.notebook.path, [_describe(p) for p in errors])
+                raise AutoTagError(self.notebook.path, [
+                    _describe(p, self.number) for p in errors])
             at = next(n for n, g in enumerate(groups) if merge.cell in g.cells)
             at = min(at, len(groups) - 2)
             groups[at:at + 2] = [_Work(groups[at].cells + groups[at + 1].cells,
@@ -600,8 +626,8 @@ def _plain(text: str) -> str:
     return text.strip()
 
 
-def _describe(problem: Diagnostic) -> str:
-    where = f"cell {problem.cell + 1}: " if problem.cell is not None else ""
+def _describe(problem: Diagnostic, number) -> str:
+    where = f"cell {number(problem.cell)}: " if problem.cell is not None else ""
     return f"{where}{problem.code} {problem.message}" + \
         (f"; {problem.help}" if problem.help else "")
 

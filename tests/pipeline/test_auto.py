@@ -1,0 +1,185 @@
+"""`nb2pipe convert --auto`: steps proposed for untagged notebooks, and what it refuses."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nb2pipe.notebook.reader import read_notebook
+from nb2pipe.pipeline.auto import AutoTagError, propose
+from nb2pipe.pipeline.build import build_pipeline
+from tests.helpers import run_cli, write_notebook
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "sample_notebooks"
+
+
+def tags_of(notebook) -> list[tuple[str, ...]]:
+    return [c.tags for c in notebook.cells if c.is_code]
+
+
+def test_headings_make_the_steps_and_setup_cells_get_their_roles():
+    proposal = propose(read_notebook(str(SAMPLES / "diabetes_untagged.ipynb")))
+    assert [s.name for s in proposal.steps] == ["load_data", "split_scale", "train", "evaluate"]
+    assert proposal.parameters == ["ALPHA", "TEST_SHARE", "SEED"]
+    tagged = proposal.notebook
+    by_source = {c.source.split("\n")[0]: c.tags for c in tagged.code_cells}
+    assert by_source["import numpy as np"] == ("imports",)
+    assert by_source["ALPHA = 0.5"] == ("parameters",)
+    assert by_source["def rmse(truth, predicted):"] == ("functions",)
+    assert by_source["print(r2)"] == ("pipeline-metrics",)
+    # the imports of later cells moved up, so every step sees them
+    assert "from sklearn.linear_model import Ridge" in tagged.code_cells[0].source
+    pipeline, problems = build_pipeline(tagged)
+    assert pipeline is not None and not problems
+    assert pipeline.step("train").inputs == {"X_train_s": "split_scale", "y_train": "split_scale"}
+
+
+def test_without_headings_cuts_fall_where_few_names_cross(tmp_path):
+    path = write_notebook(tmp_path / "flat.ipynb", (
+        "# %%\nimport random\n"
+        "# %%\nrows = [random.Random(1).random() for _ in range(50)]\nbig = [r for r in rows "
+        "if r > 0.5]\nsmall = [r for r in rows if r <= 0.5]\nmeans = {}\n"
+        "# %%\nmeans['big'] = sum(big) / len(big)\nmeans['small'] = sum(small) / len(small)\n"
+        "ratio = means['big'] / means['small']\n"
+        "# %%\nreport = f'{ratio:.2f}'\nlines = [report]\nprint(lines)\n"))
+    proposal = propose(read_notebook(str(path)))
+    assert len(proposal.steps) == 3
+    assert all(s.reason in ("the first work cell", "few names cross here")
+               for s in proposal.steps)
+
+
+def test_an_open_file_never_crosses_a_cut_and_functions_stay_with_their_callers(tmp_path):
+    path = write_notebook(tmp_path / "handles.ipynb", (
+        "# %%\nimport os\n"
+        "# %% [markdown]\n# Open\n"
+        "# %%\nhandle = open(os.devnull)\nfirst = handle.read()\nsize = len(first)\n"
+        "# %% [markdown]\n# Read\n"
+        "# %%\nrest = handle.read()\nhandle.close()\ntotal = size + len(rest)\n"
+        "# %% [markdown]\n# Helper\n"
+        "# %%\nscale = 2\ndef double(x):\n    return x * scale\nvalue = double(total)\n"
+        "# %% [markdown]\n# Use\n"
+        "# %%\nprint(double(value))\nresult = value + 1\nprint(result)\n"))
+    proposal = propose(read_notebook(str(path)))
+    cells = {s.name: s.cells for s in proposal.steps}
+    # the handle is used in "Read": "Open" and "Read" are one step; so are Helper and Use
+    assert len(proposal.steps) == 2, cells
+    assert build_pipeline(proposal.notebook)[0] is not None
+
+
+def test_notebooks_that_only_run_out_of_order_are_refused_with_reasons():
+    with pytest.raises(AutoTagError) as caught:
+        propose(read_notebook(str(SAMPLES / "level0_classifier.ipynb")))
+    problems = "\n".join(caught.value.problems)
+    assert "cell 7, line 1: uses `X`, which only cell 8, further down, defines" in problems
+    assert "cell 10, line 1: `input()` waits for someone to type" in problems
+    assert "cell 12, line 1: uses `f1`, which no cell defines" in problems
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("# %%\nprint 'hello'\n", "cell 1, line 1: does not parse"),
+    ("# %% [markdown]\n# Only prose\n", "no code to make steps of"),
+    ("# %%\nimport os\n# %%\nexec('x = 1')\nprint(x)\n", "cell 2: runs code that nb2pipe "
+                                                        "cannot see"),
+    ("# %% tags=[\"step:a\"]\nx = 1\n", "already has pipeline tags"),
+    ("# %%\nx = 1\nfrom os.path import *\nprint(join('a', 'b'))\n",
+     "cell 1: a wildcard import"),
+])
+def test_what_auto_cannot_do_is_said(tmp_path, source, expected):
+    path = write_notebook(tmp_path / "bad.ipynb", source)
+    with pytest.raises(AutoTagError) as caught:
+        propose(read_notebook(str(path)))
+    assert expected in "\n".join(caught.value.problems)
+
+
+def test_a_wildcard_import_joins_the_imports_that_every_step_repeats(tmp_path):
+    path = write_notebook(tmp_path / "star.ipynb", (
+        "# %%\nimport os\n# %%\nparts = ['a', 'b']\n"
+        "# %%\nfrom os.path import *\nprint(join(*parts))\n"))
+    proposal = propose(read_notebook(str(path)))
+    assert proposal.notebook.code_cells[0].tags == ("imports",)
+    assert "from os.path import *" in proposal.notebook.code_cells[0].source
+
+
+def test_cli_refusal_writes_nothing_and_leaves_the_notebook_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / "level0_classifier.ipynb", tmp_path)
+    before = hashlib.sha256((tmp_path / "level0_classifier.ipynb").read_bytes()).hexdigest()
+    code, _, err = run_cli("convert", "--auto", "level0_classifier.ipynb", "-o", "out")
+    assert code == 1
+    assert "level0_classifier.ipynb: cell 7, line 1: uses `train_test_split`" in err
+    assert "nothing was written" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["level0_classifier.ipynb"]
+    after = hashlib.sha256((tmp_path / "level0_classifier.ipynb").read_bytes()).hexdigest()
+    assert before == after
+
+
+def test_in_place_needs_auto(tmp_path):
+    code, _, err = run_cli("convert", "--in-place", str(SAMPLES / "wine_report.ipynb"))
+    assert code == 2 and "--in-place goes with --auto" in err
+
+
+def test_auto_pipeline_runs_and_reproduces_the_notebook(tmp_path, monkeypatch):
+    """The proposal for the untagged sample runs, and its values equal those of a papermill
+    run of the notebook, top to bottom."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / "diabetes_untagged.ipynb", tmp_path)
+    original = (tmp_path / "diabetes_untagged.ipynb").read_bytes()
+    code, _, err = run_cli("convert", "--auto", "diabetes_untagged.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    assert "Proposed 4 steps" in err and "diabetes_untagged.tagged.ipynb" in err
+    assert (tmp_path / "diabetes_untagged.ipynb").read_bytes() == original
+    tagged = json.loads((tmp_path / "diabetes_untagged.tagged.ipynb").read_text())
+    assert tagged["metadata"]["nb2pipe"]["auto"]["steps"] == [
+        "load_data", "split_scale", "train", "evaluate"]
+
+    code, out, err = run_cli("run", "pipeline", "--tracking", "none", "--no-html")
+    assert code == 0, err
+    (run,) = list((tmp_path / "pipeline" / "runs").iterdir())
+    record = json.loads((run / "run.json").read_text())
+
+    import nbformat
+    import numpy
+    import papermill
+
+    from nb2pipe.runtime import load
+
+    notebook = nbformat.read(SAMPLES / "diabetes_untagged.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "import json as _j\nprint('RESULT', _j.dumps({'r2': r2, 'error': error, "
+        "'predictions': predictions.tolist()}))"))
+    executed = papermill.execute_notebook(notebook, None, kernel_name="python3",
+                                          progress_bar=False, cwd=str(tmp_path))
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    expected = json.loads(text.split("RESULT", 1)[1])
+    assert record["metrics"] == {"r2": expected["r2"]}
+    artifacts = str(run / "artifacts")
+    model = load(artifacts, "train", "model")
+    predictions = model.predict(load(artifacts, "split_scale", "X_test_s"))
+    assert numpy.allclose(predictions, expected["predictions"], rtol=0, atol=1e-9)
+
+    # a second --auto replaces its own copy; a foreign file of that name is not overwritten
+    code, _, err = run_cli("convert", "--auto", "diabetes_untagged.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    (tmp_path / "other.ipynb").write_text((tmp_path / "diabetes_untagged.ipynb").read_text())
+    (tmp_path / "other.tagged.ipynb").write_text("{}")
+    code, _, err = run_cli("convert", "--auto", "other.ipynb", "-o", "other")
+    assert code == 2 and "nb2pipe did not write it" in err
+    assert not (tmp_path / "other").exists()
+
+
+def test_in_place_writes_the_tags_back(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / "diabetes_untagged.ipynb", tmp_path)
+    code, _, err = run_cli("convert", "--auto", "--in-place", "diabetes_untagged.ipynb",
+                           "-o", "pipeline")
+    assert code == 0, err
+    assert not (tmp_path / "diabetes_untagged.tagged.ipynb").exists()
+    notebook = read_notebook(str(tmp_path / "diabetes_untagged.ipynb"))
+    assert ("step:train",) in tags_of(notebook)
+    # now tagged, it converts without --auto to the same pipeline
+    first = (tmp_path / "pipeline" / "pipeline.json").read_text()
+    code, _, err = run_cli("convert", "diabetes_untagged.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    assert (tmp_path / "pipeline" / "pipeline.json").read_text() == first
