@@ -25,6 +25,11 @@ import {
 
 const FLAGGED = 'nb2pipe-flagged';
 
+interface IFixable {
+  code: string;
+  fix?: { applicability: 'safe' | 'unsafe' } | null;
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'MLOps hints for notebooks, from nb2pipe.',
@@ -102,7 +107,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void content.scrollToItem(index, 'center');
         current.content.activate();
       },
-      applyFix: async (diagnostic: { code: string }) => {
+      applyFix: async (diagnostic: IFixable) => {
         if (!current) {
           return;
         }
@@ -113,7 +118,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const notebook = current.context.model.toJSON() as unknown as INotebookJSON;
           const reply = await requestAPI<IFixReply>('fix', {
             method: 'POST',
-            body: JSON.stringify({ notebook, path: current.context.path, codes: [diagnostic.code] })
+            body: JSON.stringify({
+              notebook,
+              path: current.context.path,
+              codes: [diagnostic.code],
+              // pressing the button of an unsafe fix (like "Tag steps") is the user's consent
+              unsafe: diagnostic.fix?.applicability === 'unsafe'
+            })
           });
           applyFixedNotebook(editable(current), reply.notebook);
         } catch (error) {

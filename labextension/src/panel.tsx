@@ -98,6 +98,8 @@ function HintsView(props: {
     );
   }
   const maturity = model.maturity;
+  // NB406's fix is "tag steps": offered as a button next to "Convert to pipeline"
+  const tagSteps = model.diagnostics.find(d => d.code === 'NB406' && d.fix) ?? null;
   return (
     <div className="nb2pipe-content">
       <header className="nb2pipe-header">
@@ -144,6 +146,16 @@ function HintsView(props: {
         ))}
       </section>
       <section className="nb2pipe-convert" aria-label={trans.__('Pipeline')}>
+        {tagSteps && (
+          <button
+            className="jp-mod-styled nb2pipe-tag-button"
+            disabled={state.fixing !== null}
+            title={trans.__('Propose steps from the headings and the dataflow (nb2pipe convert --auto)')}
+            onClick={() => void actions.applyFix(tagSteps)}
+          >
+            {state.fixing === tagSteps.code ? trans.__('Tagging…') : trans.__('Tag steps')}
+          </button>
+        )}
         <button
           className="jp-mod-styled jp-mod-accept nb2pipe-convert-button"
           disabled={state.converting}

@@ -53,7 +53,9 @@ def _percent(notebook) -> str:
         header = "# %%" if cell.is_code else "# %% [markdown]"
         if cell.tags:
             header += " tags=[" + ", ".join(f'"{t}"' for t in cell.tags) + "]"
-        parts.append(header + "\n" + cell.source + "\n")
+        source = cell.source if cell.is_code else "\n".join(
+            f"# {line}".rstrip() for line in cell.source.split("\n"))
+        parts.append(header + "\n" + source + "\n")
     return "".join(parts)
 
 
@@ -67,7 +69,7 @@ def test_fix_gives_expected_notebook(code, example):
     def check(nb):
         return lint_notebook(nb, {code}, with_project=False)
 
-    outcome = fix_notebook(notebook, check, rules)
+    outcome = fix_notebook(notebook, check, rules, unsafe=RULES[code].fix_safety == "unsafe")
     expected = example.fixed
     if "{hypothesis}" in expected:
         expected = expected.replace("{hypothesis}", metadata.version("hypothesis"))

@@ -3,6 +3,7 @@ import * as path from 'path';
 
 const LEVEL0 = 'level0_classifier.ipynb';
 const TAGGED = 'classifier_pipeline.ipynb';
+const UNTAGGED = 'diabetes_untagged.ipynb';
 const SAMPLES = path.resolve(__dirname, '..', '..', '..', 'sample_notebooks');
 
 /** Galata gives each test its own folder on the server: put the sample notebook there. */
@@ -67,6 +68,23 @@ test.describe('MLOps hints panel', () => {
       await (window as any).jupyterapp.commands.execute('notebook:undo-cell-action');
     });
     await expect(page.locator('.jp-Notebook')).not.toContainText('random_state=SEED');
+  });
+
+  test('tags the steps of an untagged notebook, then converts it', async ({ page, tmpPath }) => {
+    await open(page, tmpPath, UNTAGGED);
+    const panel = await openHints(page);
+    await expect(panel.locator('.nb2pipe-finding[data-code="NB406"]')).toHaveCount(1);
+    await panel.locator('.nb2pipe-tag-button').click();
+    await expect(panel.locator('.nb2pipe-finding[data-code="NB406"]')).toHaveCount(0);
+    await expect(panel.locator('.nb2pipe-tag-button')).toHaveCount(0);
+    // the tags are in the notebook model, where the property inspector shows them
+    const tags = await page.evaluate(() => {
+      const widget = (window as any).jupyterapp.shell.currentWidget;
+      return widget.content.model.cells.get(4).getMetadata('tags');
+    });
+    expect(tags).toEqual(['step:load_data']);
+    await panel.locator('.nb2pipe-convert-button').click();
+    await expect(panel.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(5);
   });
 
   test('converts a tagged notebook and shows the files and the command', async ({

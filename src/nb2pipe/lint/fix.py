@@ -85,6 +85,11 @@ class NotebookEditor:
             section[key] = value
         self._current = None
 
+    def replace(self, raw: dict) -> None:
+        """Take ``raw`` (an edited copy of this notebook's JSON) as the new notebook."""
+        self.raw = copy.deepcopy(raw)
+        self._current = None
+
     def delete_cell(self, index: int) -> None:
         del self.cells[index]
         self._current = None

@@ -34,7 +34,8 @@ ITEMS = (
          "`nb2pipe check --fix` adds a parameters cell; move hyperparameters into it"),
     Item("pipeline-ready", "Pipeline-ready",
          "cells tagged as steps whose inputs and outputs nb2pipe can resolve",
-         "tag cells `step:NAME` (docs/tags.md), then `nb2pipe convert NOTEBOOK -o DIR`"),
+         "`nb2pipe convert --auto NOTEBOOK` proposes steps (or tag cells `step:NAME` by hand, "
+         "docs/tags.md), then `nb2pipe convert NOTEBOOK -o DIR`"),
     Item("tracked", "Tracked",
          "parameters, metrics and models are logged to an experiment tracker",
          "`nb2pipe convert` injects MLflow tracking; or call `mlflow.autolog()`"),

@@ -209,7 +209,11 @@ def _tidy(notebook: Notebook) -> tuple[Notebook, list[str]]:
     from nb2pipe.lint.registry import RULES
     from nb2pipe.lint.runner import lint_notebook
 
-    codes = {"NB303", "NB209"}
+    from nb2pipe.lint.rules.no_parameters_cell import liftable
+
+    codes = {"NB209"}
+    if liftable(NotebookAnalysis(notebook)):
+        codes.add("NB303")  # an empty parameters cell would only be noise in a pipeline
     rules = {code: RULES[code]() for code in codes}
     outcome = fix_notebook(notebook, lambda nb: lint_notebook(nb, codes, with_project=False),
                            rules)
@@ -335,7 +339,7 @@ class _Proposer:
                 continue
             cuts[position] = (heading, -len(crossing))
         smallest = MIN_STATEMENTS
-        if sum(1 for s in cuts.values() if s[0]) >= 2:  # the headings give the structure
+        if any(s[0] for s in cuts.values()):  # the headings give the structure
             cuts = {p: s for p, s in cuts.items() if s[0]}
             smallest = 1
 

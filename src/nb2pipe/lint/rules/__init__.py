@@ -29,6 +29,7 @@ from nb2pipe.lint.rules.unexecuted_cell import UnexecutedCell
 from nb2pipe.lint.rules.unpinned_install import UnpinnedInstall
 from nb2pipe.lint.rules.unserializable_step_output import UnserializableStepOutput
 from nb2pipe.lint.rules.unsupported_kernel import UnsupportedKernel
+from nb2pipe.lint.rules.untagged_training_notebook import UntaggedTrainingNotebook
 from nb2pipe.lint.rules.unversioned_model_save import UnversionedModelSave
 from nb2pipe.lint.rules.use_before_define import UseBeforeDefine
 from nb2pipe.lint.rules.wildcard_import import WildcardImport
@@ -40,5 +41,6 @@ ALL_RULES = tuple(sorted((
     ImportNotAtTop, NoExperimentTracking, UnversionedModelSave, NoParametersCell,
     HardCodedHyperparameter, InteractiveInput, AllGlobalScope, HardCodedSecret, InvalidNotebook,
     SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
-    DefinedOnlyInSkippedCell, NonLiteralParameter, PreprocessingBeforeSplit, TestSetReuse,
+    DefinedOnlyInSkippedCell, NonLiteralParameter, UntaggedTrainingNotebook,
+    PreprocessingBeforeSplit, TestSetReuse,
 ), key=lambda rule: rule.code))
