@@ -1,0 +1,222 @@
+"""Fidelity of `nb2pipe convert --auto` against soorgeon, over the corpus.
+
+For each notebook of the corpus (in a scratch copy of its folder):
+
+1. run it top to bottom with papermill, twice: notebooks that fail or time out are not
+   *executable* here and leave the benchmark; cells whose outputs differ between the two runs
+   (unseeded randomness, timings) are not compared;
+2. nb2pipe: `nb2pipe convert --auto` then `nb2pipe run --tracking none --no-html`;
+3. soorgeon (its own venv, made here): `soorgeon refactor` then `ploomber build`;
+4. a pipeline *reproduces* the notebook when it runs to the end and every compared cell
+   shows the same outputs (text, values, frames as printed) in the pipeline's executed step
+   notebooks as in the top-to-bottom run. Cells are matched by their source; a cell whose
+   source the tool rewrote is not compared.
+
+    python benchmarks/bench_fidelity.py [--corpus ../shared/corpus] [--limit N] [--timeout S]
+                                        [--no-soorgeon] [--jobs N]
+
+Results: benchmarks/results/fidelity.json and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+SOORGEON_VENV = ROOT / ".cache" / "bench-venvs" / "soorgeon"
+#: What the soorgeon venv gets besides soorgeon: the data-science packages of the corpus.
+DS_PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "scipy", "ipykernel"]
+BIN = Path(sys.executable).parent
+MAX_FOLDER_BYTES = 200 * 1024 * 1024
+_NOISE = [
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x…"),
+    (re.compile(r"^(CPU times|Wall time|Elapsed|.*it/s\]|.*s/it\]).*$", re.M), ""),
+    (re.compile(r"\d+(\.\d+)? ?(ms|µs|us|ns|s) ± .*$", re.M), ""),
+]
+
+
+def soorgeon_venv() -> Path:
+    python = SOORGEON_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(SOORGEON_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "soorgeon==0.0.20",
+                        "ploomber", *DS_PACKAGES], check=True)
+    return SOORGEON_VENV / "bin"
+
+
+def run(command: list[str], cwd: Path, timeout: float, env=None) -> bool:
+    try:
+        done = subprocess.run(command, cwd=cwd, timeout=timeout, capture_output=True,
+                              env=env)
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
+
+
+def outputs_by_source(paths: list[Path]) -> dict[str, str]:
+    """Cell source → its outputs as text, over executed notebooks."""
+    found: dict[str, str] = {}
+    for path in paths:
+        try:
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for cell in notebook.get("cells", []):
+            if cell.get("cell_type") != "code":
+                continue
+            source = "".join(cell.get("source", "")).strip()
+            if source:
+                found[source] = _text(cell.get("outputs", []))
+    return found
+
+
+def _text(outputs: list[dict]) -> str:
+    parts = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            parts.append("".join(output.get("text", "")))
+        elif kind in ("execute_result", "display_data"):
+            parts.append("".join(output.get("data", {}).get("text/plain", "")))
+        elif kind == "error":
+            parts.append("ERROR " + output.get("ename", ""))
+    text = "\n".join(parts)
+    for pattern, replacement in _NOISE:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+def scratch_copy(notebook: Path, into: Path) -> Path | None:
+    folder = notebook.parent
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    if size > MAX_FOLDER_BYTES:
+        return None
+    shutil.copytree(folder, into, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", ".git"))
+    return into / notebook.name
+
+
+def compare(expected: dict[str, str], produced: dict[str, str]) -> tuple[int, int]:
+    """(cells compared, cells equal)."""
+    compared = equal = 0
+    for source, text in expected.items():
+        if source in produced:
+            compared += 1
+            equal += produced[source] == text
+    return compared, equal
+
+
+def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
+    result: dict = {"notebook": str(notebook)}
+    with tempfile.TemporaryDirectory(prefix="nb2pipe-fidelity-") as scratch:
+        scratch = Path(scratch)
+        runs = []
+        for attempt in ("a", "b"):
+            work = scratch / f"original-{attempt}"
+            copy = scratch_copy(notebook, work)
+            if copy is None:
+                result["executable"] = False
+                result["why"] = "folder too large to copy"
+                return result
+            executed = work / "__executed.ipynb"
+            ok = run([str(BIN / "papermill"), copy.name, executed.name, "--cwd", ".",
+                      "--execution-timeout", str(int(timeout)), "-k", "python3",
+                      "--no-progress-bar"], work, timeout * 2)
+            if not ok:
+                result["executable"] = False
+                return result
+            runs.append(outputs_by_source([executed]))
+        result["executable"] = True
+        stable = {s: t for s, t in runs[0].items() if runs[1].get(s) == t}
+        result["stable_cells"] = len(stable)
+
+        work = scratch / "nb2pipe"
+        copy = scratch_copy(notebook, work)
+        started = time.perf_counter()
+        converted = run([str(BIN / "nb2pipe"), "convert", "--auto", copy.name, "-o", "pipe"],
+                        work, timeout)
+        ran = converted and run([str(BIN / "nb2pipe"), "run", "pipe", "--tracking", "none",
+                                 "--no-html"], work, timeout * 4)
+        executed = [Path(p) for p in glob.glob(str(work / "pipe" / "runs" / "*" / "notebooks" /
+                                                   "*.ipynb"))]
+        compared, equal = compare(stable, outputs_by_source(executed)) if ran else (0, 0)
+        result["nb2pipe"] = {"converted": converted, "ran": ran, "compared": compared,
+                             "equal": equal, "reproduced": bool(ran and compared == equal),
+                             "seconds": round(time.perf_counter() - started, 1)}
+
+        if soorgeon is not None:
+            work = scratch / "soorgeon"
+            copy = scratch_copy(notebook, work)
+            env = dict(os.environ, PATH=f"{soorgeon}:{os.environ['PATH']}",
+                       VIRTUAL_ENV=str(soorgeon.parent))
+            started = time.perf_counter()
+            refactored = run([str(soorgeon / "soorgeon"), "refactor", copy.name], work, timeout,
+                             env)
+            built = refactored and run([str(soorgeon / "ploomber"), "build", "--force"], work,
+                                       timeout * 4, env)
+            executed = [Path(p) for p in glob.glob(str(work / "**" / "*.ipynb"), recursive=True)
+                        if "/products/" in p or "/output/" in p]
+            compared, equal = compare(stable, outputs_by_source(executed)) if built else (0, 0)
+            result["soorgeon"] = {"converted": refactored, "ran": built, "compared": compared,
+                                  "equal": equal, "reproduced": bool(built and compared == equal),
+                                  "seconds": round(time.perf_counter() - started, 1)}
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
+    parser.add_argument("--limit", type=int, default=0, help="at most N notebooks (0: all)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell and step")
+    parser.add_argument("--no-soorgeon", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    notebooks = sorted(Path(args.corpus).rglob("*.ipynb"))
+    notebooks = [n for n in notebooks if ".ipynb_checkpoints" not in n.parts]
+    if args.limit:
+        notebooks = notebooks[:: max(1, len(notebooks) // args.limit)][:args.limit]
+    soorgeon = None if args.no_soorgeon else soorgeon_venv()
+    print(f"{len(notebooks)} notebooks; running each top to bottom first…", file=sys.stderr)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda n: bench_one(n, args.timeout, soorgeon), notebooks))
+
+    executable = [r for r in results if r.get("executable")]
+    summary = {"notebooks": len(results), "executable": len(executable)}
+    for tool in ("nb2pipe", "soorgeon"):
+        rows = [r[tool] for r in executable if tool in r]
+        if not rows:
+            continue
+        summary[tool] = {key: sum(1 for r in rows if r[key])
+                         for key in ("converted", "ran", "reproduced")}
+        summary[tool]["fraction_reproduced"] = round(summary[tool]["reproduced"] /
+                                                     len(executable), 3) if executable else 0
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "fidelity.json").write_text(json.dumps({"summary": summary, "results": results},
+                                                      indent=1))
+    print(f"\n{summary['executable']} of {summary['notebooks']} notebooks run top to bottom "
+          f"here.\n")
+    print("| tool | converted | pipeline ran | reproduced | fraction |")
+    print("|---|---|---|---|---|")
+    for tool in ("nb2pipe", "soorgeon"):
+        if tool in summary:
+            s = summary[tool]
+            print(f"| {tool} | {s['converted']} | {s['ran']} | {s['reproduced']} | "
+                  f"{s['fraction_reproduced']:.0%} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
