@@ -8,9 +8,10 @@ For each notebook of the corpus (in a scratch copy of its folder):
 2. nb2pipe: `nb2pipe convert --auto` then `nb2pipe run --tracking none --no-html`;
 3. soorgeon (its own venv, made here): `soorgeon refactor` then `ploomber build`;
 4. a pipeline *reproduces* the notebook when it runs to the end and every compared cell
-   shows the same outputs (text, values, frames as printed) in the pipeline's executed step
-   notebooks as in the top-to-bottom run. Cells are matched by their source; a cell whose
-   source the tool rewrote is not compared.
+   (at least one) shows the same outputs (text, values, frames as printed) in the pipeline's
+   executed step notebooks as in the top-to-bottom run. Cells are matched by their source; a
+   cell whose source the tool rewrote is not compared. Notebooks with no stable output at all
+   (prose, shell lines) have nothing to reproduce and are left out of the fractions.
 
     python benchmarks/bench_fidelity.py [--corpus ../shared/corpus] [--limit N] [--timeout S]
                                         [--no-soorgeon] [--jobs N]
@@ -153,7 +154,7 @@ def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
                                                    "*.ipynb"))]
         compared, equal = compare(stable, outputs_by_source(executed)) if ran else (0, 0)
         result["nb2pipe"] = {"converted": converted, "ran": ran, "compared": compared,
-                             "equal": equal, "reproduced": bool(ran and compared == equal),
+                             "equal": equal, "reproduced": bool(ran and compared and compared == equal),
                              "seconds": round(time.perf_counter() - started, 1)}
 
         if soorgeon is not None:
@@ -170,7 +171,8 @@ def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
                         if "/products/" in p or "/output/" in p]
             compared, equal = compare(stable, outputs_by_source(executed)) if built else (0, 0)
             result["soorgeon"] = {"converted": refactored, "ran": built, "compared": compared,
-                                  "equal": equal, "reproduced": bool(built and compared == equal),
+                                  "equal": equal,
+                                  "reproduced": bool(built and compared and compared == equal),
                                   "seconds": round(time.perf_counter() - started, 1)}
     return result
 
@@ -182,7 +184,18 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60, help="seconds per cell and step")
     parser.add_argument("--no-soorgeon", action="store_true")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--summarize", action="store_true",
+                        help="only summarise the last results (benchmarks/results/fidelity.json)")
     args = parser.parse_args()
+    if args.summarize:
+        results = json.loads((RESULTS / "fidelity.json").read_text())["results"]
+        for result in results:
+            for tool in ("nb2pipe", "soorgeon"):
+                if tool in result:
+                    row = result[tool]
+                    row["reproduced"] = bool(row["ran"] and row["compared"] and
+                                             row["compared"] == row["equal"])
+        return report(results)
 
     notebooks = sorted(Path(args.corpus).rglob("*.ipynb"))
     notebooks = [n for n in notebooks if ".ipynb_checkpoints" not in n.parts]
@@ -193,8 +206,14 @@ def main() -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda n: bench_one(n, args.timeout, soorgeon), notebooks))
 
-    executable = [r for r in results if r.get("executable")]
-    summary = {"notebooks": len(results), "executable": len(executable)}
+    return report(results)
+
+
+def report(results: list[dict]) -> int:
+    executable = [r for r in results if r.get("executable") and r.get("stable_cells")]
+    summary = {"notebooks": len(results), "executable": len(executable),
+               "nothing_to_reproduce": sum(1 for r in results if r.get("executable") and
+                                           not r.get("stable_cells"))}
     for tool in ("nb2pipe", "soorgeon"):
         rows = [r[tool] for r in executable if tool in r]
         if not rows:
@@ -207,7 +226,8 @@ def main() -> int:
     (RESULTS / "fidelity.json").write_text(json.dumps({"summary": summary, "results": results},
                                                       indent=1))
     print(f"\n{summary['executable']} of {summary['notebooks']} notebooks run top to bottom "
-          f"here.\n")
+          f"here and show outputs to reproduce ({summary['nothing_to_reproduce']} more run but "
+          f"show none).\n")
     print("| tool | converted | pipeline ran | reproduced | fraction |")
     print("|---|---|---|---|---|")
     for tool in ("nb2pipe", "soorgeon"):
