@@ -10,7 +10,7 @@ import pytest
 from nb2pipe.notebook.reader import read_notebook
 from nb2pipe.pipeline.auto import AutoTagError, propose
 from nb2pipe.pipeline.build import build_pipeline
-from tests.helpers import run_cli, write_notebook
+from tests.helpers import run_cli, run_top_to_bottom, write_notebook
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "sample_notebooks"
 
@@ -139,20 +139,13 @@ def test_auto_pipeline_runs_and_reproduces_the_notebook(tmp_path, monkeypatch):
     (run,) = list((tmp_path / "pipeline" / "runs").iterdir())
     record = json.loads((run / "run.json").read_text())
 
-    import nbformat
     import numpy
-    import papermill
 
     from nb2pipe.runtime import load
 
-    notebook = nbformat.read(SAMPLES / "diabetes_untagged.ipynb", as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell(
-        "import json as _j\nprint('RESULT', _j.dumps({'r2': r2, 'error': error, "
-        "'predictions': predictions.tolist()}))"))
-    executed = papermill.execute_notebook(notebook, None, kernel_name="python3",
-                                          progress_bar=False, cwd=str(tmp_path))
-    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
-    expected = json.loads(text.split("RESULT", 1)[1])
+    expected = run_top_to_bottom(
+        SAMPLES / "diabetes_untagged.ipynb",
+        "{'r2': r2, 'error': error, 'predictions': predictions.tolist()}", tmp_path)
     assert record["metrics"] == {"r2": expected["r2"]}
     artifacts = str(run / "artifacts")
     model = load(artifacts, "train", "model")

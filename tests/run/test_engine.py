@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.helpers import run_cli, write_notebook
+from tests.helpers import run_cli, run_top_to_bottom, write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLES = ROOT / "sample_notebooks"
@@ -55,18 +55,10 @@ def test_converted_pipeline_runs_and_reproduces_the_notebook(pipeline_dir, tmp_p
     import joblib
     from sklearn.datasets import load_breast_cancer
 
-    original = nbformat.read(SAMPLES / "classifier_pipeline.ipynb", as_version=4)
-    original.cells.append(nbformat.v4.new_code_cell(
-        "from sklearn.datasets import load_breast_cancer as _l\n"
-        "print('RESULT', json.dumps({'accuracy': accuracy, 'f1': f1, "
-        "'predictions': model.predict(_l(as_frame=True).frame.drop(columns=['target'])"
-        ".iloc[:60]).tolist()}))"))
-    import papermill
-
-    executed = papermill.execute_notebook(original, None, kernel_name="python3",
-                                          progress_bar=False, cwd=str(tmp_path))
-    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
-    expected = json.loads(text.split("RESULT", 1)[1])
+    expected = run_top_to_bottom(
+        SAMPLES / "classifier_pipeline.ipynb",
+        "{'accuracy': accuracy, 'f1': f1, 'predictions': model.predict(load_breast_cancer("
+        "as_frame=True).frame.drop(columns=['target']).iloc[:60]).tolist()}", tmp_path)
     assert record["metrics"] == {"accuracy": expected["accuracy"], "f1": expected["f1"]}
     model = joblib.load(run / "artifacts" / "train" / "model.joblib")
     fixed = load_breast_cancer(as_frame=True).frame.drop(columns=["target"]).iloc[:60]

@@ -96,15 +96,22 @@ class NotebookAnalysis:
     @cached_property
     def dynamic(self) -> bool:
         """Whether names may appear that no analysis can see (wildcards, ``%run``, ``exec``)."""
-        if any(f.wildcard or f.dynamic for f in self.facts.values()):
-            return True
+        return any(f.wildcard for f in self.facts.values()) or self.hidden_code is not None
+
+    @cached_property
+    def hidden_code(self) -> Cell | None:
+        """The first cell that runs code no analysis sees (``exec``, ``globals()``, ``%run``,
+        ``%store -r``…). Wildcard imports are not counted: their module is known."""
         for cell in self.notebook.code_cells:
+            facts = self.facts.get(cell.index)
+            if facts is not None and facts.dynamic:
+                return cell
             for magic in cell.code.magics if cell.code else ():
                 if magic.kind in ("line", "cell") and magic.name in DYNAMIC_MAGICS:
-                    return True
+                    return cell
                 if magic.kind == "line" and magic.name == "store" and magic.args.strip() == "-r":
-                    return True
-        return False
+                    return cell
+        return None
 
     @cached_property
     def aliases(self) -> dict[str, str]:

@@ -29,7 +29,7 @@ from nb2pipe.analysis.cell import CellFacts
 from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis
 from nb2pipe.lint.diagnostic import Diagnostic
 from nb2pipe.notebook.model import Cell, Notebook
-from nb2pipe.pipeline.tags import RESERVED, parse_tags
+from nb2pipe.pipeline.tags import RESERVED
 
 #: A step should hold at least this many statements; smaller ones join a neighbour.
 MIN_STATEMENTS = 3
@@ -41,15 +41,6 @@ MAX_CROSSING = 4
 SETUP_MAGICS = frozenset({"matplotlib", "config", "load_ext", "reload_ext", "autoreload",
                           "aimport", "precision", "env", "watermark"})
 INSTALL_MAGICS = frozenset({"pip", "conda", "mamba", "uv"})
-#: Calls whose results never cross a process boundary.
-_UNSERIALIZABLE = frozenset({
-    "open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open", "zipfile.ZipFile",
-    "tarfile.open", "sqlite3.connect", "socket.socket", "threading.Thread", "threading.Lock",
-    "multiprocessing.Pool", "subprocess.Popen", "requests.Session", "iter", "zip", "map",
-    "filter", "enumerate", "reversed", "csv.reader", "csv.writer", "csv.DictReader",
-    "tempfile.TemporaryDirectory", "sqlalchemy.create_engine", "psycopg2.connect",
-    "pymysql.connect", "itertools.cycle", "itertools.count", "itertools.chain",
-})
 _STOP_WORDS = frozenset({"the", "a", "an", "of", "and", "to", "with", "for", "in", "on", "our",
                          "some", "step", "part", "section", "let", "s", "we", "us", "is", "at",
                          "by", "from", "into", "this", "that", "it", "its"})
@@ -124,7 +115,7 @@ def propose(notebook: Notebook) -> Proposal:
 
 
 def _refuse_unrunnable(notebook: Notebook) -> None:
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []  # (cell number, problem), sorted before raising
     if "python" not in notebook.language:
         raise AutoTagError(notebook.path, [f"the kernel is {notebook.language}, not Python"])
     code = [c for c in notebook.code_cells if not c.is_empty]
@@ -133,12 +124,12 @@ def _refuse_unrunnable(notebook: Notebook) -> None:
     for cell in code:
         if cell.code is not None and cell.code.error is not None:
             error = cell.code.error
-            problems.append(f"cell {cell.number}, line {error.line}: does not parse "
-                            f"({error.message}); fix its syntax first")
+            problems.append((cell.number, f"cell {cell.number}, line {error.line}: does not "
+                             f"parse ({error.message}); fix its syntax first"))
     if problems:
-        raise AutoTagError(notebook.path, problems)
+        raise AutoTagError(notebook.path, [text for _, text in problems])
     analysis = NotebookAnalysis(notebook)
-    hidden = _runs_hidden_code(notebook, analysis)
+    hidden = analysis.hidden_code
     if hidden is not None:
         raise AutoTagError(notebook.path, [
             f"cell {hidden.number}: runs code that nb2pipe cannot see (`%run`, `exec`, "
@@ -147,39 +138,23 @@ def _refuse_unrunnable(notebook: Notebook) -> None:
     for problem in analysis.order_problems:
         name = problem.read.name
         if problem.defined_in is not None:
-            problems.append(
+            problems.append((problem.cell.number, (
                 f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "
                 f"only cell {problem.defined_in.cell + 1}, further down, defines: the notebook "
-                f"only makes sense out of order; move that cell up, restart and run all")
+                f"only makes sense out of order; move that cell up, restart and run all")))
         else:
-            problems.append(
+            problems.append((problem.cell.number, (
                 f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "
-                f"no cell defines; define it, or delete the line")
+                f"no cell defines; define it, or delete the line")))
     for cell, facts in analysis.cells_with_facts():
         for call in facts.calls:
             if call.dotted in ("input", "getpass.getpass", "getpass") and not call.in_function:
-                problems.append(f"cell {cell.number}, line {call.node.lineno}: `{call.dotted}()` waits "
-                                f"for someone to type; a pipeline step cannot; make it a "
-                                f"parameter")
+                problems.append((cell.number, (
+                    f"cell {cell.number}, line {call.node.lineno}: `{call.dotted}()` waits for "
+                    f"someone to type; a pipeline step cannot; make it a parameter")))
     if problems:
-        raise AutoTagError(notebook.path, sorted(problems, key=_cell_number))
-
-
-def _runs_hidden_code(notebook: Notebook, analysis: NotebookAnalysis) -> Cell | None:
-    """The first cell that runs code no analysis sees (a wildcard import is not such code:
-    it stays in the imports, which every step repeats)."""
-    from nb2pipe.analysis.notebook import DYNAMIC_MAGICS
-
-    for cell in notebook.code_cells:
-        facts = analysis.facts.get(cell.index)
-        if facts is not None and facts.dynamic:
-            return cell
-        for magic in cell.code.magics if cell.code else ():
-            if magic.kind in ("line", "cell") and magic.name in DYNAMIC_MAGICS or (
-                    magic.kind == "line" and magic.name == "store" and
-                    magic.args.strip() == "-r"):
-                return cell
-    return None
+        problems.sort(key=lambda problem: problem[0])
+        raise AutoTagError(notebook.path, [text for _, text in problems])
 
 
 def _numbering(original: Notebook, tidied: Notebook) -> dict[int, int]:
@@ -196,11 +171,6 @@ def _numbering(original: Notebook, tidied: Notebook) -> dict[int, int]:
         number += 1
         numbering[cell.index] = number
     return numbering
-
-
-def _cell_number(problem: str) -> int:
-    match = re.match(r"cell (\d+)", problem)
-    return int(match.group(1)) if match else 0
 
 
 def _tidy(notebook: Notebook) -> tuple[Notebook, list[str]]:
@@ -323,8 +293,8 @@ class _Proposer:
                 "every code cell only imports, defines functions or installs packages: there "
                 "is no work to make a step of"])
         groups = self.segment(work)
-        groups = self.check(groups)
-        return self.proposal(groups)
+        groups, names, tagged = self.check(groups)
+        return self.proposal(groups, names, tagged)
 
     def segment(self, work: list[int]) -> list[_Work]:
         cuts = {}  # position in `work` of the first cell after the cut → (heading, -crossing)
@@ -334,8 +304,8 @@ class _Proposer:
             crossing = crossings[position]
             if crossing & unpassable[position]:
                 continue
-            heading = self.heading_between(work[position - 1], work[position])
-            if heading == 0 and len(crossing) > MAX_CROSSING:
+            heading = self.heading_text(work[position - 1], work[position]) is not None
+            if not heading and len(crossing) > MAX_CROSSING:
                 continue
             cuts[position] = (heading, -len(crossing))
         smallest = MIN_STATEMENTS
@@ -364,8 +334,7 @@ class _Proposer:
             del cuts[min(around, key=lambda p: (cuts[p], -p))]
         reasons = {}
         for position in [0, *cuts]:
-            before = work[position - 1] if position else max(
-                self.roles_and_work_before(work[0]), default=-1)
+            before = work[position - 1] if position else self.previous_code_cell(work[0])
             heading = self.heading_text(before, work[position])
             reasons[position] = f"heading “{heading}”" if heading else \
                 "few names cross here" if position else "the first work cell"
@@ -401,6 +370,7 @@ class _Proposer:
         step can pass to another: a function or class defined in the work, a generator, an
         open file, a connection, the target of a ``with``."""
         from nb2pipe.analysis.cell import dotted_name
+        from nb2pipe.pipeline.build import UNSERIALIZABLE_CALLS
 
         result: list[set[str]] = [set()]
         bad: set[str] = set()
@@ -413,7 +383,7 @@ class _Proposer:
                 value = assigned.get(name)
                 if name in facts.deferred or isinstance(value, ast.GeneratorExp | ast.Lambda) \
                         or (isinstance(value, ast.Call) and self.analysis.qualify(
-                            dotted_name(value.func)) in _UNSERIALIZABLE):
+                            dotted_name(value.func)) in UNSERIALIZABLE_CALLS):
                     bad.add(name)
                 else:
                     bad.discard(name)
@@ -428,11 +398,6 @@ class _Proposer:
     def _markdown_between(self, first: int, second: int) -> list[Cell]:
         return [c for c in self.notebook.cells[first + 1:second] if c.cell_type == "markdown"]
 
-    def heading_between(self, first: int, second: int) -> int:
-        """How strongly the markdown between two cells marks a new section: 1 for a heading,
-        0 for none."""
-        return 1 if self.heading_text(first, second) else 0
-
     def heading_text(self, first: int, second: int) -> str | None:
         for cell in self._markdown_between(first, second):
             for line in cell.source.splitlines():
@@ -446,7 +411,12 @@ class _Proposer:
 
     # -- checking by building ---------------------------------------------------------------
 
-    def check(self, groups: list[_Work]) -> list[_Work]:
+    def check(self, groups: list[_Work]):
+        """Build the tagged copy, merging steps while a value cannot cross between them.
+
+        Returns:
+            The final groups, their step names and the editor holding the tagged copy.
+        """
         from nb2pipe.pipeline.build import build_pipeline
 
         for _ in range(len(groups) + 2):
@@ -455,9 +425,7 @@ class _Proposer:
             pipeline, problems = build_pipeline(tagged.notebook())
             errors = [p for p in problems if p.severity == "error"]
             if not errors:
-                self._tagged = tagged
-                self._names = names
-                return groups
+                return groups, names, tagged
             merge = next((p for p in errors if p.code == "NB403"), None)
             if merge is None or len(groups) == 1:
                 raise AutoTagError(self.notebook.path, [
@@ -483,8 +451,7 @@ class _Proposer:
 
     def name_for(self, group: _Work, number: int) -> str:
         first = group.cells[0]
-        previous = max((c for c in self.roles_and_work_before(first)), default=-1)
-        heading = self.heading_text(previous, first)
+        heading = self.heading_text(self.previous_code_cell(first), first)
         if heading:
             words = [w for w in re.findall(r"[a-z0-9]+", heading.lower())
                      if w not in _STOP_WORDS]
@@ -494,8 +461,10 @@ class _Proposer:
                 return name if not name[0].isdigit() else "step_" + name
         return self.name_from_code(group) or f"step_{number}"
 
-    def roles_and_work_before(self, index: int) -> list[int]:
-        return [c.index for c in self.notebook.code_cells if c.index < index and not c.is_empty]
+    def previous_code_cell(self, index: int) -> int:
+        """The index of the last non-empty code cell above ``index`` (-1 if none)."""
+        return max((c.index for c in self.notebook.code_cells
+                    if c.index < index and not c.is_empty), default=-1)
 
     def name_from_code(self, group: _Work) -> str | None:
         calls = []
@@ -505,8 +474,8 @@ class _Proposer:
                       for c in facts.calls]
         attrs = {a for _, a in calls}
         qualified = {q for q, _ in calls}
-        if attrs & {"fit", "fit_transform", "train", "partial_fit", "fit_generator"} and \
-                not attrs & {"fit_transform"} - {"fit"}:
+        if attrs & {"fit", "train", "partial_fit", "fit_generator"} and \
+                "fit_transform" not in attrs:
             return "train"
         if any(q.endswith(("train_test_split", "KFold", "StratifiedKFold")) for q in qualified):
             return "split_data"
@@ -603,14 +572,13 @@ class _Proposer:
                 first = groups[position].cells[0]
                 editor.add_tags(first, [f"prev:{names[k]}" for k in sorted(earlier)])
 
-    def proposal(self, groups: list[_Work]) -> Proposal:
-        editor = self._tagged
-        editor.set_nb2pipe_metadata("auto", {"steps": [name for name in self._names]})
+    def proposal(self, groups: list[_Work], names: list[str], editor) -> Proposal:
+        editor.set_nb2pipe_metadata("auto", {"steps": names})
         metrics = self.metric_names(groups)
         if metrics and not self.roles["metrics"]:
             self.notes.append("added a `pipeline-metrics` cell at the end for " +
                               ", ".join(f"`{m}`" for m in metrics))
-        steps = [ProposedStep(name, g.cells, g.reason) for g, name in zip(groups, self._names)]
+        steps = [ProposedStep(name, g.cells, g.reason) for g, name in zip(groups, names)]
         parameters = []
         for index in self.roles["parameters"]:
             parameters += list(self.analysis.cell_binds(index))
@@ -634,8 +602,3 @@ def _describe(problem: Diagnostic, number) -> str:
     where = f"cell {number(problem.cell)}: " if problem.cell is not None else ""
     return f"{where}{problem.code} {problem.message}" + \
         (f"; {problem.help}" if problem.help else "")
-
-
-def strip_pipeline_tags(tags: list[str]) -> list[str]:
-    """The tags of a cell without pipeline tags (other tools' tags are kept)."""
-    return [t for t in tags if not parse_tags([t]).is_pipeline_cell]

@@ -39,6 +39,10 @@ UNSERIALIZABLE_CALLS = {
     "iter": "an iterator", "zip": "an iterator", "map": "an iterator", "filter": "an iterator",
     "enumerate": "an iterator", "csv.reader": "an iterator", "csv.writer": "a file writer",
     "subprocess.Popen": "a running process", "tempfile.TemporaryDirectory": "a temporary folder",
+    "lzma.open": "an open file", "zipfile.ZipFile": "an open archive",
+    "tarfile.open": "an open archive", "reversed": "an iterator",
+    "csv.DictReader": "an iterator", "itertools.cycle": "an iterator",
+    "itertools.count": "an iterator", "itertools.chain": "an iterator",
 }
 METRICS_STEP = "metrics"
 #: Libraries whose MLflow autologging a step turns on when it imports them and trains.
