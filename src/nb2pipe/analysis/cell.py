@@ -116,6 +116,10 @@ class CellFacts:
     calls: list[CallFact] = field(default_factory=list)
     strings: list[StringFact] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    #: ``id(call)`` → the targets of ``targets = call(…)``, in any scope of the cell.
+    call_targets: dict[int, list[ast.expr]] = field(default_factory=dict)
+    #: every ``for`` and ``while`` statement of the cell, at any depth.
+    loops: list[ast.stmt] = field(default_factory=list)
     wildcard: bool = False
     dynamic: bool = False
     statements: int = 0
@@ -286,6 +290,8 @@ class _Visitor:
         if len(node.targets) == 1:
             context = _target_label(node.targets[0])
         self.expr(node.value, context)
+        if isinstance(node.value, ast.Call):
+            self.facts.call_targets[id(node.value)] = node.targets
         for target in node.targets:
             self.target(target)
         if self.at_module() and self.scope.kind == "module":
@@ -325,6 +331,7 @@ class _Visitor:
                 self.mutate(target)
 
     def stmt_For(self, node: ast.For | ast.AsyncFor, top: bool) -> None:
+        self.facts.loops.append(node)
         self.expr(node.iter)
         self.loop += 1
         self.target(node.target)
@@ -335,6 +342,7 @@ class _Visitor:
     stmt_AsyncFor = stmt_For
 
     def stmt_While(self, node: ast.While, top: bool) -> None:
+        self.facts.loops.append(node)
         self.loop += 1
         self.expr(node.test)
         self.body(node.body)

@@ -102,7 +102,7 @@ class PreprocessingBeforeSplit(Rule):
                     if _learns(qualified):
                         transformers[assignment.name] = qualified
                 events.append(((cell.index, assignment.stmt.lineno, 1), "assign",
-                               (assignment.name, _names(value))))
+                               (assignment.name, value)))
             for call in facts.calls:
                 node = call.node
                 position = (cell.index, node.lineno, node.col_offset)
@@ -124,6 +124,8 @@ class PreprocessingBeforeSplit(Rule):
                 if learner and data:
                     events.append((position, "fit", (cell, call, data)))
             # subscript stores (`df[cols] = scaler.fit_transform(df[cols])`) keep `df` tainted
+        if not any(kind == "fit" for _, kind, _ in events):
+            return
         events.sort(key=lambda e: e[0])
         reported: set[int] = set()
         for index, (position, kind, payload) in enumerate(events):
@@ -131,12 +133,12 @@ class PreprocessingBeforeSplit(Rule):
                 continue
             cell, call, data = payload
             tainted = {data}
-            outputs = _output_names(call.node, cell)
+            outputs = _output_names(call.node, analysis.facts[cell.index])
             tainted |= outputs
             for later_position, later_kind, later in events[index + 1:]:
                 if later_kind == "assign":
-                    name, reads = later
-                    if reads & tainted:
+                    name, value = later
+                    if _names(value) & tainted:
                         tainted.add(name)
                     else:
                         tainted.discard(name)  # rebound to data the transformer never saw
@@ -155,17 +157,8 @@ class PreprocessingBeforeSplit(Rule):
                         break
 
 
-def _output_names(call: ast.Call, cell) -> set[str]:
+def _output_names(call: ast.Call, facts) -> set[str]:
     """Names bound to the result of ``call`` (``X_s = scaler.fit_transform(X)``)."""
-    names: set[str] = set()
-    tree = cell.tree
-    for node in ast.walk(tree) if tree is not None else ():
-        if isinstance(node, ast.Assign) and node.value is call:
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    names.add(target.id)
-                else:
-                    name = base_name(target)
-                    if name:
-                        names.add(name)
+    names = {base_name(target) for target in facts.call_targets.get(id(call), ())}
+    names.discard(None)
     return names

@@ -11,22 +11,17 @@ MANY = 3
 
 def _test_names(analysis) -> set[str]:
     """The test parts of every ``a_train, a_test, … = train_test_split(…)`` (odd positions)."""
-    names: set[str] = set()
+    found: set[str] = set()
     for _cell, facts in analysis.cells_with_facts():
         for call in facts.calls:
-            if analysis.qualify(call.dotted) not in TRAIN_TEST_SPLITS:
+            targets = facts.call_targets.get(id(call.node))
+            if not targets or not isinstance(targets[0], (ast.Tuple, ast.List)) or \
+                    analysis.qualify(call.dotted) not in TRAIN_TEST_SPLITS:
                 continue
-            names.add(id(call.node))
-    found: set[str] = set()
-    for cell, _facts in analysis.cells_with_facts():
-        for node in ast.walk(cell.tree):
-            if isinstance(node, ast.Assign) and id(node.value) in names and \
-                    isinstance(node.targets[0], (ast.Tuple, ast.List)):
-                elements = node.targets[0].elts
-                # Only parts named as test data: `X_val` from the same call is a validation
-                # split, which is there to be used for choices.
-                found |= {e.id for n, e in enumerate(elements) if n % 2 == 1 and
-                          isinstance(e, ast.Name) and "test" in e.id.lower()}
+            # Only parts named as test data: `X_val` from the same call is a validation
+            # split, which is there to be used for choices.
+            found |= {e.id for n, e in enumerate(targets[0].elts) if n % 2 == 1 and
+                      isinstance(e, ast.Name) and "test" in e.id.lower()}
     return found
 
 
@@ -97,7 +92,7 @@ class TestSetReuse(Rule):
         models: dict[str, tuple] = {}
         loop_reported = False
         for cell, facts in analysis.cells_with_facts():
-            looped = _calls_in_loops(cell.tree)
+            looped = _calls_in_loops(facts)
             for call in facts.calls:
                 node = call.node
                 if call.attr not in _EVALUATIONS or not isinstance(node.func, ast.Attribute):
@@ -126,13 +121,14 @@ class TestSetReuse(Rule):
                      "chosen one on the test split")
 
 
-def _calls_in_loops(tree) -> set[int]:
+def _calls_in_loops(facts) -> set[int]:
     """Calls inside loops that also fit something: a loop that trains and scores is tuning."""
     found: set[int] = set()
-    for node in ast.walk(tree) if tree is not None else ():
-        if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
-            calls = [n for inner in node.body for n in ast.walk(inner) if isinstance(n, ast.Call)]
-            if any(isinstance(c.func, ast.Attribute) and c.func.attr in ("fit", "fit_predict")
-                   for c in calls):
-                found |= {id(c) for c in calls}
+    for loop in facts.loops:
+        start, end = (loop.lineno, loop.col_offset), (loop.end_lineno, loop.end_col_offset)
+        calls = [c.node for c in facts.calls
+                 if start <= (c.node.lineno, c.node.col_offset) <= end]
+        if any(isinstance(c.func, ast.Attribute) and c.func.attr in ("fit", "fit_predict")
+               for c in calls):
+            found |= {id(c) for c in calls}
     return found
