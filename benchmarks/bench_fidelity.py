@@ -57,13 +57,26 @@ def soorgeon_venv() -> Path:
     return SOORGEON_VENV / "bin"
 
 
-def run(command: list[str], cwd: Path, timeout: float, env=None) -> bool:
+class Outcome:
+    """How a command ended: ``bool(outcome)`` is success; ``why`` the end of its complaint."""
+
+    def __init__(self, ok: bool, why: str = "") -> None:
+        self.ok, self.why = ok, why
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def run(command: list[str], cwd: Path, timeout: float, env=None) -> Outcome:
     try:
         done = subprocess.run(command, cwd=cwd, timeout=timeout, capture_output=True,
-                              env=env)
+                              env=env, text=True, errors="replace")
     except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
+        return Outcome(False, f"timed out after {timeout:.0f} s")
+    if done.returncode == 0:
+        return Outcome(True)
+    lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+    return Outcome(False, "\n".join(lines[-3:])[-400:])
 
 
 def outputs_by_source(paths: list[Path]) -> dict[str, str]:
@@ -109,14 +122,32 @@ def scratch_copy(notebook: Path, into: Path) -> Path | None:
     return into / notebook.name
 
 
-def compare(expected: dict[str, str], produced: dict[str, str]) -> tuple[int, int]:
-    """(cells compared, cells equal)."""
+def compare(expected: dict[str, str], produced: dict[str, str]) -> tuple[int, int, str | None]:
+    """(cells compared, cells equal, the start of the first cell that differs)."""
     compared = equal = 0
+    differs = None
     for source, text in expected.items():
         if source in produced:
             compared += 1
-            equal += produced[source] == text
-    return compared, equal
+            same = produced[source] == text
+            equal += same
+            if not same and differs is None:
+                differs = source[:80]
+    return compared, equal, differs
+
+
+def _row(converted: Outcome, ran: Outcome, compared: int, equal: int, differs: str | None,
+         started: float) -> dict:
+    row = {"converted": bool(converted), "ran": bool(ran), "compared": compared, "equal": equal,
+           "reproduced": bool(ran and compared and compared == equal),
+           "seconds": round(time.perf_counter() - started, 1)}
+    if not converted:
+        row["why"] = converted.why
+    elif not ran:
+        row["why"] = ran.why
+    elif differs:
+        row["why"] = f"differs: {differs}"
+    return row
 
 
 def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
@@ -137,6 +168,7 @@ def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
                       "--no-progress-bar"], work, timeout * 2)
             if not ok:
                 result["executable"] = False
+                result["why"] = ok.why
                 return result
             runs.append(outputs_by_source([executed]))
         result["executable"] = True
@@ -152,10 +184,8 @@ def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
                                  "--no-html"], work, timeout * 4)
         executed = [Path(p) for p in glob.glob(str(work / "pipe" / "runs" / "*" / "notebooks" /
                                                    "*.ipynb"))]
-        compared, equal = compare(stable, outputs_by_source(executed)) if ran else (0, 0)
-        result["nb2pipe"] = {"converted": converted, "ran": ran, "compared": compared,
-                             "equal": equal, "reproduced": bool(ran and compared and compared == equal),
-                             "seconds": round(time.perf_counter() - started, 1)}
+        found = compare(stable, outputs_by_source(executed)) if ran else (0, 0, None)
+        result["nb2pipe"] = _row(converted, ran, *found, started)
 
         if soorgeon is not None:
             work = scratch / "soorgeon"
@@ -169,11 +199,8 @@ def bench_one(notebook: Path, timeout: float, soorgeon: Path | None) -> dict:
                                        timeout * 4, env)
             executed = [Path(p) for p in glob.glob(str(work / "**" / "*.ipynb"), recursive=True)
                         if "/products/" in p or "/output/" in p]
-            compared, equal = compare(stable, outputs_by_source(executed)) if built else (0, 0)
-            result["soorgeon"] = {"converted": refactored, "ran": built, "compared": compared,
-                                  "equal": equal,
-                                  "reproduced": bool(built and compared and compared == equal),
-                                  "seconds": round(time.perf_counter() - started, 1)}
+            found = compare(stable, outputs_by_source(executed)) if built else (0, 0, None)
+            result["soorgeon"] = _row(refactored, built, *found, started)
     return result
 
 
@@ -203,8 +230,18 @@ def main() -> int:
         notebooks = notebooks[:: max(1, len(notebooks) // args.limit)][:args.limit]
     soorgeon = None if args.no_soorgeon else soorgeon_venv()
     print(f"{len(notebooks)} notebooks; running each top to bottom first…", file=sys.stderr)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    progress = (RESULTS / "fidelity.progress.jsonl").open("w")
+
+    def one(notebook: Path) -> dict:
+        result = bench_one(notebook, args.timeout, soorgeon)
+        progress.write(json.dumps(result) + "\n")
+        progress.flush()
+        return result
+
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda n: bench_one(n, args.timeout, soorgeon), notebooks))
+        results = list(pool.map(one, notebooks))
+    progress.close()
 
     return report(results)
 
