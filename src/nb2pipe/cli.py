@@ -457,10 +457,16 @@ def _summary(results, count: int, fixed: int, args) -> None:
         flagged = sum(1 for r in results if r.diagnostics)
         fixable = sum(1 for r in results for d in r.diagnostics
                       if d.fix and (d.fix_safety == "safe" or args.unsafe_fixes))
+        hidden = sum(1 for r in results for d in r.diagnostics
+                     if d.fix and d.fix_safety == "unsafe" and not args.unsafe_fixes)
         text = f"found {count} diagnostic{'s' if count != 1 else ''} in {flagged} of " \
                f"{notebooks} {noun}"
-        if fixable and not args.fix:
-            text += f" ({fixable} fixable with `nb2pipe check --fix`)"
+        if (fixable or hidden) and not args.fix:
+            flag = "--fix --unsafe-fixes" if args.unsafe_fixes else "--fix"
+            fixes = [f"{fixable} fixable with `nb2pipe check {flag}`"] if fixable else []
+            if hidden:
+                fixes.append(f"{hidden} more with `--unsafe-fixes`")
+            text += f" ({', '.join(fixes)})"
         parts.append(text)
     elif not args.diff:
         parts.append(f"all checks passed ({notebooks} {noun})")

@@ -52,6 +52,26 @@ def test_diff_shows_changes_and_writes_nothing(tmp_path):
     assert "Would fix" in err
 
 
+def test_diff_of_an_added_cell_shows_that_cell_only(tmp_path):
+    """Old notebooks have no cell ids: the diff aligns cells by their text instead of
+    showing every cell below a new one as changed."""
+    path = write_notebook(tmp_path / "nb.ipynb", (
+        '# %%\nimport pandas as pd\n# %%\ndf = pd.read_csv("/Users/ana/data/churn.csv")\n'
+        '# %%\nprint(len(df))\n# %%\ndf.describe()\n'))
+    raw = json.loads(path.read_text())
+    raw["nbformat_minor"] = 4
+    for cell in raw["cells"]:
+        cell.pop("id", None)
+    path.write_text(json.dumps(raw))
+    code, out, err = run_cli("check", path, "--diff", "--select", "NB201")
+    assert code == 1
+    headers = [line for line in out.splitlines() if line.startswith(("--- ", "+++ "))]
+    assert headers == ["--- /dev/null", f"+++ {path}:cell 2",
+                       f"--- {path}:cell 2", f"+++ {path}:cell 3"], out
+    assert '+df = pd.read_csv(f"{DATA_DIR}/churn.csv")' in out
+    assert '+DATA_DIR = "/Users/ana/data"' in out
+
+
 def test_fix_leaves_unparsable_and_clean_notebooks_alone(tmp_path):
     path = write_notebook(tmp_path / "bad.ipynb", '# %%\nprint "py2"\n')
     before = path.read_bytes()
@@ -61,3 +81,33 @@ def test_fix_leaves_unparsable_and_clean_notebooks_alone(tmp_path):
     before = clean.read_bytes()
     assert run_cli("check", clean, "--fix", "--select", "NB2,NB3,NB5")[0] == 0
     assert clean.read_bytes() == before
+
+
+def test_all_fixes_keep_the_results_and_autolog_tracks_the_fit(tmp_path, samples, monkeypatch):
+    """`--fix --unsafe-fixes` on an untagged training notebook: imports moved up, a
+    parameters cell, `mlflow.autolog()`; it still runs top to bottom to the same score, and
+    the fit is now in MLflow."""
+    import shutil
+
+    from tests.helpers import run_top_to_bottom
+
+    shutil.copy(samples / "diabetes_untagged.ipynb", tmp_path)
+    path = tmp_path / "diabetes_untagged.ipynb"
+    expected = run_top_to_bottom(path, "{'r2': r2}", tmp_path)
+    code, out, err = run_cli("check", path, "--fix", "--unsafe-fixes", "--ignore", "NB406",
+                             "--output-format", "concise")
+    fixed = read_notebook(str(path))
+    sources = [c.source for c in fixed.code_cells]
+    assert any(s.endswith("mlflow.autolog()") for s in sources)
+    assert "import mlflow" in sources[0]
+    assert any("parameters" in c.tags for c in fixed.code_cells)
+    assert not [d for d in out.splitlines() if "NB209" in d or "NB301" in d or "NB303" in d]
+
+    store = tmp_path / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    assert run_top_to_bottom(path, "{'r2': r2}", tmp_path) == expected
+
+    import mlflow
+
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert [run.data.params["alpha"] for run in runs] == ["0.5"]

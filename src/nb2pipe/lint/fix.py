@@ -236,7 +236,7 @@ def fix_notebook(notebook: Notebook, check: Callable[[Notebook], list[Diagnostic
     fixed: list[Diagnostic] = []
     stuck: set[str] = set()
     current = notebook
-    for _ in range(10):
+    for _ in range(2 * len(rules) + 2):  # each round fixes one rule, or finds it stuck
         diagnostics = check(current)
         fixable = [d for d in diagnostics if d.fix and d.code not in stuck and
                    (d.fix_safety == "safe" or unsafe)]

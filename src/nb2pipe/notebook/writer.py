@@ -86,28 +86,57 @@ def write_notebook(path: str, raw: dict) -> None:
 
 
 def notebook_diff(before: Notebook, after: Notebook) -> str:
-    """A unified diff of cell sources and tags, cell by cell (matched by id, else position)."""
+    """A unified diff of cell sources and tags, cell by cell.
+
+    Cells are matched by id when both notebooks have ids, else by aligning their texts, so
+    that a cell added or removed shows as one cell, not as every cell below it changing.
+    """
+    old_cells, new_cells = list(before.cells), list(after.cells)
+    pairs: list[tuple] = []  # (old cell or None, new cell or None)
+    if all(c.id for c in old_cells + new_cells):
+        new_ids = {c.id for c in new_cells}
+        old_by_id = {c.id: c for c in old_cells}
+        pairs = [(old_by_id.get(c.id), c) for c in new_cells]
+        pairs += [(c, None) for c in old_cells if c.id not in new_ids]
+    else:
+        old_texts = [tuple(_cell_text(c)) for c in old_cells]
+        new_texts = [tuple(_cell_text(c)) for c in new_cells]
+        matcher = difflib.SequenceMatcher(None, old_texts, new_texts, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            pairs += _pair_similar(old_cells[i1:i2], new_cells[j1:j2])
     out: list[str] = []
     path = before.path
-    old_by_id = {c.id: c for c in before.cells if c.id}
-    matched: set[int] = set()
-    for cell in after.cells:
-        old = old_by_id.get(cell.id) if cell.id else (
-            before.cells[cell.index] if cell.index < len(before.cells) else None)
-        if old is not None:
-            matched.add(old.index)
+    for old, new in pairs:
         old_text = _cell_text(old) if old is not None else []
-        new_text = _cell_text(cell)
+        new_text = _cell_text(new) if new is not None else []
         if old_text == new_text:
             continue
         label_old = f"{path}:cell {old.number}" if old is not None else "/dev/null"
-        label_new = f"{path}:cell {cell.number}"
+        label_new = f"{path}:cell {new.number}" if new is not None else "/dev/null"
         out.extend(difflib.unified_diff(old_text, new_text, label_old, label_new, lineterm=""))
-    for cell in before.cells:
-        if cell.index not in matched and cell.id and cell.id not in {c.id for c in after.cells}:
-            out.extend(difflib.unified_diff(_cell_text(cell), [], f"{path}:cell {cell.number}",
-                                            "/dev/null", lineterm=""))
     return "\n".join(out) + ("\n" if out else "")
+
+
+def _pair_similar(olds: list, news: list) -> list[tuple]:
+    """Pair changed cells in order, each old cell with the most similar new one after the
+    last pair; cells left over were added or removed."""
+    pairs: list[tuple] = []
+    start = 0
+    for old in olds:
+        text = "\n".join(_cell_text(old))
+        scores = [(difflib.SequenceMatcher(None, text, "\n".join(_cell_text(new)),
+                                           autojunk=False).quick_ratio(), n)
+                  for n, new in enumerate(news[start:], start)]
+        best = max(scores, default=(0.0, None))
+        if best[1] is None or best[0] < 0.5:
+            pairs.append((old, None))
+            continue
+        pairs += [(None, new) for new in news[start:best[1]]]
+        pairs.append((old, news[best[1]]))
+        start = best[1] + 1
+    return pairs + [(None, new) for new in news[start:]]
 
 
 def _cell_text(cell) -> list[str]:

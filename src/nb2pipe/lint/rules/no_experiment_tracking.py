@@ -41,6 +41,10 @@ def uses_tracker(analysis) -> bool:
     return False
 
 
+AUTOLOG = ("# Experiment tracking: MLflow logs the parameters, metrics and model of every fit\n"
+           "# (to $MLFLOW_TRACKING_URI; `mlflow ui` shows them).\nmlflow.autolog()")
+
+
 class NoExperimentTracking(Rule):
     """Models are trained and nothing is logged to an experiment tracker.
 
@@ -75,12 +79,18 @@ class NoExperimentTracking(Rule):
     Or convert the notebook with `nb2pipe convert`, which injects MLflow tracking into every run.
 
     ## Fix safety
-    No automatic fix yet.
+    Unsafe. The fix imports `mlflow` with the other imports and calls `mlflow.autolog()` in a
+    cell of its own before the first training cell: every later fit logs its parameters,
+    metrics and model to MLflow (to `$MLFLOW_TRACKING_URI`; under `nb2pipe run`, into the run's
+    own store). It is unsafe because the notebook now needs MLflow installed and writes
+    tracking data when it runs.
     """
 
     code = "NB301"
     name = "no-experiment-tracking"
     category = "tracked"
+    fix_safety = "unsafe"
+    fix_title = "Log every fit to MLflow with `mlflow.autolog()`"
     VALID = (
         '# %%\nfrom sklearn.svm import SVC\nm = SVC().fit(X, y)\n# %% tags=["pipeline-metrics"]\n'
         'acc = m.score(X, y)\n',
@@ -89,7 +99,13 @@ class NoExperimentTracking(Rule):
     )
     INVALID = (
         Invalid("# %%\nfrom sklearn.linear_model import LogisticRegression\n# %%\n"
-                "clf = LogisticRegression().fit(X, y)\nclf.fit(X, y)\n", count=1),
+                "clf = LogisticRegression().fit(X, y)\nclf.fit(X, y)\n", count=1,
+                fixed="# %%\nimport mlflow\nfrom sklearn.linear_model import LogisticRegression\n"
+                      f"# %%\n{AUTOLOG}\n# %%\n"
+                      "clf = LogisticRegression().fit(X, y)\nclf.fit(X, y)\n"),
+        Invalid("# %%\nfrom sklearn.svm import SVC\nclf = SVC().fit(X, y)\n", count=1,
+                fixed=f"# %%\nimport mlflow\n{AUTOLOG}\n"
+                      "from sklearn.svm import SVC\nclf = SVC().fit(X, y)\n"),
     )
 
     def check(self, ctx: Context):
@@ -107,3 +123,24 @@ class NoExperimentTracking(Rule):
                        f"model to an experiment tracker", node=call.node,
             help="call `mlflow.autolog()` before training, or convert the notebook with "
                  "`nb2pipe convert` (tracking is injected)")
+
+    def fix(self, editor, diagnostics):
+        from nb2pipe.analysis import NotebookAnalysis
+
+        if not any(d.fix for d in diagnostics):
+            return
+        editor.ensure_import("mlflow")
+        analysis = NotebookAnalysis(editor.notebook())
+        training = first_training(analysis)
+        imported = analysis.first_binding.get("mlflow")
+        if training is None or imported is None:
+            return
+        cell = training[0].index
+        if imported.cell >= cell:  # one cell imports and trains: autolog right after the import
+            source = editor.source(imported.cell)
+            first, _, rest = source.partition("\n")
+            editor.set_source(imported.cell, f"{first}\n{AUTOLOG}\n{rest}")
+            return
+        parameters = editor.parameters_cell()
+        after = parameters + 1 if parameters is not None and parameters < cell else 0
+        editor.insert_cell(min(cell, max(imported.cell + 1, editor.header_end(), after)), AUTOLOG)
