@@ -14,7 +14,11 @@ For each notebook of the corpus (in a scratch copy of its folder):
    (prose, shell lines) have nothing to reproduce and are left out of the fractions.
 
     python benchmarks/bench_fidelity.py [--corpus ../shared/corpus] [--limit N] [--timeout S]
-                                        [--no-soorgeon] [--jobs N]
+                                        [--no-soorgeon] [--jobs N] [--rerun RESULTS]
+
+Cells are matched by their source without imports and comments (both tools move imports);
+standard error (warnings) is not compared. ``--rerun`` repeats only the notebooks an earlier
+run found executable, with outputs to compare: the slow part of a full run is finding them.
 
 Results: benchmarks/results/fidelity.json and a table on stdout.
 """
@@ -90,17 +94,25 @@ def outputs_by_source(paths: list[Path]) -> dict[str, str]:
         for cell in notebook.get("cells", []):
             if cell.get("cell_type") != "code":
                 continue
-            source = "".join(cell.get("source", "")).strip()
+            source = _key("".join(cell.get("source", "")))
             if source:
                 found[source] = _text(cell.get("outputs", []))
     return found
+
+
+def _key(source: str) -> str:
+    """A cell's source without its imports, comments and blank lines: both tools move imports
+    (nb2pipe to an imports cell, soorgeon to each task), and the rest is what ran."""
+    kept = [line.rstrip() for line in source.splitlines()
+            if line.strip() and not line.lstrip().startswith(("#", "import ", "from "))]
+    return "\n".join(kept).strip()
 
 
 def _text(outputs: list[dict]) -> str:
     parts = []
     for output in outputs:
         kind = output.get("output_type")
-        if kind == "stream":
+        if kind == "stream" and output.get("name") != "stderr":  # warnings are no results
             parts.append("".join(output.get("text", "")))
         elif kind in ("execute_result", "display_data"):
             parts.append("".join(output.get("data", {}).get("text/plain", "")))
@@ -211,6 +223,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60, help="seconds per cell and step")
     parser.add_argument("--no-soorgeon", action="store_true")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rerun", metavar="RESULTS",
+                        help="only the notebooks that ran with outputs to compare in RESULTS "
+                             "(a fidelity.json or fidelity.progress.jsonl of an earlier run)")
     parser.add_argument("--summarize", action="store_true",
                         help="only summarise the last results (benchmarks/results/fidelity.json)")
     args = parser.parse_args()
@@ -226,6 +241,12 @@ def main() -> int:
 
     notebooks = sorted(Path(args.corpus).rglob("*.ipynb"))
     notebooks = [n for n in notebooks if ".ipynb_checkpoints" not in n.parts]
+    if args.rerun:
+        text = Path(args.rerun).read_text()
+        earlier = json.loads(text)["results"] if args.rerun.endswith(".json") else \
+            [json.loads(line) for line in text.splitlines() if line.strip()]
+        wanted = {r["notebook"] for r in earlier if r.get("executable") and r.get("stable_cells")}
+        notebooks = [n for n in notebooks if str(n) in wanted]
     if args.limit:
         notebooks = notebooks[:: max(1, len(notebooks) // args.limit)][:args.limit]
     soorgeon = None if args.no_soorgeon else soorgeon_venv()

@@ -176,3 +176,75 @@ def test_in_place_writes_the_tags_back(tmp_path, monkeypatch):
     code, _, err = run_cli("convert", "diabetes_untagged.ipynb", "-o", "pipeline")
     assert code == 0, err
     assert (tmp_path / "pipeline" / "pipeline.json").read_text() == first
+
+
+def test_shared_objects_and_random_generators_reproduce(tmp_path, monkeypatch):
+    """Two names for one array, changed through one and read through the other, are not
+    passed apart; a generator drawn from in two steps goes from the first to the second, so the second
+    draw continues where the first stopped."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "shared.ipynb", (
+        "# %%\nimport numpy as np\n"
+        "# %% [markdown]\n# ## Draw\n"
+        "# %%\nrng = np.random.default_rng(3)\nfirst = rng.integers(1000, size=4)\n"
+        "print('first', first.tolist())\n"
+        "# %% [markdown]\n# ## Draw again\n"
+        "# %%\nsecond = rng.integers(1000, size=4)\nprint('second', second.tolist())\n"
+        "# %% [markdown]\n# ## Draw a third time\n"
+        "# %%\nthird = rng.integers(1000, size=4)\nprint('third', third.tolist())\n"
+        "# %% [markdown]\n# ## Make a view\n"
+        "# %%\nbase = np.arange(6)\nwindow = base[1:4]\nalias = base\n"
+        "# %% [markdown]\n# ## Change it\n"
+        "# %%\nwindow[0] = 99\nalias[5] = -1\n"
+        "# %% [markdown]\n# ## Read the base\n"
+        "# %%\nprint('base', base.tolist())\n"))
+    expected = run_top_to_bottom(tmp_path / "shared.ipynb",
+                                 "{'second': second.tolist(), 'third': third.tolist(), "
+                                 "'base': base.tolist()}", tmp_path)
+    assert expected["base"] == [0, 99, 2, 3, 4, -1]
+    proposal = propose(read_notebook(str(tmp_path / "shared.ipynb")))
+    cells = {s.name: s.cells for s in proposal.steps}
+    # the view is changed in the step that made it; once changed, the base may be passed on
+    assert list(cells.values()) == [[2], [4], [6], [8, 10], [12]], cells
+    code, _, err = run_cli("convert", "--auto", "shared.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", "pipeline", "--tracking", "none", "--no-html")
+    assert code == 0, err
+    printed = {}
+    for executed in (tmp_path / "pipeline" / "runs").glob("*/notebooks/*.ipynb"):
+        for cell in json.loads(executed.read_text())["cells"]:
+            for output in cell.get("outputs", []):
+                for line in "".join(output.get("text", "")).splitlines():
+                    label, _, value = line.partition(" ")
+                    printed[label] = json.loads(value)
+    assert printed["second"] == expected["second"]
+    assert printed["third"] == expected["third"] != expected["second"]
+    assert printed["base"] == expected["base"]
+
+
+def test_names_read_from_strings_keep_the_work_in_one_step(tmp_path):
+    path = write_notebook(tmp_path / "eval.ipynb", (
+        "# %%\nimport pandas as pd\n"
+        "# %%\nclass show:\n    def __init__(self, *names):\n        self.names = names\n"
+        "    def _repr_html_(self):\n        return ''.join(repr(eval(n)) for n in self.names)\n"
+        "# %% [markdown]\n# ## Make\n"
+        "# %%\ndf1 = pd.DataFrame({'a': [1, 2]})\ndf2 = df1 * 2\n"
+        "# %% [markdown]\n# ## Show\n"
+        "# %%\nshow('df1', 'df2')\n"))
+    proposal = propose(read_notebook(str(path)))
+    assert len(proposal.steps) == 1
+    assert any("`eval()` reads names from strings" in note for note in proposal.summary())
+
+
+def test_a_class_that_keeps_state_is_work_not_a_shared_definition(tmp_path):
+    """Definitions tagged `functions` run again in every step: a class whose class attributes
+    the work changes must instead live in the step that changes it (and the steps after)."""
+    path = write_notebook(tmp_path / "state.ipynb", (
+        "# %%\nclass Car:\n    base = 100\n    @classmethod\n    def inflate(cls, rate):\n"
+        "        cls.base = cls.base * (1 + rate)\n"
+        "# %%\ndef double(x):\n    return 2 * x\n"
+        "# %% [markdown]\n# ## Inflate\n# %%\nCar.inflate(0.1)\nfirst = Car.base\n"
+        "# %% [markdown]\n# ## Read\n# %%\nprint(double(Car.base))\n"))
+    proposal = propose(read_notebook(str(path)))
+    assert proposal.roles["functions"] == [1]  # `double` keeps no state; `Car` does
+    assert [s.cells for s in proposal.steps] == [[0, 3, 5]]

@@ -12,6 +12,7 @@ analysis can know, so they count for what a group needs but never for use-before
 
 from __future__ import annotations
 
+import ast
 import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ BUILTIN_NAMES = frozenset(dir(builtins)) | IPYTHON_NAMES
 #: Line magics after which any name may exist (they run or load code nb2pipe cannot see).
 DYNAMIC_MAGICS = frozenset({"run", "load", "pylab", "R", "Rpush", "Rpull", "octave", "reset",
                             "ed", "edit", "macro", "recall", "rerun", "paste", "cpaste"})
+#: Calls that make an object whose every method call changes it: a random generator moves its
+#: state on with each draw, so ``rng.normal()`` in a cell changes ``rng`` for the cells after.
+STATEFUL_CONSTRUCTORS = frozenset({
+    "numpy.random.default_rng", "numpy.random.RandomState", "numpy.random.Generator",
+    "random.Random", "random.SystemRandom", "torch.Generator", "tensorflow.random.Generator",
+    "sklearn.utils.check_random_state", "jax.random.PRNGKey",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,26 @@ class NotebookAnalysis:
         for cell in notebook.cells:
             if cell.is_code and cell.code is not None and cell.code.tree is not None:
                 self.facts[cell.index] = analyse_cell(cell.code.tree, cell.code.masked.col_shift)
+        self._mark_draws()
+
+    def _mark_draws(self) -> None:
+        """Count a method call on a random generator (``rng.integers(…)``) as changing it."""
+        from nb2pipe.analysis.cell import dotted_name
+
+        stateful = set()
+        for facts in self.facts.values():
+            for assignment in facts.assignments:
+                value = assignment.value
+                if isinstance(value, ast.Call) and \
+                        self.qualify(dotted_name(value.func)) in STATEFUL_CONSTRUCTORS:
+                    stateful.add(assignment.name)
+        if not stateful:
+            return
+        for facts in self.facts.values():
+            for call in facts.calls:
+                head, dot, _ = (call.dotted or "").partition(".")
+                if dot and head in stateful and not call.in_function:
+                    facts.mutated.setdefault(head, call.node.lineno)
 
     # -- basic facts -----------------------------------------------------------------------
 

@@ -273,9 +273,29 @@ class _Proposer:
             facts = self.facts(cell.index)
             # Defining must not need the work's values (defaults, decorators, base classes).
             needs = {r.name for r in facts.external} - shared - BUILTIN_NAMES
-            if not needs:
+            if not needs and not self._holds_state(statements):
                 return "functions"
         return None
+
+    def _holds_state(self, statements: list[ast.stmt]) -> bool:
+        """Whether a definition keeps state that the work changes: a class whose methods set
+        class attributes (``cls.rate = …``), or a function or class that some cell changes
+        (``Car.rate = …``). Each step runs the definitions afresh, which would lose it."""
+        defined = {s.name for s in statements if isinstance(s, (ast.ClassDef, ast.FunctionDef,
+                                                                  ast.AsyncFunctionDef))}
+        if any(defined & set(facts.mutated) for facts in self.analysis.facts.values()):
+            return True
+        for statement in statements:
+            if not isinstance(statement, ast.ClassDef):
+                continue
+            owners = {"cls", statement.name}
+            for node in ast.walk(statement):
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+                if any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and
+                       t.value.id in owners for t in targets):
+                    return True
+        return False
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -297,6 +317,14 @@ class _Proposer:
         return self.proposal(groups, names, tagged)
 
     def segment(self, work: list[int]) -> list[_Work]:
+        opaque = self.reads_names_from_strings()
+        if opaque is not None:
+            cell, call = opaque
+            self.notes.append(
+                f"cell {self.number(cell)}, line {call.node.lineno}: `{call.dotted}()` reads "
+                f"names from strings, so which values a step would need is unknown: the work "
+                f"stays in one step (tag the steps by hand to split it)")
+            return [_Work(work, "the names it reads cannot be known")]
         cuts = {}  # position in `work` of the first cell after the cut → (heading, -crossing)
         crossings = self.crossings(work)
         unpassable = self.unpassable(work)
@@ -344,6 +372,15 @@ class _Proposer:
             result.append(_Work(work[a:b], reasons[a]))
         return result
 
+    def reads_names_from_strings(self):
+        """The first ``eval``/``exec``/``globals()`` in a function or class of the notebook
+        (``(cell index, call)``), or None: what it reads depends on strings at run time."""
+        for index, facts in sorted(self.analysis.facts.items()):
+            for call in facts.calls:
+                if call.in_function and call.dotted in ("eval", "exec", "globals"):
+                    return index, call
+        return None
+
     def crossings(self, work: list[int]) -> list[set[str]]:
         """For each position in ``work``, the names that cells before it bind or change and
         cells from it on read: what a cut there would have to pass."""
@@ -368,32 +405,60 @@ class _Proposer:
     def unpassable(self, work: list[int]) -> list[set[str]]:
         """For each position in ``work``, the names that, bound before it, hold something no
         step can pass to another: a function or class defined in the work, a generator, an
-        open file, a connection, the target of a ``with``."""
+        open file, a connection, the target of a ``with`` — and names that share one object
+        (``b = a``, ``view = array[1:]``) when one of them is changed later: passed apart,
+        they would no longer share it."""
         from nb2pipe.analysis.cell import dotted_name
         from nb2pipe.pipeline.build import UNSERIALIZABLE_CALLS
 
+        changed_from = [set() for _ in range(len(work) + 1)]  # changed in work[p:]
+        for position in range(len(work) - 1, -1, -1):
+            changed_from[position] = changed_from[position + 1] | \
+                self._changed_in_place(work[position])
         result: list[set[str]] = [set()]
         bad: set[str] = set()
-        for index in work[:-1]:
+        shared: dict[str, set[str]] = {}  # name → the names it shares an object with
+        for position, index in enumerate(work[:-1], 1):
             facts = self.facts(index)
             assigned = {}
             for assignment in facts.assignments:
                 assigned[assignment.name] = assignment.value
             for name in facts.binds:
                 value = assigned.get(name)
+                for other in shared.pop(name, ()):
+                    shared.get(other, set()).discard(name)
                 if name in facts.deferred or isinstance(value, ast.GeneratorExp | ast.Lambda) \
                         or (isinstance(value, ast.Call) and self.analysis.qualify(
                             dotted_name(value.func)) in UNSERIALIZABLE_CALLS):
                     bad.add(name)
                 else:
                     bad.discard(name)
+                source = _aliased(value)
+                if source and source != name and source not in self.analysis.module_names:
+                    group = shared.get(source, set()) | {source}
+                    for member in group:
+                        shared.setdefault(member, set()).add(name)
+                    shared[name] = set(group)
             tree = self.notebook.cells[index].tree
             for node in ast.walk(tree) if tree is not None else ():
                 if isinstance(node, (ast.With, ast.AsyncWith)):
                     bad |= {i.optional_vars.id for i in node.items
                             if isinstance(i.optional_vars, ast.Name)}
-            result.append(set(bad))
+            later = changed_from[position]
+            sharing = {name for name, others in shared.items()
+                       if others and ({name} | others) & later}
+            result.append(bad | sharing)
         return result
+
+    def _changed_in_place(self, index: int) -> set[str]:
+        """Names whose object cell ``index`` changes in place (``a[0] = 1``, ``a.append()``,
+        ``a += 1``: in place for lists and arrays)."""
+        changed = set(self.facts(index).mutated)
+        tree = self.notebook.cells[index].tree
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                changed.add(node.target.id)
+        return changed
 
     def _markdown_between(self, first: int, second: int) -> list[Cell]:
         return [c for c in self.notebook.cells[first + 1:second] if c.cell_type == "markdown"]
@@ -585,6 +650,32 @@ class _Proposer:
         return Proposal(editor.notebook(), steps,
                         {k: v for k, v in self.roles.items() if k != "parameters" and v},
                         parameters, self.notes)
+
+
+#: Attributes and methods that give a view of a NumPy array (pandas copies, or will: its
+#: copy-on-write makes every derived frame behave as a copy).
+_VIEWS = frozenset({"view", "reshape", "ravel", "squeeze", "transpose", "swapaxes", "T",
+                    "real", "imag"})
+
+
+def _aliased(value: ast.expr | None) -> str | None:
+    """The name whose object ``value`` may share: ``a`` (the same object), ``a[1:3]`` (a view,
+    for arrays), ``a.T``, ``a.reshape(…)``."""
+    node = value
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Subscript) and (
+                isinstance(node.slice, ast.Slice) or (isinstance(node.slice, ast.Tuple) and any(
+                    isinstance(e, ast.Slice) for e in node.slice.elts))):
+            node = node.value
+        elif isinstance(node, ast.Attribute) and node.attr in _VIEWS:
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in _VIEWS:
+            node = node.func.value
+        else:
+            return None
 
 
 def _is_note(statement: ast.stmt) -> bool:
