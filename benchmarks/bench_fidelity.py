@@ -83,9 +83,10 @@ def run(command: list[str], cwd: Path, timeout: float, env=None) -> Outcome:
     return Outcome(False, "\n".join(lines[-3:])[-400:])
 
 
-def outputs_by_source(paths: list[Path]) -> dict[str, str]:
-    """Cell source → its outputs as text, over executed notebooks."""
-    found: dict[str, str] = {}
+def outputs_by_source(paths: list[Path]) -> dict[str, list[str]]:
+    """Cell source → the outputs, as text, of every cell with that source (a notebook may run
+    `x1` several times, between changes), over executed notebooks."""
+    found: dict[str, list[str]] = {}
     for path in paths:
         try:
             notebook = json.loads(path.read_text(encoding="utf-8"))
@@ -96,7 +97,7 @@ def outputs_by_source(paths: list[Path]) -> dict[str, str]:
                 continue
             source = _key("".join(cell.get("source", "")))
             if source:
-                found[source] = _text(cell.get("outputs", []))
+                found.setdefault(source, []).append(_text(cell.get("outputs", [])))
     return found
 
 
@@ -134,14 +135,17 @@ def scratch_copy(notebook: Path, into: Path) -> Path | None:
     return into / notebook.name
 
 
-def compare(expected: dict[str, str], produced: dict[str, str]) -> tuple[int, int, str | None]:
-    """(cells compared, cells equal, the start of the first cell that differs)."""
+def compare(expected: dict[str, list[str]], produced: dict[str, list[str]]) \
+        -> tuple[int, int, str | None]:
+    """(sources compared, sources equal, the start of the first that differs). The outputs of
+    cells with one source are compared as a whole, in any order: the step notebooks of a
+    pipeline have no order between branches."""
     compared = equal = 0
     differs = None
-    for source, text in expected.items():
+    for source, texts in expected.items():
         if source in produced:
             compared += 1
-            same = produced[source] == text
+            same = sorted(produced[source]) == sorted(texts)
             equal += same
             if not same and differs is None:
                 differs = source[:80]
@@ -226,11 +230,20 @@ def main() -> int:
     parser.add_argument("--rerun", metavar="RESULTS",
                         help="only the notebooks that ran with outputs to compare in RESULTS "
                              "(a fidelity.json or fidelity.progress.jsonl of an earlier run)")
-    parser.add_argument("--summarize", action="store_true",
-                        help="only summarise the last results (benchmarks/results/fidelity.json)")
+    parser.add_argument("--skip", metavar="RESULTS", action="append", default=[],
+                        help="leave out the notebooks already in RESULTS (to finish a run)")
+    parser.add_argument("--progress", default=str(RESULTS / "fidelity.progress.jsonl"),
+                        help="where each notebook's result goes as soon as it is known")
+    parser.add_argument("--summarize", nargs="*", metavar="RESULTS",
+                        help="only summarise earlier results (default: the last fidelity.json); "
+                             "with several files, a notebook's last result counts")
     args = parser.parse_args()
-    if args.summarize:
-        results = json.loads((RESULTS / "fidelity.json").read_text())["results"]
+    if args.summarize is not None:
+        merged = {}
+        for path in args.summarize or [str(RESULTS / "fidelity.json")]:
+            for result in _load(path):
+                merged[result["notebook"]] = result
+        results = list(merged.values())
         for result in results:
             for tool in ("nb2pipe", "soorgeon"):
                 if tool in result:
@@ -242,17 +255,17 @@ def main() -> int:
     notebooks = sorted(Path(args.corpus).rglob("*.ipynb"))
     notebooks = [n for n in notebooks if ".ipynb_checkpoints" not in n.parts]
     if args.rerun:
-        text = Path(args.rerun).read_text()
-        earlier = json.loads(text)["results"] if args.rerun.endswith(".json") else \
-            [json.loads(line) for line in text.splitlines() if line.strip()]
-        wanted = {r["notebook"] for r in earlier if r.get("executable") and r.get("stable_cells")}
+        wanted = {r["notebook"] for r in _load(args.rerun)
+                  if r.get("executable") and r.get("stable_cells")}
         notebooks = [n for n in notebooks if str(n) in wanted]
+    done = {r["notebook"] for path in args.skip for r in _load(path)}
+    notebooks = [n for n in notebooks if str(n) not in done]
     if args.limit:
         notebooks = notebooks[:: max(1, len(notebooks) // args.limit)][:args.limit]
     soorgeon = None if args.no_soorgeon else soorgeon_venv()
     print(f"{len(notebooks)} notebooks; running each top to bottom first…", file=sys.stderr)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    progress = (RESULTS / "fidelity.progress.jsonl").open("w")
+    progress = Path(args.progress).open("w")
 
     def one(notebook: Path) -> dict:
         result = bench_one(notebook, args.timeout, soorgeon)
@@ -265,6 +278,14 @@ def main() -> int:
     progress.close()
 
     return report(results)
+
+
+def _load(path: str) -> list[dict]:
+    """The results in a fidelity.json, or in a progress file (one JSON object a line)."""
+    text = Path(path).read_text()
+    if path.endswith(".json"):
+        return json.loads(text)["results"]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def report(results: list[dict]) -> int:

@@ -56,6 +56,23 @@ def test_needs_and_binds_of_a_group_of_cells():
     assert set(result.needs([3])) == {"fit", "df"}
 
 
+def test_a_change_through_a_view_or_a_second_name_changes_the_first():
+    analysis = NotebookAnalysis(notebook_from_percent(
+        "# %%\nimport numpy as np\na = np.arange(6)\nb = [1, 2]\n"
+        "# %%\nview = a[1:4]\nsame = b\nview[0] = 99\n"
+        "# %%\nsame.append(3)\n# %%\nview = np.zeros(2)\nview[0] = 1\n"))
+    assert set(analysis.facts[1].mutated) == {"view", "a"}
+    assert set(analysis.facts[2].mutated) == {"same", "b"}
+    assert set(analysis.facts[3].mutated) == {"view"}  # a new array: `a` is no longer shared
+
+
+def test_a_draw_from_a_random_generator_changes_it():
+    analysis = NotebookAnalysis(notebook_from_percent(
+        "# %%\nimport numpy as np\nrng = np.random.default_rng(0)\n"
+        "# %%\nx = rng.normal(size=3)\ny = np.mean(x)\n"))
+    assert set(analysis.facts[1].mutated) == {"rng"}
+
+
 def test_qualify_resolves_import_aliases():
     result = analysis("# %%\nimport numpy as np\nfrom sklearn.ensemble import "
                       "RandomForestClassifier as RF\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nb2pipe.notebook.reader import notebook_from_percent as read_notebook_from_text
 from nb2pipe.notebook.reader import read_notebook
 from nb2pipe.pipeline.auto import AutoTagError, propose
 from nb2pipe.pipeline.build import build_pipeline
@@ -248,3 +249,12 @@ def test_a_class_that_keeps_state_is_work_not_a_shared_definition(tmp_path):
     proposal = propose(read_notebook(str(path)))
     assert proposal.roles["functions"] == [1]  # `double` keeps no state; `Car` does
     assert [s.cells for s in proposal.steps] == [[0, 3, 5]]
+
+
+def test_headings_that_are_python_keywords_still_name_valid_steps():
+    notebook = read_notebook_from_text(
+        "# %% [markdown]\n# ## Break\n# %%\nfor i in range(3):\n    if i:\n        break\n"
+        "x = i\ny = x\n# %% [markdown]\n# ## Continue\n# %%\nprint(y)\nz = y + 1\nw = z\n")
+    proposal = propose(notebook)
+    assert [s.name for s in proposal.steps] == ["break_step", "continue_step"]
+    assert build_pipeline(proposal.notebook)[0] is not None

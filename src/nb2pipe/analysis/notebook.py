@@ -73,6 +73,7 @@ class NotebookAnalysis:
             if cell.is_code and cell.code is not None and cell.code.tree is not None:
                 self.facts[cell.index] = analyse_cell(cell.code.tree, cell.code.masked.col_shift)
         self._mark_draws()
+        self._mark_shared_changes()
 
     def _mark_draws(self) -> None:
         """Count a method call on a random generator (``rng.integers(…)``) as changing it."""
@@ -92,6 +93,25 @@ class NotebookAnalysis:
                 head, dot, _ = (call.dotted or "").partition(".")
                 if dot and head in stateful and not call.in_function:
                     facts.mutated.setdefault(head, call.node.lineno)
+
+    def _mark_shared_changes(self) -> None:
+        """A change through one name of a shared object (``view = a[:2]``, ``b = a``) changes
+        the others too: ``view[0] = 99`` changes ``a``."""
+        shared: dict[str, set[str]] = {}
+        for _index, facts in sorted(self.facts.items()):
+            for assignment in facts.assignments:
+                name = assignment.name
+                for other in shared.pop(name, ()):
+                    shared.get(other, set()).discard(name)
+                source = shared_object_of(assignment.value)
+                if source and source != name:
+                    group = shared.get(source, set()) | {source}
+                    for member in group:
+                        shared.setdefault(member, set()).add(name)
+                    shared[name] = set(group)
+            for name, line in list(facts.mutated.items()):
+                for other in shared.get(name, ()):
+                    facts.mutated.setdefault(other, line)
 
     # -- basic facts -----------------------------------------------------------------------
 
@@ -344,3 +364,29 @@ class NotebookAnalysis:
             defined.update(self.cell_binds(index))
             functions.update(facts.deferred)
         return problems
+
+
+#: Attributes and methods that give a view of a NumPy array (pandas copies, or will: its
+#: copy-on-write makes every derived frame behave as a copy).
+_VIEWS = frozenset({"view", "reshape", "ravel", "squeeze", "transpose", "swapaxes", "T",
+                    "real", "imag"})
+
+
+def shared_object_of(value: ast.expr | None) -> str | None:
+    """The name whose object ``value`` may share: ``a`` (the same object), ``a[1:3]`` (a view,
+    for arrays), ``a.T``, ``a.reshape(…)``."""
+    node = value
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Subscript) and (
+                isinstance(node.slice, ast.Slice) or (isinstance(node.slice, ast.Tuple) and any(
+                    isinstance(e, ast.Slice) for e in node.slice.elts))):
+            node = node.value
+        elif isinstance(node, ast.Attribute) and node.attr in _VIEWS:
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in _VIEWS:
+            node = node.func.value
+        else:
+            return None

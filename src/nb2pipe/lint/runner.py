@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -106,7 +107,7 @@ def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list
     Raises:
         FileNotFoundError: a path does not exist.
     """
-    patterns = list(exclude)
+    patterns = _Patterns(exclude)
     found: list[str] = []
     for path in paths:
         if os.path.isfile(path):
@@ -129,10 +130,28 @@ def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list
     return unique
 
 
-def _excluded(name: str, folder: str, patterns: list[str]) -> bool:
-    full = os.path.join(folder, name)
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(full, p) or
-               fnmatch.fnmatch(os.path.normpath(full), os.path.normpath(p)) for p in patterns)
+def _excluded(name: str, folder: str, patterns) -> bool:
+    if not isinstance(patterns, _Patterns):
+        patterns = _Patterns(patterns)
+    return patterns.match(name, folder)
+
+
+class _Patterns:
+    """Exclude patterns, compiled once: a name, a path or a normalised path may match."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        patterns = list(patterns)
+        self.names = re.compile("|".join(fnmatch.translate(p) for p in patterns)) \
+            if patterns else None
+        self.paths = re.compile("|".join(fnmatch.translate(os.path.normpath(p))
+                                         for p in patterns)) if patterns else None
+
+    def match(self, name: str, folder: str) -> bool:
+        if self.names is None:
+            return False
+        full = os.path.join(folder, name)
+        return bool(self.names.match(name) or self.names.match(full) or
+                    self.paths.match(os.path.normpath(full)))
 
 
 def lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int | None = None,

@@ -22,11 +22,12 @@ that do not parse, ``input()``) gets no proposal: :class:`AutoTagError` says whi
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from dataclasses import dataclass, field
 
 from nb2pipe.analysis.cell import CellFacts
-from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis
+from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis, shared_object_of
 from nb2pipe.lint.diagnostic import Diagnostic
 from nb2pipe.notebook.model import Cell, Notebook
 from nb2pipe.pipeline.tags import RESERVED
@@ -433,7 +434,7 @@ class _Proposer:
                     bad.add(name)
                 else:
                     bad.discard(name)
-                source = _aliased(value)
+                source = shared_object_of(value)
                 if source and source != name and source not in self.analysis.module_names:
                     group = shared.get(source, set()) | {source}
                     for member in group:
@@ -506,6 +507,8 @@ class _Proposer:
         names = []
         for number, group in enumerate(groups, 1):
             name = self.name_for(group, number)
+            if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+                name += "_step"  # a heading "break": `step:break` would not be a valid name
             base, suffix = name, 2
             while name in taken or name in RESERVED:
                 name = f"{base}_{suffix}"
@@ -650,32 +653,6 @@ class _Proposer:
         return Proposal(editor.notebook(), steps,
                         {k: v for k, v in self.roles.items() if k != "parameters" and v},
                         parameters, self.notes)
-
-
-#: Attributes and methods that give a view of a NumPy array (pandas copies, or will: its
-#: copy-on-write makes every derived frame behave as a copy).
-_VIEWS = frozenset({"view", "reshape", "ravel", "squeeze", "transpose", "swapaxes", "T",
-                    "real", "imag"})
-
-
-def _aliased(value: ast.expr | None) -> str | None:
-    """The name whose object ``value`` may share: ``a`` (the same object), ``a[1:3]`` (a view,
-    for arrays), ``a.T``, ``a.reshape(…)``."""
-    node = value
-    while True:
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.Subscript) and (
-                isinstance(node.slice, ast.Slice) or (isinstance(node.slice, ast.Tuple) and any(
-                    isinstance(e, ast.Slice) for e in node.slice.elts))):
-            node = node.value
-        elif isinstance(node, ast.Attribute) and node.attr in _VIEWS:
-            node = node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr in _VIEWS:
-            node = node.func.value
-        else:
-            return None
 
 
 def _is_note(statement: ast.stmt) -> bool:

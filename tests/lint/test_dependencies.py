@@ -1,0 +1,20 @@
+"""NB205 against real dependency files: what a requirement declares, by its import names."""
+
+from tests.helpers import run_cli, write_notebook
+
+
+def findings(tmp_path, requirements: str) -> str:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    path = write_notebook(tmp_path / "nb.ipynb", "# %%\nimport zmq\nimport sklearn\n")
+    return run_cli("check", path, "--select", "NB205", "--output-format", "concise")[1]
+
+
+def test_a_distribution_declares_the_modules_it_installs(tmp_path):
+    # `pyzmq` installs `zmq`: no table says so, the installed distribution's metadata does
+    assert findings(tmp_path, "pyzmq>=25\nscikit-learn==1.5.2\n") == ""
+
+
+def test_a_module_no_requirement_provides_is_reported(tmp_path):
+    out = findings(tmp_path, "scikit-learn==1.5.2\n")
+    assert "`zmq` is imported but requirements.txt declares `zmq`" in out
+    assert "sklearn" not in out
