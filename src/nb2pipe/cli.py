@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", "-j", type=int, metavar="N",
                        help="processes to use for many files (default: one per core)")
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    check.add_argument("--no-cache", action="store_true",
+                       help="check every notebook, even unchanged ones (no .nb2pipe_cache/)")
+    check.add_argument("--cache-dir", metavar="DIR",
+                       help="where results are kept between runs (default: .nb2pipe_cache/ "
+                            "in the project; or $NB2PIPE_CACHE_DIR)")
 
     convert = commands.add_parser(
         "convert", help="turn a tagged notebook (or, with --auto, any notebook) into a pipeline",
@@ -312,7 +317,7 @@ def run_submit(args) -> int:
 def run_check(args) -> int:
     from nb2pipe.lint.config import ConfigError, load_settings
     from nb2pipe.lint.registry import SelectionError, resolve
-    from nb2pipe.lint.runner import collect_notebooks, lint_file, lint_files
+    from nb2pipe.lint.runner import collect_notebooks, lint_files
 
     try:
         settings = load_settings(args.paths[0] if args.paths else ".", args.config)
@@ -340,12 +345,15 @@ def run_check(args) -> int:
         results, fixed = _fix_files(files, codes, settings, args)
     else:
         progress = _progress_bar(len(files)) if not args.no_progress else None
-        results = lint_files(files, codes, settings, args.jobs, progress)
+        cache = None
+        if not args.no_cache:
+            from nb2pipe.lint.cache import FOLDER, ResultCache
+
+            folder = args.cache_dir or os.environ.get("NB2PIPE_CACHE_DIR") or \
+                os.path.join(settings.root, FOLDER)
+            cache = ResultCache(folder, codes, settings)
+        results = lint_files(files, codes, settings, args.jobs, progress, cache)
         fixed = 0
-        if output_format == "full":
-            # The full format quotes code: read those notebooks again for their sources.
-            results = [lint_file(r.path, codes, settings, keep_notebook=True)
-                       if r.diagnostics else r for r in results]
     crashed = [r for r in results if r.crashed]
     maturity = None
     if args.maturity or output_format == "json":

@@ -1,12 +1,15 @@
 """The project around a notebook: dependency files, local modules, the repository root.
 
-Looked up once per folder and cached, since a folder of notebooks shares its project.
+Looked up once per folder and cached, since a folder of notebooks shares its project; the
+cache is checked against the folders' and files' modification times, so that a long-running
+server sees a requirements file added or edited.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,14 +37,52 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@lru_cache(maxsize=256)
+#: folder → (the folders and files its project depends on, their stamps, the project, when
+#: they were last compared)
+_PROJECTS: dict[str, tuple[tuple, tuple, Project, float]] = {}
+#: How long a project found is trusted without looking at its files again.
+RECHECK_SECONDS = 1.0
+
+
+def _stamps(paths) -> tuple:
+    stamps = []
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
 def project_for(folder: str) -> Project:
     """The project of a notebook in ``folder``: dependency files from there up to the repo root."""
     folder = os.path.abspath(folder)
+    cached = _PROJECTS.get(folder)
+    now = time.monotonic()
+    if cached is not None:
+        watched, stamps, project, checked = cached
+        if now - checked < RECHECK_SECONDS:
+            return project  # one `check` run, or one request: the files are as they were
+        if _stamps(watched) == stamps:
+            _PROJECTS[folder] = (watched, stamps, project, now)
+            return project
+    project, walked = _find_project(folder)
+    if len(_PROJECTS) > 256:
+        _PROJECTS.clear()
+    watched = walked + project.dependency_files
+    _PROJECTS[folder] = (watched, _stamps(watched), project, now)
+    return project
+
+
+def _find_project(folder: str) -> tuple[Project, tuple[str, ...]]:
+    """The project, and the folders looked at (a file added to one changes its time)."""
+    walked: list[str] = []
     files: list[str] = []
     root = None
     current = folder
     while True:
+        walked.append(current)
         for name in DEPENDENCY_FILES:
             path = os.path.join(current, name)
             if os.path.isfile(path):
@@ -64,7 +105,7 @@ def project_for(folder: str) -> Project:
     declared: set[str] = set()
     for path in files:
         declared |= _declared_in(path)
-    return Project(folder, root, tuple(files), frozenset(declared))
+    return Project(folder, root, tuple(files), frozenset(declared)), tuple(walked)
 
 
 def _declared_in(path: str) -> set[str]:

@@ -65,6 +65,8 @@ class FileResult:
     notebook: Notebook | None = None
     crashed: str | None = None  # an internal error, reported instead of raised
     has_steps: bool = False  # some cell is tagged `step:NAME` (for the checklist)
+    #: (cell, line) → that source line, for each finding's position (the full format quotes it)
+    quotes: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def lint_file(path: str, codes: set[str], settings: Settings | None = None,
@@ -82,8 +84,10 @@ def lint_file(path: str, codes: set[str], settings: Settings | None = None,
     except Exception as error:  # a bug in a rule must not hide the other files' results
         return FileResult(path, [], None, f"{type(error).__name__}: {error}")
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
+    quotes = {(d.cell, d.line): notebook.cells[d.cell].line(d.line) for d in diagnostics
+              if d.cell is not None and d.cell < len(notebook.cells)}
     return FileResult(path, diagnostics, notebook if keep_notebook else None,
-                      has_steps=has_steps)
+                      has_steps=has_steps, quotes=quotes)
 
 
 def _lint_worker(job: tuple[str, frozenset[str], Settings]) -> FileResult:
@@ -155,8 +159,32 @@ class _Patterns:
 
 
 def lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
-    """Check many files, in parallel when there are enough of them; results in input order."""
+               progress: Callable[[int, int], None] | None = None, cache=None) \
+        -> list[FileResult]:
+    """Check many files, in parallel when there are enough of them; results in input order.
+
+    With a :class:`~nb2pipe.lint.cache.ResultCache`, unchanged files are not checked again.
+    """
+    if cache is None:
+        return _lint_files(files, codes, settings, jobs, progress)
+    results: list[FileResult | None] = [cache.get(path) for path in files]
+    missing = [n for n, result in enumerate(results) if result is None]
+    done = len(files) - len(missing)
+
+    def shifted(number: int, total: int) -> None:
+        if progress:
+            progress(done + number, len(files))
+
+    checked = _lint_files([files[n] for n in missing], codes, settings, jobs, shifted)
+    for n, result in zip(missing, checked):
+        results[n] = result
+        cache.put(result)
+    cache.save()
+    return results
+
+
+def _lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     import gc
 
     # Syntax trees are many small objects that reference counting frees; the cyclic collector

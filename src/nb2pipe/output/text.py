@@ -37,20 +37,22 @@ def render_full(results, colour: bool = False, **_) -> str:
         notebook = result.notebook
         for d in result.diagnostics:
             out.append(headline(d, colour))
-            if d.cell is not None and notebook is not None and d.cell < len(notebook.cells):
+            source = result.quotes.get((d.cell, d.line), "") if d.cell is not None else ""
+            if not source and d.cell is not None and notebook is not None and \
+                    d.cell < len(notebook.cells):
                 source = notebook.cells[d.cell].line(d.line)
-                if source.strip():
-                    gutter = str(d.line)
-                    pad = " " * len(gutter)
-                    width = 1
-                    if d.end_line == d.line and d.end_col and d.end_col > d.col:
-                        width = d.end_col - d.col
-                    expanded = source.expandtabs(4)
-                    col = min(d.col, len(expanded) + 1)
-                    out.append(paint(f"{pad} |", "dim", colour))
-                    out.append(f"{paint(gutter + ' |', 'dim', colour)} {expanded.rstrip()}")
-                    out.append(f"{paint(pad + ' |', 'dim', colour)} {' ' * (col - 1)}"
-                               f"{paint('^' * max(1, min(width, 80)), 'code', colour)}")
+            if source.strip():
+                gutter = str(d.line)
+                pad = " " * len(gutter)
+                width = 1
+                if d.end_line == d.line and d.end_col and d.end_col > d.col:
+                    width = d.end_col - d.col
+                expanded = source.expandtabs(4)
+                col = min(d.col, len(expanded) + 1)
+                out.append(paint(f"{pad} |", "dim", colour))
+                out.append(f"{paint(gutter + ' |', 'dim', colour)} {expanded.rstrip()}")
+                out.append(f"{paint(pad + ' |', 'dim', colour)} {' ' * (col - 1)}"
+                           f"{paint('^' * max(1, min(width, 80)), 'code', colour)}")
             if d.help:
                 out.append(f"  {paint('= help:', 'help', colour)} {d.help}")
             out.append("")
