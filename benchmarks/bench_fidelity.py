@@ -138,14 +138,15 @@ def scratch_copy(notebook: Path, into: Path) -> Path | None:
 def compare(expected: dict[str, list[str]], produced: dict[str, list[str]]) \
         -> tuple[int, int, str | None]:
     """(sources compared, sources equal, the start of the first that differs). The outputs of
-    cells with one source are compared as a whole, in any order: the step notebooks of a
-    pipeline have no order between branches."""
+    cells with one source are compared as a set: in any order (the step notebooks of a
+    pipeline have no order between branches) and however often (a pipeline repeats its
+    imports and function definitions in each step)."""
     compared = equal = 0
     differs = None
     for source, texts in expected.items():
         if source in produced:
             compared += 1
-            same = sorted(produced[source]) == sorted(texts)
+            same = set(produced[source]) == set(texts)
             equal += same
             if not same and differs is None:
                 differs = source[:80]
