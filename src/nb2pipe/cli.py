@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", metavar="DIR",
                          help="the folder to write (default: NOTEBOOK's name + '-pipeline')")
     convert.add_argument("--target", type=_csv, metavar="NAMES",
-                         help="targets to write (default: components,papermill,project)")
+                         help="targets to write (default: components,papermill,project,kfp)")
     convert.add_argument("--force", action="store_true",
                          help="replace DIR even if nb2pipe did not write it")
     convert.add_argument("--auto", action="store_true",

@@ -70,7 +70,7 @@ def submit(host: str, package: str, sets: list[dict], experiment: str,
            run_name: str | None, schedule: str | None, timeout: float = 30) -> list[Submission]:
     _check_reachable(host, timeout)
     try:
-        import kfp
+        from kfp.client import Client
     except ImportError:
         raise SubmitError("submit needs the kfp SDK: pip install 'nb2pipe[kfp]'") from None
     cron = kfp_cron(schedule) if schedule else None
@@ -83,7 +83,7 @@ def submit(host: str, package: str, sets: list[dict], experiment: str,
             # kfp prints links as it goes, and warns that it needs KFP ≥ 2.0.0-beta.2 (the
             # versions docs/kubeflow.md lists).
             warnings.simplefilter("ignore", FutureWarning)
-            client = kfp.Client(host=host)
+            client = Client(host=host)
             for number, arguments in enumerate(sets, 1):
                 name = run_name or os.path.basename(os.path.dirname(os.path.dirname(package)))
                 if len(sets) > 1:

@@ -136,7 +136,7 @@ class KfpTarget:
     def render(self, pipeline: Pipeline, notebook: Notebook) -> Rendered:
         rendered = Rendered()
         try:
-            import kfp  # noqa: F401
+            import_kfp_compiler()
         except ImportError:
             rendered.warnings.append("the Kubeflow target needs the kfp SDK: pip install "
                                      "'nb2pipe[kfp]' (kfp/ was not written)")
@@ -167,7 +167,7 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
         "",
         "import os",
         "",
-        "from kfp import compiler, dsl, kubernetes",
+        "from kfp import compiler, dsl" + (", kubernetes" if _needs_kubernetes(pipeline) else ""),
         "from kfp.dsl import Dataset, Input, Metrics, Model, Output",
         "",
         f"BASE_IMAGE = {BASE_IMAGE!r}",
@@ -295,11 +295,42 @@ def _settings(step: Step) -> list[str]:
     return lines
 
 
+def _needs_kubernetes(pipeline: Pipeline) -> bool:
+    """Whether a step has settings only kfp-kubernetes can express (labels, secrets…)."""
+    return any(step.settings.get(key) for step in pipeline.steps
+               for key in ("labels", "annotations", "secrets"))
+
+
+def import_kfp_compiler():
+    """``kfp.compiler``, imported without the rest of the SDK.
+
+    ``import kfp`` also imports its REST client and, with it, the Kubernetes client: two
+    thirds of a second that compiling never uses. kfp skips them when ``_KFP_RUNTIME`` is
+    set (as it is inside a running component); it is set for that first import only, so that
+    ``kfp.dsl`` still gets its decorators, and ``kfp.client`` can be imported when needed.
+    """
+    import sys
+
+    if "kfp" not in sys.modules:
+        previous = os.environ.get("_KFP_RUNTIME")
+        os.environ["_KFP_RUNTIME"] = "true"
+        try:
+            import kfp  # noqa: F401
+        finally:
+            if previous is None:
+                os.environ.pop("_KFP_RUNTIME", None)
+            else:
+                os.environ["_KFP_RUNTIME"] = previous
+    from kfp import compiler, dsl  # noqa: F401
+
+    return compiler
+
+
 def compile_dsl(source: str, pipeline: Pipeline, local: bool = False) -> str:
     """Compile generated DSL source with kfp.compiler; return the YAML text."""
     import importlib.util
 
-    from kfp import compiler
+    compiler = import_kfp_compiler()
 
     folder = tempfile.mkdtemp(prefix="nb2pipe-kfp-")
     try:
