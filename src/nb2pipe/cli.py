@@ -218,7 +218,9 @@ def run_convert(args) -> int:
         raise UsageError(str(error).strip("'\"")) from None
     pipeline = conversion.pipeline
     if proposal is not None:
-        print(f"Proposed {len(proposal.steps)} steps for {args.notebook}:", file=sys.stderr)
+        count = len(proposal.steps)
+        print(f"Proposed {count} step{'s' if count != 1 else ''} for {args.notebook}:",
+              file=sys.stderr)
         for line in proposal.summary():
             print(f"  {line}", file=sys.stderr)
         print(f"Wrote the tags into {tagged}: review them there, then convert it again "

@@ -258,3 +258,12 @@ def test_headings_that_are_python_keywords_still_name_valid_steps():
     proposal = propose(notebook)
     assert [s.name for s in proposal.steps] == ["break_step", "continue_step"]
     assert build_pipeline(proposal.notebook)[0] is not None
+
+
+def test_one_giant_cell_is_one_step_and_the_note_says_how_to_get_more():
+    proposal = propose(read_notebook_from_text(
+        "# %%\nimport numpy as np\nx = np.arange(20)\ny = x * 2\nz = y + 1\nw = z.sum()\n"
+        "m = w / 2\nprint(m)\n"))
+    assert [s.cells for s in proposal.steps] == [[0]]
+    assert any("cell 1 holds all the work" in note and "split it" in note
+               for note in proposal.summary())

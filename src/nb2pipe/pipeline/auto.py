@@ -314,6 +314,11 @@ class _Proposer:
                 "every code cell only imports, defines functions or installs packages: there "
                 "is no work to make a step of"])
         groups = self.segment(work)
+        if len(work) == 1 and self.facts(work[0]).statements >= 2 * MIN_STATEMENTS:
+            self.notes.append(
+                f"cell {self.number(work[0])} holds all the work, and a step is made of whole "
+                f"cells: split it where its stages begin (in Jupyter, Ctrl+Shift+- at the "
+                f"cursor) and run --auto again for more steps")
         groups, names, tagged = self.check(groups)
         return self.proposal(groups, names, tagged)
 
