@@ -71,7 +71,7 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 
 def test_pyproject_config_is_used_and_unknown_keys_are_errors(folder):
-    (folder / "pyproject.toml").write_text('[tool.nb2pipe]\nignore = ["NB1", "NB2", "NB3"]\n')
+    (folder / "pyproject.toml").write_text('[tool.nb2pipe]\nignore = ["NB1", "NB2", "NB3", "NB7"]\n')
     code, out, _ = run_cli("check", folder)
     assert code == 0 and out == ""
     (folder / "pyproject.toml").write_text('[tool.nb2pipe]\nignroe = ["NB1"]\n')

@@ -319,7 +319,8 @@ def run_submit(args) -> int:
 def run_check(args) -> int:
     from nb2pipe.lint.config import ConfigError, load_settings
     from nb2pipe.lint.registry import SelectionError, resolve
-    from nb2pipe.lint.runner import collect_notebooks, lint_files
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import collect_notebooks, lint_files, lint_folder
 
     try:
         settings = load_settings(args.paths[0] if args.paths else ".", args.config)
@@ -356,6 +357,9 @@ def run_check(args) -> int:
             cache = ResultCache(folder, codes, settings)
         results = lint_files(files, codes, settings, args.jobs, progress, cache)
         fixed = 0
+        if any(RULES[code].scope == "folder" for code in codes):
+            folders = [path for path in args.paths if os.path.isdir(path)]
+            results += [lint_folder(folder, results, codes) for folder in folders]
     crashed = [r for r in results if r.crashed]
     maturity = None
     if args.maturity or output_format == "json":
@@ -368,7 +372,8 @@ def run_check(args) -> int:
         text = formatter(output_format)(results, maturity=maturity, colour=use_colour())
         sys.stdout.write(text)
         if args.maturity and output_format in ("full", "concise"):
-            sys.stdout.write(_maturity_text(maturity, use_colour()))
+            project = [d for r in results if r.is_folder for d in r.diagnostics]
+            sys.stdout.write(_maturity_text(maturity, use_colour(), project))
     for result in crashed:
         print(f"error: {result.path}: nb2pipe failed on this notebook ({result.crashed}); "
               f"please report it with the notebook attached", file=sys.stderr)
@@ -424,10 +429,11 @@ def _maturity(results):
     from nb2pipe.lint.maturity import assess, has_step_tags
 
     return [assess(r.path, r.diagnostics, r.has_steps or has_step_tags(r.notebook))
-            for r in results]
+            for r in results if not r.is_folder]
 
 
-def _maturity_text(maturity, colour: bool) -> str:
+def _maturity_text(maturity, colour: bool, project=()) -> str:
+    """The checklist per notebook, then for the folder (with the folder rules' findings)."""
     from nb2pipe.lint.maturity import ITEMS
     from nb2pipe.output.text import paint
 
@@ -446,17 +452,23 @@ def _maturity_text(maturity, colour: bool) -> str:
             if not status.met:
                 lines.append(f"      → {status.item.clears}")
         lines.append("")
-    if len(maturity) > 1:
+    if len(maturity) > 1 or project:
         lines.append(paint(f"Folder: {len(maturity)} notebooks, "
                            f"{sum(r.level for r in maturity)} at level 1", "bold", colour))
         for index, item in enumerate(ITEMS):
             met = sum(r.items[index].met for r in maturity)
             lines.append(f"  {item.title:<20} {met}/{len(maturity)} notebooks")
+        for diagnostic in project:
+            lines.append(f"  {paint('✗', 'error', colour)} project: {diagnostic.code} "
+                         f"{diagnostic.name}: {diagnostic.message}")
         lines.append("")
     return "\n".join(lines)
 
 
 def _summary(results, count: int, fixed: int, args) -> None:
+    folders = [r for r in results if r.is_folder]
+    results = [r for r in results if not r.is_folder]
+    count -= sum(len(r.diagnostics) for r in folders)
     notebooks = len(results)
     noun = "notebook" if notebooks == 1 else "notebooks"
     parts = []
@@ -478,8 +490,12 @@ def _summary(results, count: int, fixed: int, args) -> None:
                 fixes.append(f"{hidden} more with `--unsafe-fixes`")
             text += f" ({', '.join(fixes)})"
         parts.append(text)
-    elif not args.diff:
-        parts.append(f"all checks passed ({notebooks} {noun})")
+    around = sum(len(r.diagnostics) for r in folders)
+    if not count and not args.diff:
+        parts.append(f"no findings in the {notebooks} {noun}" if around else
+                     f"all checks passed ({notebooks} {noun})")
+    if around:
+        parts.append(f"{around} about the project around the notebooks (NB7xx)")
     message = "; ".join(parts)
     print(message[0].upper() + message[1:] + ".", file=sys.stderr)
 

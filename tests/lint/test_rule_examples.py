@@ -16,8 +16,25 @@ def _cases(kind):
 
 
 def _findings(code, source):
+    if RULES[code].scope == "folder":
+        return _folder_findings(code, source)
     notebook = notebook_from_percent(source)
     return [d for d in lint_notebook(notebook, {code}, with_project=False) if d.code == code]
+
+
+def _folder_findings(code, source):
+    """Folder rules' examples are trees of files (nb2pipe.lint.folder), checked as a folder."""
+    import tempfile
+    from pathlib import Path
+
+    from nb2pipe.lint.config import Settings
+    from nb2pipe.lint.folder import write_example
+    from nb2pipe.lint.runner import collect_notebooks, lint_files, lint_folder
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = str(write_example(source, Path(scratch) / "project"))
+        results = lint_files(collect_notebooks([folder]), {code}, Settings())
+        return [d for d in lint_folder(folder, results, {code}).diagnostics if d.code == code]
 
 
 @pytest.mark.parametrize("code,example", list(_cases("VALID")))

@@ -87,6 +87,7 @@ class ResultCache:
             return None
         diagnostics = [Diagnostic(**dict(d, path=path)) for d in entry["diagnostics"]]
         return FileResult(path, diagnostics, has_steps=entry["has_steps"],
+                          trains=entry.get("trains", False),
                           quotes={tuple(map(int, k.split(":"))): v
                                   for k, v in entry["quotes"].items()})
 
@@ -98,7 +99,7 @@ class ResultCache:
             return
         self.entries[os.path.abspath(result.path)] = {
             "stamp": stamp, "dependencies": self._dependencies(result.path),
-            "has_steps": result.has_steps,
+            "has_steps": result.has_steps, "trains": result.trains,
             "diagnostics": [asdict(d) for d in result.diagnostics],
             "quotes": {f"{cell}:{line}": text for (cell, line), text in result.quotes.items()},
         }

@@ -27,12 +27,17 @@ def lint_notebook(notebook: Notebook, codes: Iterable[str] | None = None,
                   extra_ignores: set[str] = frozenset(), with_project: bool = True) \
         -> list[Diagnostic]:
     """Run the selected rules (default: all) on a notebook; suppressions applied, sorted."""
+    return _lint_notebook(notebook, codes, extra_ignores, with_project)[0]
+
+
+def _lint_notebook(notebook: Notebook, codes: Iterable[str] | None, extra_ignores: set[str],
+                   with_project: bool) -> tuple[list[Diagnostic], NotebookAnalysis | None]:
     selected = set(RULES) if codes is None else set(codes)
     language = notebook.language
     if "python" not in language:
         rule = RULES["NB903"]()
         found = list(rule.check(Context(notebook, None))) if "NB903" in selected else []
-        return suppress.apply(found, notebook, extra_ignores)
+        return suppress.apply(found, notebook, extra_ignores), None
     analysis = NotebookAnalysis(notebook)
     project = {}
     if with_project and not notebook.path.startswith("<"):
@@ -46,7 +51,26 @@ def lint_notebook(notebook: Notebook, codes: Iterable[str] | None = None,
         found.extend(rule_class().check(context))
     found = suppress.apply(found, notebook, extra_ignores)
     found.sort(key=lambda d: d.sort_key)
-    return found
+    return found, analysis
+
+
+def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str]) -> FileResult:
+    """Run the selected folder rules (NB7xx) on ``folder``, whose notebooks gave ``results``."""
+    from nb2pipe.lint.folder import FolderContext
+
+    inside = os.path.abspath(folder) + os.sep
+    mine = [r for r in results if os.path.abspath(r.path).startswith(inside)]
+    context = FolderContext(folder, [r.path for r in mine], [r.path for r in mine if r.trains])
+    found: list[Diagnostic] = []
+    for code in sorted(set(codes)):
+        rule_class = RULES[code]
+        if rule_class.scope == "folder":
+            try:
+                found.extend(rule_class().check(context))
+            except Exception as error:  # a bug in a rule must not hide the other findings
+                return FileResult(folder, found, is_folder=True,
+                                  crashed=f"{code}: {type(error).__name__}: {error}")
+    return FileResult(folder, found, is_folder=True)
 
 
 def error_diagnostic(path: str, error: NotebookError) -> Diagnostic:
@@ -65,6 +89,8 @@ class FileResult:
     notebook: Notebook | None = None
     crashed: str | None = None  # an internal error, reported instead of raised
     has_steps: bool = False  # some cell is tagged `step:NAME` (for the checklist)
+    trains: bool = False  # some cell fits a model (for the folder rules)
+    is_folder: bool = False  # the findings of the folder rules (NB7xx) for a folder
     #: (cell, line) → that source line, for each finding's position (the full format quotes it)
     quotes: dict[tuple[int, int], str] = field(default_factory=dict)
 
@@ -80,14 +106,21 @@ def lint_file(path: str, codes: set[str], settings: Settings | None = None,
         found = [error_diagnostic(path, error)] if "NB901" in codes else []
         return FileResult(path, [d for d in found if d.code not in extra])
     try:
-        diagnostics = lint_notebook(notebook, codes, extra)
+        diagnostics, analysis = _lint_notebook(notebook, codes, extra, True)
     except Exception as error:  # a bug in a rule must not hide the other files' results
         return FileResult(path, [], None, f"{type(error).__name__}: {error}")
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
     quotes = {(d.cell, d.line): notebook.cells[d.cell].line(d.line) for d in diagnostics
               if d.cell is not None and d.cell < len(notebook.cells)}
+    trains = analysis is not None and _trains(analysis)
     return FileResult(path, diagnostics, notebook if keep_notebook else None,
-                      has_steps=has_steps, quotes=quotes)
+                      has_steps=has_steps, trains=trains, quotes=quotes)
+
+
+def _trains(analysis: NotebookAnalysis) -> bool:
+    from nb2pipe.lint.rules.no_experiment_tracking import first_training
+
+    return first_training(analysis) is not None
 
 
 def _lint_worker(job: tuple[str, frozenset[str], Settings]) -> FileResult:

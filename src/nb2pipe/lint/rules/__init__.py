@@ -15,8 +15,11 @@ from nb2pipe.lint.rules.interactive_input import InteractiveInput
 from nb2pipe.lint.rules.invalid_tag import InvalidTag
 from nb2pipe.lint.rules.invalid_notebook import InvalidNotebook
 from nb2pipe.lint.rules.missing_random_seed import MissingRandomSeed
+from nb2pipe.lint.rules.no_ci import NoCi
+from nb2pipe.lint.rules.no_dependency_file import NoDependencyFile
 from nb2pipe.lint.rules.no_experiment_tracking import NoExperimentTracking
 from nb2pipe.lint.rules.no_parameters_cell import NoParametersCell
+from nb2pipe.lint.rules.no_tests import NoTests
 from nb2pipe.lint.rules.non_literal_parameter import NonLiteralParameter
 from nb2pipe.lint.rules.preprocessing_before_split import PreprocessingBeforeSplit
 from nb2pipe.lint.rules.non_linear_execution import NonLinearExecution
@@ -30,6 +33,7 @@ from nb2pipe.lint.rules.unpinned_install import UnpinnedInstall
 from nb2pipe.lint.rules.unserializable_step_output import UnserializableStepOutput
 from nb2pipe.lint.rules.unsupported_kernel import UnsupportedKernel
 from nb2pipe.lint.rules.untagged_training_notebook import UntaggedTrainingNotebook
+from nb2pipe.lint.rules.unversioned_data import UnversionedData
 from nb2pipe.lint.rules.unversioned_model_save import UnversionedModelSave
 from nb2pipe.lint.rules.use_before_define import UseBeforeDefine
 from nb2pipe.lint.rules.wildcard_import import WildcardImport
@@ -42,5 +46,5 @@ ALL_RULES = tuple(sorted((
     HardCodedHyperparameter, InteractiveInput, AllGlobalScope, HardCodedSecret, InvalidNotebook,
     SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
     DefinedOnlyInSkippedCell, NonLiteralParameter, UntaggedTrainingNotebook,
-    PreprocessingBeforeSplit, TestSetReuse,
+    PreprocessingBeforeSplit, TestSetReuse, NoDependencyFile, NoTests, NoCi, UnversionedData,
 ), key=lambda rule: rule.code))
