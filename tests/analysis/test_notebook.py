@@ -66,6 +66,17 @@ def test_a_change_through_a_view_or_a_second_name_changes_the_first():
     assert set(analysis.facts[3].mutated) == {"view"}  # a new array: `a` is no longer shared
 
 
+def test_changing_the_loop_variable_changes_what_the_loop_visits():
+    analysis = NotebookAnalysis(notebook_from_percent(
+        "# %%\nimport numpy as np\na = np.arange(4)\nrows = [[1], [2]]\n"
+        "# %%\nfor x in np.nditer(a, op_flags=['readwrite']):\n    x[...] = x * x\n"
+        "# %%\nfor number, row in enumerate(rows):\n    row.append(number)\n"
+        "# %%\nfor row in rows:\n    print(row)\n"))
+    assert "a" in analysis.facts[1].mutated and "np" not in analysis.facts[1].mutated
+    assert "rows" in analysis.facts[2].mutated
+    assert "rows" not in analysis.facts[3].mutated  # only read
+
+
 def test_a_draw_from_a_random_generator_changes_it():
     analysis = NotebookAnalysis(notebook_from_percent(
         "# %%\nimport numpy as np\nrng = np.random.default_rng(0)\n"

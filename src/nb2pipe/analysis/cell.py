@@ -183,6 +183,7 @@ class _Visitor:
         self.on_call = False
         self.loop = 0
         self.string_context: str | None = None
+        self.changed: list[str] = []  # every name changed in place, in order (any scope)
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -259,7 +260,10 @@ class _Visitor:
 
     def mutate(self, node: ast.AST) -> None:
         name = base_name(node)
-        if name is None or not self.is_global(name):
+        if name is None:
+            return
+        self.changed.append(name)
+        if not self.is_global(name):
             return
         if self.owner is not None:
             self.owner.mutates.add(name)
@@ -335,8 +339,15 @@ class _Visitor:
         self.expr(node.iter)
         self.loop += 1
         self.target(node.target)
+        start = len(self.changed)
         self.body(node.body)
         self.loop -= 1
+        # Changing the loop variable in place changes an element of what is iterated:
+        # `for row in rows: row.append(0)`, `for x in np.nditer(a, op_flags=["readwrite"])`.
+        targets = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        if targets & set(self.changed[start:]):
+            for name in _iterated(node.iter):
+                self.mutate(ast.Name(id=name, lineno=node.lineno, col_offset=node.col_offset))
         self.body(node.orelse)
 
     stmt_AsyncFor = stmt_For
@@ -656,6 +667,22 @@ class _Visitor:
         else:
             self.expr(node.elt)
         self.scope = outer
+
+
+def _iterated(node: ast.expr) -> set[str]:
+    """The names whose elements a loop over ``node`` visits: ``rows``, ``a`` in
+    ``np.nditer(a)``, ``a`` and ``b`` in ``zip(a, b)``, ``d`` in ``d.values()``."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return set().union(*(_iterated(e) for e in node.elts)) if node.elts else set()
+    if isinstance(node, ast.Call):
+        found = set().union(*(_iterated(a) for a in node.args)) if node.args else set()
+        if isinstance(node.func, ast.Attribute) and not isinstance(node.func.value, ast.Name) \
+                or isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "values", "items", "iterrows", "itertuples", "flat"):
+            found |= _iterated(node.func.value)
+        return found
+    name = base_name(node)
+    return {name} if name else set()
 
 
 def _target_label(node: ast.expr) -> str | None:
