@@ -184,6 +184,7 @@ class _Visitor:
         self.loop = 0
         self.string_context: str | None = None
         self.changed: list[str] = []  # every name changed in place, in order (any scope)
+        self.guarded = 0  # inside `try:` bodies whose handlers catch NameError
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -240,7 +241,7 @@ class _Visitor:
             return
         facts = self.facts
         facts.reads.append(read)
-        if name not in facts.binds:
+        if name not in facts.binds and not self.guarded:
             facts.external.append(read)
 
     def is_global(self, name: str) -> bool:
@@ -375,7 +376,14 @@ class _Visitor:
     stmt_AsyncWith = stmt_With
 
     def stmt_Try(self, node: ast.Try, top: bool) -> None:
+        # `try: model` / `except NameError: model = train()`: reads in such a body are
+        # guarded; a name missing there is expected, not a bug.
+        guarded = any(handler.type is None or any(
+            isinstance(n, ast.Name) and n.id in ("NameError", "Exception", "BaseException")
+            for n in ast.walk(handler.type)) for handler in node.handlers)
+        self.guarded += guarded
         self.body(node.body)
+        self.guarded -= guarded
         for handler in node.handlers:
             if handler.type is not None:
                 self.expr(handler.type)

@@ -333,6 +333,9 @@ class NotebookAnalysis:
                 if name in defined or name in reported:
                     continue
                 binding = self.next_binding(name, index)
+                if binding is None and not dynamic and first.get(name) is not None and \
+                        first[name].cell == index and name not in BUILTIN_NAMES:
+                    binding = first[name]  # read first, bound further down the same cell
                 if binding is not None:
                     problems.append(OrderProblem(cell, read, binding))
                     reported.add(name)

@@ -41,12 +41,14 @@ class UseBeforeDefine(Rule):
         "# %%\nlate = 1\n# %%\nb.get()\n",
         "# %%\nsquares = [n * n for n in range(3)]\n# %%\nn = 5\n",
         "# %%\nfor i in range(3):\n    if i:\n        print(prev)\n    prev = i\n# %%\nprev = 0\n",
+        "# %%\ntry:\n    model\nexcept NameError:\n    model = 1\n# %%\nmodel = 2\n",
     )
     INVALID = (
         Invalid("# %%\npredictions = model.predict(X)\n# %%\nmodel = fit()\nX = 1\n", count=2),
         Invalid("# %%\ndef predict(x):\n    return model * x\n# %%\npredict(3)\n"
                 "# %%\nmodel = 2\n", count=1),
         Invalid("# %%\ntotal += 1\n# %%\ntotal = 0\n", count=1),
+        Invalid("# %%\nscaler = make()\nX_train = scaler.transform(X_train)\n", count=1),
     )
 
     def check(self, ctx: Context):
@@ -55,6 +57,15 @@ class UseBeforeDefine(Rule):
                 continue
             read = problem.read
             cell_number = problem.defined_in.cell + 1
+            if problem.defined_in.cell == problem.cell.index:
+                line = problem.defined_in.line
+                yield self.report(
+                    ctx, problem.cell, f"`{read.name}` is used before line {line} of this cell "
+                                       f"defines it, and no cell above defines it",
+                    line=read.line, col=read.col,
+                    help=f"define `{read.name}` before line {read.line} (a fresh kernel stops "
+                         f"here with a NameError)")
+                continue
             if problem.via:
                 message = (f"`{read.name}` is read by `{problem.via}()`, called here, before "
                            f"cell {cell_number} defines it")
