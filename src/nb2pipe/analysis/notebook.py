@@ -99,16 +99,7 @@ class NotebookAnalysis:
         the others too: ``view[0] = 99`` changes ``a``."""
         shared: dict[str, set[str]] = {}
         for _index, facts in sorted(self.facts.items()):
-            for assignment in facts.assignments:
-                name = assignment.name
-                for other in shared.pop(name, ()):
-                    shared.get(other, set()).discard(name)
-                source = shared_object_of(assignment.value)
-                if source and source != name:
-                    group = shared.get(source, set()) | {source}
-                    for member in group:
-                        shared.setdefault(member, set()).add(name)
-                    shared[name] = set(group)
+            track_sharing(shared, facts)
             for name, line in list(facts.mutated.items()):
                 for other in shared.get(name, ()):
                     facts.mutated.setdefault(other, line)
@@ -373,6 +364,22 @@ class NotebookAnalysis:
 #: copy-on-write makes every derived frame behave as a copy).
 _VIEWS = frozenset({"view", "reshape", "ravel", "squeeze", "transpose", "swapaxes", "T",
                     "real", "imag"})
+
+
+def track_sharing(shared: dict[str, set[str]], facts: CellFacts,
+                  modules: frozenset[str] = frozenset()) -> None:
+    """Update ``shared`` (name → the names that share its object) with one cell's bindings:
+    a name bound anew shares nothing any more, unless it is bound to a shared object."""
+    values = {assignment.name: assignment.value for assignment in facts.assignments}
+    for name in facts.binds:
+        for other in shared.pop(name, ()):
+            shared.get(other, set()).discard(name)
+        source = shared_object_of(values.get(name))
+        if source and source != name and source not in modules:
+            group = shared.get(source, set()) | {source}
+            for member in group:
+                shared.setdefault(member, set()).add(name)
+            shared[name] = set(group)
 
 
 def shared_object_of(value: ast.expr | None) -> str | None:

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from nb2pipe.analysis.cell import CellFacts
-from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis, shared_object_of
+from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis, track_sharing
 from nb2pipe.lint.diagnostic import Diagnostic
 from nb2pipe.notebook.model import Cell, Notebook
 from nb2pipe.pipeline.tags import RESERVED
@@ -431,20 +431,13 @@ class _Proposer:
                 assigned[assignment.name] = assignment.value
             for name in facts.binds:
                 value = assigned.get(name)
-                for other in shared.pop(name, ()):
-                    shared.get(other, set()).discard(name)
                 if name in facts.deferred or isinstance(value, ast.GeneratorExp | ast.Lambda) \
                         or (isinstance(value, ast.Call) and self.analysis.qualify(
                             dotted_name(value.func)) in UNSERIALIZABLE_CALLS):
                     bad.add(name)
                 else:
                     bad.discard(name)
-                source = shared_object_of(value)
-                if source and source != name and source not in self.analysis.module_names:
-                    group = shared.get(source, set()) | {source}
-                    for member in group:
-                        shared.setdefault(member, set()).add(name)
-                    shared[name] = set(group)
+            track_sharing(shared, facts, self.analysis.module_names)
             tree = self.notebook.cells[index].tree
             for node in ast.walk(tree) if tree is not None else ():
                 if isinstance(node, (ast.With, ast.AsyncWith)):
