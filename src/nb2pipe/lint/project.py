@@ -75,6 +75,25 @@ def project_for(folder: str) -> Project:
     return project
 
 
+_ENTRIES: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def _entries(folder: str) -> frozenset[str]:
+    """The names in ``folder`` (notebooks in sibling folders share their parents' listings)."""
+    now = time.monotonic()
+    cached = _ENTRIES.get(folder)
+    if cached is not None and now - cached[0] < RECHECK_SECONDS:
+        return cached[1]
+    try:
+        found = frozenset(os.listdir(folder))
+    except OSError:
+        found = frozenset()
+    if len(_ENTRIES) > 1024:
+        _ENTRIES.clear()
+    _ENTRIES[folder] = (now, found)
+    return found
+
+
 def _find_project(folder: str) -> tuple[Project, tuple[str, ...]]:
     """The project, and the folders looked at (a file added to one changes its time)."""
     walked: list[str] = []
@@ -83,19 +102,15 @@ def _find_project(folder: str) -> tuple[Project, tuple[str, ...]]:
     current = folder
     while True:
         walked.append(current)
+        entries = _entries(current)
         for name in DEPENDENCY_FILES:
-            path = os.path.join(current, name)
-            if os.path.isfile(path):
-                files.append(path)
-        try:
-            entries = os.listdir(current)
-        except OSError:
-            entries = []
-        for entry in entries:
+            if name in entries and os.path.isfile(os.path.join(current, name)):
+                files.append(os.path.join(current, name))
+        for entry in sorted(entries):
             if entry.startswith("requirements") and entry.endswith(".txt") and \
                     os.path.join(current, entry) not in files:
                 files.append(os.path.join(current, entry))
-        if os.path.exists(os.path.join(current, ".git")):
+        if ".git" in entries:
             root = current
             break
         parent = os.path.dirname(current)
