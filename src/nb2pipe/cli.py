@@ -228,8 +228,8 @@ def run_convert(args) -> int:
     for warning in conversion.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     steps = ", ".join(s.name for s in pipeline.steps)
-    print(f"Wrote {output}/ ({len(conversion.files)} files): {len(pipeline.steps)} steps "
-          f"({steps}), {len(pipeline.parameters)} parameters.", file=sys.stderr)
+    print(f"Wrote {output}/ ({len(conversion.files)} files): {_count(pipeline.steps, 'step')} "
+          f"({steps}), {_count(pipeline.parameters, 'parameter')}.", file=sys.stderr)
     print(f"Run it: nb2pipe run {output}", file=sys.stderr)
     return EXIT_OK
 
@@ -463,6 +463,10 @@ def _maturity_text(maturity, colour: bool, project=()) -> str:
                          f"{diagnostic.name}: {diagnostic.message}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _count(things, noun: str) -> str:
+    return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
 
 
 def _summary(results, count: int, fixed: int, args) -> None:

@@ -21,7 +21,8 @@ def liftable(analysis) -> list:
     """Top-level ``NAME = literal`` assignments that can move to a parameters cell.
 
     A name qualifies when it is bound exactly once in the whole notebook, by that assignment,
-    and is either UPPER_CASE or assigned in one of the first two code cells.
+    is never changed in place (``primes = []`` then ``primes.append(p)`` is state, not a
+    setting), and is either UPPER_CASE or assigned in one of the first two code cells.
     """
     counts: dict[str, int] = {}
     for facts in analysis.facts.values():
@@ -30,6 +31,7 @@ def liftable(analysis) -> list:
     for binds in analysis.magic_binds.values():
         for name in binds:
             counts[name] = counts.get(name, 0) + 2
+    changed = {name for facts in analysis.facts.values() for name in facts.mutated}
     early = [c.index for c in analysis.notebook.code_cells if not c.is_empty][:2]
     found = []
     for cell, facts in analysis.cells_with_facts():
@@ -37,7 +39,8 @@ def liftable(analysis) -> list:
             continue
         for assignment in facts.assignments:
             name = assignment.name
-            if not assignment.top or counts.get(name) != 1 or not _literal(assignment.value):
+            if not assignment.top or counts.get(name) != 1 or not _literal(assignment.value) \
+                    or name in changed:
                 continue
             if name.startswith("_") or not (name.isupper() or cell.index in early):
                 continue
@@ -81,8 +84,8 @@ class NoParametersCell(Rule):
 
     ## Fix safety
     Safe. The fix moves into a cell tagged `parameters` the top-level assignments of literals
-    that are bound nowhere else: UPPER_CASE constants anywhere, and any such assignment in the
-    first two code cells (secrets excepted: they are NB501's). A cell that holds only such
+    that are bound nowhere else and never changed in place: UPPER_CASE constants anywhere, and
+    any such assignment in the first two code cells (secrets excepted: they are NB501's). A cell that holds only such
     constants is tagged itself; otherwise a new cell is added after the imports. Moving a
     literal assignment earlier does not change what any cell computes.
     """
@@ -107,6 +110,13 @@ class NoParametersCell(Rule):
                 fixed='# %%\nimport pandas as pd\n# %% tags=["parameters"]\nDATA = "x.csv"\n'
                       'EPOCHS = 3\n# %%\ndf = pd.read_csv(DATA)\n'),
         Invalid("# %%\nx = compute()\n", count=1),
+        Invalid("# %%\nimport math\nprimes = []\nLIMIT = 30\n# %%\nfor n in range(2, LIMIT):\n"
+                "    if all(n % p for p in primes):\n        primes.append(n)\n", count=1,
+                fixed='# %% tags=["parameters"]\n'
+                      '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
+                      'values.\nLIMIT = 30\n# %%\nimport math\nprimes = []\n'
+                      '# %%\nfor n in range(2, LIMIT):\n'
+                      '    if all(n % p for p in primes):\n        primes.append(n)\n'),
     )
 
     def check(self, ctx: Context):
