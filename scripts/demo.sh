@@ -2,8 +2,9 @@
 # Set up, then the main job on sample_notebooks/: lint them with the level-1 checklist, fix a
 # copy of the level-0 notebook, convert the tagged notebook into a pipeline (components,
 # papermill steps, Kubeflow YAML), run it with MLflow tracking in the embedded SQLite store,
-# run the Kubeflow pipeline with kfp's local runner, and show what `submit` would send. Everything goes to demo-output/; the sample
-# notebooks are never modified.
+# run the Kubeflow pipeline with kfp's local runner, show what `submit` would send, and propose
+# steps for an untagged notebook (`convert --auto`) and run them. Everything goes to
+# demo-output/; the sample notebooks are never modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -16,8 +17,8 @@ step() { printf '\n== %s\n' "$*"; }
 step "nb2pipe check sample_notebooks --maturity"
 nb2pipe check sample_notebooks --output-format concise --maturity || true
 
-step "nb2pipe check demo-output/level0_classifier.ipynb --fix   (a copy)"
-nb2pipe check demo-output/level0_classifier.ipynb --fix --output-format concise || true
+step "nb2pipe check demo-output/level0_classifier.ipynb --fix --unsafe-fixes   (a copy)"
+nb2pipe check demo-output/level0_classifier.ipynb --fix --unsafe-fixes --output-format concise || true
 
 step "nb2pipe convert demo-output/classifier_pipeline.ipynb -o demo-output/classifier-pipeline"
 nb2pipe convert demo-output/classifier_pipeline.ipynb -o demo-output/classifier-pipeline
@@ -34,6 +35,12 @@ nb2pipe run classifier-pipeline --engine kfp-local --tracking none
 
 step "nb2pipe submit classifier-pipeline --host http://kubeflow.example:8080 --dry-run"
 nb2pipe submit classifier-pipeline --host http://kubeflow.example:8080 --dry-run --schedule "0 3 * * *"
+
+step "nb2pipe convert --auto diabetes_untagged.ipynb -o diabetes-pipeline   (no tags: steps proposed)"
+nb2pipe convert --auto diabetes_untagged.ipynb -o diabetes-pipeline
+
+step "nb2pipe run diabetes-pipeline -p ALPHA=0.1"
+nb2pipe run diabetes-pipeline -p ALPHA=0.1
 
 step "nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13   (a plain notebook)"
 nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13

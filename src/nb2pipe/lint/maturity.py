@@ -31,14 +31,16 @@ ITEMS = (
          "requirements.txt; make paths relative to a DATA_DIR parameter"),
     Item("parameterised", "Parameterised",
          "inputs and settings live in a `parameters` cell and can be changed per run",
-         "`nb2pipe check --fix` adds a parameters cell; move hyperparameters into it"),
+         "`nb2pipe check --fix` adds a parameters cell; `--fix --unsafe-fixes` also moves "
+         "hyperparameters into it"),
     Item("pipeline-ready", "Pipeline-ready",
          "cells tagged as steps whose inputs and outputs nb2pipe can resolve",
          "`nb2pipe convert --auto NOTEBOOK` proposes steps (or tag cells `step:NAME` by hand, "
          "docs/tags.md), then `nb2pipe convert NOTEBOOK -o DIR`"),
     Item("tracked", "Tracked",
          "parameters, metrics and models are logged to an experiment tracker",
-         "`nb2pipe convert` injects MLflow tracking; or call `mlflow.autolog()`"),
+         "`nb2pipe convert` injects MLflow tracking; or `nb2pipe check --fix --unsafe-fixes` "
+         "adds `mlflow.autolog()`"),
     Item("no-secrets", "No secrets",
          "no keys, tokens or passwords in code or outputs",
          "`nb2pipe check --fix` moves literals to environment variables; clear outputs"),
