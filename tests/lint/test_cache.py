@@ -53,3 +53,15 @@ def test_no_cache_leaves_no_folder(tmp_path, monkeypatch):
     assert not (tmp_path / ".nb2pipe_cache").exists()
     check(path, "--cache-dir", str(tmp_path / "elsewhere"))
     assert list((tmp_path / "elsewhere").glob("check-*.json"))
+
+
+def test_a_module_added_next_to_the_notebook_is_seen(tmp_path, monkeypatch):
+    from nb2pipe.lint import project
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(project, "RECHECK_SECONDS", 0)
+    (tmp_path / "requirements.txt").write_text("numpy==2.1.0\n")
+    path = write_notebook(tmp_path / "nb.ipynb", "# %%\nimport helpers\n")
+    assert "`helpers` is imported" in check(path, "--select", "NB205")
+    (tmp_path / "helpers.py").write_text("X = 1\n")
+    assert check(path, "--select", "NB205") == ""

@@ -67,14 +67,16 @@ class ResultCache:
             self.entries = {}
 
     def _dependencies(self, path: str) -> list:
-        """The dependency files of the notebook's project, with their stamps."""
+        """What a notebook's findings depend on besides itself, with their stamps: the
+        dependency files of its project, and its folder (a module added next to it, such as
+        `helpers.py`, is local, not a missing dependency)."""
         from nb2pipe.lint.project import project_for
 
         folder = os.path.dirname(os.path.abspath(path))
         found = self._projects.get(folder)
         if found is None:
-            found = self._projects[folder] = [
-                [file, _stamp(file)] for file in project_for(folder).dependency_files]
+            files = [folder, *project_for(folder).dependency_files]
+            found = self._projects[folder] = [[file, _stamp(file)] for file in files]
         return found
 
     def get(self, path: str):

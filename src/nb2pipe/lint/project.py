@@ -11,7 +11,6 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 DEPENDENCY_FILES = ("requirements.txt", "requirements-dev.txt", "requirements.in",
                     "pyproject.toml", "environment.yml", "environment.yaml", "setup.py",
@@ -190,7 +189,8 @@ def _from_toml(text: str) -> set[str]:
     return names
 
 
-@lru_cache(maxsize=4096)
 def is_local_module(folder: str, module: str) -> bool:
-    base = os.path.join(folder, module)
-    return os.path.isfile(base + ".py") or os.path.isdir(base)
+    """Whether ``module`` is a module or package next to a notebook in ``folder``."""
+    entries = _entries(folder)
+    return module + ".py" in entries or (module in entries and
+                                         os.path.isdir(os.path.join(folder, module)))
