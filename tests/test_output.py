@@ -55,3 +55,18 @@ def test_sarif_with_no_findings_is_valid(tmp_path, sarif_schema):
     code, out, _ = run_cli("check", tmp_path, "--output-format", "sarif", "--ignore", "NB7")
     assert code == 0
     jsonschema.validate(json.loads(out), sarif_schema)
+
+
+def test_folder_findings_have_no_line(tmp_path, sarif_schema):
+    """NB7xx findings are about a folder: SARIF points at the folder, GitHub at no file."""
+    write_notebook(tmp_path / "a.ipynb", "# %%\nx = 1\n")
+    code, out, _ = run_cli("check", tmp_path, "--output-format", "sarif", "--select", "NB7")
+    assert code == 1
+    sarif = json.loads(out)
+    jsonschema.validate(sarif, sarif_schema)
+    (location,) = {json.dumps(r["locations"]) for r in sarif["runs"][0]["results"]}
+    assert "region" not in location and location.count('/"') == 1
+    code, out, _ = run_cli("check", tmp_path, "--output-format", "github", "--select", "NB7")
+    lines = out.splitlines()
+    assert lines and all(line.startswith(("::warning title=NB70", "::notice title=NB70"))
+                         for line in lines) and "file=" not in out

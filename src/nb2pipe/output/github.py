@@ -21,6 +21,10 @@ def render_github(results, **_) -> str:
             line = file_position(d.path, d.cell, d.line)
             where = f"cell {d.cell + 1}, line {d.line}: " if d.cell is not None else ""
             title = _escape(f"{d.code} {d.name}", True)
+            if getattr(result, "is_folder", False):  # about a folder: no file, no line
+                lines.append(f"::{_LEVELS[d.severity]} title={title}::"
+                             f"{_escape(f'{d.path}: {d.message}')}")
+                continue
             lines.append(f"::{_LEVELS[d.severity]} file={_escape(d.path, True)},line={line},"
                          f"title={title}::{_escape(where + d.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

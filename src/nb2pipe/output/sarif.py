@@ -44,7 +44,10 @@ def document(results) -> dict:
                 "message": {"text": d.message if d.cell is None else
                             f"cell {d.cell + 1}, line {d.line}: {d.message}"},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
-                                                    "region": region}}],
+                                                    "region": region}}
+                              if not getattr(result, "is_folder", False) else
+                              {"physicalLocation": {"artifactLocation": {
+                                  "uri": uri.rstrip("/") + "/"}}}],
                 "properties": {"cell": d.cell_number, "cellId": d.cell_id,
                                "cellLine": d.line, "cellColumn": d.col},
             }
