@@ -267,3 +267,14 @@ def test_one_giant_cell_is_one_step_and_the_note_says_how_to_get_more():
     assert [s.cells for s in proposal.steps] == [[0]]
     assert any("cell 1 holds all the work" in note and "split it" in note
                for note in proposal.summary())
+
+
+def test_a_global_seed_in_one_step_and_draws_in_another_are_noted():
+    proposal = propose(read_notebook_from_text(
+        "# %%\nimport numpy as np\n"
+        "# %% [markdown]\n# ## Seed\n# %%\nnp.random.seed(0)\nrng = np.random.default_rng(1)\n"
+        "a = np.random.rand(3)\n"
+        "# %% [markdown]\n# ## Draw\n# %%\nb = np.random.rand(3) + a\nc = rng.normal(size=3)\n"))
+    notes = [n for n in proposal.summary() if "global generator" in n]
+    assert len(notes) == 1 and "step `draw` draws from it" in notes[0]
+    assert "cell 3 seeds numpy's" in notes[0]

@@ -38,6 +38,9 @@ MIN_STATEMENTS = 3
 MAX_STEPS = 12
 #: Without a heading, a cut is made only where at most this many names cross it.
 MAX_CROSSING = 4
+#: Calls that make a new generator (seeded by their argument), not draws from the global one.
+_NEW_GENERATORS = frozenset({"numpy.random.default_rng", "numpy.random.RandomState",
+                             "numpy.random.Generator"})
 #: Magics that only configure the kernel's display or extensions: such cells are `imports`.
 SETUP_MAGICS = frozenset({"matplotlib", "config", "load_ext", "reload_ext", "autoreload",
                           "aimport", "precision", "env", "watermark"})
@@ -320,7 +323,39 @@ class _Proposer:
                 f"cells: split it where its stages begin (in Jupyter, Ctrl+Shift+- at the "
                 f"cursor) and run --auto again for more steps")
         groups, names, tagged = self.check(groups)
+        self.note_global_random_state(groups, names)
         return self.proposal(groups, names, tagged)
+
+    def note_global_random_state(self, groups: list[_Work], names: list[str]) -> None:
+        """Say so when a step draws from a global generator (``np.random.rand``) that another
+        step seeds: each step starts a fresh process, so its draws are not the notebook's."""
+        from nb2pipe.lint.knowledge import RANDOM_SOURCES, UNIVERSAL_SEEDERS
+
+        step_of = {cell: n for n, group in enumerate(groups) for cell in group.cells}
+        for source in RANDOM_SOURCES:
+            seeds: dict[int, int] = {}  # step → the cell that seeds there
+            draws: dict[int, int] = {}  # step → the first cell that draws there
+            for cell, facts in self.analysis.cells_with_facts():
+                step = step_of.get(cell.index)
+                if step is None:
+                    continue
+                for call in facts.calls:
+                    qualified = self.analysis.qualify(call.dotted) or ""
+                    if qualified in source.seeds or qualified in UNIVERSAL_SEEDERS:
+                        seeds.setdefault(step, cell.index)
+                    elif source.draws_from(qualified) and qualified not in _NEW_GENERATORS:
+                        draws.setdefault(step, cell.index)
+            unseeded = [step for step in sorted(draws) if step not in seeds]
+            if seeds and unseeded:
+                seed_cell = next(iter(seeds.values()))
+                shown = ", ".join(f"`{names[step]}`" for step in unseeded[:3])
+                self.notes.append(
+                    f"cell {self.number(seed_cell)} seeds {source.name}'s global generator, "
+                    f"but step{'s' if len(unseeded) > 1 else ''} {shown} "
+                    f"draw{'' if len(unseeded) > 1 else 's'} from it in "
+                    f"another process, unseeded: their numbers will differ from the "
+                    f"notebook's; draw from a generator object instead (numpy: `rng = "
+                    f"np.random.default_rng(SEED)`), which steps pass on")
 
     def segment(self, work: list[int]) -> list[_Work]:
         opaque = self.reads_names_from_strings()
