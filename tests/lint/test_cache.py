@@ -46,6 +46,16 @@ def test_a_new_requirements_file_is_seen(tmp_path, monkeypatch):
     assert check(path, "--select", "NB205") == ""
 
 
+def test_a_damaged_cache_is_checked_again(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_notebook(tmp_path / "nb.ipynb", SOURCE)
+    first = check(path)
+    (cache,) = (tmp_path / ".nb2pipe_cache").glob("check-*.json")
+    for damaged in ('{"%s": {"stamp": 1}}' % path, "[1, 2]", "not json"):
+        cache.write_text(damaged)
+        assert check(path) == first
+
+
 def test_no_cache_leaves_no_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = write_notebook(tmp_path / "nb.ipynb", SOURCE)

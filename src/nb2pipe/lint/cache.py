@@ -65,6 +65,8 @@ class ResultCache:
             self.entries = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.entries = {}
+        if not isinstance(self.entries, dict):
+            self.entries = {}
 
     def _dependencies(self, path: str) -> list:
         """What a notebook's findings depend on besides itself, with their stamps: the
@@ -84,14 +86,17 @@ class ResultCache:
         from nb2pipe.lint.runner import FileResult
 
         entry = self.entries.get(os.path.abspath(path))
-        if entry is None or entry["stamp"] != _stamp(path) or \
-                entry["dependencies"] != self._dependencies(path):
-            return None
-        diagnostics = [Diagnostic(**dict(d, path=path)) for d in entry["diagnostics"]]
-        return FileResult(path, diagnostics, has_steps=entry["has_steps"],
-                          trains=entry.get("trains", False),
-                          quotes={tuple(map(int, k.split(":"))): v
-                                  for k, v in entry["quotes"].items()})
+        try:
+            if entry is None or entry["stamp"] != _stamp(path) or \
+                    entry["dependencies"] != self._dependencies(path):
+                return None
+            diagnostics = [Diagnostic(**dict(d, path=path)) for d in entry["diagnostics"]]
+            return FileResult(path, diagnostics, has_steps=entry["has_steps"],
+                              trains=entry["trains"],
+                              quotes={tuple(map(int, k.split(":"))): v
+                                      for k, v in entry["quotes"].items()})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # a damaged entry: check the notebook again
 
     def put(self, result) -> None:
         if result.crashed:

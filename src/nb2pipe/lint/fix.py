@@ -194,6 +194,15 @@ class NotebookEditor:
 SEED_NAMES = ("SEED", "RANDOM_SEED", "RANDOM_STATE", "seed", "random_seed", "random_state")
 
 
+def fresh_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``… : the first that ``taken`` does not hold."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
+
+
 def seed_parameter(editor: NotebookEditor) -> tuple[str, bool]:
     """The name of the notebook's seed parameter, and whether it already exists."""
     from nb2pipe.analysis.notebook import NotebookAnalysis

@@ -1,7 +1,7 @@
 import ast
 import re
 
-from nb2pipe.lint.fix import PARAMETER_TAGS
+from nb2pipe.lint.fix import PARAMETER_TAGS, fresh_name
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 # Where level-0 notebooks keep their data: one person's machine, Colab's Drive, Kaggle.
@@ -137,7 +137,7 @@ class HardCodedAbsolutePath(Rule):
         existing = _string_parameters(editor, parameters, analysis)
         names: dict[str, str] = {}
         for folder in dict.fromkeys(folders.values()):
-            name = existing.get(folder) or _fresh_name(taken)
+            name = existing.get(folder) or fresh_name("DATA_DIR", taken)
             taken.add(name)
             names[folder] = name
             if folder not in existing:
@@ -183,14 +183,6 @@ def _parameter_folders(paths: list[str]) -> dict[str, str]:
                for f in folders.values()):
             return {path: prefix for path in folders}
     return folders
-
-
-def _fresh_name(taken: set[str]) -> str:
-    name, number = "DATA_DIR", 1
-    while name in taken:
-        number += 1
-        name = f"DATA_DIR_{number}"
-    return name
 
 
 def _string_parameters(editor, parameters, analysis) -> dict[str, str]:

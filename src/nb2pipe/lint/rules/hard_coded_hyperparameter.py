@@ -1,12 +1,13 @@
 import ast
 
+from nb2pipe.lint.cst import edit_at
+from nb2pipe.lint.fix import fresh_name
 from nb2pipe.lint.knowledge import (
     FIT_HYPERPARAMETERS,
     HYPERPARAMETER_CALLS,
     NOT_HYPERPARAMETER_MODULES,
     NOT_HYPERPARAMETERS,
 )
-from nb2pipe.lint.cst import edit_at
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 PARAMETER_TAGS = ("parameters", "pipeline-parameters")
@@ -147,7 +148,7 @@ class HardCodedHyperparameter(Rule):
                 if existing.get(name) == text:
                     names[keyword.arg] = name  # the parameters cell already holds this value
                     continue
-                name = _fresh(name, taken)
+                name = fresh_name(name, taken)
                 taken.add(name)
                 editor.add_parameter(name, text)
                 names[keyword.arg] = name
@@ -212,14 +213,6 @@ def _snake(name: str) -> str:
             out.append("_")
         out.append(char.upper())
     return "".join(out).strip("_") or "MODEL"
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}_{number}"
-    return candidate
 
 
 def _number_parameters(notebook, index: int) -> dict[str, str]:

@@ -63,8 +63,6 @@ def by_shape(value: str):
     for kind, markers, pattern, env in PATTERNS:
         if not any(marker in value for marker in markers):
             continue
-        if markers == ("://",) and "@" not in value:
-            continue  # a URL without credentials: most outputs with links
         match = pattern.search(value)
         if match and not _PLACEHOLDER.search(match.group(match.lastindex or 0)):
             return kind, env, match
