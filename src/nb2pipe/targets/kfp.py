@@ -17,6 +17,7 @@ the current environment, offline).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -326,6 +327,57 @@ def import_kfp_compiler():
     return compiler
 
 
+#: The kfp-kubernetes helpers the generated DSL calls, by the module that defines each.
+KUBERNETES_HELPERS = {"add_pod_label": "pod_metadata", "add_pod_annotation": "pod_metadata",
+                      "use_secret_as_env": "secret"}
+
+
+@contextlib.contextmanager
+def kfp_kubernetes_helpers():
+    """``from kfp import kubernetes`` inside the block gives kfp-kubernetes' own helpers
+    that the generated DSL calls, without the Kubernetes client.
+
+    The package's ``__init__`` imports every helper module, and the node-affinity one
+    imports the whole Kubernetes client: 0.4 s, three times what compiling the pipeline
+    costs, for a module none of nb2pipe's settings use. Inside the block the package is
+    the bare package with only the modules that define ``KUBERNETES_HELPERS`` loaded;
+    afterwards it is taken out of ``sys.modules`` again, so a later ``import kfp.kubernetes``
+    runs the real ``__init__`` (which reuses the modules already loaded). When the package is
+    already imported, or its layout is not what this expects, the block uses it as it is.
+    """
+    import importlib
+    import importlib.util
+    import sys
+
+    import kfp
+
+    if "kfp.kubernetes" in sys.modules:
+        yield
+        return
+    spec = importlib.util.find_spec("kfp.kubernetes")
+    if spec is None:  # not installed: the generated import fails with kfp's own message
+        yield
+        return
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["kfp.kubernetes"] = package
+    try:
+        for name, module in KUBERNETES_HELPERS.items():
+            setattr(package, name,
+                    getattr(importlib.import_module(f"kfp.kubernetes.{module}"), name))
+    except (ImportError, AttributeError):
+        del sys.modules["kfp.kubernetes"]
+        yield
+        return
+    kfp.kubernetes = package
+    try:
+        yield
+    finally:
+        if sys.modules.get("kfp.kubernetes") is package:
+            del sys.modules["kfp.kubernetes"]
+        if getattr(kfp, "kubernetes", None) is package:
+            del kfp.kubernetes
+
+
 def compile_dsl(source: str, pipeline: Pipeline, local: bool = False) -> str:
     """Compile generated DSL source with kfp.compiler; return the YAML text."""
     import importlib.util
@@ -343,14 +395,16 @@ def compile_dsl(source: str, pipeline: Pipeline, local: bool = False) -> str:
             spec = importlib.util.spec_from_file_location(f"nb2pipe_kfp_{os.getpid()}",
                                                           module_path)
             module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            with kfp_kubernetes_helpers():
+                spec.loader.exec_module(module)
+                target = os.path.join(folder, "pipeline.yaml")
+                compiler.Compiler().compile(getattr(module, _pipeline_function(pipeline)),
+                                            target)
         finally:
             if previous is None:
                 os.environ.pop("NB2PIPE_KFP_LOCAL", None)
             else:
                 os.environ["NB2PIPE_KFP_LOCAL"] = previous
-        target = os.path.join(folder, "pipeline.yaml")
-        compiler.Compiler().compile(getattr(module, _pipeline_function(pipeline)), target)
         with open(target, encoding="utf-8") as handle:
             return handle.read()
     finally:
