@@ -71,7 +71,7 @@ def notebook_from_bytes(data: bytes, path: str = "<notebook>") -> Notebook:
     except UnicodeDecodeError as error:
         raise NotebookError(f"not UTF-8 text (byte {error.start})",
                             "notebooks are UTF-8 JSON; is this really an .ipynb file?") from None
-    if not text.strip():
+    if not text or text.isspace():  # (strip() would copy the whole file)
         raise NotebookError("the file is empty", "open it in Jupyter and save it, or delete it")
     try:
         raw = json.loads(text)

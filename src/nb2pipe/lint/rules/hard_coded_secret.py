@@ -4,9 +4,10 @@ from functools import lru_cache
 
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
-#: Secrets recognisable by their shape: (kind, substrings one of which every match contains,
-#: pattern, the environment variable they usually live in). The substrings are checked first,
-#: so that a pattern only runs on the rare text that may match it.
+#: Secrets recognisable by their shape: (kind, markers, pattern, the environment variable they
+#: usually live in). Every match starts with one of its markers: the pattern is only tried
+#: where a marker occurs (a search from the start would scan a whole long output, since a
+#: pattern that begins with ``\b`` gives the regex engine no literal to skip ahead to).
 PATTERNS = (
     ("an AWS access key", ("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
      "AWS_ACCESS_KEY_ID"),
@@ -19,7 +20,7 @@ PATTERNS = (
     ("an OpenAI API key", ("sk-",), re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}"),
      "OPENAI_API_KEY"),
     ("a Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "GOOGLE_API_KEY"),
-    ("a Stripe key", ("k_live_",), re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
+    ("a Stripe key", ("rk_live_", "sk_live_"), re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
      "STRIPE_API_KEY"),
     ("a Hugging Face token", ("hf_",), re.compile(r"\bhf_[A-Za-z]{34,}\b"), "HF_TOKEN"),
     ("a private key", ("-----BEGIN",),
@@ -61,12 +62,24 @@ def by_shape(value: str):
     if len(value) < 12 or not _ANY_MARKER.search(value):
         return None
     for kind, markers, pattern, env in PATTERNS:
-        if not any(marker in value for marker in markers):
-            continue
-        match = pattern.search(value)
+        match = _leftmost_match(pattern, markers, value)
         if match and not _PLACEHOLDER.search(match.group(match.lastindex or 0)):
             return kind, env, match
     return None
+
+
+def _leftmost_match(pattern, markers, value: str):
+    """``pattern.search(value)``, trying the pattern only where one of ``markers`` starts."""
+    found = None
+    for marker in markers:
+        at = value.find(marker)
+        while at != -1 and (found is None or at < found.start()):
+            match = pattern.match(value, at)  # `\b` still sees the character before `at`
+            if match:
+                found = match
+                break
+            at = value.find(marker, at + 1)
+    return found
 
 
 @lru_cache(maxsize=4096)
