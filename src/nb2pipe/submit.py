@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import socket
 import urllib.parse
@@ -69,6 +70,7 @@ def kfp_cron(expression: str) -> str:
 def submit(host: str, package: str, sets: list[dict], experiment: str,
            run_name: str | None, schedule: str | None, timeout: float = 30) -> list[Submission]:
     _check_reachable(host, timeout)
+    _check_answers(host, timeout)
     try:
         from kfp.client import Client
     except ImportError:
@@ -78,8 +80,9 @@ def submit(host: str, package: str, sets: list[dict], experiment: str,
     chatter = io.StringIO()
     import warnings
 
+    logged = _Records()
     try:
-        with contextlib.redirect_stdout(chatter), warnings.catch_warnings():
+        with contextlib.redirect_stdout(chatter), warnings.catch_warnings(), logged:
             # kfp prints links as it goes, and warns that it needs KFP ≥ 2.0.0-beta.2 (the
             # versions docs/kubeflow.md lists).
             warnings.simplefilter("ignore", FutureWarning)
@@ -106,9 +109,46 @@ def submit(host: str, package: str, sets: list[dict], experiment: str,
         raise
     except Exception as error:  # kfp and its API client raise many types
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        why = f" (last: {logged.last_problem()})" if logged.last_problem() else ""
         raise SubmitError(f"the Kubeflow Pipelines API at {host} refused the pipeline: "
-                          f"{type(error).__name__}: {text[:300]}") from None
+                          f"{type(error).__name__}: {text[:300]}{why}") from None
     return results
+
+
+class _Records(logging.Handler):
+    """Inside ``with``: the root logger's records are kept here instead of printed.
+
+    kfp.Client logs each failed health check with ``logging.exception`` on the root logger,
+    which (no handler being set) prints a full traceback per attempt. What they said is
+    summed up in the one-line error instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self):
+        root = logging.getLogger()
+        self._saved = root.handlers[:]
+        root.handlers = [self]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger().handlers = self._saved
+
+    def last_problem(self) -> str:
+        for record in reversed(self.records):
+            if record.levelno >= logging.WARNING:
+                error = record.exc_info[1] if record.exc_info else None
+                status = getattr(error, "status", None)
+                reason = getattr(error, "reason", None)
+                if status:
+                    return f"HTTP {status} {reason or ''}".strip()
+                return (str(error) if error else record.getMessage()).splitlines()[0][:200]
+        return ""
 
 
 def _check_reachable(host: str, timeout: float) -> None:
@@ -128,5 +168,34 @@ def _check_reachable(host: str, timeout: float) -> None:
                           f"{error.strerror or error}; check the URL (kubectl port-forward "
                           f"svc/ml-pipeline-ui 8080:80 -n kubeflow for a local tunnel)") from None
 
+
+def _check_answers(host: str, timeout: float) -> None:
+    """Ask the API's health endpoint once: a server that is not the Kubeflow Pipelines API
+    (404), or an API that is down (5xx), gets a clear message now rather than after the kfp
+    client's five attempts five seconds apart. Anything else (a login page, 401, 403) is left
+    to kfp.Client, which knows how to authenticate."""
+    import urllib.error
+    import urllib.request
+
+    url = host.rstrip("/") + HEALTHZ
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (urllib.error.URLError, OSError, ValueError):
+        return  # kfp.Client's own attempt reports it
+    if status == 404:
+        raise SubmitError(f"{host} is not the Kubeflow Pipelines API: {HEALTHZ} answered "
+                          f"HTTP 404; check the URL (the API of a full Kubeflow is usually "
+                          f"https://HOST/pipeline)")
+    if status >= 500:
+        raise SubmitError(f"the Kubeflow Pipelines API at {host} is not healthy: {HEALTHZ} "
+                          f"answered HTTP {status}; check the ml-pipeline deployment "
+                          f"(kubectl get pods -n kubeflow)")
+
+
+#: The KFP v2 API's health endpoint (what kfp.Client asks first).
+HEALTHZ = "/apis/v2beta1/healthz"
 
 __all__ = ["SubmitError", "dry_run", "plan", "submit"]

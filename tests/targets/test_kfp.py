@@ -159,11 +159,17 @@ class _Recorder(BaseHTTPRequestHandler):
 
     requests: list = []
     fail = False
+    status = 0
 
     def _answer(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}") if length else {}
         type(self).requests.append((self.command, self.path.split("?")[0], body))
+        if type(self).status:  # a server that answers everything with this status
+            self.send_response(type(self).status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if type(self).fail and self.command == "POST":
             self.send_response(500)
             self.send_header("Content-Type", "application/json")
@@ -197,6 +203,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def kfp_server():
     _Recorder.requests = []
     _Recorder.fail = False
+    _Recorder.status = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -254,3 +261,19 @@ def test_submit_errors_are_clear(kfp_server, converted):
     assert code == 2 and "cannot reach the Kubeflow Pipelines API" in err
     code, _, err = run_cli("submit", converted, "--host", host, "--schedule", "every day")
     assert code == 2 and "is not a cron expression" in err
+
+
+@pytest.mark.parametrize("status,expected", [(404, "is not the Kubeflow Pipelines API"),
+                                             (503, "is not healthy")])
+def test_submit_to_a_server_that_is_not_a_healthy_kfp_api(kfp_server, converted, status,
+                                                          expected):
+    """A wrong URL (another web server: 404) or an API that is down (503): one line at once,
+    not kfp.Client's five health checks five seconds apart with a traceback each."""
+    host, recorder = kfp_server
+    recorder.status = status
+    result = subprocess.run([sys.executable, "-m", "nb2pipe", "submit", str(converted),
+                             "--host", host], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and expected in result.stderr
+    assert f"HTTP {status}" in result.stderr and "Traceback" not in result.stderr
+    assert [path for _, path, _ in recorder.requests] == ["/apis/v2beta1/healthz"]
