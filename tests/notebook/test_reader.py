@@ -18,7 +18,7 @@ def _write(tmp_path, content, name="nb.ipynb"):
     ("[1, 2]", "not a notebook"),
     ('{"foo": 1}', "no `cells`"),
     ('{"nbformat": 5, "cells": []}', "unsupported nbformat"),
-    ('{"nbformat": 4, "cells": {}}', "`cells` is a object"),
+    ('{"nbformat": 4, "cells": {}}', "`cells` is an object"),
     ('{"nbformat": 4, "cells": [{"cell_type": "code", "source": 3}]}', "cell 1: `source`"),
     ('{"nbformat": 4, "cells": [{"cell_type": "image"}]}', "cell 1 has cell_type"),
     (b"\xff\xfe\x00junk", "not UTF-8"),

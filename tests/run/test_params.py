@@ -25,7 +25,7 @@ def test_sweeps_make_a_grid(tmp_path):
 
 @pytest.mark.parametrize("cli,message", [
     (["rate=1"], "unknown parameter `rate`"),
-    (["depth=deep"], "parameter `depth` is a int"),
+    (["depth=deep"], "parameter `depth` is an integer"),
     (["lr"], "write `-p NAME=VALUE`"),
 ])
 def test_bad_parameters_are_explained(cli, message):

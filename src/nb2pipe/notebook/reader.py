@@ -87,7 +87,7 @@ def notebook_from_bytes(data: bytes, path: str = "<notebook>") -> Notebook:
 def notebook_from_dict(raw: Any, path: str = "<notebook>") -> Notebook:
     """Model a notebook from its parsed JSON (any nbformat 3 or 4)."""
     if not isinstance(raw, dict):
-        raise NotebookError(f"not a notebook: the JSON is a {_type(raw)}, not an object",
+        raise NotebookError(f"not a notebook: the JSON is {_type(raw)}, not an object",
                             "an .ipynb file is a JSON object with `cells` and `metadata`")
     major = raw.get("nbformat")
     if major == 3 or ("worksheets" in raw and "cells" not in raw):
@@ -104,11 +104,11 @@ def notebook_from_dict(raw: Any, path: str = "<notebook>") -> Notebook:
         minor = 0
     metadata = raw.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise NotebookError(f"`metadata` is a {_type(metadata)}, not an object",
+        raise NotebookError(f"`metadata` is {_type(metadata)}, not an object",
                             "re-save the notebook with Jupyter")
     cells_raw = raw.get("cells")
     if not isinstance(cells_raw, list):
-        raise NotebookError(f"`cells` is a {_type(cells_raw)}, not a list",
+        raise NotebookError(f"`cells` is {_type(cells_raw)}, not a list",
                             "re-save the notebook with Jupyter")
     cells = tuple(_cell(index, cell) for index, cell in enumerate(cells_raw))
     return Notebook(path=path, cells=cells, metadata=metadata, nbformat=4, nbformat_minor=minor,
@@ -137,7 +137,7 @@ def parse_code(source: str) -> Code:
 def _cell(index: int, cell: Any) -> Cell:
     where = f"cell {index + 1}"
     if not isinstance(cell, dict):
-        raise NotebookError(f"{where} is a {_type(cell)}, not an object",
+        raise NotebookError(f"{where} is {_type(cell)}, not an object",
                             "re-save the notebook with Jupyter", index)
     cell_type = cell.get("cell_type")
     if cell_type not in ("code", "markdown", "raw"):
@@ -146,7 +146,7 @@ def _cell(index: int, cell: Any) -> Cell:
     source = _text(cell.get("source", ""), f"{where}: `source`", index)
     metadata = cell.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise NotebookError(f"{where}: `metadata` is a {_type(metadata)}, not an object",
+        raise NotebookError(f"{where}: `metadata` is {_type(metadata)}, not an object",
                             "re-save the notebook with Jupyter", index)
     tags = metadata.get("tags", ())
     if not isinstance(tags, (list, tuple)):
@@ -162,7 +162,7 @@ def _cell(index: int, cell: Any) -> Cell:
         count = None
     outputs = cell.get("outputs", [])
     if not isinstance(outputs, list):
-        raise NotebookError(f"{where}: `outputs` is a {_type(outputs)}, not a list",
+        raise NotebookError(f"{where}: `outputs` is {_type(outputs)}, not a list",
                             "clear the outputs and save again", index)
     outputs = tuple(o for o in outputs if isinstance(o, dict))
     return Cell(index, cell_id, "code", source, tags, count, outputs, metadata, parse_code(source))
@@ -173,7 +173,7 @@ def _text(value: Any, what: str, index: int | None) -> str:
         return value
     if isinstance(value, list) and all(isinstance(part, str) for part in value):
         return "".join(value)
-    raise NotebookError(f"{what} must be a string or a list of strings, not a {_type(value)}",
+    raise NotebookError(f"{what} must be a string or a list of strings, not {_type(value)}",
                         "re-save the notebook with Jupyter", index)
 
 
@@ -190,8 +190,10 @@ def _upgrade_v3(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", int: "number", float: "number",
-            bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+    """What a JSON value is, with its article: "an object", "a list", "null"…"""
+    return {dict: "an object", list: "a list", str: "a string", int: "a number",
+            float: "a number", bool: "a boolean", type(None): "null"}.get(
+        type(value), f"a {type(value).__name__}")
 
 
 # -- `# %%` percent-format text, for rule examples and tests ------------------------------------

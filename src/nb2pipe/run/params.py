@@ -50,7 +50,9 @@ def coerce(parameter: Parameter, value):
             return value
     except (KeyError, ValueError):
         pass
-    raise ParameterError(f"parameter `{parameter.name}` is a {kind} (default "
+    what = {"int": "an integer", "float": "a number", "bool": "True or False",
+            "str": "a string", "list": "a list", "dict": "a dict"}.get(kind, f"a {kind}")
+    raise ParameterError(f"parameter `{parameter.name}` is {what} (default "
                          f"{parameter.default!r}), not {value!r}")
 
 
