@@ -69,6 +69,29 @@ def test_bad_notebook_writes_nothing_and_explains(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".nb2pipe-")]
 
 
+def test_a_step_that_does_not_parse_is_named_not_a_traceback(tmp_path):
+    path = write_notebook(tmp_path / "typo.ipynb", '# %% tags=["step:load"]\nx = 1\n'
+                          '# %% tags=["skip"]\nprint "only a look"\n'
+                          '# %% tags=["step:train"]\ny = = x\n')
+    code, _, err = run_cli("convert", path, "-o", tmp_path / "out")
+    assert code == 1 and "Traceback" not in err
+    assert "typo.ipynb:cell 3:1:5: NB902 cell does not parse" in err
+    assert "cell 2" not in err  # a skipped cell is not part of the pipeline
+    assert "nothing was written" in err and not (tmp_path / "out").exists()
+
+
+def test_a_notebook_in_another_language_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kernel = {"kernelspec": {"name": "ir", "language": "R", "display_name": "R"}}
+    path = write_notebook(tmp_path / "r.ipynb", '# %% tags=["step:a"]\nx <- 1\n', kernel)
+    code, _, err = run_cli("convert", path, "-o", tmp_path / "out")
+    assert code == 1 and "NB903" in err and "language is `r`" in err
+    assert not (tmp_path / "out").exists()
+    code, _, err = run_cli("run", path)
+    assert code == 2 and "language is `r`" in err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "mlflow.db").exists()
+
+
 def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep me")

@@ -153,6 +153,12 @@ class _Builder:
 
     def build(self) -> tuple[Pipeline | None, list[Diagnostic]]:
         notebook = self.notebook
+        language = notebook.language
+        if "python" not in language:
+            self.report("NB903", None, f"the kernel's language is `{language}`: nb2pipe builds "
+                        f"pipelines from Python notebooks only",
+                        "nb2pipe's steps run Python: convert a notebook whose kernel is Python")
+            return None, self.problems
         roles: dict[str, list[int]] = {"imports": [], "functions": [], "parameters": [],
                                        "metrics": [], "skip": [], "orphan": []}
         groups: dict[str, _Group] = {}
@@ -197,8 +203,18 @@ class _Builder:
 
         if not groups:
             self.report("NB401", None, "no cell is tagged `step:NAME`: there is no step to run",
-                        "tag the cells of each step `step:NAME` (see docs/tags.md)")
+                        "tag the cells of each step `step:NAME` (see docs/tags.md), or let "
+                        "nb2pipe propose the steps: nb2pipe convert NOTEBOOK --auto")
             return None, self.problems
+        used = [i for group in groups.values() for i in group.cells] + [
+            i for role in ("imports", "functions", "parameters", "metrics") for i in roles[role]]
+        for index in sorted(used):
+            cell = notebook.cells[index]
+            problem = cell.code.error if cell.code else None
+            if problem is not None:
+                self.report("NB902", cell, f"cell does not parse: {problem.message}",
+                            "fix the syntax (or tag the cell `skip` to leave it out of the "
+                            "pipeline)", problem.line, problem.col)
         for name in order:
             cells = groups[name].cells
             if all(notebook.cells[i].is_empty for i in cells):

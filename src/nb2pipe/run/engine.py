@@ -86,6 +86,9 @@ def _notebook_source(path: str) -> Source:
         notebook = read_notebook(path)
     except NotebookError as error:
         raise RunError(f"{path}: {error.message}; {error.hint}") from None
+    if "python" not in notebook.language:
+        raise RunError(f"{path}: the kernel's language is `{notebook.language}`; nb2pipe runs "
+                       f"Python notebooks (with tracking code it adds in Python)")
     analysis = NotebookAnalysis(notebook)
     builder = Builder(notebook, analysis, single_step=True)
     parameter_cells = [c.index for c in notebook.code_cells
