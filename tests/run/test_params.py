@@ -31,3 +31,17 @@ def test_sweeps_make_a_grid(tmp_path):
 def test_bad_parameters_are_explained(cli, message):
     with pytest.raises(ParameterError, match=message):
         parameter_sets(PARAMETERS, cli)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("depth: [\n", "p.yaml: not valid YAML at line 2, column 1: expected the node content"),
+    ("depth: 1\n  lr: 2\n", "not valid YAML at line 2, column 5: mapping values"),
+    ("- 1\n", "expected a mapping of parameter names to values"),
+    ("grid: 3\n", "`grid` must map parameter names to lists"),
+])
+def test_a_bad_parameters_file_is_one_clear_line(tmp_path, text, message):
+    file = tmp_path / "p.yaml"
+    file.write_text(text)
+    with pytest.raises(ParameterError) as raised:
+        parameter_sets(PARAMETERS, [], str(file))
+    assert message in str(raised.value) and "\n" not in str(raised.value)

@@ -127,7 +127,10 @@ def _load_file(path: str) -> dict:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise ParameterError(f"{path}: not valid YAML: {error}") from None
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise ParameterError(f"{path}: not valid YAML{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
