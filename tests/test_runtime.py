@@ -1,6 +1,8 @@
 """Values between steps: each type gets its format, and comes back equal."""
 
 import json
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -46,6 +48,56 @@ def test_values_that_cannot_cross_a_process_name_step_and_variable(tmp_path):
         runtime.save(str(tmp_path), "load", "rows", (x for x in range(3)))
     with pytest.raises(runtime.ArtifactError, match="cannot pass `lock`"):
         runtime.save(str(tmp_path), "load", "lock", threading.Lock())
+
+
+# Code as a step's kernel runs it: its functions and classes belong to `__main__`.
+STEP_CODE = """
+import functools
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+def double(v):
+    return v * 2
+
+class Box:
+    def __init__(self, v):
+        self.v = v
+
+values = {
+    "function": double,
+    "lambda": lambda v: v + 1,
+    "instance": Box(5),
+    "nested": {"steps": [("double", double)]},
+    "partial": functools.partial(double, 21),
+    "model": make_pipeline(FunctionTransformer(double)),
+    "shared": Box(7),
+}
+"""
+CHECKS = {"function": "value(4) == 8", "lambda": "value(4) == 5", "instance": "value.v == 5",
+          "nested": "value['steps'][0][1](3) == 6", "partial": "value() == 42",
+          "model": "value.transform(__import__('numpy').ones((1, 1)))[0][0] == 2", "shared": "value.v == 7"}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_what_a_step_defines_loads_in_another_process(tmp_path, monkeypatch, name):
+    namespace = {"__name__": "__main__"}
+    exec(STEP_CODE, namespace)
+    # in a kernel, what the cells define is in `__main__` itself
+    monkeypatch.setattr(sys.modules["__main__"], "Box", namespace["Box"], raising=False)
+    # `shared` is an instance of a class the `functions` cells define (here: Box)
+    runtime.start_step("define", shared=["Box"] if name == "shared" else [])
+    record = runtime.save(str(tmp_path), "define", name, namespace["values"][name])
+    runtime._STEP.clear()
+    assert record["format"] == ("joblib" if name == "shared" else "cloudpickle")
+    # another kernel: a fresh process that defines nothing (but Box, for the shared one)
+    script = ("import sys\nfrom nb2pipe import runtime\n"
+              + ("class Box:\n    def __init__(self, v):\n        self.v = v\n"
+                 if name == "shared" else "")
+              + f"value = runtime.load(sys.argv[1], 'define', {name!r})\n"
+              + f"print({CHECKS[name]})\n")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                            text=True)
+    assert result.stdout.strip() == "True", result.stderr[-500:]
 
 
 def test_missing_artifact_says_which_step_should_have_written_it(tmp_path):

@@ -279,8 +279,11 @@ def run_run(args) -> int:
                 line = f", line {step.error['line']}" if step.error.get("line") else ""
                 print(f"  step `{name}` failed{where}{line}: {step.error.get('message')}",
                       file=sys.stderr)
-                print(f"  its executed notebook: {os.path.join(folder, step.notebook or '')}",
-                      file=sys.stderr)
+                if step.notebook:
+                    print(f"  its executed notebook: {os.path.join(folder, step.notebook)}",
+                          file=sys.stderr)
+                elif os.path.exists(os.path.join(folder, "kfp.log")):
+                    print(f"  kfp's log: {os.path.join(folder, 'kfp.log')}", file=sys.stderr)
         print(f"  fix it, then: nb2pipe run {args.source} --resume {record.run_id}",
               file=sys.stderr)
     if records and records[0].tracking.get("uri"):

@@ -8,7 +8,12 @@ chosen by the value's type (a registry; the first that accepts the value wins):
 | pandas DataFrame / Series | parquet (pickle when pyarrow is absent) | ``.parquet`` / ``.pkl`` |
 | numpy array | ``.npy`` | ``.npy`` |
 | JSON-able scalars, lists, dicts | JSON | ``.json`` |
-| anything else (scikit-learn models, …) | joblib, else cloudpickle, else pickle | ``.joblib`` / ``.pkl`` |
+| functions, classes and their instances defined in a step (or values that hold them) | cloudpickle, by value | ``.pkl`` |
+| anything else (scikit-learn models, …) | joblib, else pickle | ``.joblib`` / ``.pkl`` |
+
+Pickle writes a function or class of the notebook as a reference (``__main__.clean``) that only
+a kernel that ran the same definition can resolve: the steps that share the ``functions``
+cells can, the others cannot. So what a step itself defines goes by value, with cloudpickle.
 
 Every artifact gets a ``NAME.meta.json`` beside it recording its format and type. A value no
 serializer can write (an open file, a generator, a lock) raises :class:`ArtifactError`, naming
@@ -133,12 +138,59 @@ def _load_joblib(path: str) -> Any:
 
 
 def _save_pickle(value: Any, path: str) -> None:
-    try:
-        import cloudpickle as dumper
-    except ImportError:
-        dumper = pickle
     with open(path, "wb") as handle:
-        dumper.dump(value, handle)
+        pickle.dump(value, handle)
+
+
+def _save_cloudpickle(value: Any, path: str) -> None:
+    try:
+        import cloudpickle
+    except ImportError:
+        raise ImportError("it holds a function or class defined in this step, which needs "
+                          "cloudpickle (pip install cloudpickle), or move the definition to "
+                          "a cell tagged `functions`") from None
+    with open(path, "wb") as handle:
+        cloudpickle.dump(value, handle)
+
+
+def by_value(value: Any, shared=frozenset(), budget: int = 5_000) -> bool:
+    """Whether ``value`` is, or holds, a function or class that this step's kernel defined
+    and the other steps' kernels do not: one of the notebook (module ``__main__``) that is
+    not in ``shared`` (what the ``functions`` cells define), or one local to a function (as
+    all are in a Kubeflow component). Pickle would write a reference to it that the next step
+    cannot resolve. Looks through lists, tuples, sets, dicts, objects' attributes, bound
+    methods and partials: ``budget`` objects at most. (Self-contained: the Kubeflow target
+    inlines it into every component.)"""
+    stack, seen = [value], set()
+    while stack and budget:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        budget -= 1
+        code = hasattr(item, "__code__")
+        defines = item if isinstance(item, type) or code else type(item)
+        module = getattr(defines, "__module__", None)
+        qualname = getattr(defines, "__qualname__", "") or ""
+        if "<locals>" in qualname or module == "__main__" and \
+                qualname.partition(".")[0] not in shared:
+            return True
+        if isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(list(item)[:1000])
+        elif isinstance(item, dict):
+            stack.extend(list(item.values())[:1000])
+        elif not isinstance(item, type) and not code:
+            attributes = getattr(item, "__dict__", None)
+            if isinstance(attributes, dict):
+                stack.extend(list(attributes.values())[:1000])
+            if callable(item):  # a bound method's function and object; a partial's parts
+                stack.extend(part for part in (getattr(item, name, None) for name in (
+                    "__func__", "__self__", "func", "args", "keywords")) if part is not None)
+    return False
+
+
+def _by_value(value: Any) -> bool:
+    return by_value(value, _STEP.get("shared", frozenset()))
 
 
 def _load_pickle(path: str) -> Any:
@@ -160,8 +212,10 @@ SERIALIZERS: list[Serializer] = [
     Serializer("npy", ".npy", lambda v: _module_of(v) == "numpy" and
                type(v).__name__ == "ndarray", _save_npy, _load_npy),
     Serializer("json", ".json", _is_json, _save_json, _load_json),
-    Serializer("joblib", ".joblib", lambda v: _has("joblib"), _save_joblib, _load_joblib),
-    Serializer("pickle", ".pkl", lambda v: True, _save_pickle, _load_pickle),
+    Serializer("cloudpickle", ".pkl", _by_value, _save_cloudpickle, _load_pickle),
+    Serializer("joblib", ".joblib", lambda v: _has("joblib") and not _by_value(v),
+               _save_joblib, _load_joblib),
+    Serializer("pickle", ".pkl", lambda v: not _by_value(v), _save_pickle, _load_pickle),
 ]
 
 
@@ -234,16 +288,20 @@ def load(folder: str, step: str, name: str) -> Any:
 
 # -- inside a step's kernel -------------------------------------------------------------------
 
-def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = ()) -> None:
+def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = (),
+               shared: list[str] | tuple[str, ...] = ()) -> None:
     """Called first in each step notebook: start the step's tracking run, if there is one.
 
     Args:
         step: the step's name.
         run: JSON from ``nb2pipe run``: ``{"tracking": {"uri": …, "run_id": …}}``.
         autolog: MLflow flavours to autolog (the frameworks the step imports).
+        shared: the names the ``imports`` and ``functions`` cells define (every step's
+            kernel defines them too: values that refer to them can be pickled by reference).
     """
     _STEP.clear()
     _STEP["name"] = step
+    _STEP["shared"] = frozenset(shared)
     info = json.loads(run) if run else {}
     if info.get("cwd") and os.path.isdir(info["cwd"]):
         os.chdir(info["cwd"])  # an earlier step in the same kernel may have changed it

@@ -277,3 +277,19 @@ def test_submit_to_a_server_that_is_not_a_healthy_kfp_api(kfp_server, converted,
     assert result.stderr.startswith("error: ") and expected in result.stderr
     assert f"HTTP {status}" in result.stderr and "Traceback" not in result.stderr
     assert [path for _, path, _ in recorder.requests] == ["/apis/v2beta1/healthz"]
+
+
+def test_kfp_local_names_what_the_failing_step_raised(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "fails.ipynb", '# %% tags=["step:a"]\nx = 1\n'
+                   '# %% tags=["step:b", "prev:a"]\ny = x + 1\nraise ValueError("bad y")\n'
+                   '# %% tags=["step:c", "prev:b"]\nz = y + 1\n')
+    assert run_cli("convert", "fails.ipynb", "-o", "out")[0] == 0
+    code, _, err = run_cli("run", "out", "--engine", "kfp-local", "--tracking", "none")
+    assert code == 1
+    assert "step `b` failed: ValueError: bad y" in err and "\x1b[" not in err
+    assert "kfp's log: " in err
+    (run,) = list((tmp_path / "out" / "runs").iterdir())
+    steps = json.loads((run / "run.json").read_text())["steps"]
+    assert {name: step["status"] for name, step in steps.items()} == {
+        "a": "succeeded", "b": "failed", "c": "skipped"}

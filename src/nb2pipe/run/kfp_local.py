@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import time
 
 from nb2pipe import __version__
@@ -69,7 +70,7 @@ class KfpLocalRunner(Runner):
                                        "experiment_id": tracker.experiment_id})
         record.write(folder)
         self.report(f"running {len(pipeline.steps)} steps with kfp's local runner …")
-        status, error = "succeeded", None
+        status, error, failed_task = "succeeded", None, None
         log_path = os.path.join(folder, "kfp.log")
         previous = os.getcwd()
         try:
@@ -81,10 +82,16 @@ class KfpLocalRunner(Runner):
                 pipeline_function(**parameters, nb2pipe_tracking=tracking,
                                   nb2pipe_artifacts=os.path.join(folder, "artifacts"))
         except Exception as failure:  # kfp raises RuntimeError for a failed task
-            status, error = "failed", f"{type(failure).__name__}: {failure}"
+            status = "failed"
+            # kfp's message only names the task ("Inner task failed: 'b'", in colours);
+            # what the step raised is in its log
+            error = _ANSI.sub("", f"{type(failure).__name__}: {failure}")
+            named = _FAILED_TASK.search(error)
+            failed_task = named.group(1) if named else None
+            error = _raised_in(log_path) or error
         finally:
             os.chdir(previous)
-        self._record_tasks(record, folder, error)
+        self._record_tasks(record, folder, error, failed_task)
         record.status = status
         record.finished = now()
         record.seconds = round(time.perf_counter() - started, 3)
@@ -100,8 +107,10 @@ class KfpLocalRunner(Runner):
             self.report(f"    failed: {error.splitlines()[0][:300]} (kfp's log: {log_path})")
         return record
 
-    def _record_tasks(self, record: RunRecord, folder: str, error: str | None) -> None:
-        """Each step's status from the task folders kfp's local runner left."""
+    def _record_tasks(self, record: RunRecord, folder: str, error: str | None,
+                      failed_task: str | None = None) -> None:
+        """Each step's status from the task folders kfp's local runner left; the step of
+        ``failed_task`` (kfp's task name) gets ``error``."""
         root = os.path.join(folder, "kfp")
         finished: set[str] = set()
         for run_dir in os.listdir(root) if os.path.isdir(root) else []:
@@ -111,15 +120,38 @@ class KfpLocalRunner(Runner):
         for name, step_record in record.steps.items():
             task = name.replace("_", "-")
             done = name in finished or task in finished or f"{task}-step" in finished
-            step_record.status = "succeeded" if done else ("failed" if error else "skipped")
-            if not done and error and name in error or (not done and error and
-                                                         task in error):
+            this_failed = failed_task in (name, task, f"{task}-step")
+            step_record.status = "succeeded" if done else (
+                "failed" if error and (this_failed or failed_task is None) else "skipped")
+            if not done and error and this_failed:
                 step_record.error = {"message": error.splitlines()[0][:500]}
         if error and not any(s.status == "failed" and s.error for s in record.steps.values()):
             first = next((s for s in record.steps.values() if s.status != "succeeded"), None)
             if first is not None:
                 first.status = "failed"
                 first.error = {"message": error.splitlines()[0][:500]}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FAILED_TASK = re.compile(r"Inner task failed: '([^']+)'")
+
+
+def _raised_in(log_path: str) -> str:
+    """The exception line of the last traceback in kfp's log (``ValueError: bad y``)."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return ""
+    starts = [i for i, line in enumerate(lines) if "Traceback (most recent call last):" in line]
+    if not starts:
+        return ""
+    header = lines[starts[-1]]
+    indent = len(header) - len(header.lstrip())
+    for line in lines[starts[-1] + 1:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            return _ANSI.sub("", line.strip())[:500]
+    return ""
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ the current environment, offline).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -96,6 +97,18 @@ def _nb2pipe_save(value, artifact, step, name):
             handle.write(text)
         artifact.metadata["format"] = "json"
         return
+    artifact.metadata["type"] = f"{type(value).__module__}.{type(value).__qualname__}"
+    if _nb2pipe_by_value(value):
+        try:
+            import cloudpickle as _cloudpickle
+        except ImportError:
+            raise TypeError(f"step `{step}` cannot pass `{name}` to the next step: it holds "
+                            "a function or class defined in the notebook, which needs "
+                            "cloudpickle") from None
+        with open(artifact.path, "wb") as handle:
+            _cloudpickle.dump(value, handle)
+        artifact.metadata["format"] = "cloudpickle"
+        return
     try:
         import joblib as _joblib
         _joblib.dump(value, artifact.path)
@@ -104,7 +117,6 @@ def _nb2pipe_save(value, artifact, step, name):
         with open(artifact.path, "wb") as handle:
             _pickle.dump(value, handle)
         artifact.metadata["format"] = "pickle"
-    artifact.metadata["type"] = f"{type(value).__module__}.{type(value).__qualname__}"
 
 def _nb2pipe_tracking(step, tracking, autolog):
     import json as _json
@@ -130,6 +142,18 @@ def _nb2pipe_tracking(step, tracking, autolog):
 '''
 
 
+@functools.lru_cache(maxsize=None)
+def _runtime_source() -> str:
+    """What every component inlines: ``RUNTIME`` and nb2pipe.runtime's own ``by_value``."""
+    import inspect
+
+    from nb2pipe import runtime
+
+    by_value = inspect.getsource(runtime.by_value).replace("def by_value(value: Any,",
+                                                          "def _nb2pipe_by_value(value,")
+    return RUNTIME + "\n" + by_value
+
+
 class KfpTarget:
     name = "kfp"
     description = "Kubeflow Pipelines v2: kfp/pipeline.py and kfp/pipeline.yaml (kfp.compiler)"
@@ -144,6 +168,9 @@ class KfpTarget:
             return rendered
         requirements, _unknown = requirements_for(notebook)
         packages = [f"{n}=={v}" for n, v in requirements.items() if v]
+        if _defines_code(pipeline, notebook) and "cloudpickle" not in requirements:
+            # a function or class the notebook defines crosses components by value
+            packages.append(_pinned("cloudpickle"))
         source = render_dsl(pipeline, notebook, packages, rendered)
         rendered.files["kfp/pipeline.py"] = source
         rendered.files["kfp/pipeline.yaml"] = compile_dsl(source, pipeline)
@@ -210,7 +237,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
     body += ["# The imports and functions cells (components run on their own)."]
     body += [part for part in shared if part]
-    body += [line for line in RUNTIME.strip("\n").split("\n")]
+    body += _runtime_source().strip("\n").split("\n")
     body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
                 f"{step.autolog!r})")
     body += [f"{name} = _nb2pipe_load({name})" for name in sorted(step.inputs)]
@@ -294,6 +321,30 @@ def _settings(step: Step) -> list[str]:
         lines.append(f"kubernetes.use_secret_as_env({task}, secret_name={secret['secret']!r}, "
                      f"secret_key_to_env={{{secret['key']!r}: {secret['env']!r}}})")
     return lines
+
+
+def _defines_code(pipeline: Pipeline, notebook: Notebook) -> bool:
+    """Whether the pipeline's cells define a function, lambda or class (whose values, or
+    instances, may cross components: those go by value, with cloudpickle)."""
+    import ast
+
+    cells = pipeline.functions + [i for step in pipeline.steps for i in step.cells]
+    for index in cells:
+        tree = notebook.cells[index].tree
+        if tree is not None and any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                      ast.ClassDef, ast.Lambda))
+                                    for node in ast.walk(tree)):
+            return True
+    return False
+
+
+def _pinned(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return f"{distribution}=={metadata.version(distribution)}"
+    except metadata.PackageNotFoundError:
+        return distribution
 
 
 def _needs_kubernetes(pipeline: Pipeline) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 
 from nb2pipe import __version__
+from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.notebook.writer import dumps, new_code_cell, new_markdown_cell, new_notebook
 from nb2pipe.pipeline.model import Pipeline, Step
@@ -31,6 +32,10 @@ class PapermillTarget:
     def render(self, pipeline: Pipeline, notebook: Notebook) -> Rendered:
         rendered = Rendered()
         raw_cells = notebook.raw.get("cells", [])
+        # What the `functions` cells define is defined in every step's kernel: values that
+        # refer to it may be pickled by name (what a step defines itself goes by value).
+        shared = sorted(NotebookAnalysis(notebook).binds(pipeline.functions)) \
+            if pipeline.functions else []
         for step in pipeline.steps:
             cells = [new_markdown_cell(_intro(pipeline, step)),
                      new_code_cell(RESET_SOURCE, metadata={"tags": ["nb2pipe-reset"]})]
@@ -42,7 +47,8 @@ class PapermillTarget:
             flavours = step.autolog
             cells.append(new_code_cell(
                 "import nb2pipe.runtime as _nb2pipe\n\n"
-                f"_nb2pipe.start_step({step.name!r}, nb2pipe_run, autolog={flavours!r})",
+                f"_nb2pipe.start_step({step.name!r}, nb2pipe_run, autolog={flavours!r}"
+                + (f",\n                     shared={shared!r})" if shared else ")"),
                 metadata={"tags": ["nb2pipe-setup"]}))
             for index in pipeline.imports + pipeline.functions:
                 cells.append(_copy(raw_cells[index], index))
