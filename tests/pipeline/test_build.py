@@ -167,3 +167,22 @@ def test_converting_twice_gives_identical_files(source):
     for name, text in first.items():
         if name.endswith(".py"):
             compile(text, name, "exec")  # every generated module is valid Python
+
+
+def test_a_name_that_shadows_a_builtin_is_passed_like_any_value():
+    """`list = [9]` in a step (or the parameters) makes `list` the notebook's value from
+    there on; before that, `list` is the builtin and nothing is passed."""
+    pipeline, problems = build('''# %% tags=["pipeline-parameters"]
+input = "data.csv"
+# %% tags=["step:a"]
+x = list(range(3))
+# %% tags=["step:b", "prev:a"]
+list = [9]
+y = list + x
+# %% tags=["step:c", "prev:b"]
+z = sum(list) + len(input)
+''')
+    assert [d.code for d in problems] == []
+    steps = {s.name: s for s in pipeline.steps}
+    assert steps["a"].inputs == {} and steps["a"].parameters == []
+    assert steps["c"].inputs == {"list": "b"} and steps["c"].parameters == ["input"]

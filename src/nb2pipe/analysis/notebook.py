@@ -27,7 +27,8 @@ IPYTHON_NAMES = frozenset({
     "_iii", "_oh", "_ih", "_dh", "__builtin__", "__builtins__", "__name__", "__doc__",
     "__spec__", "__loader__", "__package__",
 })
-BUILTIN_NAMES = frozenset(dir(builtins)) | IPYTHON_NAMES
+_PYTHON_BUILTINS = frozenset(dir(builtins))
+BUILTIN_NAMES = _PYTHON_BUILTINS | IPYTHON_NAMES
 #: Line magics after which any name may exist (they run or load code nb2pipe cannot see).
 DYNAMIC_MAGICS = frozenset({"run", "load", "pylab", "R", "Rpush", "Rpull", "octave", "reset",
                             "ed", "edit", "macro", "recall", "rerun", "paste", "cpaste"})
@@ -255,21 +256,29 @@ class NotebookAnalysis:
         needed: dict[str, Read] = {}
         bound: set[str] = set()
         known: dict[str, Deferred] = self._all_deferred
+        builtin = self.plain_builtins
         for index in indices:
             facts = self.facts.get(index)
             binds = self.cell_binds(index)
             if facts is not None:
                 for read in facts.external:
-                    if read.name not in bound and read.name not in BUILTIN_NAMES:
+                    if read.name not in bound and read.name not in builtin:
                         needed.setdefault(read.name, read)
                 used = {r.name for r in facts.reads} | set(facts.deferred)
                 for name in sorted(used):
                     for read in self._expand(name, known, conservative=True):
                         if read.name not in bound and read.name not in binds and \
-                                read.name not in BUILTIN_NAMES:
+                                read.name not in builtin:
                             needed.setdefault(read.name, read)
             bound.update(binds)
         return needed
+
+    @cached_property
+    def plain_builtins(self) -> frozenset[str]:
+        """The builtin (and IPython) names that no cell rebinds: ``list = [1, 2]`` in a cell
+        makes ``list`` the notebook's own value, which later cells read like any other."""
+        rebound = set(self.binds(list(self.facts))) & _PYTHON_BUILTINS
+        return BUILTIN_NAMES - rebound if rebound else BUILTIN_NAMES
 
     @cached_property
     def _all_deferred(self) -> dict[str, Deferred]:

@@ -427,7 +427,7 @@ class _Proposer:
         cells from it on read: what a cut there would have to pass."""
         shared = set(self.analysis.binds(self.roles["imports"] + self.roles["functions"] +
                                          self.roles["parameters"]))
-        ignored = shared | BUILTIN_NAMES | self.analysis.module_names
+        ignored = shared | self.analysis.plain_builtins | self.analysis.module_names
         # needed[p]: names the cells from p on read before binding them (built backwards).
         needed: list[set[str]] = [set() for _ in range(len(work) + 1)]
         for position in range(len(work) - 1, -1, -1):

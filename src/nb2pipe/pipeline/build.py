@@ -328,9 +328,10 @@ class _Builder:
             imports: list[str] = []
             used_parameters: list[str] = []
             for needed, read in sorted(needs.items()):
-                if needed in shared or needed in BUILTIN_NAMES:
-                    continue
                 earlier = [s for s in order[:position] if needed in produced[s]]
+                if needed in shared or needed in BUILTIN_NAMES and not earlier and \
+                        needed not in parameter_names:
+                    continue  # a builtin, until a step or the parameters rebind its name
                 statement = _import_of(analysis, groups[earlier[-1]].cells, needed) \
                     if earlier else None
                 if statement:
@@ -398,9 +399,10 @@ class _Builder:
         inputs: dict[str, str] = {}
         used_parameters = []
         for needed, read in sorted(needs.items()):
-            if needed in shared or needed in BUILTIN_NAMES:
-                continue
             earlier = [s for s in order if needed in producers[s]]
+            if needed in shared or needed in BUILTIN_NAMES and not earlier and \
+                    needed not in {p.name for p in parameters}:
+                continue
             if earlier:
                 inputs[needed] = earlier[-1]
             elif needed in {p.name for p in parameters}:
