@@ -90,6 +90,18 @@ def test_bad_tags():
         == ["NB106", "NB405"]
 
 
+def test_a_bad_step_name_is_one_problem_not_a_cascade():
+    """The cells of a badly named step stay that step's: no errors about the parameters
+    cell swallowing them, or about `prev:` naming a step that "does not exist"."""
+    found = build('# %% tags=["pipeline-parameters"]\nN = 3\n'
+                  '# %% tags=["step:import"]\nimport json\ndata = [N]\n'
+                  '# %% tags=["step:save", "prev:import"]\nout = json.dumps(data)\n'
+                  '# %% tags=["step:données"]\nz = len(out)\n')[1]
+    assert [(d.code, d.cell) for d in found] == [("NB401", 1), ("NB401", 3)]
+    assert "rename the step, e.g. `step:import_step`" in found[0].help
+    assert "e.g. `step:donnees`" in found[1].help
+
+
 def test_prev_cycle_is_reported():
     found = build('# %% tags=["step:a"]\nx = 1\n# %% tags=["step:b", "prev:a"]\ny = 1\n'
                   '# %% tags=["step:a", "prev:b"]\nz = 1\n')[1]

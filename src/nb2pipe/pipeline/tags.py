@@ -90,12 +90,12 @@ def parse_tags(tags: tuple[str, ...] | list[str]) -> CellTags:
                     tag, f"`{rest}` is not a valid step name",
                     "use lower case letters, digits and `_`, not starting with a digit "
                     f"(e.g. `step:{_suggest_name(rest)}`)"))
-                continue
-            if rest in RESERVED or keyword.iskeyword(rest):
+            elif rest in RESERVED or keyword.iskeyword(rest):
                 result.problems.append(TagProblem(
                     tag, f"`{rest}` cannot name a step (it is reserved)",
                     f"rename the step, e.g. `step:{rest}_step`"))
-                continue
+            # A bad name is still this cell's step: the cells after it (and their `prev:`)
+            # are checked as the author meant them, without errors that only follow from it.
             steps.append(rest)
         elif prefix == "prev":
             if not rest or not STEP_NAME.match(rest):
@@ -178,5 +178,9 @@ def _setting(prefix: str, rest: str, settings: dict) -> tuple[str, str] | None:
 
 
 def _suggest_name(text: str) -> str:
-    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "step"
+    import unicodedata
+
+    # accents dropped (`données` → `donnees`), anything else not allowed → `_`
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9_]+", "_", plain.lower()).strip("_") or "step"
     return "_" + name if name[0].isdigit() else name
