@@ -80,6 +80,22 @@ def test_a_step_that_does_not_parse_is_named_not_a_traceback(tmp_path):
     assert "nothing was written" in err and not (tmp_path / "out").exists()
 
 
+def test_top_level_await_is_refused_where_components_cannot_run_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "aio.ipynb", '# %% tags=["imports"]\nimport asyncio\n'
+                   '# %% tags=["step:fetch"]\nx = 1\nawait asyncio.sleep(0)\n'
+                   '# %% tags=["step:use", "prev:fetch"]\ny = x + 1\n')
+    code, _, err = run_cli("convert", "aio.ipynb", "-o", "out")
+    assert code == 1 and "Traceback" not in err
+    assert "aio.ipynb:cell 2:2:1: NB902 top-level `await`" in err and "asyncio.run" in err
+    assert not (tmp_path / "out").exists()
+    # papermill's step notebooks run in IPython, which runs it
+    code, _, err = run_cli("convert", "aio.ipynb", "-o", "out", "--target", "papermill")
+    assert code == 0, err
+    code, _, err = run_cli("run", "out", "--tracking", "none", "--no-html")
+    assert code == 0, err
+
+
 def test_a_notebook_in_another_language_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     kernel = {"kernelspec": {"name": "ir", "language": "R", "display_name": "R"}}

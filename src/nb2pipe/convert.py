@@ -50,6 +50,10 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None
         raise PipelineError([d for d in diagnostics if d.severity == "error"])
     if notebook_ref is not None:
         pipeline.notebook = notebook_ref
+    if {"components", "kfp"} & set(targets):
+        awaits = top_level_awaits(notebook, pipeline)
+        if awaits:
+            raise PipelineError(awaits)
     files: dict[str, str] = {}
     warnings: list[str] = []
     for name in targets:
@@ -57,6 +61,38 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None
         files.update(rendered.files)
         warnings.extend(rendered.warnings)
     return Conversion(pipeline, dict(sorted(files.items())), warnings, diagnostics)
+
+
+def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]:
+    """An ``await`` (``async for``, ``async with``) outside any ``async def`` in the pipeline's
+    cells: IPython runs it, but a component is a plain function, where it does not parse."""
+    import ast
+
+    from nb2pipe.lint.registry import RULES
+
+    found = []
+    cells = pipeline.imports + pipeline.functions + [i for s in pipeline.steps for i in s.cells]
+    for index in sorted(cells):
+        cell = notebook.cells[index]
+        stack = list(cell.tree.body) if cell.tree is not None else []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) or \
+                    isinstance(node, ast.comprehension) and node.is_async:
+                found.append(Diagnostic(
+                    code="NB902", name=RULES["NB902"].name, severity="error",
+                    message="top-level `await` runs in IPython only: a pipeline component is "
+                            "a plain function, where it does not parse",
+                    path=notebook.path, cell=index, cell_id=cell.id,
+                    line=getattr(node, "lineno", 1), col=getattr(node, "col_offset", 0) + 1,
+                    help="put the async code in `async def main(): …` and call "
+                         "`asyncio.run(main())`, or convert with `--target papermill` (its "
+                         "step notebooks run in IPython)"))
+                break
+            stack.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
