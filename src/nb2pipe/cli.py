@@ -505,6 +505,9 @@ def _summary(results, count: int, fixed: int, args) -> None:
         parts.append(f"{around} about the project around the notebooks (NB7xx)")
     message = "; ".join(parts)
     print(message[0].upper() + message[1:] + ".", file=sys.stderr)
+    if fixed and not args.diff:
+        print("Run the fixed notebooks again (Restart Kernel and Run All Cells) and save: their "
+              "outputs are from before the fixes.", file=sys.stderr)
 
 
 def _progress_bar(total: int):

@@ -37,9 +37,15 @@ def test_fix_applies_safe_fixes_and_keeps_outputs_ids_and_metadata(tmp_path):
     assert original_ids <= {c.id for c in fixed.cells}
     first_code = next(c for c in fixed.cells if c.id == "cell-2")
     assert "".join(first_code.outputs[0]["text"]) == "hi" and first_code.execution_count == 1
-    assert "Fixed" in err
+    assert "Fixed" in err and "Run the fixed notebooks again" in err
     again_code, again_out, _ = run_cli("check", path, "--select", "NB202,NB203,NB204,NB303,NB501")
     assert again_code == 0, again_out
+    # the cells the fixes inserted have not run yet: NB103 says who added them
+    _, unexecuted, _ = run_cli("check", path, "--select", "NB103", "--output-format", "json")
+    findings = json.loads(unexecuted)["diagnostics"]
+    assert findings and all("`nb2pipe check --fix` added it" in f["message"] and
+                            f["help"] == "restart the kernel, run all cells and save"
+                            for f in findings)
 
 
 def test_diff_shows_changes_and_writes_nothing(tmp_path):

@@ -58,6 +58,9 @@ class UnexecutedCell(Rule):
             return
         for cell in code[executed[0] + 1:executed[-1]]:
             if cell.execution_count is None:
+                added = (cell.id or "").startswith("nb2pipe-")  # inserted by a fix
                 yield self.report(
-                    ctx, cell, "cell was never run, but cells above and below it were",
-                    help="delete it if it is not needed, or restart the kernel and run all cells")
+                    ctx, cell, "cell was never run, but cells above and below it were" + (
+                        " (`nb2pipe check --fix` added it)" if added else ""),
+                    help="restart the kernel, run all cells and save" if added else
+                    "delete it if it is not needed, or restart the kernel and run all cells")
