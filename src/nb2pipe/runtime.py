@@ -296,8 +296,8 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
         step: the step's name.
         run: JSON from ``nb2pipe run``: ``{"tracking": {"uri": …, "run_id": …}}``.
         autolog: MLflow flavours to autolog (the frameworks the step imports).
-        shared: the names the ``imports`` and ``functions`` cells define (every step's
-            kernel defines them too: values that refer to them can be pickled by reference).
+        shared: the names the ``functions`` cells define (every step's kernel defines them
+            too: values that refer to them can be pickled by reference).
     """
     _STEP.clear()
     _STEP["name"] = step
