@@ -74,14 +74,19 @@ def loader_round_trip(path: Path, tmp_path: Path) -> None:
     strict_check(again.read_text())
 
 
-@pytest.mark.parametrize("name", ["classifier_pipeline.ipynb", "kale"])
+# Every sample that can become a pipeline: the tagged one, the untagged ones through --auto
+# (level0_classifier.ipynb cannot: it reads names no cell defines, which --auto refuses).
+@pytest.mark.parametrize("name", ["classifier_pipeline.ipynb", "kale", "diabetes_untagged.ipynb",
+                                  "magics_tour.ipynb", "wine_report.ipynb"])
 def test_every_generated_yaml_passes_the_strict_checks(tmp_path, name):
     if name == "kale":
         notebook = write_notebook(tmp_path / "kale.ipynb", KALE)
     else:
         notebook = tmp_path / name
         shutil.copy(SAMPLES / name, notebook)
-    code, _, err = run_cli("convert", notebook, "-o", tmp_path / "out")
+    tagged = name in ("classifier_pipeline.ipynb", "kale")
+    code, _, err = run_cli("convert", notebook, "-o", tmp_path / "out",
+                           *([] if tagged else ["--auto"]))
     assert code == 0, err
     path = tmp_path / "out" / "kfp" / "pipeline.yaml"
     checked = strict_check(path.read_text())
