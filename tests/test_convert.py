@@ -116,6 +116,21 @@ def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path):
     assert (tmp_path / "mine" / "precious.txt").read_text() == "keep me"
 
 
+def test_capture_keeps_what_the_cell_printed(tmp_path):
+    """`%%capture out` hides the cell's output and keeps it in `out.stdout`, in the plain
+    Python components as in IPython."""
+    path = write_notebook(tmp_path / "c.ipynb", '# %% tags=["step:talk"]\n%%capture out\n'
+                          'for word in ("quiet", "please"):\n    print(word)\n'
+                          '# %% tags=["step:use", "prev:talk"]\nheard = out.stdout.split()\n')
+    assert run_cli("convert", path, "-o", tmp_path / "out")[0] == 0
+    script = "import components\nprint(repr(components.run_pipeline()['out'].stdout))\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "out",
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # the words were captured, not printed: the only output is the captured text's repr
+    assert result.stdout == repr("quiet\nplease\n") + "\n"
+
+
 def test_magics_in_components_and_papermill(tmp_path):
     path = write_notebook(tmp_path / "m.ipynb", '# %% tags=["imports"]\nimport os\n'
                           '%matplotlib inline\n# %% tags=["step:prepare"]\n!pip install requests\n'

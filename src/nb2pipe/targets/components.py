@@ -20,7 +20,7 @@ from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
-from nb2pipe.targets.pythonize import pythonize
+from nb2pipe.targets.pythonize import helper_code, pythonize
 
 INDENT = "    "
 
@@ -49,15 +49,20 @@ class ComponentsTarget:
         parts = [_header(f"Shared code of the pipeline `{pipeline.name}`: its `imports` and "
                          f"`functions` cells.", pipeline)]
         needed: set[str] = set()
+        helpers: set[str] = set()
         body: list[str] = []
         for index in pipeline.imports + pipeline.functions:
             cell = notebook.cells[index]
             converted = pythonize(cell.source)
             needed |= converted.imports
+            helpers |= converted.helpers
             _warn(rendered, "common", cell, converted)
             body.append(f"# cell {cell.number}\n{converted.source.strip()}\n")
-        if needed:
-            parts.append("\n".join(f"import {m}" for m in sorted(needed)) + "\n")
+        modules, code = helper_code(helpers)
+        if needed | modules:
+            parts.append("\n".join(f"import {m}" for m in sorted(needed | modules)) + "\n")
+        if code:
+            parts.append(code + "\n")
         parts.extend(body)
         return "\n".join(parts).rstrip() + "\n"
 
@@ -70,10 +75,12 @@ class ComponentsTarget:
                          f"the notebook).\n\n" + _io_doc(step), pipeline)]
         body: list[str] = []
         modules: set[str] = set()
+        helpers: set[str] = set()
         for index in step.cells:
             cell = notebook.cells[index]
             converted = pythonize(cell.source)
             modules |= converted.imports
+            helpers |= converted.helpers
             _warn(rendered, step.name, cell, converted)
             if not converted.source.strip():
                 continue
@@ -86,11 +93,14 @@ class ComponentsTarget:
             body.append(f"{INDENT}return {', '.join(step.outputs)}")
         if not any(line.strip() and not line.strip().startswith("#") for line in body):
             body.append(f"{INDENT}pass")
-        imports = [f"import {m}" for m in sorted(modules)] + list(step.imports)
+        helper_modules, helper_definitions = helper_code(helpers)
+        imports = [f"import {m}" for m in sorted(modules | helper_modules)] + list(step.imports)
         if used:
             imports.append(_from_import(".common", sorted(used)))
         if imports:
             lines.append("\n".join(imports) + "\n")
+        if helper_definitions:  # what translated magics use (`%%capture` → _Captured)
+            lines.append("\n" + helper_definitions + "\n")
         lines.append("")
         lines.append(f"def {function}({_signature(pipeline, step)}):")
         lines.append(f'{INDENT}"""{_summary(step)}"""')

@@ -31,7 +31,7 @@ from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
 from nb2pipe.targets.project import requirements_for
-from nb2pipe.targets.pythonize import pythonize
+from nb2pipe.targets.pythonize import helper_code, pythonize
 
 BASE_IMAGE = "python:3.11-slim"
 _TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
@@ -235,6 +235,11 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                   f"{pipeline.parameter(name).default!r}" for name in step.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""']
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
+    helpers = set().union(*(pythonize(notebook.cells[i].source).helpers for i in (
+        pipeline.imports + pipeline.functions + step.cells)))
+    if helpers:  # what translated magics use (`%%capture` → _Captured)
+        modules, code = helper_code(helpers)
+        body += [f"import {m}" for m in sorted(modules)] + code.split("\n")
     body += ["# The imports and functions cells (components run on their own)."]
     body += [part for part in shared if part]
     body += _runtime_source().strip("\n").split("\n")

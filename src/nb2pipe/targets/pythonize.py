@@ -7,8 +7,10 @@ The decision, per kind of syntax (documented in docs/convert.md):
 - ``%pip install`` / ``!pip install`` move to requirements.txt (a comment stays);
 - ``!cmd`` becomes ``subprocess.run(cmd, shell=True, check=True)`` (``x = !cmd`` captures the
   output lines), ``%%bash``/``%%sh`` likewise, ``%cd`` becomes ``os.chdir``, ``%env`` sets
-  ``os.environ``, ``%%writefile`` writes the file; ``%time``/``%%time``/``%%capture`` keep
-  their Python;
+  ``os.environ``, ``%%writefile`` writes the file; ``%time``/``%%time`` keep their Python;
+  ``%%capture [NAME]`` captures what the cell prints (into ``NAME.stdout``) with a small
+  helper class (``HELPERS``) that the target defines once, and one line after the cell's last
+  stops it (the other lines keep their numbers);
 - anything else (``%run``, ``%store``, ``%%sql``…) has no faithful Python equivalent: the
   component raises ``NotImplementedError`` at that line, and the user is warned. The papermill
   step runs the cell as it is.
@@ -35,12 +37,45 @@ FOREIGN_DISPLAY = frozenset({"html", "HTML", "javascript", "js", "latex", "markd
 SHELL_CELLS = frozenset({"bash", "sh", "script", "system"})
 
 
+#: Code a translation may need, defined once where the translated cells run.
+HELPERS = {
+    "capture": '''class _Captured(io.StringIO):
+    """What `%%capture NAME` binds: the cell's printed output (`.stdout`, `.show()`)."""
+
+    stderr = ""
+
+    def start(self):
+        self._redirect = contextlib.redirect_stdout(self)
+        self._redirect.__enter__()
+        return self
+
+    def stop(self):
+        self._redirect.__exit__(None, None, None)
+        self._redirect = None  # (what is captured may be passed to another step)
+
+    @property
+    def stdout(self):
+        return self.getvalue()
+
+    def show(self):
+        print(self.getvalue(), end="")''',
+}
+HELPER_IMPORTS = {"capture": {"contextlib", "io"}}
+
+
 @dataclass
 class Pythonized:
     source: str
     imports: set[str] = field(default_factory=set)  # modules the translation needs
     installs: list[str] = field(default_factory=list)  # pip/conda install commands dropped
     unsupported: list[Magic] = field(default_factory=list)
+    helpers: set[str] = field(default_factory=set)  # names in HELPERS the source uses
+
+
+def helper_code(helpers) -> tuple[set[str], str]:
+    """The modules and the definitions of ``helpers`` (names in HELPERS)."""
+    modules = set().union(*(HELPER_IMPORTS[name] for name in helpers)) if helpers else set()
+    return modules, "\n\n\n".join(HELPERS[name] for name in sorted(helpers))
 
 
 def pythonize(source: str) -> Pythonized:
@@ -69,6 +104,11 @@ def pythonize(source: str) -> Pythonized:
         magic = masked.magics[int(tag)]
         indent = re.match(r"\s*", originals[magic.line - 1]).group()
         out.append(indent + _translate(magic, code.strip(), result))
+    if "capture" in result.helpers:
+        # the output is captured until the end of the cell: one line after its last one
+        while out and not out[-1].strip():
+            out.pop()
+        out.append("_nb2pipe_capture.stop()")
     result.source = "\n".join(out)
     return result
 
@@ -82,8 +122,10 @@ def _translate(magic: Magic, masked_code: str, result: Pythonized) -> str:
     if magic.kind == "help":
         return f"pass  # nb2pipe: dropped help `{_comment(magic.text.strip())}`"
     if magic.kind == "cell":  # %%time / %%capture: the body below is kept
-        if magic.name == "capture" and magic.assign_to:
-            return f"{magic.assign_to[0]} = None  # nb2pipe: %%capture dropped"
+        if magic.name == "capture":
+            result.helpers.add("capture")
+            names = "".join(f"{name} = " for name in magic.assign_to[:1])
+            return f"{names}_nb2pipe_capture = _Captured().start()  # %%{_comment(command)}"
         return f"pass  # nb2pipe: dropped %%{_comment(command)}"
     if _is_install(magic):
         result.installs.append(command)
