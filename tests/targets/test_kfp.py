@@ -159,6 +159,24 @@ def test_kfp_local_gives_the_same_metrics_as_papermill(tmp_path, monkeypatch):
     assert set(kfp_record["metrics"]) == {"accuracy", "f1"}
 
 
+@pytest.mark.parametrize("name", ["diabetes_untagged.ipynb", "magics_tour.ipynb",
+                                  "wine_report.ipynb"])
+def test_the_auto_converted_samples_run_the_same_on_both_engines(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / name, tmp_path)
+    assert run_cli("convert", name, "--auto", "-o", "out")[0] == 0
+    records = []
+    for engine in ("kfp-local", "papermill"):
+        code, _, err = run_cli("run", "out", "--engine", engine, "--tracking", "none",
+                               "--no-html")
+        assert code == 0, (engine, err)
+        (run,) = [r for r in (tmp_path / "out" / "runs").iterdir()
+                  if all(r.name != done["run_id"] for done in records)]
+        records.append(json.loads((run / "run.json").read_text()))
+    assert records[0]["status"] == records[1]["status"] == "succeeded"
+    assert records[0]["metrics"] == records[1]["metrics"]
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """A stand-in for the KFP API server: answers like it and records every request."""
 
