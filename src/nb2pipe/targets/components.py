@@ -71,8 +71,10 @@ class ComponentsTarget:
         used = direct_reads(analysis, step.cells) & common_names
         numbers = [str(notebook.cells[i].number) for i in step.cells]
         where = f"cell {numbers[0]}" if len(numbers) == 1 else f"cells {', '.join(numbers)}"
+        io_doc = _io_doc(step)
         lines = [_header(f"Step `{step.name}` of the pipeline `{pipeline.name}` ({where} of "
-                         f"the notebook).\n\n" + _io_doc(step), pipeline)]
+                         f"the notebook)." + (f"\n\n{io_doc}" if io_doc.strip() else ""),
+                         pipeline)]
         body: list[str] = []
         modules: set[str] = set()
         helpers: set[str] = set()
