@@ -131,6 +131,29 @@ def test_capture_keeps_what_the_cell_printed(tmp_path):
     assert result.stdout == repr("quiet\nplease\n") + "\n"
 
 
+def test_imports_python_allows_only_at_a_module_top(tmp_path, monkeypatch):
+    """`from __future__ import …` and `from X import *` are legal in a notebook cell, not
+    inside a component's function: they convert (and run) all the same."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "s.ipynb", '# %% tags=["imports"]\n'
+                   'from __future__ import print_function, division\nfrom math import *\n'
+                   '# %% tags=["step:a"]\nfrom statistics import *\n'
+                   'x = sqrt(16) + mean([1, 2, 3])\n'
+                   '# %% tags=["step:b", "prev:a"]\ny = floor(x / 4)\n'
+                   '# %% tags=["pipeline-metrics"]\nprint(y)\n')
+    code, _, err = run_cli("convert", "s.ipynb", "-o", "out")
+    assert code == 0 and "Traceback" not in err, err
+    script = "import components\nprint(components.run_pipeline()['metrics'])\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "out",
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "{'y': 1}"
+    code, _, err = run_cli("run", "out", "--engine", "kfp-local", "--tracking", "none")
+    assert code == 0, err
+    (run,) = list((tmp_path / "out" / "runs").iterdir())
+    assert json.loads((run / "run.json").read_text())["metrics"] == {"y": 1}
+
+
 def test_magics_in_components_and_papermill(tmp_path):
     path = write_notebook(tmp_path / "m.ipynb", '# %% tags=["imports"]\nimport os\n'
                           '%matplotlib inline\n# %% tags=["step:prepare"]\n!pip install requests\n'

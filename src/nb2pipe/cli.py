@@ -390,41 +390,37 @@ def run_check(args) -> int:
 
 
 def _fix_files(files, codes, settings, args):
-    from nb2pipe.lint import suppress
-    from nb2pipe.lint.fix import fix_notebook
+    """Fix (or, with --diff, preview) every file; several processes for many files. Diffs
+    and warnings are printed in the files' order."""
+    from nb2pipe.lint.fix import fix_file
     from nb2pipe.lint.registry import RULES
-    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook
-    from nb2pipe.notebook.writer import notebook_diff, write_notebook
+    from nb2pipe.lint.runner import PARALLEL_THRESHOLD
 
-    rules = {code: RULES[code]() for code in codes}
+    jobs = args.jobs or os.cpu_count() or 1
+    work = [(path, frozenset(codes), settings, args.unsafe_fixes, args.diff) for path in files]
+    if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
+        import concurrent.futures
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            outcomes = list(pool.map(fix_file, work, chunksize=4))
+    else:
+        outcomes = [fix_file(job) for job in work]
     results = []
     fixed_total = 0
-    for path in files:
-        first = lint_file(path, codes, settings, keep_notebook=True)
-        if first.notebook is None or not any(d.fix for d in first.diagnostics):
-            results.append(first)
-            continue
-        unparsed = [c for c in first.notebook.code_cells if c.code and c.code.error]
-        if unparsed:
-            print(f"warning: {path}: not fixed, because cell {unparsed[0].number} does not "
-                  f"parse (NB902); fix the syntax first", file=sys.stderr)
-            results.append(first)
-            continue
-        extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
+    for outcome in outcomes:
+        if outcome.warning:
+            print(f"warning: {outcome.warning}", file=sys.stderr)
+        if outcome.diff:
+            sys.stdout.write(outcome.diff)
+        fixed_total += outcome.fixed
+        results.append(outcome.result)
+    if any(RULES[code].scope == "folder" for code in codes):
+        from nb2pipe.lint.runner import lint_folder
 
-        def check(notebook, extra=extra):
-            return lint_notebook(notebook, codes, extra)
-
-        outcome = fix_notebook(first.notebook, check, rules, unsafe=args.unsafe_fixes)
-        if outcome.changed:
-            fixed_total += len(outcome.fixed)
-            if args.diff:
-                sys.stdout.write(notebook_diff(first.notebook, outcome.notebook))
-            else:
-                write_notebook(path, outcome.notebook.raw)
-        notebook = outcome.notebook if not args.diff else first.notebook
-        remaining = outcome.remaining if not args.diff else first.diagnostics
-        results.append(FileResult(path, remaining, notebook))
+        folders = [path for path in args.paths if os.path.isdir(path)]
+        results += [lint_folder(folder, results, codes) for folder in folders]
     return results, fixed_total
 
 

@@ -11,6 +11,7 @@ import copy
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from nb2pipe.lint.diagnostic import Diagnostic
 from nb2pipe.notebook.magics import mask, unmask
@@ -264,3 +265,56 @@ def fix_notebook(notebook: Notebook, check: Callable[[Notebook], list[Diagnostic
         fixed.extend(d for d in chosen if (d.code, d.cell, d.line, d.message) not in after)
         current = updated
     return FixResult(current, fixed, check(current))
+
+
+@dataclass
+class FileFix:
+    """What fixing one file did: its findings after, how many it fixed, the diff (with
+    ``--diff``), a warning when it was left alone."""
+
+    result: Any  # nb2pipe.lint.runner.FileResult
+    fixed: int = 0
+    diff: str = ""
+    warning: str = ""
+
+
+def fix_file(job) -> FileFix:
+    """Fix one file, ``job`` = (path, codes, settings, unsafe, diff_only); writes it (atomically)
+    unless ``diff_only``. Never raises: a fix that fails leaves the file as it was and is
+    reported like a crash of the rules."""
+    from nb2pipe.lint import suppress
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook
+    from nb2pipe.notebook.writer import notebook_diff, write_notebook
+
+    path, codes, settings, unsafe, diff_only = job
+    first = lint_file(path, set(codes), settings, keep_notebook=True)
+    if first.notebook is None or not any(d.fix for d in first.diagnostics):
+        first.notebook = None
+        return FileFix(first)
+    unparsed = [c for c in first.notebook.code_cells if c.code and c.code.error]
+    if unparsed:
+        first.notebook = None
+        return FileFix(first, warning=f"{path}: not fixed, because cell {unparsed[0].number} "
+                                      f"does not parse (NB902); fix the syntax first")
+    extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
+    rules = {code: RULES[code]() for code in codes}
+    try:
+        outcome = fix_notebook(first.notebook, lambda nb: lint_notebook(nb, codes, extra),
+                               rules, unsafe=unsafe)
+        text = ""
+        if outcome.changed:
+            if diff_only:
+                text = notebook_diff(first.notebook, outcome.notebook)
+            else:
+                write_notebook(path, outcome.notebook.raw)
+    except Exception as error:  # a bug in a fix must not stop the other files
+        return FileFix(FileResult(path, first.diagnostics, None,
+                                  f"fixing: {type(error).__name__}: {error}"))
+    notebook = first.notebook if diff_only else outcome.notebook
+    remaining = first.diagnostics if diff_only else outcome.remaining
+    quotes = {(d.cell, d.line): notebook.cells[d.cell].line(d.line) for d in remaining
+              if d.cell is not None and d.cell < len(notebook.cells)}
+    has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
+    return FileFix(FileResult(path, remaining, None, has_steps=has_steps, quotes=quotes),
+                   len(outcome.fixed) if outcome.changed else 0, text)

@@ -650,7 +650,7 @@ class _Proposer:
         prev: list[set[int]] = [set() for _ in groups]
         for position in range(len(groups)):
             parents = set()
-            for name in needed[position]:
+            for name in sorted(needed[position]):
                 makers = [k for k in range(position) if name in produced[k]]
                 if makers:
                     parents.add(makers[-1])
@@ -658,7 +658,7 @@ class _Proposer:
             for parent in parents:
                 ancestors[position] |= {parent} | ancestors[parent]
         for position in range(len(groups)):
-            for name in needed[position]:
+            for name in sorted(needed[position]):  # (in a set order the edges would vary)
                 makers = [k for k in range(position) if name in produced[k]]
                 for k in range(len(makers) - 1):
                     later, earlier = makers[k + 1], makers[k]

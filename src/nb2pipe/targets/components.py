@@ -53,7 +53,7 @@ class ComponentsTarget:
         body: list[str] = []
         for index in pipeline.imports + pipeline.functions:
             cell = notebook.cells[index]
-            converted = pythonize(cell.source)
+            converted = pythonize(cell.source, in_function=False)  # common.py: module level
             needed |= converted.imports
             helpers |= converted.helpers
             _warn(rendered, "common", cell, converted)
@@ -99,6 +99,9 @@ class ComponentsTarget:
         imports = [f"import {m}" for m in sorted(modules | helper_modules)] + list(step.imports)
         if used:
             imports.append(_from_import(".common", sorted(used)))
+        if _star_imports(notebook, pipeline.imports + pipeline.functions):
+            # names that common.py's `from X import *` brings, which no analysis can list
+            imports.append("from .common import *  # noqa: F403")
         if imports:
             lines.append("\n".join(imports) + "\n")
         if helper_definitions:  # what translated magics use (`%%capture` → _Captured)
@@ -256,3 +259,11 @@ def _warn(rendered: Rendered, where: str, cell, converted) -> None:
             f"cell {cell.number}, line {magic.line}: `{magic.text.strip()[:50]}` has no Python "
             f"equivalent in the component for `{where}`, which raises NotImplementedError "
             f"there; the papermill step runs it as it is")
+
+
+def _star_imports(notebook: Notebook, cells: list[int]) -> bool:
+    import ast
+
+    return any(isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
+               for index in cells if notebook.cells[index].tree is not None
+               for node in notebook.cells[index].tree.body)

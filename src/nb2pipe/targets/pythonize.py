@@ -60,7 +60,12 @@ HELPERS = {
     def show(self):
         print(self.getvalue(), end="")''',
 }
-HELPER_IMPORTS = {"capture": {"contextlib", "io"}}
+HELPERS["star_import"] = '''def _star_import(module_name, namespace):
+    """`from MODULE import *`, which Python allows only at the top level of a module."""
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")])
+    namespace.update({name: getattr(module, name) for name in names})'''
+HELPER_IMPORTS = {"capture": {"contextlib", "io"}, "star_import": {"importlib"}}
 
 
 @dataclass
@@ -78,8 +83,45 @@ def helper_code(helpers) -> tuple[set[str], str]:
     return modules, "\n\n\n".join(HELPERS[name] for name in sorted(helpers))
 
 
-def pythonize(source: str) -> Pythonized:
-    """The cell's source with IPython syntax replaced by Python (same number of lines)."""
+def pythonize(source: str, in_function: bool = True) -> Pythonized:
+    """The cell's source with IPython syntax replaced by Python (same number of lines), and
+    the imports that only a module's top allows (``from __future__``, and ``import *`` when
+    the code goes ``in_function``) made legal there."""
+    result = _pythonize(source)
+    result.source = _top_only_imports(result.source, result, in_function)
+    return result
+
+
+def _top_only_imports(source: str, result: Pythonized, in_function: bool) -> str:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    lines = source.split("\n")
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        star = any(alias.name == "*" for alias in node.names)
+        if node.module == "__future__":
+            names = ", ".join(alias.name for alias in node.names)
+            text = (f"pass  # nb2pipe: dropped `from __future__ import {names}` (allowed only "
+                    f"at the top of a module)")
+        elif star and in_function and not node.level and node.module:
+            result.helpers.add("star_import")
+            text = f"_star_import({node.module!r}, globals())  # from {node.module} import *"
+        else:
+            continue
+        first = node.lineno - 1
+        indent = lines[first][:len(lines[first]) - len(lines[first].lstrip())]
+        lines[first] = indent + text
+        for number in range(first + 1, node.end_lineno):
+            lines[number] = ""
+    return "\n".join(lines)
+
+
+def _pythonize(source: str) -> Pythonized:
     masked = mask(source, placeholders=True)
     result = Pythonized(source)
     if not masked.magics:
