@@ -278,3 +278,55 @@ def test_a_global_seed_in_one_step_and_draws_in_another_are_noted():
     notes = [n for n in proposal.summary() if "global generator" in n]
     assert len(notes) == 1 and "step `draw` draws from it" in notes[0]
     assert "cell 3 seeds numpy's" in notes[0]
+
+
+MANY_PRODUCERS = '''# %% [markdown]
+# ## Load
+# %%
+a, b, c, d = 1, 2, 3, 4
+# %% [markdown]
+# ## Grow a
+# %%
+a = a + b
+d = d + 1
+# %% [markdown]
+# ## Grow b
+# %%
+b = b * c
+c = c + a
+# %% [markdown]
+# ## Grow c
+# %%
+c = c - d
+a = a * 2
+# %% [markdown]
+# ## Report
+# %%
+print(a, b, c, d)
+'''
+
+
+@pytest.mark.parametrize("sample", ["many_producers", "diabetes_untagged.ipynb"])
+def test_the_proposal_does_not_depend_on_the_hash_seed(tmp_path, sample):
+    """Steps, their order (`prev:`) and every file are the same whatever PYTHONHASHSEED is."""
+    import os
+    import subprocess
+    import sys
+
+    if sample == "many_producers":
+        write_notebook(tmp_path / "n.ipynb", MANY_PRODUCERS)
+    else:
+        shutil.copy(SAMPLES / sample, tmp_path / "n.ipynb")
+    digests = set()
+    for seed in ("1", "2", "3"):
+        folder = tmp_path / f"out-{seed}"
+        result = subprocess.run(
+            [sys.executable, "-m", "nb2pipe", "convert", "n.ipynb", "--auto", "--force",
+             "-o", str(folder), "--target", "components,papermill"], cwd=tmp_path,
+            env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        blob = (tmp_path / "n.tagged.ipynb").read_bytes() + b"".join(
+            p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in files)
+        digests.add(hashlib.sha256(blob).hexdigest())
+    assert len(digests) == 1
