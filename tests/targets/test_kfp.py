@@ -316,3 +316,14 @@ def test_kfp_local_names_what_the_failing_step_raised(tmp_path, monkeypatch):
     steps = json.loads((run / "run.json").read_text())["steps"]
     assert {name: step["status"] for name, step in steps.items()} == {
         "a": "succeeded", "b": "failed", "c": "skipped"}
+
+
+def test_a_parameter_named_like_a_step_does_not_hide_its_component(tmp_path):
+    notebook = write_notebook(tmp_path / "same.ipynb", '# %% tags=["pipeline-parameters"]\n'
+                              'train = 3\n# %% tags=["step:train"]\nmodel = train * 2\n'
+                              '# %% tags=["pipeline-metrics"]\nprint(model)\n')
+    code, _, err = run_cli("convert", notebook, "-o", tmp_path / "out", "--target", "kfp")
+    assert code == 0 and "Traceback" not in err, err
+    spec = strict_check((tmp_path / "out" / "kfp" / "pipeline.yaml").read_text())["spec"]
+    assert "train-step" in spec["root"]["dag"]["tasks"]
+    assert "train" in spec["root"]["inputDefinitions"]["parameters"]

@@ -276,7 +276,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                  for name in step.outputs]
     body += ["if _mlflow is not None:", f"{INDENT}_mlflow.end_run()"]
     text = "\n".join(body)
-    return [decorator, f"def {component_name(step)}(" + ", ".join(arguments) + "):",
+    return [decorator, f"def {component_name(step, pipeline)}(" + ", ".join(arguments) + "):",
             indent_code(text, INDENT)]
 
 
@@ -292,7 +292,7 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
                 for name in sorted(step.inputs)]
         args += [f"{name}={name}" for name in step.parameters]
         args += ["nb2pipe_tracking=nb2pipe_tracking", "nb2pipe_artifacts=nb2pipe_artifacts"]
-        lines.append(f"{INDENT}{step.name}_task = {component_name(step)}(" + ", ".join(args) +
+        lines.append(f"{INDENT}{step.name}_task = {component_name(step, pipeline)}(" + ", ".join(args) +
                      ")")
         lines.append(f"{INDENT}{step.name}_task.set_display_name({step.name!r})")
         for parent in step.after:
@@ -481,8 +481,11 @@ _TAKEN = frozenset({"os", "compiler", "dsl", "kubernetes", "Dataset", "Input", "
                     "Model", "Output", "BASE_IMAGE", "LOCAL", "PACKAGES"})
 
 
-def component_name(step: Step) -> str:
-    return f"{step.name}_step" if step.name in _TAKEN else step.name
+def component_name(step: Step, pipeline: Pipeline) -> str:
+    """The component's function name: the step's, unless the module or the pipeline
+    function already uses that name (a parameter called like a step would hide it)."""
+    taken = _TAKEN | {p.name for p in pipeline.parameters} | {_pipeline_function(pipeline)}
+    return f"{step.name}_step" if step.name in taken else step.name
 
 
 def _artifact_type(name: str) -> str:
