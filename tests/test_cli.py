@@ -175,3 +175,30 @@ def test_check_does_not_import_heavy_libraries(folder):
             "if m in sys.modules]\nprint(heavy)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_folders_nb2pipe_wrote_are_not_checked_again(tmp_path, monkeypatch):
+    """After convert and run, `nb2pipe check .` checks the notebook, not the step notebooks,
+    the executed ones or MLflow's copies of them."""
+    import shutil
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    samples = Path(__file__).resolve().parent.parent / "sample_notebooks"
+    shutil.copy(samples / "classifier_pipeline.ipynb", tmp_path)
+    assert run_cli("convert", "classifier_pipeline.ipynb", "-o", "pipeline")[0] == 0
+    (tmp_path / "pipeline" / "runs" / "r1" / "notebooks").mkdir(parents=True)
+    (tmp_path / "pipeline" / "runs" / "r1" / "run.json").write_text("{}")
+    shutil.copy(tmp_path / "pipeline" / "papermill" / "train.ipynb",
+                tmp_path / "pipeline" / "runs" / "r1" / "notebooks")
+    (tmp_path / "mlruns" / "1" / "artifacts").mkdir(parents=True)
+    shutil.copy(tmp_path / "pipeline" / "papermill" / "train.ipynb",
+                tmp_path / "mlruns" / "1" / "artifacts")
+    code, out, err = run_cli("check", ".", "--output-format", "concise", "--no-cache",
+                             "--exit-zero", "--select", "NB1,NB2,NB3")
+    assert "1 notebook)" in err or "of 1 notebook" in err, err  # the sample, and only it
+    assert "papermill" not in out and "mlruns" not in out and "runs/" not in out
+    # named explicitly, a generated notebook is checked
+    code, out, _ = run_cli("check", "pipeline/papermill/train.ipynb", "--output-format",
+                           "json", "--no-cache", "--exit-zero")
+    assert json.loads(out)["diagnostics"]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 KNOWN_KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude",
               "extend-exclude", "output-format")
 DEFAULT_EXCLUDE = (".ipynb_checkpoints", ".git", ".hg", ".svn", ".venv", "venv", ".tox",
-                   "node_modules", "__pycache__", "site-packages", ".nox", "build", "dist")
+                   "node_modules", "__pycache__", "site-packages", ".nox", "build", "dist",
+                   "mlruns")
 
 
 class ConfigError(ValueError):

@@ -153,6 +153,9 @@ def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list
         if not os.path.isdir(path):
             raise FileNotFoundError(path)
         for folder, folders, files in os.walk(path):
+            if _written_by_nb2pipe(files, folders):
+                folders[:] = []  # its notebooks are generated from one that is checked
+                continue
             folders[:] = sorted(f for f in folders if not _excluded(f, folder, patterns))
             for name in sorted(files):
                 if name.endswith(".ipynb") and not _excluded(name, folder, patterns):
@@ -165,6 +168,13 @@ def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def _written_by_nb2pipe(files: list[str], folders: list[str]) -> bool:
+    """A folder that ``nb2pipe convert`` wrote (``pipeline.json`` beside ``papermill/``…) or
+    a run's folder (``run.json`` beside ``notebooks/``)."""
+    return "pipeline.json" in files and bool({"papermill", "components", "kfp"} & set(folders)) \
+        or "run.json" in files and "notebooks" in folders
 
 
 def _excluded(name: str, folder: str, patterns) -> bool:
