@@ -289,14 +289,15 @@ def fix_file(job) -> FileFix:
 
     path, codes, settings, unsafe, diff_only = job
     first = lint_file(path, set(codes), settings, keep_notebook=True)
-    if first.notebook is None or not any(d.fix for d in first.diagnostics):
-        first.notebook = None
-        return FileFix(first)
-    unparsed = [c for c in first.notebook.code_cells if c.code and c.code.error]
-    if unparsed:
+    unparsed = [c for c in first.notebook.code_cells if c.code and c.code.error] \
+        if first.notebook is not None else []
+    if unparsed:  # (its findings then offer no fix)
         first.notebook = None
         return FileFix(first, warning=f"{path}: not fixed, because cell {unparsed[0].number} "
                                       f"does not parse (NB902); fix the syntax first")
+    if first.notebook is None or not any(d.fix for d in first.diagnostics):
+        first.notebook = None
+        return FileFix(first)
     extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
     rules = {code: RULES[code]() for code in codes}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
@@ -50,6 +51,10 @@ def _lint_notebook(notebook: Notebook, codes: Iterable[str] | None, extra_ignore
             continue
         found.extend(rule_class().check(context))
     found = suppress.apply(found, notebook, extra_ignores)
+    if any(cell.code and cell.code.error for cell in notebook.code_cells):
+        # --fix leaves a notebook alone until all its cells parse: nothing is fixable yet
+        found = [dataclasses.replace(d, fix=None, fix_safety=None) if d.fix else d
+                 for d in found]
     found.sort(key=lambda d: d.sort_key)
     return found, analysis
 
