@@ -56,6 +56,18 @@ def test_needs_and_binds_of_a_group_of_cells():
     assert set(result.needs([3])) == {"fit", "df"}
 
 
+def test_a_function_defined_further_down_is_not_the_value_a_cell_uses():
+    """`model` is a forest in cell 2 and a function only from cell 3: using the forest
+    does not need what the later function reads."""
+    result = analysis("# %%\nimport numpy as np\nX = [[1]]\n"
+                      "# %%\nmodel = Forest()\nmodel.fit(X)\n"
+                      "# %%\nrng = np.random.RandomState(0)\n"
+                      "def model(x):\n    return x + rng.rand()\n"
+                      "# %%\ny = model(1)\n")
+    assert set(result.needs([1])) == {"Forest", "X"}
+    assert set(result.needs([3])) == {"model", "rng"}  # the function, and what it reads
+
+
 def test_a_change_through_a_view_or_a_second_name_changes_the_first():
     analysis = NotebookAnalysis(notebook_from_percent(
         "# %%\nimport numpy as np\na = np.arange(6)\nb = [1, 2]\n"

@@ -255,12 +255,12 @@ class NotebookAnalysis:
         """
         needed: dict[str, Read] = {}
         bound: set[str] = set()
-        known: dict[str, Deferred] = self._all_deferred
         builtin = self.plain_builtins
         for index in indices:
             facts = self.facts.get(index)
             binds = self.cell_binds(index)
             if facts is not None:
+                known = self._deferred_after(index)
                 for read in facts.external:
                     if read.name not in bound and read.name not in builtin:
                         needed.setdefault(read.name, read)
@@ -280,12 +280,33 @@ class NotebookAnalysis:
         rebound = set(self.binds(list(self.facts))) & _PYTHON_BUILTINS
         return BUILTIN_NAMES - rebound if rebound else BUILTIN_NAMES
 
+    def _deferred_after(self, index: int) -> dict[str, Deferred]:
+        """The functions (and classes, lambdas) defined when cell ``index`` has run top to
+        bottom: a later ``def model`` is not the ``model = Forest()`` this cell uses."""
+        return self._deferred_by_cell.get(index, {})
+
     @cached_property
-    def _all_deferred(self) -> dict[str, Deferred]:
+    def _deferred_by_cell(self) -> dict[int, dict[str, Deferred]]:
         known: dict[str, Deferred] = {}
-        for facts in self.facts.values():
-            known.update(facts.deferred)
-        return known
+        by_cell: dict[int, dict[str, Deferred]] = {}
+        for cell in self.notebook.code_cells:
+            facts = self.facts.get(cell.index)
+            if facts is None:
+                continue
+            changed = False
+            for name in self.cell_binds(cell.index):
+                if name in facts.deferred:
+                    known[name] = facts.deferred[name]
+                    changed = True
+                elif known.pop(name, None) is not None:  # rebound to a plain value
+                    changed = True
+            for name, deferred in facts.deferred.items():  # (a lambda kept in a dict…)
+                if name not in known:
+                    known[name] = deferred
+                    changed = True
+            by_cell[cell.index] = dict(known) if changed or not by_cell else \
+                by_cell[next(reversed(by_cell))]
+        return by_cell
 
     def _expand(self, name: str, known: dict[str, Deferred], conservative: bool) -> list[Read]:
         """The global reads that using ``name`` sets off, through the functions it calls."""
