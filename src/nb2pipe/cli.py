@@ -151,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as error:  # a folder that cannot be written, a disk that is full…
+        where = error.filename or ""
+        print(f"error: {where + ': ' if where else ''}{error.strerror or error}; check that "
+              f"the folder exists and can be written", file=sys.stderr)
+        return EXIT_ERROR
 
 
 # -- nb2pipe rule ---------------------------------------------------------------------------

@@ -166,8 +166,12 @@ def write_tree(out_dir: str, files: dict[str, str], force: bool = False) -> None
             raise ConvertError(f"{out_dir} is not empty and was not written by nb2pipe; choose "
                                f"another -o, or pass --force to replace it")
     parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".nb2pipe-", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".nb2pipe-", dir=parent)
+    except OSError as error:
+        raise ConvertError(f"cannot write {out_dir}: {error.strerror or error}; choose another "
+                           f"-o (a folder that can be created and written)") from None
     try:
         for relative, text in files.items():
             path = os.path.join(staging, relative)

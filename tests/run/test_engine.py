@@ -99,6 +99,27 @@ def test_unreachable_tracker_fails_up_front(pipeline_dir, monkeypatch):
     assert not (pipeline_dir / "runs").exists()
 
 
+def test_a_store_that_cannot_be_opened_fails_up_front(pipeline_dir, monkeypatch, tmp_path):
+    """MLflow itself would retry for a minute and a half, while the steps ran."""
+    (tmp_path / "broken.db").write_text("not a database")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'broken.db'}")
+    code, _, err = run_cli("run", pipeline_dir)
+    assert code == 2 and "Traceback" not in err
+    assert "cannot open the MLflow store" in err and "file is not a database" in err
+    assert not (pipeline_dir / "runs").exists()
+
+
+def test_folders_that_cannot_be_written_are_one_line(pipeline_dir, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    code, _, err = run_cli("run", pipeline_dir, "--tracking", "none",
+                           "--runs-dir", tmp_path / "a-file" / "runs")
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err
+    assert "can be written" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("convert", tmp_path / "classifier_pipeline.ipynb", "-o",
+                           tmp_path / "a-file" / "out")
+    assert code == 2 and "cannot write" in err and "choose another -o" in err
+
+
 FAILING = '''# %% tags=["pipeline-parameters"]
 FLAG = "flag.txt"
 # %% tags=["step:first"]

@@ -68,4 +68,12 @@ def make_tracker(mode: str, folder: str, experiment: str):
         raise TrackingError(f"unknown tracking `{mode}`: use `mlflow` or `none`")
     from nb2pipe.tracking.mlflow import MlflowTracker
 
-    return MlflowTracker(default_uri(folder), experiment)
+    uri = default_uri(folder)
+    try:
+        return MlflowTracker(uri, experiment)
+    except Exception as error:  # MLflow and SQLAlchemy raise many types
+        lines = str(error).strip().splitlines()
+        raise TrackingError(f"cannot open the MLflow store at {uri}: "
+                            f"{lines[0][:200] if lines else type(error).__name__}; set "
+                            f"MLFLOW_TRACKING_URI to one that works, or run with --tracking "
+                            f"none") from None

@@ -124,3 +124,15 @@ def check_reachable(uri: str) -> None:
             raise TrackingError(f"cannot write the MLflow store {path}: {folder} is not "
                                 f"writable; set MLFLOW_TRACKING_URI, or run with "
                                 f"--tracking none")
+        # Open it once: MLflow itself would retry for a minute and a half before giving up.
+        import sqlite3
+
+        try:
+            connection = sqlite3.connect(path, timeout=5)
+            try:
+                connection.execute("PRAGMA schema_version")
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            raise TrackingError(f"cannot open the MLflow store {path}: {error}; set "
+                                f"MLFLOW_TRACKING_URI, or run with --tracking none") from None
