@@ -399,16 +399,12 @@ def _fix_files(files, codes, settings, args):
     and warnings are printed in the files' order."""
     from nb2pipe.lint.fix import fix_file
     from nb2pipe.lint.registry import RULES
-    from nb2pipe.lint.runner import PARALLEL_THRESHOLD
+    from nb2pipe.lint.runner import PARALLEL_THRESHOLD, process_pool
 
     jobs = args.jobs or os.cpu_count() or 1
     work = [(path, frozenset(codes), settings, args.unsafe_fixes, args.diff) for path in files]
     if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
-        import concurrent.futures
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        with process_pool(jobs) as pool:
             outcomes = list(pool.map(fix_file, work, chunksize=4))
     else:
         outcomes = [fix_file(job) for job in work]

@@ -231,6 +231,16 @@ def lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int 
     return results
 
 
+def process_pool(jobs: int):
+    """Worker processes for many files: forked where that is safe (they start with every
+    module already imported), spawned elsewhere."""
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    return concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
+
+
 def _lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     import gc
@@ -243,14 +253,12 @@ def _lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int
     total = len(files)
     if jobs > 1 and total >= PARALLEL_THRESHOLD:
         import concurrent.futures
-        import multiprocessing
 
-        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         # Largest files first, one at a time, so that no worker is left with the big ones last.
         order = sorted(range(total), key=lambda i: -_size(files[i]))
         slots: list[FileResult | None] = [None] * total
         frozen = frozenset(codes)
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        with process_pool(jobs) as pool:
             futures = {pool.submit(_lint_worker, (files[i], frozen, settings)): i for i in order}
             for number, future in enumerate(concurrent.futures.as_completed(futures), 1):
                 slots[futures[future]] = future.result()

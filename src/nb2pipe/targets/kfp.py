@@ -31,7 +31,7 @@ from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
 from nb2pipe.targets.project import requirements_for
-from nb2pipe.targets.pythonize import helper_code, pythonize
+from nb2pipe.targets.pythonize import Pythonized, helper_code, pythonize
 
 BASE_IMAGE = "python:3.11-slim"
 _TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
@@ -205,10 +205,8 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
         "PACKAGES = [] if LOCAL else " + _list(packages),
         "",
     ]
-    shared = []
-    for index in pipeline.imports + pipeline.functions:
-        converted = pythonize(notebook.cells[index].source)
-        shared.append(converted.source.strip())
+    shared = [pythonize(notebook.cells[index].source)
+              for index in pipeline.imports + pipeline.functions]
     for step in pipeline.steps:
         lines += ["", *_component(pipeline, notebook, analysis, step, shared, rendered), ""]
     lines += ["", *_pipeline_body(pipeline, function), "", "",
@@ -220,7 +218,7 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
 
 
 def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysis, step: Step,
-               shared: list[str], rendered: Rendered) -> list[str]:
+               shared: list[Pythonized], rendered: Rendered) -> list[str]:
     image = step.settings.get("image")
     base = repr(image) if image else "BASE_IMAGE"
     decorator = (f"@dsl.component(base_image={base}, packages_to_install=PACKAGES, "
@@ -235,13 +233,9 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                   f"{pipeline.parameter(name).default!r}" for name in step.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""']
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
-    helpers = set().union(*(pythonize(notebook.cells[i].source).helpers for i in (
-        pipeline.imports + pipeline.functions + step.cells)))
-    if helpers:  # what translated magics use (`%%capture` → _Captured)
-        modules, code = helper_code(helpers)
-        body += [f"import {m}" for m in sorted(modules)] + code.split("\n")
+    helpers = set().union(*(part.helpers for part in shared))
     body += ["# The imports and functions cells (components run on their own)."]
-    body += [part for part in shared if part]
+    body += [part.source.strip() for part in shared if part.source.strip()]
     body += _runtime_source().strip("\n").split("\n")
     body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
                 f"{step.autolog!r})")
@@ -250,6 +244,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     for index in step.cells:
         cell = notebook.cells[index]
         converted = pythonize(cell.source)
+        helpers |= converted.helpers
         for magic in converted.unsupported:
             rendered.warnings.append(
                 f"cell {cell.number}, line {magic.line}: `{magic.text.strip()[:50]}` has no "
@@ -258,6 +253,9 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
         body += [f"import {m}" for m in sorted(converted.imports)]
         body.append(f"# cell {cell.number}")
         body.append(converted.source.strip("\n"))
+    if helpers:  # what translated magics use (`%%capture` → _Captured), before any cell
+        modules, code = helper_code(helpers)
+        body[1:1] = [f"import {m}" for m in sorted(modules)] + code.split("\n")
     if step.kind == "metrics":
         body.append("_values = {" + ", ".join(f"{m!r}: {m}" for m in step.metrics) + "}")
         body += ["for _name, _value in _values.items():",

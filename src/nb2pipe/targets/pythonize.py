@@ -59,12 +59,12 @@ HELPERS = {
 
     def show(self):
         print(self.getvalue(), end="")''',
-}
-HELPERS["star_import"] = '''def _star_import(module_name, namespace):
+    "star_import": '''def _star_import(module_name, namespace):
     """`from MODULE import *`, which Python allows only at the top level of a module."""
     module = importlib.import_module(module_name)
     names = getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")])
-    namespace.update({name: getattr(module, name) for name in names})'''
+    namespace.update({name: getattr(module, name) for name in names})''',
+}
 HELPER_IMPORTS = {"capture": {"contextlib", "io"}, "star_import": {"importlib"}}
 
 
