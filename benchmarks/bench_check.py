@@ -85,6 +85,10 @@ def main() -> int:
     nb2pipe = str(bin_dir / "nb2pipe")
     results: dict = {"notebooks": len(files), "cores": os.cpu_count()}
 
+    # Bytecode as an installed package has it (pip compiles it; an editable install writes it
+    # on first use unless PYTHONDONTWRITEBYTECODE is set, as on the CI machine).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "nb2pipe")],
+                   check=True, capture_output=True)
     ruff_bin = venv_with("ruff", "ruff==0.14.*") / "ruff"
     pynblint_bin = venv_with("pynblint", "pynblint==0.1.6", "click<8.2") / "pynblint"
 

@@ -87,3 +87,68 @@ def test_calls_and_strings_are_collected_once():
     assert [c.dotted for c in result.calls] == ["np.random.seed", "g"]
     strings = {(s.value, s.context, s.docstring) for s in result.strings}
     assert strings == {("/home/a/b", "path", False), ("Doc.", None, True), ("v", "key", False)}
+
+
+EVERY_BINDING = '''
+def f(p, *rest, key=1, **extra):
+    a = b = 1
+    c, (d, *e) = pair
+    f_ += 1
+    g: int
+    h: int = 2
+    obj.attr = 3
+    items[i] = 4
+    del gone
+    for i, j in zip(x, y):
+        k = i
+    else:
+        m = 0
+    while cond:
+        n = 1
+    if test:
+        o = 1
+    else:
+        q = 2
+    with open(p) as r, lock:
+        s = r.read()
+    try:
+        t = 1
+    except ValueError as u:
+        v = 2
+    else:
+        w = 3
+    finally:
+        z = 4
+    match command:
+        case [first, *others]:
+            aa = first
+        case {"key": value, **remaining}:
+            bb = value
+        case Point(x=px) | Point(y=px):
+            cc = px
+    import os.path
+    import numpy as np
+    from math import pi, tau as turn
+    from shapes import *
+    global shared
+    nonlocal_free = [w for w in words]
+    def inner():
+        nonlocal a
+    class Model:
+        field = 1
+    lambda late: late
+    return locals()
+'''
+
+
+def test_functions_without_walrus_get_the_same_locals_from_their_statements_alone():
+    from nb2pipe.analysis.cell import _local_names, _statement_locals
+
+    function = ast.parse(EVERY_BINDING).body[0]
+    expected = _local_names(function.body)
+    assert "u" in expected[0] and "remaining" in expected[0] and "shared" in expected[1]
+    assert _statement_locals(function.body) == expected
+    # With `:=` in the source the full walk is used: it sees bindings inside expressions.
+    facts = analyse_cell(ast.parse("def f():\n    print(n := 1)\n    return n\n"),
+                         source="def f():\n    print(n := 1)\n    return n\n")
+    assert "n" not in {read.name for read in facts.deferred["f"].free}

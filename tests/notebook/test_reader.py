@@ -68,3 +68,17 @@ def test_kernel_language():
     notebook = notebook_from_percent("# %%\nx <- 1\n", metadata={
         "kernelspec": {"name": "ir", "language": "R"}})
     assert notebook.language == "r"
+
+
+def test_python_warnings_about_cell_code_are_neither_printed_nor_errors(recwarn):
+    import warnings
+
+    # `"\d"` is an invalid escape: Python warns (SyntaxWarning from 3.12), and under
+    # `-W error` the warning would make the cell look unparsable.
+    text = '# %%\nimport re\npattern = re.compile("\\d+")\n'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        notebook = notebook_from_percent(text)
+    assert notebook.cells[0].code.error is None
+    assert notebook.cells[0].tree is not None
+    assert not [w for w in recwarn if "escape" in str(w.message)]

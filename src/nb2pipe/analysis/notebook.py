@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from nb2pipe.analysis.cell import CellFacts, Deferred, Read, analyse_cell
+from nb2pipe.analysis.cell import CallFact, CellFacts, Deferred, Read, analyse_cell
 from nb2pipe.notebook.model import Cell, Notebook
 
 #: Names IPython puts in every notebook's namespace.
@@ -72,7 +72,8 @@ class NotebookAnalysis:
         self.facts: dict[int, CellFacts] = {}
         for cell in notebook.cells:
             if cell.is_code and cell.code is not None and cell.code.tree is not None:
-                self.facts[cell.index] = analyse_cell(cell.code.tree, cell.code.masked.col_shift)
+                self.facts[cell.index] = analyse_cell(cell.code.tree, cell.code.masked.col_shift,
+                                                      cell.code.masked.source)
         self._mark_draws()
         self._mark_shared_changes()
 
@@ -176,6 +177,15 @@ class NotebookAnalysis:
             target = self.aliases.get(head)
             found = cache[dotted] = dotted if target is None else f"{target}{dot}{rest}"
         return found
+
+    @cached_property
+    def qualified_calls(self) -> list[tuple[Cell, CallFact, str | None]]:
+        """Every call of the notebook in order, with its callee resolved through the imports
+        (``None`` when the callee is not a dotted name): the rules look at calls this way."""
+        qualify = self.qualify
+        cells = self.notebook.cells
+        return [(cells[index], call, qualify(call.dotted))
+                for index, facts in self.facts.items() for call in facts.calls]
 
     @cached_property
     def imported_modules(self) -> set[str]:

@@ -69,6 +69,9 @@ RANDOM_SOURCES = (
                         "tensorflow.random.set_global_generator"})),
 )
 
+#: top-level module → its random source (every draw and seed of a source is in its module)
+SOURCE_OF_MODULE = {source.module: source for source in RANDOM_SOURCES}
+
 #: scikit-learn callables whose results depend on ``random_state``; value: a condition on the
 #: call's keywords under which they are random (``None``: always).
 SKLEARN_RANDOM: dict[str, tuple[str, tuple] | None] = {

@@ -258,6 +258,9 @@ def _lint_files(files: list[str], codes: set[str], settings: Settings, jobs: int
         order = sorted(range(total), key=lambda i: -_size(files[i]))
         slots: list[FileResult | None] = [None] * total
         frozen = frozenset(codes)
+        # What is alive now (every module) stays out of the workers' collections: they would
+        # walk it all, and touching it copies the pages fork shares.
+        gc.freeze()
         with process_pool(jobs) as pool:
             futures = {pool.submit(_lint_worker, (files[i], frozen, settings)): i for i in order}
             for number, future in enumerate(concurrent.futures.as_completed(futures), 1):

@@ -90,7 +90,9 @@ def mask(source: str, placeholders: bool = False) -> Masked:
         placeholders: write ``# nb2pipe-magic:N`` after each masked line so that a rewritten cell
             can get its original lines back (see :func:`unmask`).
     """
-    if not _CANDIDATE.search(source):
+    # Most cells have none of the three characters: three scans cost less than one search.
+    if "%" not in source and "!" not in source and "?" not in source \
+            or not _CANDIDATE.search(source):
         return Masked(source, (), {})
     lines = split_lines(source)
     return _Scanner(lines, placeholders).run()

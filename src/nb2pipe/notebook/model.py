@@ -56,7 +56,8 @@ class Cell:
 
     @property
     def is_empty(self) -> bool:
-        return not self.source.strip()
+        source = self.source
+        return not source or source.isspace()
 
     @property
     def tree(self) -> ast.Module | None:

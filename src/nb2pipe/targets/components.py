@@ -18,6 +18,7 @@ import keyword
 from nb2pipe import __version__
 from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
+from nb2pipe.notebook.reader import parse_quietly
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.pythonize import helper_code, pythonize
@@ -201,8 +202,8 @@ def indent_code(source: str, prefix: str) -> str:
     lines = source.split("\n")
     inside: set[int] = set()
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        tree = parse_quietly(source)
+    except (SyntaxError, ValueError):
         tree = None
     for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, (ast.Constant, ast.JoinedStr)) and \

@@ -95,8 +95,10 @@ def pythonize(source: str, in_function: bool = True) -> Pythonized:
 def _top_only_imports(source: str, result: Pythonized, in_function: bool) -> str:
     import ast
 
+    from nb2pipe.notebook.reader import parse_quietly
+
     try:
-        tree = ast.parse(source)
+        tree = parse_quietly(source)
     except (SyntaxError, ValueError):
         return source
     lines = source.split("\n")

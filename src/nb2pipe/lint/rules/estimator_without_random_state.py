@@ -63,29 +63,27 @@ class EstimatorWithoutRandomState(Rule):
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
-        for cell, facts in analysis.cells_with_facts():
-            for call in facts.calls:
-                qualified = analysis.qualify(call.dotted)
-                if not qualified or not qualified.startswith("sklearn."):
+        for cell, call, qualified in analysis.qualified_calls:
+            if not qualified or not qualified.startswith("sklearn."):
+                continue
+            last = qualified.rsplit(".", 1)[-1]
+            if last not in SKLEARN_RANDOM:
+                continue
+            keywords = {k.arg: k.value for k in call.node.keywords}
+            if None in keywords or "random_state" in keywords:
+                continue
+            condition = SKLEARN_RANDOM[last]
+            if condition is not None:
+                key, values = condition
+                value = keywords.get(key)
+                literal = value.value if isinstance(value, ast.Constant) else (
+                    None if value is None else "?")
+                if literal not in values:
                     continue
-                last = qualified.rsplit(".", 1)[-1]
-                if last not in SKLEARN_RANDOM:
-                    continue
-                keywords = {k.arg: k.value for k in call.node.keywords}
-                if None in keywords or "random_state" in keywords:
-                    continue
-                condition = SKLEARN_RANDOM[last]
-                if condition is not None:
-                    key, values = condition
-                    value = keywords.get(key)
-                    literal = value.value if isinstance(value, ast.Constant) else (
-                        None if value is None else "?")
-                    if literal not in values:
-                        continue
-                yield self.report(
-                    ctx, cell, f"`{call.dotted}()` has no `random_state`: its result changes "
-                               f"from run to run", node=call.node,
-                    help="pass `random_state=SEED`, with `SEED` in the parameters cell")
+            yield self.report(
+                ctx, cell, f"`{call.dotted}()` has no `random_state`: its result changes "
+                           f"from run to run", node=call.node,
+                help="pass `random_state=SEED`, with `SEED` in the parameters cell")
 
     def fix(self, editor, diagnostics):
         from nb2pipe.lint.cst import add_keyword, edit_calls

@@ -247,4 +247,7 @@ def _output_texts(outputs):
             if isinstance(value, str):
                 yield value
             elif isinstance(value, list):
-                yield "".join(part for part in value if isinstance(part, str))
+                try:
+                    yield "".join(value)
+                except TypeError:  # a damaged output: keep its strings
+                    yield "".join(part for part in value if isinstance(part, str))

@@ -75,11 +75,13 @@ class ImportNotAtTop(Rule):
             if facts is None or cell.is_empty:
                 continue
             imports = [f for f in facts.imports if f.top_level]
+            if not header and not imports:
+                continue
             statements = cell.tree.body if cell.tree is not None else []
-            import_statements = {id(f.node) for f in imports}
-            only_imports = bool(statements) and all(
-                id(s) in import_statements or _is_setup(s) for s in statements)
             if header:
+                import_statements = {id(f.node) for f in imports}
+                only_imports = bool(statements) and all(
+                    id(s) in import_statements or _is_setup(s) for s in statements)
                 if seen_import and not only_imports:
                     header = False
                 else:

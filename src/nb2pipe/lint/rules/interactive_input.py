@@ -41,13 +41,11 @@ class InteractiveInput(Rule):
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
-        for cell, facts in analysis.cells_with_facts():
-            for call in facts.calls:
-                qualified = analysis.qualify(call.dotted)
-                if qualified in _PROMPTS and (call.dotted != "input" or "input" not in
-                                              analysis.first_binding):
-                    yield self.report(
-                        ctx, cell, f"`{call.dotted}()` waits for someone to type: the notebook "
-                                   f"cannot run unattended", node=call.node,
-                        help="make the value a parameter (or, for secrets, read an environment "
-                             "variable)")
+        for cell, call, qualified in analysis.qualified_calls:
+            if qualified in _PROMPTS and (call.dotted != "input" or "input" not in
+                                          analysis.first_binding):
+                yield self.report(
+                    ctx, cell, f"`{call.dotted}()` waits for someone to type: the notebook "
+                               f"cannot run unattended", node=call.node,
+                    help="make the value a parameter (or, for secrets, read an environment "
+                         "variable)")

@@ -1,5 +1,5 @@
 from nb2pipe.analysis import NotebookAnalysis
-from nb2pipe.lint.knowledge import RANDOM_SOURCES, UNIVERSAL_SEEDERS
+from nb2pipe.lint.knowledge import RANDOM_SOURCES, SOURCE_OF_MODULE, UNIVERSAL_SEEDERS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _GENERATORS = ("numpy.random.default_rng", "numpy.random.RandomState")
@@ -9,23 +9,23 @@ def unseeded_draws(analysis: NotebookAnalysis) -> dict:
     """For each random source drawn from and never seeded: its first draw ``(cell, call)``."""
     seeded: set[str] = set()
     draws: dict = {}
-    for cell, facts in analysis.cells_with_facts():
-        for call in facts.calls:
-            qualified = analysis.qualify(call.dotted)
-            if qualified is None:
-                continue
-            if qualified in UNIVERSAL_SEEDERS:
-                seeded.update(s.name for s in RANDOM_SOURCES)
-                continue
-            if qualified in _GENERATORS:
-                if not (call.node.args or call.node.keywords):
-                    draws.setdefault("numpy", (cell, call))
-                continue
-            for source in RANDOM_SOURCES:
-                if qualified in source.seeds:
-                    seeded.add(source.name)
-                elif source.draws_from(qualified):
-                    draws.setdefault(source.name, (cell, call))
+    for cell, call, qualified in analysis.qualified_calls:
+        if qualified is None:
+            continue
+        if qualified in UNIVERSAL_SEEDERS:
+            seeded.update(s.name for s in RANDOM_SOURCES)
+            continue
+        if qualified in _GENERATORS:
+            if not (call.node.args or call.node.keywords):
+                draws.setdefault("numpy", (cell, call))
+            continue
+        source = SOURCE_OF_MODULE.get(qualified.partition(".")[0])
+        if source is None:
+            continue
+        if qualified in source.seeds:
+            seeded.add(source.name)
+        elif source.draws_from(qualified):
+            draws.setdefault(source.name, (cell, call))
     return {name: draw for name, draw in draws.items() if name not in seeded}
 
 

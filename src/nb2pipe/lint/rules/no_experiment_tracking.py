@@ -12,28 +12,26 @@ def first_training(analysis):
     """The first call that trains a model, as ``(cell, call)``, or ``None``."""
     if not analysis.imported_modules & ML_MODULES:
         return None
-    for cell, facts in analysis.cells_with_facts():
-        for call in facts.calls:
-            qualified = analysis.qualify(call.dotted) or ""
-            if qualified in _TRAINING_FUNCTIONS:
-                return cell, call
-            if call.attr in _TRAINING_METHODS and (call.node.args or call.node.keywords):
-                if qualified.startswith(("scipy.", "numpy.", "pandas.")):
-                    continue
-                return cell, call
-            if call.attr == "train" and call.dotted and "trainer" in call.dotted.lower():
-                return cell, call
+    for cell, call, qualified in analysis.qualified_calls:
+        qualified = qualified or ""
+        if qualified in _TRAINING_FUNCTIONS:
+            return cell, call
+        if call.attr in _TRAINING_METHODS and (call.node.args or call.node.keywords):
+            if qualified.startswith(("scipy.", "numpy.", "pandas.")):
+                continue
+            return cell, call
+        if call.attr == "train" and call.dotted and "trainer" in call.dotted.lower():
+            return cell, call
     return None
 
 
 def uses_tracker(analysis) -> bool:
     if analysis.imported_modules & TRACKER_MODULES:
         return True
-    for _cell, facts in analysis.cells_with_facts():
-        for call in facts.calls:
-            qualified = analysis.qualify(call.dotted) or ""
-            if qualified in TRACKER_CALLS or qualified.startswith(tuple(TRACKER_CALLS)):
-                return True
+    prefixes = tuple(TRACKER_CALLS)
+    for _cell, _call, qualified in analysis.qualified_calls:
+        if qualified and qualified.startswith(prefixes):
+            return True
     for cell in analysis.notebook.code_cells:
         for magic in cell.code.magics if cell.code else ():
             if magic.name in ("load_ext", "tensorboard") and "tensorboard" in magic.command:

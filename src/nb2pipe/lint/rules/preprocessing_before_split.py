@@ -1,6 +1,6 @@
 import ast
 
-from nb2pipe.analysis.cell import base_name, dotted_name
+from nb2pipe.analysis.cell import base_name, dotted_name, names_in
 from nb2pipe.lint.knowledge import TRAIN_TEST_SPLITS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
@@ -17,8 +17,6 @@ def _learns(qualified: str | None) -> bool:
         qualified.rsplit(".", 1)[-1] not in _STATELESS
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 class PreprocessingBeforeSplit(Rule):
@@ -128,6 +126,7 @@ class PreprocessingBeforeSplit(Rule):
             return
         events.sort(key=lambda e: e[0])
         reported: set[int] = set()
+        walked: dict[int, set[str]] = {}  # id(value) → its names, walked once
         for index, (position, kind, payload) in enumerate(events):
             if kind != "fit":
                 continue
@@ -138,7 +137,10 @@ class PreprocessingBeforeSplit(Rule):
             for later_position, later_kind, later in events[index + 1:]:
                 if later_kind == "assign":
                     name, value = later
-                    if _names(value) & tainted:
+                    names = walked.get(id(value))
+                    if names is None:
+                        names = walked[id(value)] = names_in(value)
+                    if names & tainted:
                         tainted.add(name)
                     else:
                         tainted.discard(name)  # rebound to data the transformer never saw

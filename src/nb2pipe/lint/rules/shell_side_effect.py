@@ -88,11 +88,10 @@ class ShellSideEffect(Rule):
                                       line=magic.line,
                                       help="keep the file in the repository and import it")
         analysis = ctx.analysis
-        for cell, facts in analysis.cells_with_facts():
-            for call in facts.calls:
-                if analysis.qualify(call.dotted) == "os.chdir":
-                    yield self.report(ctx, cell, "`os.chdir()` changes the working directory",
-                                      node=call.node, help="use paths instead of `os.chdir()`")
+        for cell, call, qualified in analysis.qualified_calls:
+            if qualified == "os.chdir":
+                yield self.report(ctx, cell, "`os.chdir()` changes the working directory",
+                                  node=call.node, help="use paths instead of `os.chdir()`")
 
 
 def _commands(command: str):
