@@ -17,6 +17,7 @@ Results are printed and written to ``benchmarks/results/check.json``.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -42,6 +43,49 @@ def timed(command: list[str], repeat: int = 1, **kwargs) -> tuple[float, subproc
     return statistics.median(times), result
 
 
+def interleaved(commands: list[list[str]], repeat: int, envs=None) \
+        -> list[tuple[float, subprocess.CompletedProcess]]:
+    """Median time of each command, run in turn (A B A B…) so that a machine whose speed
+    drifts during the measurement affects them alike."""
+    envs = envs or [None] * len(commands)
+    times: list[list[float]] = [[] for _ in commands]
+    last: list = [None] * len(commands)
+    for _ in range(repeat):
+        for number, command in enumerate(commands):
+            start = time.perf_counter()
+            last[number] = subprocess.run(command, capture_output=True, text=True,
+                                          env=envs[number])
+            times[number].append(time.perf_counter() - start)
+    return [(statistics.median(t), result) for t, result in zip(times, last)]
+
+
+def parse_floor(files: list[str]) -> float:
+    """Seconds that decoding the JSON and parsing every code cell take in one process: the
+    part of the work CPython's own C code does, which no Python can make faster."""
+    import ast
+
+    import orjson
+
+    from nb2pipe.notebook.magics import mask
+
+    start = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as handle:
+            try:
+                raw = orjson.loads(handle.read())
+            except orjson.JSONDecodeError:
+                continue
+        for cell in raw.get("cells", []) if isinstance(raw, dict) else []:
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                source = cell.get("source", "")
+                source = "".join(source) if isinstance(source, list) else str(source)
+                try:
+                    compile(mask(source).source, "<cell>", "exec", ast.PyCF_ONLY_AST)
+                except (SyntaxError, ValueError):
+                    pass
+    return time.perf_counter() - start
+
+
 def venv_with(name: str, *requirements: str) -> Path:
     """A virtual environment under .cache/ with ``requirements`` installed; its bin folder."""
     folder = VENVS / name
@@ -62,6 +106,7 @@ def in_process(files: list[str]) -> list[float]:
     from nb2pipe.lint.runner import lint_file
 
     codes = set(RULES)
+    gc.set_threshold(100_000, 50, 50)  # as `check` does (nb2pipe.lint.runner._lint_files)
     for path in files[:20]:  # warm up imports and caches
         lint_file(path, codes)
     times = []
@@ -92,12 +137,21 @@ def main() -> int:
     ruff_bin = venv_with("ruff", "ruff==0.14.*") / "ruff"
     pynblint_bin = venv_with("pynblint", "pynblint==0.1.6", "click<8.2") / "pynblint"
 
-    nb_time, nb_result = timed([nb2pipe, "check", str(corpus), "--exit-zero", "--no-cache",
-                                "--output-format", "concise", "--no-progress"], repeat=3)
-    ruff_time, ruff_result = timed([str(ruff_bin), "check", str(corpus), "--exit-zero",
-                                    "--no-cache", "--output-format", "concise"], repeat=3)
+    nb_cold = [nb2pipe, "check", str(corpus), "--exit-zero", "--no-cache",
+               "--output-format", "concise", "--no-progress"]
+    ruff_cold = [str(ruff_bin), "check", str(corpus), "--exit-zero", "--no-cache",
+                 "--output-format", "concise"]
+    (nb_time, nb_result), (ruff_time, ruff_result) = interleaved([nb_cold, ruff_cold], repeat=5)
     print(f"nb2pipe check: {nb_time:.2f} s ({len(nb_result.stdout.splitlines())} findings)")
     print(f"ruff check:    {ruff_time:.2f} s ({len(ruff_result.stdout.splitlines())} findings)")
+    # One core each: how much work each tool does, apart from how well it uses two cores.
+    (nb_one, _), (ruff_one, _) = interleaved(
+        [nb_cold + ["--jobs", "1"], ruff_cold],
+        repeat=3, envs=[None, {**os.environ, "RAYON_NUM_THREADS": "1"}])
+    print(f"on one core: nb2pipe {nb_one:.2f} s, ruff {ruff_one:.2f} s "
+          f"(ratio {nb_one / ruff_one:.2f}); on all cores nb2pipe is {nb_one / nb_time:.2f}× "
+          f"faster than on one, ruff {ruff_one / ruff_time:.2f}×")
+    results["one_core_seconds"] = {"nb2pipe": nb_one, "ruff": ruff_one}
     # Both keep results between runs by default: a second run over unchanged files.
     with tempfile.TemporaryDirectory() as caches:
         nb_cached = [nb2pipe, "check", str(corpus), "--exit-zero", "--output-format", "concise",
@@ -110,19 +164,34 @@ def main() -> int:
         ruff_warm, _ = timed(ruff_cached, repeat=3)
     print(f"second run, cache on: nb2pipe {nb_warm:.2f} s, ruff {ruff_warm:.2f} s")
     out = ROOT / ".cache" / "pynblint.json"
+    # pynblint takes half a minute, long enough for this machine's speed to change: nb2pipe is
+    # timed just before and just after it, and the ratio uses those runs.
+    around = [timed(nb_cold)[0] for _ in range(3)]
     pyn_time, pyn_result = timed([str(pynblint_bin), str(corpus), "-q", "-y", "-o", str(out)],
                                  env={**os.environ, "TERM": "dumb", "COLUMNS": "200"})
+    around += [timed(nb_cold)[0] for _ in range(3)]
+    nb_around = statistics.median(around)
     pynblint_ok = pyn_result.returncode == 0
-    print(f"pynblint:      {pyn_time:.2f} s (exit {pyn_result.returncode})")
+    print(f"pynblint:      {pyn_time:.2f} s (exit {pyn_result.returncode}); nb2pipe around it "
+          f"{nb_around:.2f} s")
     results["folder_seconds"] = {"nb2pipe": nb_time, "ruff": ruff_time, "pynblint": pyn_time,
                                  "pynblint_completed": pynblint_ok,
+                                 "nb2pipe_around_pynblint": nb_around,
                                  "nb2pipe_cached": nb_warm, "ruff_cached": ruff_warm}
     results["ratios"] = {"nb2pipe_vs_ruff": nb_time / ruff_time,
                          "nb2pipe_vs_ruff_cached": nb_warm / ruff_warm,
-                         "pynblint_vs_nb2pipe": pyn_time / nb_time}
+                         "pynblint_vs_nb2pipe": pyn_time / nb_around}
     print(f"ratio nb2pipe/ruff = {nb_time / ruff_time:.2f} without caches, "
           f"{nb_warm / ruff_warm:.2f} with (goal ≤ 1); "
-          f"pynblint/nb2pipe = {pyn_time / nb_time:.1f}× (goal ≥ 30×; pynblint has no cache)")
+          f"pynblint/nb2pipe = {pyn_time / nb_around:.1f}× (goal ≥ 30×; pynblint has no cache)")
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        floor = min(parse_floor(files) for _ in range(2))
+    results["parse_floor_seconds"] = floor
+    print(f"decoding the JSON and parsing the cells alone, one process: {floor:.2f} s")
 
     per_notebook = in_process(files)
     ordered = sorted(per_notebook)

@@ -639,8 +639,15 @@ class _Visitor:
     def call(self, node: ast.Call, push) -> None:
         func = node.func
         func_kind = type(func)
-        dotted = dotted_name(func)
-        attr = func.attr if func_kind is ast.Attribute else None
+        if func_kind is ast.Name:
+            dotted = func.id
+            attr = None
+        elif func_kind is ast.Attribute:
+            attr = func.attr
+            value = func.value
+            dotted = f"{value.id}.{attr}" if type(value) is ast.Name else dotted_name(func)
+        else:
+            dotted = attr = None
         now = self.owner is None and self.scope.kind != "function"
         self.facts.calls.append(CallFact(dotted, attr, node, not now))
         keywords = node.keywords

@@ -69,6 +69,7 @@ class NotebookAnalysis:
     def __init__(self, notebook: Notebook) -> None:
         self.notebook = notebook
         self._qualified: dict[str, str] = {}
+        self._cell_binds: dict[int, dict[str, int]] = {}
         self.facts: dict[int, CellFacts] = {}
         for cell in notebook.cells:
             if cell.is_code and cell.code is not None and cell.code.tree is not None:
@@ -213,7 +214,14 @@ class NotebookAnalysis:
     # -- bindings --------------------------------------------------------------------------
 
     def cell_binds(self, index: int) -> dict[str, int]:
-        """Names cell ``index`` binds at notebook level, with the first line of each."""
+        """Names cell ``index`` binds at notebook level, with the first line of each (computed
+        once: do not change the dict)."""
+        binds = self._cell_binds.get(index)
+        if binds is None:
+            binds = self._cell_binds[index] = self._compute_cell_binds(index)
+        return binds
+
+    def _compute_cell_binds(self, index: int) -> dict[str, int]:
         binds = dict(self.magic_binds.get(index, {}))
         facts = self.facts.get(index)
         if facts is not None:

@@ -177,15 +177,20 @@ def _cell(index: int, cell: Any) -> Cell:
     if cell_type not in ("code", "markdown", "raw"):
         raise NotebookError(f"{where} has cell_type {cell_type!r}",
                             "cell_type is one of code, markdown, raw", index)
-    source = _text(cell.get("source", ""), f"{where}: `source`", index)
+    source = cell.get("source", "")
+    if type(source) is not str:
+        source = _text(source, f"{where}: `source`", index)
     metadata = cell.get("metadata", {})
     if not isinstance(metadata, dict):
         raise NotebookError(f"{where}: `metadata` is {_type(metadata)}, not an object",
                             "re-save the notebook with Jupyter", index)
-    tags = metadata.get("tags", ())
-    if not isinstance(tags, (list, tuple)):
+    tags = metadata.get("tags")
+    if not tags:
         tags = ()
-    tags = tuple(t for t in tags if isinstance(t, str))
+    elif isinstance(tags, (list, tuple)):
+        tags = tuple(t for t in tags if isinstance(t, str))
+    else:
+        tags = ()
     cell_id = cell.get("id")
     if not isinstance(cell_id, str):
         cell_id = None
