@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,17 @@ class RandomSource:
     def draws_from(self, qualified: str) -> bool:
         if not qualified.startswith(self.module) or qualified in self.seeds:
             return False
-        if any(qualified == s or qualified.startswith(s + ".") for s in self.skip):
+        if qualified not in self.draws and not qualified.startswith(self._draw_prefixes):
             return False
-        return any(qualified == d or (d.endswith(".") and qualified.startswith(d))
-                   for d in self.draws)
+        return qualified not in self.skip and not qualified.startswith(self._skip_prefixes)
+
+    @cached_property
+    def _draw_prefixes(self) -> tuple[str, ...]:
+        return tuple(d for d in self.draws if d.endswith("."))
+
+    @cached_property
+    def _skip_prefixes(self) -> tuple[str, ...]:
+        return tuple(s + "." for s in self.skip)
 
 
 #: Seeding calls that seed several generators at once.

@@ -160,22 +160,24 @@ class HardCodedHyperparameter(Rule):
 
 def _hard_coded(analysis):
     """``(cell, call, keywords)`` for calls that pass hyperparameters as numbers."""
-    for cell, facts in analysis.cells_with_facts():
-        if any(tag in PARAMETER_TAGS for tag in cell.tags):
+    parameters = {cell.index for cell in analysis.notebook.cells
+                  if any(tag in PARAMETER_TAGS for tag in cell.tags)}
+    for cell, call, qualified in analysis.qualified_calls:
+        keywords = call.node.keywords
+        if not keywords or cell.index in parameters:
             continue
-        for call in facts.calls:
-            qualified = analysis.qualify(call.dotted) or ""
-            if call.attr == "fit" and not qualified.startswith(HYPERPARAMETER_CALLS):
-                names = FIT_HYPERPARAMETERS
-            elif qualified.startswith(HYPERPARAMETER_CALLS) and \
-                    not qualified.startswith(NOT_HYPERPARAMETER_MODULES):
-                names = None
-            else:
-                continue
-            literal = [k for k in call.node.keywords if k.arg and _number(k.value) and
-                       k.arg not in NOT_HYPERPARAMETERS and (names is None or k.arg in names)]
-            if literal:
-                yield cell, call, literal
+        qualified = qualified or ""
+        configures = qualified.startswith(HYPERPARAMETER_CALLS)
+        if call.attr == "fit" and not configures:
+            names = FIT_HYPERPARAMETERS
+        elif configures and not qualified.startswith(NOT_HYPERPARAMETER_MODULES):
+            names = None
+        else:
+            continue
+        literal = [k for k in keywords if k.arg and _number(k.value) and
+                   k.arg not in NOT_HYPERPARAMETERS and (names is None or k.arg in names)]
+        if literal:
+            yield cell, call, literal
 
 
 def _owner(call, facts) -> str:

@@ -1,0 +1,29 @@
+"""What the rules know about the libraries stays consistent with how the rules look it up."""
+
+import pytest
+
+from nb2pipe.analysis import NotebookAnalysis
+from nb2pipe.lint.knowledge import RANDOM_SOURCES, SOURCE_OF_MODULE
+from nb2pipe.lint.rules.missing_random_seed import unseeded_draws
+from nb2pipe.notebook import notebook_from_percent
+
+
+@pytest.mark.parametrize("source", RANDOM_SOURCES, ids=lambda s: s.name)
+def test_every_draw_and_seed_of_a_random_source_is_found_through_its_module(source):
+    # NB202 looks a call's source up by its top-level module: a draw listed under another
+    # module would never be seen.
+    for name in source.draws | source.seeds | source.skip:
+        assert SOURCE_OF_MODULE[name.partition(".")[0]] is source, name
+
+
+def test_draws_seeds_and_skipped_calls_of_numpy():
+    numpy = SOURCE_OF_MODULE["numpy"]
+    assert numpy.draws_from("numpy.random.normal")
+    assert not numpy.draws_from("numpy.random.seed")
+    assert not numpy.draws_from("numpy.random.SeedSequence")
+    assert not numpy.draws_from("numpy.random.Generator.normal")  # a skipped prefix
+    assert not numpy.draws_from("numpy.array")
+    analysis = NotebookAnalysis(notebook_from_percent(
+        "# %%\nimport numpy as np\nimport random\nx = np.array([1])\n"
+        "y = np.random.normal(size=3)\nrandom.seed(1)\nz = random.random()\n"))
+    assert set(unseeded_draws(analysis)) == {"numpy"}
