@@ -120,3 +120,18 @@ def test_all_fixes_keep_the_results_and_autolog_tracks_the_fit(tmp_path, samples
 
     runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
     assert [run.data.params["alpha"] for run in runs] == ["0.5"]
+
+
+def test_cells_a_fix_adds_to_a_notebook_without_cell_ids_are_named_as_such(tmp_path):
+    # nbformat 4.4: cells have no ids, so the inserted cells are known by their first line.
+    path = write_notebook(tmp_path / "old.ipynb", LEVEL0)
+    raw = json.loads(path.read_text())
+    raw["nbformat_minor"] = 4
+    for cell in raw["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(raw))
+    run_cli("check", path, "--fix", "--select", "NB303")
+    assert all("id" not in cell for cell in json.loads(path.read_text())["cells"])
+    code, out, err = run_cli("check", path, "--select", "NB103", "--output-format", "concise")
+    assert out.count("NB103") == 1
+    assert "(`nb2pipe check --fix` added it)" in out

@@ -22,6 +22,19 @@ from nb2pipe.notebook.reader import notebook_from_dict
 FIX_ORDER = ("NB303", "NB202", "NB203", "NB501", "NB204")
 PARAMETER_TAGS = ("parameters", "pipeline-parameters")
 
+#: The first line of each cell a fix inserts. In a notebook whose cells have no ids (nbformat
+#: before 4.5) this is how NB103 recognises them.
+PARAMETERS_HEADER = "# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these values."
+TRACKING_HEADER = ("# Experiment tracking: MLflow logs the parameters, metrics and model of every "
+                   "fit")
+INSERTED_CELL_HEADERS = (PARAMETERS_HEADER, TRACKING_HEADER)
+
+
+def inserted_by_fix(cell) -> bool:
+    """Whether ``cell`` looks like one ``nb2pipe check --fix`` inserted (by its id or its first
+    line)."""
+    return (cell.id or "").startswith("nb2pipe-") or cell.source.startswith(INSERTED_CELL_HEADERS)
+
 
 class NotebookEditor:
     """Edits a copy of a notebook's JSON; :meth:`notebook` reads the result back."""
@@ -179,10 +192,7 @@ class NotebookEditor:
         position = self.header_end()
         if before is not None:
             position = min(position, before)
-        return self.insert_cell(
-            position,
-            "# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these values.",
-            ("parameters",))
+        return self.insert_cell(position, PARAMETERS_HEADER, ("parameters",))
 
     def add_parameter(self, name: str, value: str) -> int:
         """Add ``name = value`` to the parameters cell (created if needed); returns its index."""

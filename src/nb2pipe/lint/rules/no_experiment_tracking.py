@@ -1,3 +1,4 @@
+from nb2pipe.lint.fix import TRACKING_HEADER
 from nb2pipe.lint.knowledge import ML_MODULES, TRACKER_CALLS, TRACKER_MODULES
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
@@ -39,7 +40,7 @@ def uses_tracker(analysis) -> bool:
     return False
 
 
-AUTOLOG = ("# Experiment tracking: MLflow logs the parameters, metrics and model of every fit\n"
+AUTOLOG = (f"{TRACKING_HEADER}\n"
            "# (to $MLFLOW_TRACKING_URI; `mlflow ui` shows them).\nmlflow.autolog()")
 
 

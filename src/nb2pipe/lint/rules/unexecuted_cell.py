@@ -1,3 +1,4 @@
+from nb2pipe.lint.fix import inserted_by_fix
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
@@ -58,7 +59,7 @@ class UnexecutedCell(Rule):
             return
         for cell in code[executed[0] + 1:executed[-1]]:
             if cell.execution_count is None:
-                added = (cell.id or "").startswith("nb2pipe-")  # inserted by a fix
+                added = inserted_by_fix(cell)
                 yield self.report(
                     ctx, cell, "cell was never run, but cells above and below it were" + (
                         " (`nb2pipe check --fix` added it)" if added else ""),
