@@ -135,3 +135,18 @@ def test_cells_a_fix_adds_to_a_notebook_without_cell_ids_are_named_as_such(tmp_p
     code, out, err = run_cli("check", path, "--select", "NB103", "--output-format", "concise")
     assert out.count("NB103") == 1
     assert "(`nb2pipe check --fix` added it)" in out
+
+
+def test_fix_keeps_integers_beyond_64_bits_exactly(tmp_path):
+    # `check` reads with orjson, which turns such an integer into a float: a notebook that is
+    # written back is read by the standard library instead.
+    path = write_notebook(tmp_path / "big.ipynb", LEVEL0)
+    raw = json.loads(path.read_text())
+    raw["metadata"]["widget_seed"] = 2 ** 70 + 1
+    path.write_text(json.dumps(raw))
+    code, out, err = run_cli("check", path, "--select", "NB303", "--output-format", "concise")
+    assert "NB303" in out
+    run_cli("check", path, "--fix", "--select", "NB303")
+    fixed = json.loads(path.read_text())
+    assert any("parameters" in c["metadata"].get("tags", []) for c in fixed["cells"])
+    assert fixed["metadata"]["widget_seed"] == 2 ** 70 + 1

@@ -106,7 +106,7 @@ def lint_file(path: str, codes: set[str], settings: Settings | None = None,
     settings = settings or Settings()
     extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
     try:
-        notebook = read_notebook(path)
+        notebook = read_notebook(path, fast=not keep_notebook)
     except NotebookError as error:
         found = [error_diagnostic(path, error)] if "NB901" in codes else []
         return FileResult(path, [d for d in found if d.code not in extra])

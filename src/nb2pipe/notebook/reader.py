@@ -8,9 +8,10 @@ validator costs ~1.6 ms for a median notebook (most of the 5 ms budget) and its 
 schema paths rather than cells. nbformat itself is used for what it is the reference for:
 upgrading v3 notebooks and writing notebooks back.
 
-The JSON is decoded with orjson when it is installed (it is a dependency; twice as fast as the
-standard library on notebooks full of outputs). Anything orjson refuses goes through the standard
-library path, which accepts what Jupyter writes (``NaN``) and words the errors.
+``check`` decodes the JSON with orjson (a dependency; twice as fast as the standard library on
+notebooks full of outputs). Anything orjson refuses goes through the standard library, which
+accepts what Jupyter writes (``NaN``) and words the errors. Notebooks that may be written back
+are decoded by the standard library alone: orjson would turn a huge integer into a float.
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ class NotebookError(Exception):
         self.cell_index = cell_index
 
 
-def read_notebook(path: str | os.PathLike[str]) -> Notebook:
+def read_notebook(path: str | os.PathLike[str], fast: bool = False) -> Notebook:
     """Read and model the notebook at ``path``.
+
+    Args:
+        fast: decode with orjson, for a notebook that is only looked at (``check``). orjson
+            turns an integer beyond 64 bits into a float, so a notebook that may be written
+            back (fixes, tagged copies) is decoded by the standard library, which keeps it.
 
     Raises:
         NotebookError: the file cannot be read, is not JSON, or is not a valid notebook.
@@ -72,12 +78,13 @@ def read_notebook(path: str | os.PathLike[str]) -> Notebook:
     except OSError as error:
         raise NotebookError(f"cannot read file: {error.strerror or error}",
                             "check that the file exists and is readable") from None
-    return notebook_from_bytes(data, path)
+    return notebook_from_bytes(data, path, fast)
 
 
-def notebook_from_bytes(data: bytes, path: str = "<notebook>") -> Notebook:
-    """Model a notebook from the bytes of an ``.ipynb`` file."""
-    if orjson is not None:
+def notebook_from_bytes(data: bytes, path: str = "<notebook>", fast: bool = False) -> Notebook:
+    """Model a notebook from the bytes of an ``.ipynb`` file (``fast``: see
+    :func:`read_notebook`)."""
+    if fast and orjson is not None:
         try:
             raw = orjson.loads(data[3:] if data.startswith(_BOM) else data)
         except orjson.JSONDecodeError:
