@@ -142,6 +142,16 @@ def test_bad_files_are_diagnostics_not_tracebacks(tmp_path):
     assert "py2.ipynb:cell 1:1:1: NB902 cell does not parse" in out
 
 
+def test_a_file_named_that_is_not_a_notebook_is_called_so_not_damaged(tmp_path):
+    (tmp_path / "notes.md").write_text("# Notes\n")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    code, out, err = run_cli("check", tmp_path / "notes.md", tmp_path / "broken.ipynb")
+    assert code == 1 and "Traceback" not in out + err
+    notes, broken = out.split("broken.ipynb: NB901")
+    assert "notes.md: NB901" in notes and "checks Jupyter notebooks (.ipynb files)" in notes
+    assert "damaged" in broken and ".ipynb files" not in broken
+
+
 def test_rule_command_prints_the_documentation():
     code, out, _ = run_cli("rule", "NB105")
     assert code == 0 and out.startswith("# NB105: use-before-define")

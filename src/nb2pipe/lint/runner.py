@@ -80,9 +80,13 @@ def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str]) ->
 
 def error_diagnostic(path: str, error: NotebookError) -> Diagnostic:
     rule = RULES[error.code]
+    hint = error.hint
+    if error.cell_index is None and not path.lower().endswith(".ipynb"):
+        # `nb2pipe check README.md`: not a damaged notebook, not a notebook at all
+        hint = "nb2pipe checks Jupyter notebooks (.ipynb files): leave this file out"
     return Diagnostic(code=rule.code, name=rule.name, severity=rule.severity,
                       message=error.message, path=path, cell=error.cell_index,
-                      help=error.hint or None)
+                      help=hint or None)
 
 
 @dataclass
