@@ -212,3 +212,20 @@ def test_folders_nb2pipe_wrote_are_not_checked_again(tmp_path, monkeypatch):
     code, out, _ = run_cli("check", "pipeline/papermill/train.ipynb", "--output-format",
                            "json", "--no-cache", "--exit-zero")
     assert json.loads(out)["diagnostics"]
+
+
+def test_statistics_count_each_rule_instead_of_listing_findings(tmp_path):
+    for number in range(3):
+        write_notebook(tmp_path / f"dirty{number}.ipynb", DIRTY)
+    write_notebook(tmp_path / "clean.ipynb", CLEAN)
+    _, concise, _ = run_cli("check", tmp_path, "--output-format", "concise")
+    code, out, err = run_cli("check", tmp_path, "--statistics")
+    assert code == 1 and "Found" in err
+    rows = [line.split() for line in out.splitlines()]
+    counts = {row[1]: int(row[0]) for row in rows}
+    for rule, count in counts.items():
+        assert concise.count(f" {rule} ") == count, rule
+    assert counts["NB106"] == 3 and rows[0][0] == str(max(counts.values()))
+    assert "[*]" in out  # NB303 is fixable
+    _, as_json, _ = run_cli("check", tmp_path, "--statistics", "--output-format", "json")
+    assert {row["code"]: row["count"] for row in json.loads(as_json)} == counts

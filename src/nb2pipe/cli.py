@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show what --fix would change, without writing")
     check.add_argument("--maturity", action="store_true",
                        help="print the level 0 → level 1 checklist per notebook and folder")
+    check.add_argument("--statistics", action="store_true",
+                       help="print how many times each rule fired instead of each diagnostic")
     check.add_argument("--exit-zero", action="store_true",
                        help="exit with 0 even when there are diagnostics")
     check.add_argument("--config", metavar="PYPROJECT",
@@ -376,7 +378,9 @@ def run_check(args) -> int:
     from nb2pipe.output import formatter
     from nb2pipe.output.text import use_colour
 
-    if not args.diff:
+    if args.statistics and not args.diff:
+        sys.stdout.write(_statistics(results, output_format == "json"))
+    elif not args.diff:
         text = formatter(output_format)(results, maturity=maturity, colour=use_colour())
         sys.stdout.write(text)
         if args.maturity and output_format in ("full", "concise"):
@@ -392,6 +396,28 @@ def run_check(args) -> int:
     if args.diff:
         return EXIT_FINDINGS if fixed and not args.exit_zero else EXIT_OK
     return EXIT_FINDINGS if count and not args.exit_zero else EXIT_OK
+
+
+def _statistics(results, as_json: bool) -> str:
+    """Per rule, how many diagnostics, most frequent first (``[*]``: --fix fixes some,
+    ``[-]``: only --unsafe-fixes does)."""
+    counts: dict[str, list] = {}
+    for result in results:
+        for d in result.diagnostics:
+            entry = counts.setdefault(d.code, [d.code, d.name, 0, 0, 0])
+            entry[2] += 1
+            if d.fix:
+                entry[3 if d.fix_safety == "safe" else 4] += 1
+    rows = sorted(counts.values(), key=lambda row: (-row[2], row[0]))
+    if as_json:
+        import json
+
+        return json.dumps([{"code": code, "name": name, "count": count, "fixable": safe,
+                            "unsafe_fixable": unsafe}
+                           for code, name, count, safe, unsafe in rows], indent=2) + "\n"
+    width = len(str(rows[0][2])) if rows else 1
+    return "".join(f"{count:>{width}}  {code}  {'[*]' if safe else '[-]' if unsafe else '   '} "
+                   f"{name}\n" for code, name, count, safe, unsafe in rows)
 
 
 def _fix_files(files, codes, settings, args):
