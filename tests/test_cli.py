@@ -82,6 +82,25 @@ def test_pyproject_config_is_used_and_unknown_keys_are_errors(folder):
     assert code == 2 and "must be a list of strings" in err
 
 
+def test_exclude_and_extend_exclude_from_the_config_and_the_command_line(tmp_path):
+    for name in ("keep", "scratch", "archive", "venv"):
+        (tmp_path / name).mkdir()
+        write_notebook(tmp_path / name / "n.ipynb", DIRTY)
+
+    def checked(*options):
+        _, out, _ = run_cli("check", tmp_path, "--select", "NB106", "--output-format",
+                            "concise", *options)
+        return {line.split("/")[-2] for line in out.splitlines()}
+
+    assert checked() == {"keep", "scratch", "archive"}  # venv is in the default list
+    # extend-exclude written before exclude still adds to it
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nb2pipe]\nextend-exclude = ["scratch"]\nexclude = ["archive"]\n')
+    assert checked() == {"keep", "venv"}
+    assert checked("--extend-exclude", "keep") == {"venv"}
+    assert checked("--exclude", "venv") == {"keep", "archive"}  # scratch: extend-exclude
+
+
 def test_per_file_ignores(folder):
     (folder / "pyproject.toml").write_text(
         '[tool.nb2pipe]\nselect = ["NB106"]\n[tool.nb2pipe.per-file-ignores]\n'

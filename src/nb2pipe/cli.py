@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rules to enable on top of the selection")
     check.add_argument("--ignore", type=_csv, default=[], metavar="CODES",
                        help="rules to disable")
+    check.add_argument("--exclude", type=_csv, metavar="PATTERNS",
+                       help="files and folders to leave out when walking folders, instead of "
+                            "the configured or default list (names, paths, globs)")
+    check.add_argument("--extend-exclude", type=_csv, default=[], metavar="PATTERNS",
+                       help="files and folders to leave out, on top of the configured list")
     check.add_argument("--output-format", choices=("full", "concise", "json", "sarif", "github"),
                        help="how to print diagnostics (default: full)")
     check.add_argument("--fix", action="store_true", help="apply safe fixes to the notebooks")
@@ -346,7 +351,10 @@ def run_check(args) -> int:
     if output_format not in ("full", "concise", "json", "sarif", "github"):
         raise UsageError(f"unknown output format `{output_format}` in {settings.source}")
     try:
-        files = collect_notebooks(args.paths, settings.exclude)
+        if args.exclude is not None:
+            settings.exclude = list(args.exclude)
+        settings.extend_exclude = settings.extend_exclude + list(args.extend_exclude)
+        files = collect_notebooks(args.paths, settings.excluded)
     except FileNotFoundError as error:
         raise UsageError(f"{error.args[0]}: no such file or folder") from None
     if not files:

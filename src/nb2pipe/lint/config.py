@@ -24,8 +24,15 @@ class Settings:
     extend_select: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    extend_exclude: list[str] = field(default_factory=list)
     output_format: str | None = None
     source: str | None = None  # the pyproject.toml it came from
+
+    @property
+    def excluded(self) -> list[str]:
+        """What is left out when walking folders: ``exclude`` (or the default) plus
+        ``extend-exclude``, whatever their order in the file."""
+        return self.exclude + self.extend_exclude
 
     @property
     def root(self) -> str:
@@ -104,7 +111,7 @@ def settings_from_table(table: dict, path: str) -> Settings:
             elif key == "exclude":
                 settings.exclude = list(value)
             elif key == "extend-exclude":
-                settings.exclude = settings.exclude + list(value)
+                settings.extend_exclude = list(value)
     return settings
 
 
