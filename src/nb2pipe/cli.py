@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show what --fix would change, without writing")
     check.add_argument("--maturity", action="store_true",
                        help="print the level 0 → level 1 checklist per notebook and folder")
+    check.add_argument("--add-noqa", action="store_true",
+                       help="suppress every current finding in the notebooks (cell tags "
+                            "nb2pipe:ignore=…, notebook metadata), to adopt the rules on old "
+                            "notebooks")
     check.add_argument("--statistics", action="store_true",
                        help="print how many times each rule fired instead of each diagnostic")
     check.add_argument("--exit-zero", action="store_true",
@@ -362,7 +366,14 @@ def run_check(args) -> int:
               file=sys.stderr)
         return EXIT_OK
 
-    if args.fix or args.diff:
+    added = (0, 0)
+    if args.add_noqa and (args.fix or args.diff):
+        raise UsageError("--add-noqa suppresses findings and --fix/--diff fixes them: "
+                         "use one at a time (--fix first, then --add-noqa for the rest)")
+    if args.add_noqa:
+        results, added = _add_noqa(files, codes, settings, args)
+        fixed = 0
+    elif args.fix or args.diff:
         results, fixed = _fix_files(files, codes, settings, args)
     else:
         progress = _progress_bar(len(files)) if not args.no_progress else None
@@ -398,12 +409,41 @@ def run_check(args) -> int:
         print(f"error: {result.path}: nb2pipe failed on this notebook ({result.crashed}); "
               f"please report it with the notebook attached", file=sys.stderr)
     count = sum(len(r.diagnostics) for r in results)
+    if args.add_noqa:
+        added, notebooks = added
+        print(f"Suppressed {added} diagnostic{'s' if added != 1 else ''} in {notebooks} "
+              f"notebook{'s' if notebooks != 1 else ''} (cell tags `nb2pipe:ignore=…` and "
+              f"notebook metadata `nb2pipe.ignore`; remove them to see the findings again).",
+              file=sys.stderr)
+        if any(r.is_folder and r.diagnostics for r in results):
+            print("Findings about the project (NB7xx) are not in a notebook: fix them, or "
+                  "ignore them in [tool.nb2pipe].", file=sys.stderr)
     _summary(results, count, fixed, args)
     if crashed:
         return EXIT_ERROR
     if args.diff:
         return EXIT_FINDINGS if fixed and not args.exit_zero else EXIT_OK
     return EXIT_FINDINGS if count and not args.exit_zero else EXIT_OK
+
+
+def _add_noqa(files, codes, settings, args):
+    """Suppress the findings of every file; several processes for many files."""
+    from nb2pipe.lint.noqa import add_noqa_file
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import PARALLEL_THRESHOLD, lint_folder, process_pool
+
+    jobs = args.jobs or os.cpu_count() or 1
+    work = [(path, frozenset(codes), settings) for path in files]
+    if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
+        with process_pool(jobs) as pool:
+            outcomes = list(pool.map(add_noqa_file, work, chunksize=4))
+    else:
+        outcomes = [add_noqa_file(job) for job in work]
+    results = [outcome.result for outcome in outcomes]
+    if any(RULES[code].scope == "folder" for code in codes):
+        folders = [path for path in args.paths if os.path.isdir(path)]
+        results += [lint_folder(folder, results, codes) for folder in folders]
+    return results, (sum(o.added for o in outcomes), sum(1 for o in outcomes if o.added))
 
 
 def _statistics(results, as_json: bool) -> str:

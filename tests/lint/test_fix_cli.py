@@ -150,3 +150,39 @@ def test_fix_keeps_integers_beyond_64_bits_exactly(tmp_path):
     fixed = json.loads(path.read_text())
     assert any("parameters" in c["metadata"].get("tags", []) for c in fixed["cells"])
     assert fixed["metadata"]["widget_seed"] == 2 ** 70 + 1
+
+
+def test_add_noqa_suppresses_every_finding_without_touching_code_or_outputs(tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", LEVEL0)
+    raw = json.loads(path.read_text())
+    raw["cells"][2]["metadata"]["tags"] = ["keep-me", "nb2pipe:ignore=NB101"]
+    raw["metadata"]["nb2pipe"] = {"ignore": "NB999"}
+    path.write_text(json.dumps(raw))
+    before = read_notebook(path)
+    code, _, err = run_cli("check", tmp_path, "--ignore", "NB7", "--output-format", "concise")
+    assert code == 1
+    code, out, err = run_cli("check", tmp_path, "--add-noqa", "--ignore", "NB7")
+    assert code == 0 and out == "" and "Suppressed" in err and "1 notebook" in err
+    code, out, _ = run_cli("check", tmp_path, "--ignore", "NB7")
+    assert code == 0 and out == ""
+    after = read_notebook(path)
+    assert [c.source for c in after.cells] == [c.source for c in before.cells]
+    assert [c.id for c in after.cells] == [c.id for c in before.cells]
+    def texts(notebook):  # (the writer stores multi-line strings as lists, as Jupyter does)
+        return [["".join(o.get("text", "")) for o in c.outputs] for c in notebook.cells]
+
+    assert texts(after) == texts(before) and after.cells[1].execution_count == 1
+    third = after.cells[2].tags
+    assert "keep-me" in third and len([t for t in third if t.startswith("nb2pipe:ignore")]) == 1
+    assert "NB101" in [t for t in third if t.startswith("nb2pipe:ignore=")][0]
+    assert "NB303" in after.metadata["nb2pipe"]["ignore"]  # a notebook-level finding
+    assert "NB999" in after.metadata["nb2pipe"]["ignore"]  # what was there is kept
+    # A new problem is still reported.
+    raw = json.loads(path.read_text())
+    raw["cells"].append({"cell_type": "code", "execution_count": None, "id": "new",
+                         "metadata": {}, "outputs": [], "source": "print(nowhere)"})
+    path.write_text(json.dumps(raw))
+    _, out, _ = run_cli("check", tmp_path, "--ignore", "NB7", "--output-format", "concise")
+    assert "NB106" in out and out.count("\n") == 1
+    code, _, err = run_cli("check", tmp_path, "--add-noqa", "--fix")
+    assert code == 2 and "one at a time" in err
