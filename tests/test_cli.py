@@ -248,3 +248,27 @@ def test_statistics_count_each_rule_instead_of_listing_findings(tmp_path):
     assert "[*]" in out  # NB303 is fixable
     _, as_json, _ = run_cli("check", tmp_path, "--statistics", "--output-format", "json")
     assert {row["code"]: row["count"] for row in json.loads(as_json)} == counts
+
+
+def test_a_notebook_on_standard_input_is_checked_as_the_file_it_is_named(tmp_path):
+    (tmp_path / "proj").mkdir()
+    write_notebook(tmp_path / "proj" / "nb.ipynb", DIRTY)
+    data = (tmp_path / "proj" / "nb.ipynb").read_bytes()
+    (tmp_path / "proj" / "requirements.txt").write_text("numpy==1.26.4\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nb2pipe.per-file-ignores]\n"proj/nb.ipynb" = ["NB102"]\n')
+
+    def check(*arguments):
+        return subprocess.run([sys.executable, "-m", "nb2pipe", "check", *arguments,
+                               "--output-format", "concise"], input=data,
+                              capture_output=True, cwd=tmp_path)
+
+    named = check("-", "--stdin-filename", "proj/nb.ipynb")
+    out = named.stdout.decode()
+    assert named.returncode == 1 and "proj/nb.ipynb:cell 2:2:7: NB106" in out
+    assert "NB205" not in out  # the requirements.txt next to that name declares numpy
+    assert "NB102" not in out  # per-file-ignores match the name
+    bare = check("-").stdout.decode()
+    assert "-:cell 2:2:7: NB106" in bare and "NB205" in bare
+    mixed = check("-", str(tmp_path / "proj" / "nb.ipynb"))
+    assert mixed.returncode == 2 and b"standard input" in mixed.stderr

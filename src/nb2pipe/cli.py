@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="suppress every current finding in the notebooks (cell tags "
                             "nb2pipe:ignore=…, notebook metadata), to adopt the rules on old "
                             "notebooks")
+    check.add_argument("--stdin-filename", metavar="PATH",
+                       help="with `-` as the path: the notebook read from standard input is "
+                            "reported, configured and looked up as this file")
     check.add_argument("--statistics", action="store_true",
                        help="print how many times each rule fired instead of each diagnostic")
     check.add_argument("--exit-zero", action="store_true",
@@ -341,8 +344,13 @@ def run_check(args) -> int:
     from nb2pipe.lint.registry import RULES
     from nb2pipe.lint.runner import collect_notebooks, lint_files, lint_folder
 
+    stdin = "-" in args.paths
+    if stdin and (args.paths != ["-"] or args.fix or args.diff or args.add_noqa):
+        raise UsageError("`-` reads one notebook from standard input: give it alone, and "
+                         "without --fix, --diff or --add-noqa (they change files)")
+    start = (args.stdin_filename or ".") if stdin else (args.paths[0] if args.paths else ".")
     try:
-        settings = load_settings(args.paths[0] if args.paths else ".", args.config)
+        settings = load_settings(start, args.config)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     try:
@@ -358,7 +366,8 @@ def run_check(args) -> int:
         if args.exclude is not None:
             settings.exclude = list(args.exclude)
         settings.extend_exclude = settings.extend_exclude + list(args.extend_exclude)
-        files = collect_notebooks(args.paths, settings.excluded)
+        files = [args.stdin_filename or "-"] if stdin else \
+            collect_notebooks(args.paths, settings.excluded)
     except FileNotFoundError as error:
         raise UsageError(f"{error.args[0]}: no such file or folder") from None
     if not files:
@@ -370,7 +379,12 @@ def run_check(args) -> int:
     if args.add_noqa and (args.fix or args.diff):
         raise UsageError("--add-noqa suppresses findings and --fix/--diff fixes them: "
                          "use one at a time (--fix first, then --add-noqa for the rest)")
-    if args.add_noqa:
+    if stdin:
+        from nb2pipe.lint.runner import lint_file
+
+        results = [lint_file(files[0], codes, settings, data=sys.stdin.buffer.read())]
+        fixed = 0
+    elif args.add_noqa:
         results, added = _add_noqa(files, codes, settings, args)
         fixed = 0
     elif args.fix or args.diff:

@@ -18,7 +18,7 @@ from nb2pipe.lint.project import project_for
 from nb2pipe.lint.registry import RULES
 from nb2pipe.lint.rule import Context
 from nb2pipe.notebook.model import Notebook
-from nb2pipe.notebook.reader import NotebookError, read_notebook
+from nb2pipe.notebook.reader import NotebookError, notebook_from_bytes, read_notebook
 
 #: Below this many files, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -81,7 +81,7 @@ def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str]) ->
 def error_diagnostic(path: str, error: NotebookError) -> Diagnostic:
     rule = RULES[error.code]
     hint = error.hint
-    if error.cell_index is None and not path.lower().endswith(".ipynb"):
+    if error.cell_index is None and path != "-" and not path.lower().endswith(".ipynb"):
         # `nb2pipe check README.md`: not a damaged notebook, not a notebook at all
         hint = "nb2pipe checks Jupyter notebooks (.ipynb files): leave this file out"
     return Diagnostic(code=rule.code, name=rule.name, severity=rule.severity,
@@ -105,12 +105,16 @@ class FileResult:
 
 
 def lint_file(path: str, codes: set[str], settings: Settings | None = None,
-              keep_notebook: bool = False) -> FileResult:
-    """Read and check one file. Never raises: problems become diagnostics."""
+              keep_notebook: bool = False, data: bytes | None = None) -> FileResult:
+    """Read and check one file (or, given its ``data``, the notebook those bytes hold, under
+    the name ``path``). Never raises: problems become diagnostics."""
     settings = settings or Settings()
     extra = suppress.file_ignores(path, settings.per_file_ignores, settings.root)
     try:
-        notebook = read_notebook(path, fast=not keep_notebook)
+        if data is not None:
+            notebook = notebook_from_bytes(data, path, fast=not keep_notebook)
+        else:
+            notebook = read_notebook(path, fast=not keep_notebook)
     except NotebookError as error:
         found = [error_diagnostic(path, error)] if "NB901" in codes else []
         return FileResult(path, [d for d in found if d.code not in extra])
