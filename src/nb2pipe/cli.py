@@ -341,8 +341,7 @@ def run_submit(args) -> int:
 def run_check(args) -> int:
     from nb2pipe.lint.config import ConfigError, load_settings
     from nb2pipe.lint.registry import SelectionError, resolve
-    from nb2pipe.lint.registry import RULES
-    from nb2pipe.lint.runner import collect_notebooks, lint_files, lint_folder
+    from nb2pipe.lint.runner import collect_notebooks, lint_file, lint_files
 
     stdin = "-" in args.paths
     if stdin and (args.paths != ["-"] or args.fix or args.diff or args.add_noqa):
@@ -375,17 +374,15 @@ def run_check(args) -> int:
               file=sys.stderr)
         return EXIT_OK
 
-    added = (0, 0)
+    suppressed = (0, 0)
     if args.add_noqa and (args.fix or args.diff):
         raise UsageError("--add-noqa suppresses findings and --fix/--diff fixes them: "
                          "use one at a time (--fix first, then --add-noqa for the rest)")
     if stdin:
-        from nb2pipe.lint.runner import lint_file
-
         results = [lint_file(files[0], codes, settings, data=sys.stdin.buffer.read())]
         fixed = 0
     elif args.add_noqa:
-        results, added = _add_noqa(files, codes, settings, args)
+        results, suppressed = _add_noqa(files, codes, settings, args)
         fixed = 0
     elif args.fix or args.diff:
         results, fixed = _fix_files(files, codes, settings, args)
@@ -398,11 +395,9 @@ def run_check(args) -> int:
             folder = args.cache_dir or os.environ.get("NB2PIPE_CACHE_DIR") or \
                 os.path.join(settings.root, FOLDER)
             cache = ResultCache(folder, codes, settings)
-        results = lint_files(files, codes, settings, args.jobs, progress, cache)
+        results = _with_folder_rules(lint_files(files, codes, settings, args.jobs, progress,
+                                                cache), codes, args)
         fixed = 0
-        if any(RULES[code].scope == "folder" for code in codes):
-            folders = [path for path in args.paths if os.path.isdir(path)]
-            results += [lint_folder(folder, results, codes) for folder in folders]
     crashed = [r for r in results if r.crashed]
     maturity = None
     if args.maturity or output_format == "json":
@@ -424,7 +419,7 @@ def run_check(args) -> int:
               f"please report it with the notebook attached", file=sys.stderr)
     count = sum(len(r.diagnostics) for r in results)
     if args.add_noqa:
-        added, notebooks = added
+        added, notebooks = suppressed
         print(f"Suppressed {added} diagnostic{'s' if added != 1 else ''} in {notebooks} "
               f"notebook{'s' if notebooks != 1 else ''} (cell tags `nb2pipe:ignore=…` and "
               f"notebook metadata `nb2pipe.ignore`; remove them to see the findings again).",
@@ -443,21 +438,33 @@ def run_check(args) -> int:
 def _add_noqa(files, codes, settings, args):
     """Suppress the findings of every file; several processes for many files."""
     from nb2pipe.lint.noqa import add_noqa_file
-    from nb2pipe.lint.registry import RULES
-    from nb2pipe.lint.runner import PARALLEL_THRESHOLD, lint_folder, process_pool
 
-    jobs = args.jobs or os.cpu_count() or 1
-    work = [(path, frozenset(codes), settings) for path in files]
-    if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
+    outcomes = _each_file(add_noqa_file, [(path, frozenset(codes), settings) for path in files],
+                          args.jobs)
+    results = _with_folder_rules([outcome.result for outcome in outcomes], codes, args)
+    return results, (sum(o.added for o in outcomes), sum(1 for o in outcomes if o.added))
+
+
+def _each_file(function, work: list, jobs: int | None) -> list:
+    """``function`` applied to each job, in order; several processes for many files."""
+    from nb2pipe.lint.runner import PARALLEL_THRESHOLD, process_pool
+
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(work) >= PARALLEL_THRESHOLD:
         with process_pool(jobs) as pool:
-            outcomes = list(pool.map(add_noqa_file, work, chunksize=4))
-    else:
-        outcomes = [add_noqa_file(job) for job in work]
-    results = [outcome.result for outcome in outcomes]
+            return list(pool.map(function, work, chunksize=4))
+    return [function(job) for job in work]
+
+
+def _with_folder_rules(results: list, codes, args) -> list:
+    """``results`` and, when folder rules are selected, their findings for the folders given."""
+    from nb2pipe.lint.registry import RULES
+    from nb2pipe.lint.runner import lint_folder
+
     if any(RULES[code].scope == "folder" for code in codes):
         folders = [path for path in args.paths if os.path.isdir(path)]
-        results += [lint_folder(folder, results, codes) for folder in folders]
-    return results, (sum(o.added for o in outcomes), sum(1 for o in outcomes if o.added))
+        results = results + [lint_folder(folder, results, codes) for folder in folders]
+    return results
 
 
 def _statistics(results, as_json: bool) -> str:
@@ -486,16 +493,9 @@ def _fix_files(files, codes, settings, args):
     """Fix (or, with --diff, preview) every file; several processes for many files. Diffs
     and warnings are printed in the files' order."""
     from nb2pipe.lint.fix import fix_file
-    from nb2pipe.lint.registry import RULES
-    from nb2pipe.lint.runner import PARALLEL_THRESHOLD, process_pool
 
-    jobs = args.jobs or os.cpu_count() or 1
-    work = [(path, frozenset(codes), settings, args.unsafe_fixes, args.diff) for path in files]
-    if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
-        with process_pool(jobs) as pool:
-            outcomes = list(pool.map(fix_file, work, chunksize=4))
-    else:
-        outcomes = [fix_file(job) for job in work]
+    outcomes = _each_file(fix_file, [(path, frozenset(codes), settings, args.unsafe_fixes,
+                                      args.diff) for path in files], args.jobs)
     results = []
     fixed_total = 0
     for outcome in outcomes:
@@ -505,12 +505,7 @@ def _fix_files(files, codes, settings, args):
             sys.stdout.write(outcome.diff)
         fixed_total += outcome.fixed
         results.append(outcome.result)
-    if any(RULES[code].scope == "folder" for code in codes):
-        from nb2pipe.lint.runner import lint_folder
-
-        folders = [path for path in args.paths if os.path.isdir(path)]
-        results += [lint_folder(folder, results, codes) for folder in folders]
-    return results, fixed_total
+    return _with_folder_rules(results, codes, args), fixed_total
 
 
 def _maturity(results):

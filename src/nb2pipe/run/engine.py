@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nb2pipe import __version__
-from nb2pipe.pipeline.model import Parameter, Pipeline, Step
+from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.run.params import ParameterError, parameter_sets
 from nb2pipe.run.kernel import KERNEL, SharedKernel, register_engine
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now

@@ -3,7 +3,7 @@ import sys
 from functools import lru_cache
 
 from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES
-from nb2pipe.lint.project import is_local_module, normalise
+from nb2pipe.lint.project import is_local_module
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}

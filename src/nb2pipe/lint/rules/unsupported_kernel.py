@@ -1,4 +1,4 @@
-from nb2pipe.lint.rule import Context, Invalid, Rule
+from nb2pipe.lint.rule import Context, Rule
 
 
 class UnsupportedKernel(Rule):
