@@ -294,7 +294,7 @@ def fix_file(job) -> FileFix:
     reported like a crash of the rules."""
     from nb2pipe.lint import suppress
     from nb2pipe.lint.registry import RULES
-    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook
+    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook, quotes_for
     from nb2pipe.notebook.writer import notebook_diff, write_notebook
 
     path, codes, settings, unsafe, diff_only = job
@@ -324,8 +324,7 @@ def fix_file(job) -> FileFix:
                                   f"fixing: {type(error).__name__}: {error}"))
     notebook = first.notebook if diff_only else outcome.notebook
     remaining = first.diagnostics if diff_only else outcome.remaining
-    quotes = {(d.cell, d.line): notebook.cells[d.cell].line(d.line) for d in remaining
-              if d.cell is not None and d.cell < len(notebook.cells)}
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
-    return FileFix(FileResult(path, remaining, None, has_steps=has_steps, quotes=quotes),
+    return FileFix(FileResult(path, remaining, None, has_steps=has_steps,
+                              quotes=quotes_for(notebook, remaining)),
                    len(outcome.fixed) if outcome.changed else 0, text)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nb2pipe.lint.suppress import IGNORE_TAG
+from nb2pipe.lint.suppress import IGNORE_TAG, cell_ignores, parse_selectors
 
 
 @dataclass
@@ -29,7 +29,7 @@ def add_noqa_file(job) -> Suppressed:
     import copy
 
     from nb2pipe.lint import suppress
-    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook
+    from nb2pipe.lint.runner import FileResult, lint_file, lint_notebook, quotes_for
     from nb2pipe.notebook.reader import notebook_from_dict
     from nb2pipe.notebook.writer import write_notebook
 
@@ -59,10 +59,8 @@ def add_noqa_file(job) -> Suppressed:
     except Exception as error:  # a bug here must not stop the other files
         return Suppressed(FileResult(path, first.diagnostics, None,
                                      f"adding suppressions: {type(error).__name__}: {error}"))
-    quotes = {(d.cell, d.line): edited.cells[d.cell].line(d.line) for d in remaining
-              if d.cell is not None and d.cell < len(edited.cells)}
     result = FileResult(path, remaining, None, has_steps=first.has_steps, trains=first.trains,
-                        quotes=quotes)
+                        quotes=quotes_for(edited, remaining))
     return Suppressed(result, len(first.diagnostics) - len(remaining))
 
 
@@ -72,15 +70,10 @@ def _tag_cell(cell: dict, codes: set[str]) -> None:
     tags = metadata.get("tags")
     if not isinstance(tags, list):
         tags = metadata["tags"] = []
-    merged = set(codes)
-    kept = []
-    for tag in tags:
-        if isinstance(tag, str) and tag.startswith(IGNORE_TAG + "="):
-            merged |= {c.strip() for c in tag.split("=", 1)[1].split(",") if c.strip()}
-        else:
-            kept.append(tag)
-    kept.append(f"{IGNORE_TAG}={','.join(sorted(merged))}")
-    tags[:] = kept
+    ignoring = [t for t in tags if isinstance(t, str) and t.startswith(IGNORE_TAG + "=")]
+    merged = set(codes) | cell_ignores(tuple(ignoring))
+    tags[:] = [t for t in tags if t not in ignoring] + \
+        [f"{IGNORE_TAG}={','.join(sorted(merged))}"]
 
 
 def _ignore_in_metadata(raw: dict, codes: set[str]) -> None:
@@ -91,7 +84,7 @@ def _ignore_in_metadata(raw: dict, codes: set[str]) -> None:
         section = metadata["nb2pipe"] = {}
     existing = section.get("ignore")
     if isinstance(existing, str):
-        existing = [part.strip() for part in existing.replace(",", " ").split() if part.strip()]
+        existing = parse_selectors(existing)
     elif not isinstance(existing, list):
         existing = []
     section["ignore"] = sorted({str(code) for code in existing} | codes)

@@ -123,11 +123,16 @@ def lint_file(path: str, codes: set[str], settings: Settings | None = None,
     except Exception as error:  # a bug in a rule must not hide the other files' results
         return FileResult(path, [], None, f"{type(error).__name__}: {error}")
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
-    quotes = {(d.cell, d.line): notebook.cells[d.cell].line(d.line) for d in diagnostics
-              if d.cell is not None and d.cell < len(notebook.cells)}
+    quotes = quotes_for(notebook, diagnostics)
     trains = analysis is not None and _trains(analysis)
     return FileResult(path, diagnostics, notebook if keep_notebook else None,
                       has_steps=has_steps, trains=trains, quotes=quotes)
+
+
+def quotes_for(notebook: Notebook, diagnostics: list[Diagnostic]) -> dict[tuple[int, int], str]:
+    """(cell, line) → that source line, for each finding placed in a cell."""
+    return {(d.cell, d.line): notebook.cells[d.cell].line(d.line) for d in diagnostics
+            if d.cell is not None and d.cell < len(notebook.cells)}
 
 
 def _trains(analysis: NotebookAnalysis) -> bool:

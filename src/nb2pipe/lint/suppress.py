@@ -19,7 +19,8 @@ def _matches(code: str, name: str, selectors: set[str]) -> bool:
         any(code.startswith(s) for s in selectors if s.startswith("NB") and len(s) < 5)
 
 
-def _selectors(text: str) -> set[str]:
+def parse_selectors(text: str) -> set[str]:
+    """The codes and rule names written in ``text`` (``"NB201, nb105 hard-coded-secret"``)."""
     return {part.strip().upper() if part.strip().upper().startswith("NB") else part.strip()
             for part in re.split(r"[,\s]+", text) if part.strip()}
 
@@ -28,7 +29,7 @@ def notebook_ignores(notebook: Notebook) -> set[str]:
     meta = notebook.metadata.get("nb2pipe")
     ignore = meta.get("ignore") if isinstance(meta, dict) else None
     if isinstance(ignore, str):
-        return _selectors(ignore)
+        return parse_selectors(ignore)
     if isinstance(ignore, list):
         return {str(s).strip().upper() for s in ignore}
     return set()
@@ -40,7 +41,7 @@ def cell_ignores(tags: tuple[str, ...]) -> set[str]:
         if tag == IGNORE_TAG:
             selectors.add("ALL")
         elif tag.startswith(IGNORE_TAG + "="):
-            selectors |= _selectors(tag.split("=", 1)[1])
+            selectors |= parse_selectors(tag.split("=", 1)[1])
     return selectors
 
 
@@ -52,7 +53,7 @@ def line_ignores(line: str) -> set[str] | None:
     if match is None:
         return None
     codes = match.group("codes")
-    return _selectors(codes) if codes else {"ALL"}
+    return parse_selectors(codes) if codes else {"ALL"}
 
 
 def file_ignores(path: str, per_file_ignores: dict[str, list[str]], root: str) -> set[str]:

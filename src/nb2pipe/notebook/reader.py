@@ -192,12 +192,8 @@ def _cell(index: int, cell: Any) -> Cell:
         raise NotebookError(f"{where}: `metadata` is {_type(metadata)}, not an object",
                             "re-save the notebook with Jupyter", index)
     tags = metadata.get("tags")
-    if not tags:
-        tags = ()
-    elif isinstance(tags, (list, tuple)):
-        tags = tuple(t for t in tags if isinstance(t, str))
-    else:
-        tags = ()
+    tags = tuple(t for t in tags if isinstance(t, str)) \
+        if tags and isinstance(tags, (list, tuple)) else ()
     cell_id = cell.get("id")
     if not isinstance(cell_id, str):
         cell_id = None
