@@ -186,3 +186,15 @@ def test_add_noqa_suppresses_every_finding_without_touching_code_or_outputs(tmp_
     assert "NB106" in out and out.count("\n") == 1
     code, _, err = run_cli("check", tmp_path, "--add-noqa", "--fix")
     assert code == 2 and "one at a time" in err
+
+
+def test_fix_keeps_the_project_findings_that_depend_on_training(tmp_path):
+    # NB702 (a project whose notebooks train has no tests) must not vanish because --fix ran.
+    write_notebook(tmp_path / "train.ipynb",
+                   "# %% execution_count=1\nfrom sklearn.linear_model import LinearRegression\n"
+                   "# %% execution_count=2\nmodel = LinearRegression().fit(X, y)\n")
+    _, before, _ = run_cli("check", tmp_path, "--select", "NB303,NB702",
+                           "--output-format", "concise")
+    _, after, _ = run_cli("check", tmp_path, "--fix", "--select", "NB303,NB702",
+                          "--output-format", "concise")
+    assert "NB702" in before and "NB702" in after and "NB303" not in after

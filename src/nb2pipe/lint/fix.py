@@ -325,6 +325,6 @@ def fix_file(job) -> FileFix:
     notebook = first.notebook if diff_only else outcome.notebook
     remaining = first.diagnostics if diff_only else outcome.remaining
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
-    return FileFix(FileResult(path, remaining, None, has_steps=has_steps,
+    return FileFix(FileResult(path, remaining, None, has_steps=has_steps, trains=first.trains,
                               quotes=quotes_for(notebook, remaining)),
                    len(outcome.fixed) if outcome.changed else 0, text)
