@@ -55,6 +55,8 @@ def test_invalid_example_is_flagged(code, example):
     for diagnostic in found:
         assert diagnostic.message and diagnostic.help, "every finding says what and how to fix"
         assert diagnostic.name == RULES[code].name
+        if example.message:
+            assert example.message in diagnostic.message
 
 
 def _fixed_cases():

@@ -176,12 +176,22 @@ DISTRIBUTIONS = {
     "docx": "python-docx", "pptx": "python-pptx", "serial": "pyserial", "usb": "pyusb",
     "OpenSSL": "pyopenssl", "jwt": "pyjwt", "magic": "python-magic", "git": "gitpython",
     "tensorflow_hub": "tensorflow-hub", "mpl_toolkits": "matplotlib",
-    "pandas_profiling": "pandas-profiling", "ydata_profiling": "ydata-profiling",
+    "pylab": "matplotlib", "pandas_profiling": "pandas-profiling",
+    "ydata_profiling": "ydata-profiling",
     "umap": "umap-learn", "hdbscan": "hdbscan", "Levenshtein": "python-levenshtein",
     "fitz": "pymupdf", "telegram": "python-telegram-bot", "slugify": "python-slugify",
     "lightning": "lightning", "pytorch_lightning": "pytorch-lightning", "imblearn":
     "imbalanced-learn", "wx": "wxpython", "sentencepiece": "sentencepiece",
     "tensorflow_datasets": "tensorflow-datasets", "keras_tuner": "keras-tuner",
 }
+#: Python 2's standard library modules that Python 3 renamed or dropped: never third-party.
+PYTHON2_STDLIB = frozenset({
+    "cPickle", "cStringIO", "StringIO", "urllib2", "urlparse", "httplib", "cookielib", "Cookie",
+    "ConfigParser", "Queue", "SocketServer", "SimpleHTTPServer", "BaseHTTPServer",
+    "CGIHTTPServer", "HTMLParser", "htmlentitydefs", "xmlrpclib", "Tkinter", "tkMessageBox",
+    "tkFileDialog", "ttk", "commands", "copy_reg", "__builtin__", "thread", "dummy_thread",
+    "anydbm", "dbhash", "whichdb", "robotparser", "UserDict", "UserList", "UserString",
+    "md5", "sha", "sets", "exceptions", "new", "popen2", "repr", "markupbase",
+})
 #: Always there in a Jupyter kernel: never an undeclared dependency.
 KERNEL_MODULES = frozenset({"IPython", "ipykernel", "__future__"})

@@ -26,13 +26,15 @@ SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix s
 
 @dataclass(frozen=True)
 class Invalid:
-    """An example the rule must flag: ``count`` findings (any number ≥ 1 if ``None``), and
-    after ``--fix`` the notebook ``fixed`` (when the rule has a fix)."""
+    """An example the rule must flag: ``count`` findings (any number ≥ 1 if ``None``), each
+    message containing ``message`` if given, and after ``--fix`` the notebook ``fixed`` (when
+    the rule has a fix)."""
 
     source: str
     count: int | None = None
     fixed: str | None = None
     path: str = "<example>.ipynb"
+    message: str | None = None
 
 
 @dataclass

@@ -12,7 +12,9 @@ class EstimatorWithoutRandomState(Rule):
     generator — `train_test_split`, `KFold(shuffle=True)`, random forests, gradient boosting,
     k-means, `SGDClassifier`, `MLPClassifier`, `RandomizedSearchCV`, `TSNE`… — when they are
     given no `random_state`. Estimators that are random only with some settings
-    (`LogisticRegression(solver="saga")`, `SVC(probability=True)`) are flagged only then.
+    (`LogisticRegression(solver="saga")`, `SVC(probability=True)`) are flagged only then. An
+    estimator given to a bagging or boosting ensemble (`BaggingClassifier(DecisionTreeClassifier())`)
+    is not flagged: the ensemble sets its random state, so only the ensemble needs one.
 
     ## Why is this bad?
     Without `random_state`, scikit-learn draws from the global generator: the split, the model
@@ -48,6 +50,10 @@ class EstimatorWithoutRandomState(Rule):
         "# %%\nfrom sklearn.linear_model import LogisticRegression\nm = LogisticRegression()\n",
         "# %%\nfrom sklearn.ensemble import RandomForestClassifier\n"
         "m = RandomForestClassifier(**params)\n",
+        "# %%\nfrom sklearn.ensemble import BaggingClassifier, AdaBoostRegressor\n"
+        "from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor\n"
+        "b = BaggingClassifier(DecisionTreeClassifier(), n_estimators=10, random_state=0)\n"
+        "a = AdaBoostRegressor(estimator=DecisionTreeRegressor(max_depth=3), random_state=0)\n",
     )
     INVALID = (
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n# %%\n"
@@ -59,15 +65,21 @@ class EstimatorWithoutRandomState(Rule):
         Invalid("# %%\nimport sklearn.ensemble as ens\nfrom sklearn.model_selection import KFold\n"
                 "m = ens.RandomForestClassifier(n_estimators=10)\ncv = KFold(5, shuffle=True)\n",
                 count=2),
+        # The ensemble without a seed is flagged, not the tree it seeds from its own generator.
+        Invalid("# %%\nfrom sklearn.ensemble import BaggingClassifier\n"
+                "from sklearn.tree import DecisionTreeClassifier\n"
+                "b = BaggingClassifier(DecisionTreeClassifier(), n_estimators=10)\n", count=1),
     )
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
-        for cell, call, qualified in analysis.qualified_calls:
-            if not qualified or not qualified.startswith("sklearn."):
-                continue
-            last = qualified.rsplit(".", 1)[-1]
-            if last not in SKLEARN_RANDOM:
+        sklearn_calls = [(cell, call, qualified.rsplit(".", 1)[-1])
+                         for cell, call, qualified in analysis.qualified_calls
+                         if qualified and qualified.startswith("sklearn.")]
+        seeded = _seeded_by_ensemble(call for _, call, last in sklearn_calls
+                                     if last in ENSEMBLES_THAT_SEED)
+        for cell, call, last in sklearn_calls:
+            if last not in SKLEARN_RANDOM or id(call.node) in seeded:
                 continue
             keywords = {k.arg: k.value for k in call.node.keywords}
             if None in keywords or "random_state" in keywords:
@@ -97,3 +109,23 @@ class EstimatorWithoutRandomState(Rule):
             editor.rewrite(index, edit_calls(positions, add_keyword("random_state", seed)))
         if not exists:
             editor.add_parameter(seed, "42")
+
+
+#: Ensembles that give each copy of their base estimator a random state drawn from their own.
+ENSEMBLES_THAT_SEED = frozenset({
+    "BaggingClassifier", "BaggingRegressor", "AdaBoostClassifier", "AdaBoostRegressor",
+})
+
+
+def _seeded_by_ensemble(ensembles) -> set[int]:
+    """The ids of the calls inside the base estimator of these ensemble calls (a tree, or a
+    pipeline around one): the ensemble sets every ``random_state`` they have."""
+    inside: set[int] = set()
+    for call in ensembles:
+        node = call.node
+        estimators = node.args[:1] + [k.value for k in node.keywords
+                                      if k.arg in ("estimator", "base_estimator")]
+        for estimator in estimators:
+            inside.update(id(child) for child in ast.walk(estimator)
+                          if isinstance(child, ast.Call))
+    return inside

@@ -1,3 +1,6 @@
+import ast
+
+from nb2pipe.analysis.cell import dotted_name
 from nb2pipe.lint.fix import TRACKING_HEADER
 from nb2pipe.lint.knowledge import ML_MODULES, TRACKER_CALLS, TRACKER_MODULES
 from nb2pipe.lint.rule import Context, Invalid, Rule
@@ -9,10 +12,22 @@ _TRAINING_FUNCTIONS = frozenset({
 _TRAINING_METHODS = frozenset({"fit", "fit_generator", "partial_fit"})
 
 
+#: scikit-learn modules of data preparation: fitting one of these alone trains no model.
+_PREPARATION = ("sklearn.preprocessing.", "sklearn.impute.", "sklearn.feature_extraction.",
+                "sklearn.feature_selection.", "sklearn.compose.")
+#: …and of unsupervised transformers, a model only when the notebook fits nothing else.
+_UNSUPERVISED = ("sklearn.decomposition.", "sklearn.manifold.")
+
+
 def first_training(analysis):
-    """The first call that trains a model, as ``(cell, call)``, or ``None``."""
+    """The first call that trains a model, as ``(cell, call)``, or ``None``.
+
+    A scaler or an imputer fit is data preparation, not training; a PCA fit counts only when
+    the notebook trains nothing else."""
     if not analysis.imported_modules & ML_MODULES:
         return None
+    made_by = _constructors(analysis)
+    fallback = None
     for cell, call, qualified in analysis.qualified_calls:
         qualified = qualified or ""
         if qualified in _TRAINING_FUNCTIONS:
@@ -20,10 +35,38 @@ def first_training(analysis):
         if call.attr in _TRAINING_METHODS and (call.node.args or call.node.keywords):
             if qualified.startswith(("scipy.", "numpy.", "pandas.")):
                 continue
+            receiver = call.node.func.value
+            if isinstance(receiver, ast.Call):
+                kind = analysis.qualify(dotted_name(receiver.func)) or ""
+            else:
+                kind = made_by.get(receiver.id, "") if isinstance(receiver, ast.Name) else ""
+            if kind.startswith(_PREPARATION):
+                continue
+            if kind.startswith(_UNSUPERVISED):
+                fallback = fallback or (cell, call)
+                continue
             return cell, call
         if call.attr == "train" and call.dotted and "trainer" in call.dotted.lower():
             return cell, call
-    return None
+    return fallback
+
+
+def _constructors(analysis) -> dict[str, str]:
+    """Variable → the scikit-learn class every assignment to it constructs (``scaler`` →
+    ``sklearn.preprocessing.StandardScaler``); a variable also bound otherwise is left out."""
+    made_by: dict[str, str] = {}
+    other: set[str] = set()
+    for _cell, facts in analysis.cells_with_facts():
+        for assignment in facts.assignments:
+            value = assignment.value
+            kind = analysis.qualify(dotted_name(value.func)) \
+                if isinstance(value, ast.Call) else None
+            if kind and kind.startswith("sklearn.") and \
+                    made_by.get(assignment.name, kind) == kind:
+                made_by[assignment.name] = kind
+            else:
+                other.add(assignment.name)
+    return {name: kind for name, kind in made_by.items() if name not in other}
 
 
 def uses_tracker(analysis) -> bool:
@@ -52,7 +95,9 @@ class NoExperimentTracking(Rule):
     a Hugging Face `trainer.train()`) in a notebook that imports a machine-learning library but
     no experiment tracker (MLflow, Weights & Biases, Neptune, Comet, ClearML, DVCLive, Aim,
     TensorBoard…). Notebooks tagged for the converter with `pipeline-metrics` are not flagged:
-    `nb2pipe convert` injects MLflow tracking into them.
+    `nb2pipe convert` injects MLflow tracking into them. Fitting a scaler, an encoder or an
+    imputer is data preparation, not training; a PCA or t-SNE fit counts only in a notebook
+    that fits no other model.
 
     ## Why is this bad?
     Parameters, metrics and models live only in cell outputs, overwritten by the next run. Which
@@ -95,6 +140,8 @@ class NoExperimentTracking(Rule):
         'acc = m.score(X, y)\n',
         "# %%\nimport mlflow\nfrom sklearn.svm import SVC\nmlflow.autolog()\nm = SVC().fit(X, y)\n",
         "# %%\nimport scipy.stats as st\nparams = st.norm.fit(data)\n",
+        "# %%\nfrom sklearn.preprocessing import StandardScaler\nfrom sklearn.impute import "
+        "SimpleImputer\nscaler = StandardScaler()\nscaler.fit(X)\nSimpleImputer().fit(X)\n",
     )
     INVALID = (
         Invalid("# %%\nfrom sklearn.linear_model import LogisticRegression\n# %%\n"
@@ -105,6 +152,13 @@ class NoExperimentTracking(Rule):
         Invalid("# %%\nfrom sklearn.svm import SVC\nclf = SVC().fit(X, y)\n", count=1,
                 fixed=f"# %%\nimport mlflow\n{AUTOLOG}\n"
                       "from sklearn.svm import SVC\nclf = SVC().fit(X, y)\n"),
+        # the model's fit is named, not the scaler's or the PCA's before it
+        Invalid("# %%\nfrom sklearn.preprocessing import StandardScaler\n"
+                "from sklearn.decomposition import PCA\nfrom sklearn.svm import SVC\n"
+                "scaler = StandardScaler()\nscaler.fit(X)\npca = PCA(2)\npca.fit(X)\n"
+                "# %%\nsvc = SVC()\nsvc.fit(X, y)\n", count=1, message="`svc.fit()`"),
+        Invalid("# %%\nfrom sklearn.decomposition import PCA\npca = PCA(2)\npca.fit(X)\n",
+                count=1, message="`pca.fit()`"),
     )
 
     def check(self, ctx: Context):

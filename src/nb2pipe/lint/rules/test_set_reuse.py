@@ -1,6 +1,6 @@
 import ast
 
-from nb2pipe.analysis.cell import base_name
+from nb2pipe.analysis.cell import base_name, names_in
 from nb2pipe.lint.knowledge import TRAIN_TEST_SPLITS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
@@ -9,20 +9,16 @@ _EVALUATIONS = frozenset({"score", "predict", "predict_proba", "decision_functio
 MANY = 3
 
 
-def _test_names(analysis) -> set[str]:
-    """The test parts of every ``a_train, a_test, … = train_test_split(…)`` (odd positions)."""
-    found: set[str] = set()
-    for _cell, facts in analysis.cells_with_facts():
-        for call in facts.calls:
-            targets = facts.call_targets.get(id(call.node))
-            if not targets or not isinstance(targets[0], (ast.Tuple, ast.List)) or \
-                    analysis.qualify(call.dotted) not in TRAIN_TEST_SPLITS:
-                continue
-            # Only parts named as test data: `X_val` from the same call is a validation
-            # split, which is there to be used for choices.
-            found |= {e.id for n, e in enumerate(targets[0].elts) if n % 2 == 1 and
-                      isinstance(e, ast.Name) and "test" in e.id.lower()}
-    return found
+def _split_parts(analysis, facts, call) -> list[str]:
+    """The test parts a ``a_train, a_test, … = train_test_split(…)`` call binds (odd positions
+    named as test data: ``X_val`` from the same call is a validation split, there to be used
+    for choices), or none if the call is not such a split."""
+    targets = facts.call_targets.get(id(call.node))
+    if not targets or not isinstance(targets[0], (ast.Tuple, ast.List)) or \
+            analysis.qualify(call.dotted) not in TRAIN_TEST_SPLITS:
+        return []
+    return [e.id for n, e in enumerate(targets[0].elts)
+            if n % 2 == 1 and isinstance(e, ast.Name) and "test" in e.id.lower()]
 
 
 class TestSetReuse(Rule):
@@ -33,6 +29,10 @@ class TestSetReuse(Rule):
     two ways of choosing with them: fitting and then scoring or predicting on them inside a
     `for`/`while` loop (tuning a hyperparameter, or comparing models, on the test split), and
     scoring three or more different models on them (picking the best by its test score).
+    Test data transformed from the split (`X_test = scaler.transform(X_test)`) is still the
+    split; a name rebound to other data is not. A `predict` counts as a score when its cell
+    also reads the test labels (`accuracy_score(y_test, model.predict(X_test))`); predictions
+    only combined (a vote) choose nothing.
 
     ## Why is this bad?
     Once a choice is made by looking at the test split, its score no longer estimates how the
@@ -70,6 +70,16 @@ class TestSetReuse(Rule):
         "# %%\nfrom sklearn.model_selection import train_test_split\n"
         "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
         "a.score(X_test, y_test)\nb.score(X_test, y_test)\n",
+        # two test sets, two models each: the second `X_test` is other data, not the split
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+        "a.score(X_test, y_test)\nb.score(X_test, y_test)\n# %%\n"
+        "X_test = pipeline.transform(kaggle_test)\nc.predict(X_test)\n",
+        # three models' predictions combined by a vote: nothing is scored, nothing chosen
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+        "# %%\np1 = m1.predict(X_test)\n# %%\np2 = m2.predict(X_test)\n# %%\n"
+        "p3 = m3.predict(X_test)\nvote = (p1 + p2 + p3) > 1\n",
     )
     INVALID = (
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
@@ -80,45 +90,93 @@ class TestSetReuse(Rule):
                 "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
                 "# %%\nlr.score(X_test, y_test)\n# %%\nsvm.score(X_test, y_test)\n# %%\n"
                 "rf.score(X_test, y_test)\n", count=1),
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.metrics import accuracy_score\n"
+                "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+                "# %%\nfor m in (lr, svm, rf):\n    print(accuracy_score(y_test, m.predict(X_test)))\n"
+                "# %%\nprint(accuracy_score(y_test, lr.predict(X_test)))\n"
+                "print(accuracy_score(y_test, svm.predict(X_test)))\n"
+                "print(accuracy_score(y_test, knn.predict(X_test)))\n", count=1),
+        # scaled test data is still the test split
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+                "X_test = scaler.transform(X_test)\n# %%\nlr.score(X_test, y_test)\n"
+                "svm.score(X_test, y_test)\nrf.score(X_test, y_test)\n", count=1),
     )
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
         if "sklearn" not in analysis.imported_modules:
             return
-        tests = _test_names(analysis)
-        if not tests:
-            return
-        models: dict[str, tuple] = {}
-        loop_reported = False
+        # Top to bottom: which split each test name holds now. A split starts a new one; a
+        # name rebound from its own split (`X_test = scaler.transform(X_test)`) keeps it; a name
+        # rebound from other data (`X_test = prepare(kaggle_test)`) holds no split any more.
+        events = []  # (position, kind, payload)
         for cell, facts in analysis.cells_with_facts():
-            looped = _calls_in_loops(facts)
             for call in facts.calls:
                 node = call.node
-                if call.attr not in _EVALUATIONS or not isinstance(node.func, ast.Attribute):
+                parts = _split_parts(analysis, facts, call)
+                if parts:
+                    events.append(((cell.index, node.end_lineno, node.end_col_offset, 1),
+                                   "split", parts))
+                elif call.attr in _EVALUATIONS and isinstance(node.func, ast.Attribute):
+                    events.append(((cell.index, node.lineno, node.col_offset, 0), "score",
+                                   (cell, call, _calls_in_loops(facts))))
+            for assignment in facts.assignments:
+                stmt = assignment.stmt
+                events.append(((cell.index, stmt.end_lineno, stmt.end_col_offset, 0), "bind",
+                               assignment))
+        if not any(kind == "split" for _, kind, _ in events):
+            return
+        events.sort(key=lambda e: e[0])
+        split_of: dict[str, int] = {}  # test name → the split it holds
+        splits = 0
+        models: dict[int, dict[str, tuple]] = {}  # split → model → where it was first scored
+        loop_reported = False
+        for _position, kind, payload in events:
+            if kind == "split":
+                splits += 1
+                split_of.update(dict.fromkeys(payload, splits))
+            elif kind == "bind":
+                if payload.name in split_of:
+                    read = {split_of[n] for n in names_in(payload.value) if n in split_of}
+                    if read:
+                        split_of[payload.name] = min(read)
+                    else:
+                        del split_of[payload.name]
+            else:
+                cell, call, looped = payload
+                node = call.node
+                arguments = {base_name(a) for a in node.args}
+                split = next((split_of[name] for name in arguments if name in split_of), None)
+                if split is None:
                     continue
-                if not any(base_name(a) in tests for a in node.args):
-                    continue
+                if call.attr not in ("score", "evaluate") and not any(
+                        split_of.get(read.name) == split and read.name not in arguments
+                        for read in analysis.facts[cell.index].reads):
+                    continue  # predictions the cell does not score (`y_test` unread): no choice
                 model = base_name(node.func.value) or ast.unparse(node.func.value)[:30]
-                if id(node) in looped and not loop_reported:
-                    loop_reported = True
-                    yield self.report(
-                        ctx, cell, f"`{model}.{call.attr}()` on the test split inside a loop: "
-                                   f"choosing by the test score makes it optimistic",
-                        node=node,
-                        help="tune with cross-validation (GridSearchCV) or a validation split; "
-                             "score the final model on the test split once")
+                if id(node) in looped:
+                    if not loop_reported:
+                        loop_reported = True
+                        yield self.report(
+                            ctx, cell, f"`{model}.{call.attr}()` on the test split inside a "
+                                       f"loop: choosing by the test score makes it optimistic",
+                            node=node,
+                            help="tune with cross-validation (GridSearchCV) or a validation "
+                                 "split; score the final model on the test split once")
                     continue
-                models.setdefault(model, (cell, node))
-        if len(models) >= MANY:
-            cell, node = list(models.values())[MANY - 1]
-            names = ", ".join(f"`{m}`" for m in list(models)[:5])
-            yield self.report(
-                ctx, cell, f"{len(models)} models ({names}) are scored on the same test split: "
-                           f"picking the best of them by it makes its score optimistic",
-                node=node,
-                help="compare models with cross-validation or a validation split; score only the "
-                     "chosen one on the test split")
+                models.setdefault(split, {}).setdefault(model, (cell, node))
+        for scored in models.values():
+            if len(scored) >= MANY:
+                cell, node = list(scored.values())[MANY - 1]
+                names = ", ".join(f"`{m}`" for m in list(scored)[:5])
+                yield self.report(
+                    ctx, cell, f"{len(scored)} models ({names}) are scored on the same test "
+                               f"split: picking the best of them by it makes its score "
+                               f"optimistic", node=node,
+                    help="compare models with cross-validation or a validation split; score "
+                         "only the chosen one on the test split")
 
 
 def _calls_in_loops(facts) -> set[int]:

@@ -2,7 +2,7 @@ import os
 import sys
 from functools import lru_cache
 
-from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES
+from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES, PYTHON2_STDLIB
 from nb2pipe.lint.project import is_local_module
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
@@ -16,7 +16,8 @@ class UndeclaredDependency(Rule):
     Flags the first import of each third-party package that no `requirements*.txt`,
     `pyproject.toml`, `environment.yml`, `setup.py`/`setup.cfg`, `Pipfile` or lock file in the
     notebook's folder or a folder above it (up to the repository root) declares. Standard library
-    modules, modules next to the notebook and IPython are not third-party. Import names are
+    modules (Python 2's too, like `cPickle`), modules next to the notebook or written by it
+    (`%%writefile helpers.py`, protoc's `*_pb2`) and IPython are not third-party. Import names are
     matched to distribution names (`sklearn` → `scikit-learn`, `cv2` → `opencv-python`).
 
     ## Why is this bad?
@@ -41,7 +42,9 @@ class UndeclaredDependency(Rule):
     name = "undeclared-dependency"
     category = "reproducible"
     VALID = ("# %%\nimport os, json, math\nfrom collections import Counter\n",
-             "# %%\n%%writefile helpers.py\nX = 1\n# %%\nimport helpers\n")
+             "# %%\n%%writefile helpers.py\nX = 1\n# %%\nimport helpers\n",
+             "# %%\n!protoc person.proto --python_out=.\n# %%\nfrom person_pb2 import Person\n",
+             "# %%\nimport cPickle  # Python 2's standard library\n")
     INVALID = (Invalid("# %%\nimport numpy as np\nfrom sklearn.svm import SVC\nimport numpy\n",
                        count=2),)
 
@@ -62,20 +65,23 @@ class UndeclaredDependency(Rule):
                 if not module or fact.module.startswith(".") or module in seen:
                     continue
                 seen.add(module)
-                if module in _STDLIB or module in KERNEL_MODULES:
+                if module in _STDLIB or module in KERNEL_MODULES or module in PYTHON2_STDLIB:
                     continue
-                if is_local_module(folder, module):
-                    continue
+                if module.endswith(("_pb2", "_pb2_grpc")) or is_local_module(folder, module):
+                    continue  # protoc writes `*_pb2.py` from a .proto file: it is generated
                 distribution = DISTRIBUTIONS.get(module, module)
                 if project is not None and (project.declares(distribution) or
                                             project.declares(module) or
                                             _declared_by_metadata(project, module)):
                     continue
-                where = "no dependency file next to the notebook" if project is None or \
-                    not project.dependency_files else \
-                    ", ".join(os.path.basename(p) for p in project.dependency_files[:3])
+                if project is None or not project.dependency_files:
+                    missing = f"no dependency file next to the notebook declares `{distribution}`"
+                else:
+                    files = ", ".join(os.path.basename(p) for p in project.dependency_files[:3])
+                    missing = f"{files} {'do' if ', ' in files else 'does'} not declare " \
+                              f"`{distribution}`"
                 yield self.report(
-                    ctx, cell, f"`{module}` is imported but {where} declares `{distribution}`",
+                    ctx, cell, f"`{module}` is imported but {missing}",
                     node=fact.node,
                     help=f"add `{distribution}==<version>` to requirements.txt "
                          f"(`pip show {distribution}` tells the version)")
