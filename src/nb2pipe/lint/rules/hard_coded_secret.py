@@ -90,6 +90,12 @@ def _secret_word(name: str) -> str | None:
 
 def by_name(name: str | None, value: str) -> bool:
     """Whether ``value``, given to ``name``, looks like a real secret rather than a stand-in."""
+    if name is not None and name.lower() == "key":
+        # `wandb.login(key=…)`, Kaggle's {"key": …}: a key only by its long random value
+        # (`key="sepal_length"` is a column)
+        digits = sum(c.isdigit() for c in value)
+        return len(value) >= 32 and value.isalnum() and 6 <= digits <= len(value) - 6 and \
+            entropy(value) >= 3.3 and not _PLACEHOLDER.search(value)
     if not name or len(value) < 4 or _secret_word(name) is None or _PLACEHOLDER.search(value):
         return False
     if any(c.isspace() for c in value) or value.startswith(("http://", "https://", "/", "./")):
@@ -109,6 +115,8 @@ def mask_secret(value: str) -> str:
 
 
 def env_name(context: str | None, default: str) -> str:
+    if context and context.lower() == "key":
+        return "API_KEY"  # `login(key=…)`: a variable called KEY would say nothing
     if context and context.isidentifier():
         return re.sub(r"[^A-Z0-9]+", "_", context.upper()).strip("_") or default
     return default
@@ -121,8 +129,10 @@ class HardCodedSecret(Rule):
     Flags string literals that look like secrets, found two ways: by their shape (AWS keys,
     GitHub, Slack, OpenAI, Anthropic, Google, Stripe and Hugging Face tokens, private keys, JSON
     Web Tokens, passwords in connection URLs) and by the name they are given (`api_key = "…"`,
-    `password="…"`, `{"token": "…"}`) when the value is random enough to be real. Placeholders
-    such as `"your_key_here"` or `"<TOKEN>"` are not secrets. Cell outputs are searched by shape.
+    `password="…"`, `{"token": "…"}`) when the value is random enough to be real. A plain
+    `key` (`wandb.login(key=…)`, Kaggle's `{"key": …}`) counts only with a long value of letters
+    and digits. Placeholders such as `"your_key_here"` or `"<TOKEN>"` are not secrets. Cell
+    outputs are searched by shape.
 
     ## Why is this bad?
     Anyone who can read the notebook (the repository, a shared drive, a pipeline's artifact
@@ -159,6 +169,7 @@ class HardCodedSecret(Rule):
         '# %%\nimport os\napi_key = os.environ["API_KEY"]\n',
         '# %%\napi_key = "your_key_here"\npassword = "<PASSWORD>"\ntoken = "the"\n',
         '# %%\ntokens = ["hello", "world"]\nkey = "sepal_length"\n',
+        '# %%\ndf.sort_values(key="AVeryLongColumnNameWithoutAnySpaces")\n',
         # an image embedded in HTML: its base64 may take the shape of a key by chance
         '# %% outputs=[{"output_type": "display_data", "metadata": {}, "data": {"text/html": '
         '"<style>p{background:url(data:image/png;base64,iVBORw0KGgo/AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3'
@@ -169,6 +180,9 @@ class HardCodedSecret(Rule):
                 count=1,
                 fixed='# %%\nimport os\nclient = OpenAI(api_key=os.environ["API_KEY"])\n'),
         Invalid('# %%\ndb_password = "Tr0ub4dor&3"\nurl = "postgres://ana:s3cr3tpw@db:5432/x"\n',
+                count=2),
+        Invalid('# %%\nwandb.login(key="3f9a1c07be42d85e6a0b7c19f2e84d5a6c0b3e71")\n'
+                'kaggle = {"username": "ana", "key": "7d2c5e1f0a9b8c7d6e5f4a3b2c1d0e9f"}\n',
                 count=2),
         Invalid('# %% outputs=[{"output_type": "stream", "name": "stdout", '
                 '"text": "AKIAIOSFODNN7EXAMPL3\\n"}]\nprint(os.environ["AWS_KEY"])\n', count=1),
