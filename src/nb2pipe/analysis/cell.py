@@ -111,6 +111,7 @@ class CellFacts:
     direct_calls: list[Read] = field(default_factory=list)
     deferred: dict[str, Deferred] = field(default_factory=dict)
     mutated: dict[str, int] = field(default_factory=dict)
+    #: names the cell deletes (`del x`) and does not bind again after
     deleted: set[str] = field(default_factory=set)
     imports: list[ImportFact] = field(default_factory=list)
     calls: list[CallFact] = field(default_factory=list)
@@ -123,6 +124,8 @@ class CellFacts:
     wildcard: bool = False
     dynamic: bool = False
     statements: int = 0
+    #: ``from __future__ import annotations``: from here on, IPython evaluates no annotation
+    future_annotations: bool = False
     definitions: int = 0
 
     @property
@@ -168,17 +171,21 @@ class _Scope:
 
 
 def analyse_cell(tree: ast.Module, col_shift: dict[int, int] | None = None,
-                 source: str | None = None) -> CellFacts:
+                 source: str | None = None, lazy_annotations: bool = False) -> CellFacts:
     """Gather the facts of one parsed cell. With its ``source``, a cell without ``:=`` is
-    analysed faster (only statements can then bind a function's locals)."""
-    visitor = _Visitor(col_shift or {}, source is None or ":=" in source)
+    analysed faster (only statements can then bind a function's locals). With
+    ``lazy_annotations`` (an earlier cell ran ``from __future__ import annotations``, which
+    IPython keeps for the cells after it), annotations read nothing."""
+    visitor = _Visitor(col_shift or {}, source is None or ":=" in source, lazy_annotations)
     visitor.run(tree)
     return visitor.facts
 
 
 class _Visitor:
-    def __init__(self, col_shift: dict[int, int], walrus: bool = True) -> None:
+    def __init__(self, col_shift: dict[int, int], walrus: bool = True,
+                 lazy_annotations: bool = False) -> None:
         self.facts = CellFacts()
+        self.lazy_annotations = lazy_annotations
         self.walrus = walrus  # whether an expression may bind a name (`(n := len(a))`)
         self.col_shift = col_shift
         self.scope = _Scope("module", None)
@@ -221,6 +228,8 @@ class _Visitor:
                 facts = self.facts
                 facts.binds.setdefault(name, node.lineno)
                 facts.bind_counts[name] = facts.bind_counts.get(name, 0) + 1
+                if facts.deleted:
+                    facts.deleted.discard(name)
             return
         if scope.kind == "comprehension" and name not in scope.locals:
             # A walrus inside a comprehension binds in the enclosing scope.
@@ -314,7 +323,7 @@ class _Visitor:
         if node.value is not None:
             self.expr(node.value, _target_label(node.target))
         if self.scope.kind != "function":
-            self.expr(node.annotation)
+            self.annotation(node.annotation)
         if node.value is not None or not isinstance(node.target, ast.Name):
             self.target(node.target)
             if (node.value is not None and isinstance(node.target, ast.Name)
@@ -416,6 +425,8 @@ class _Visitor:
 
     def stmt_ImportFrom(self, node: ast.ImportFrom, top: bool) -> None:
         module = "." * (node.level or 0) + (node.module or "")
+        if module == "__future__" and any(a.name == "annotations" for a in node.names):
+            self.lazy_annotations = self.facts.future_annotations = True
         for alias in node.names:
             if alias.name == "*":
                 self.facts.imports.append(ImportFact(module, "*", "*", node,
@@ -443,7 +454,7 @@ class _Visitor:
             self.expr(decorator)
         self.arguments(node.args)
         if node.returns is not None:
-            self.expr(node.returns)
+            self.annotation(node.returns)
         self.bind(node.name, node)
         self.function_body(node.name, node, node.args, node.body, "function")
 
@@ -529,7 +540,11 @@ class _Visitor:
                 self.expr(default)
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
             if arg is not None and arg.annotation is not None:
-                self.expr(arg.annotation)
+                self.annotation(arg.annotation)
+
+    def annotation(self, node: ast.expr) -> None:
+        if not self.lazy_annotations:
+            self.expr(node)
 
     def stmt_Match(self, node: ast.AST, top: bool) -> None:
         self.expr(node.subject)

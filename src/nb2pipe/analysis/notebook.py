@@ -54,13 +54,15 @@ class OrderProblem:
     """A read of ``read.name`` in ``cell`` that a fresh top-to-bottom run cannot satisfy.
 
     ``defined_in`` is the later cell that first binds it (use-before-define), or ``None`` when no
-    cell binds it at all (undefined). ``via`` names the function whose call reads it.
+    cell binds it at all (undefined) or none binds it again after ``deleted_in`` (its `del`).
+    ``via`` names the function whose call reads it.
     """
 
     cell: Cell
     read: Read
     defined_in: Binding | None
     via: str | None = None
+    deleted_in: Cell | None = None
 
 
 class NotebookAnalysis:
@@ -71,10 +73,13 @@ class NotebookAnalysis:
         self._qualified: dict[str, str] = {}
         self._cell_binds: dict[int, dict[str, int]] = {}
         self.facts: dict[int, CellFacts] = {}
+        lazy_annotations = False
         for cell in notebook.cells:
             if cell.is_code and cell.code is not None and cell.code.tree is not None:
-                self.facts[cell.index] = analyse_cell(cell.code.tree, cell.code.masked.col_shift,
-                                                      cell.code.masked.source)
+                facts = self.facts[cell.index] = analyse_cell(
+                    cell.code.tree, cell.code.masked.col_shift, cell.code.masked.source,
+                    lazy_annotations)
+                lazy_annotations = lazy_annotations or facts.future_annotations
         self._mark_draws()
         self._mark_shared_changes()
 
@@ -355,10 +360,11 @@ class NotebookAnalysis:
         unparsed_text = "\n".join(c.source for c in self.unparsed)
         dynamic = self.dynamic
         all_bound = set(first)
+        deleted_in: dict[str, Cell] = {}  # name → the cell whose `del` it has not outlived
 
         def undefined(name: str) -> bool:
             return not dynamic and name not in all_bound and name not in BUILTIN_NAMES and \
-                not (unparsed_text and name in unparsed_text)
+                not (unparsed_text and name in unparsed_text) and not _output_history(name)
 
         for cell in self.notebook.code_cells:
             index = cell.index
@@ -380,6 +386,10 @@ class NotebookAnalysis:
                     reported.add(name)
                 elif name not in first and undefined(name):
                     problems.append(OrderProblem(cell, read, None))
+                    reported.add(name)
+                elif name in deleted_in and not dynamic:
+                    problems.append(OrderProblem(cell, read, None,
+                                                 deleted_in=deleted_in[name]))
                     reported.add(name)
             local_functions = {**functions, **facts.deferred}
             for call in facts.direct_calls:
@@ -404,8 +414,17 @@ class NotebookAnalysis:
                         seen.add(read.name)
                         problems.append(OrderProblem(cell, read, None, via=deferred.name))
             defined.update(self.cell_binds(index))
+            for name in facts.deleted:
+                defined.discard(name)
+                deleted_in[name] = cell
             functions.update(facts.deferred)
         return problems
+
+
+def _output_history(name: str) -> bool:
+    """``_7`` and ``_i7``: IPython's names for the output and the input of execution 7."""
+    digits = name[2:] if name.startswith("_i") else name[1:] if name.startswith("_") else ""
+    return digits.isdigit() and digits.isascii()
 
 
 #: Attributes and methods that give a view of a NumPy array (pandas copies, or will: its

@@ -146,6 +146,11 @@ def _refuse_unrunnable(notebook: Notebook) -> None:
                 f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "
                 f"only cell {problem.defined_in.cell + 1}, further down, defines: the notebook "
                 f"only makes sense out of order; move that cell up, restart and run all")))
+        elif problem.deleted_in is not None:
+            problems.append((problem.cell.number, (
+                f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "
+                f"cell {problem.deleted_in.number} deletes (`del {name}`); read it before that "
+                f"cell, or delete the line")))
         else:
             problems.append((problem.cell.number, (
                 f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "

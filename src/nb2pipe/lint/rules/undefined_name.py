@@ -6,7 +6,8 @@ class UndefinedName(Rule):
 
     ## What it does
     Flags names that are read but bound by no cell, no import, no magic and no builtin,
-    including names read inside function bodies. It stays silent for notebooks that can create
+    including names read inside function bodies, and names read after a cell deletes them
+    (`del df`) with no cell defining them again. It stays silent for notebooks that can create
     names it cannot see: `from x import *`, `%run`, `exec`, `globals()[...] = ...`.
 
     ## Why is this bad?
@@ -42,10 +43,14 @@ class UndefinedName(Rule):
         "# %%\ndef f():\n    global g\n    g = 1\n# %%\nf()\nprint(g)\n",
         "# %%\ntry:\n    pass\nexcept Exception as err:\n    print(err)\n",
         "# %%\ndisplay(In, Out)\n",
+        "# %%\n6 * 7\n# %%\nprint(_1, _i1)\n",
+        "# %%\nx = [1]\ndel x\nx = [2]\n# %%\nprint(x)\n",
     )
     INVALID = (
         Invalid("# %%\nX_scaled = scaler.transform(X)\n", count=2),
         Invalid("# %%\ndef f():\n    return missing\n", count=1),
+        Invalid("# %%\ndf = {}\n# %%\ndel df\n# %%\nprint(df.shape)\n", count=1,
+                message="`df` is deleted by cell 2 and not defined again"),
     )
 
     def check(self, ctx: Context):
@@ -53,6 +58,14 @@ class UndefinedName(Rule):
             if problem.defined_in is not None:
                 continue
             read = problem.read
+            if problem.deleted_in is not None:
+                yield self.report(
+                    ctx, problem.cell, f"`{read.name}` is deleted by cell "
+                                       f"{problem.deleted_in.number} and not defined again",
+                    line=read.line, col=read.col,
+                    help=f"read `{read.name}` before cell {problem.deleted_in.number} deletes "
+                         f"it, or define it again")
+                continue
             message = f"`{read.name}` is not defined in any cell"
             if problem.via:
                 message = f"`{read.name}` (read by `{problem.via}`) is not defined in any cell"

@@ -42,6 +42,10 @@ class UseBeforeDefine(Rule):
         "# %%\nsquares = [n * n for n in range(3)]\n# %%\nn = 5\n",
         "# %%\nfor i in range(3):\n    if i:\n        print(prev)\n    prev = i\n# %%\nprev = 0\n",
         "# %%\ntry:\n    model\nexcept NameError:\n    model = 1\n# %%\nmodel = 2\n",
+        # annotations are not evaluated after `from __future__ import annotations`, which
+        # IPython keeps in force for the cells after it
+        "# %%\nfrom __future__ import annotations\n# %%\ndef load(path: Path) -> Frame:\n"
+        "    return path\n# %%\nfrom pathlib import Path\nclass Frame: pass\n",
     )
     INVALID = (
         Invalid("# %%\npredictions = model.predict(X)\n# %%\nmodel = fit()\nX = 1\n", count=2),
@@ -49,6 +53,9 @@ class UseBeforeDefine(Rule):
                 "# %%\nmodel = 2\n", count=1),
         Invalid("# %%\ntotal += 1\n# %%\ntotal = 0\n", count=1),
         Invalid("# %%\nscaler = make()\nX_train = scaler.transform(X_train)\n", count=1),
+        # without it, a function's annotations are evaluated when it is defined
+        Invalid("# %%\ndef load(path: Path):\n    return path\n# %%\nfrom pathlib import Path\n",
+                count=1),
     )
 
     def check(self, ctx: Context):
