@@ -46,7 +46,29 @@ UNIVERSAL_SEEDERS = frozenset({
     "fastai.torch_core.set_seed", "lightning_fabric.utilities.seed.seed_everything",
 })
 
+#: Layers whose weights start random (or that drop units at random): building a network
+#: draws from the framework's generator.
+KERAS_RANDOM_LAYERS = frozenset({
+    "Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
+    "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv2D", "LSTM", "GRU",
+    "SimpleRNN", "ConvLSTM2D", "Embedding", "MultiHeadAttention", "Dropout", "SpatialDropout1D",
+    "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "RandomFlip", "RandomRotation", "RandomZoom", "RandomCrop", "RandomTranslation",
+    "RandomContrast",
+})
+TORCH_RANDOM_LAYERS = frozenset({
+    "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Embedding",
+    "EmbeddingBag", "MultiheadAttention", "Transformer", "TransformerEncoderLayer",
+    "TransformerDecoderLayer", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+})
+
 RANDOM_SOURCES = (
+    # Keras 3 on its own: its layers draw from the backend's generator, which only its own
+    # seeder reaches.
+    RandomSource(
+        "keras", "keras", frozenset(f"keras.layers.{layer}" for layer in KERAS_RANDOM_LAYERS),
+        frozenset({"keras.utils.set_random_seed"}), "{alias}.utils.set_random_seed({seed})"),
     RandomSource(
         "numpy", "numpy", frozenset({"numpy.random."}),
         frozenset({"numpy.random.seed"}), "{alias}.random.seed({seed})",
@@ -66,11 +88,17 @@ RANDOM_SOURCES = (
         "torch", "torch",
         frozenset({"torch.rand", "torch.randn", "torch.randint", "torch.randperm",
                    "torch.normal", "torch.bernoulli", "torch.multinomial", "torch.rand_like",
-                   "torch.randn_like", "torch.randint_like", "torch.utils.data.random_split"}),
+                   "torch.randn_like", "torch.randint_like", "torch.utils.data.random_split",
+                   "torch.nn.init."}) | frozenset(
+            f"torch.nn.{layer}" for layer in TORCH_RANDOM_LAYERS),
         frozenset({"torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
-                   "torch.random.manual_seed"}), "{alias}.manual_seed({seed})"),
+                   "torch.random.manual_seed"}), "{alias}.manual_seed({seed})",
+        skip=frozenset({"torch.nn.init.zeros_", "torch.nn.init.ones_", "torch.nn.init.constant_",
+                        "torch.nn.init.eye_", "torch.nn.init.dirac_",
+                        "torch.nn.init.calculate_gain"})),
     RandomSource(
-        "tensorflow", "tensorflow", frozenset({"tensorflow.random."}),
+        "tensorflow", "tensorflow", frozenset({"tensorflow.random."}) | frozenset(
+            f"tensorflow.keras.layers.{layer}" for layer in KERAS_RANDOM_LAYERS),
         frozenset({"tensorflow.random.set_seed", "tensorflow.set_random_seed",
                    "tensorflow.compat.v1.set_random_seed"}), "{alias}.random.set_seed({seed})",
         skip=frozenset({"tensorflow.random.Generator", "tensorflow.random.get_global_generator",

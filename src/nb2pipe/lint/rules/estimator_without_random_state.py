@@ -10,8 +10,8 @@ class EstimatorWithoutRandomState(Rule):
     ## What it does
     Flags calls to scikit-learn functions and estimators whose result depends on a random number
     generator — `train_test_split`, `KFold(shuffle=True)`, random forests, gradient boosting,
-    k-means, `SGDClassifier`, `MLPClassifier`, `RandomizedSearchCV`, `TSNE`… — when they are
-    given no `random_state`. Estimators that are random only with some settings
+    k-means, `SGDClassifier`, `MLPClassifier`, `RandomizedSearchCV`, `TSNE`… — and pandas'
+    `df.sample(…)` when they are given no `random_state`. Estimators that are random only with some settings
     (`LogisticRegression(solver="saga")`, `SVC(probability=True)`) are flagged only then. An
     estimator given to a bagging or boosting ensemble (`BaggingClassifier(DecisionTreeClassifier())`)
     is not flagged: the ensemble sets its random state, so only the ensemble needs one.
@@ -50,6 +50,12 @@ class EstimatorWithoutRandomState(Rule):
         "# %%\nfrom sklearn.linear_model import LogisticRegression\nm = LogisticRegression()\n",
         "# %%\nfrom sklearn.ensemble import RandomForestClassifier\n"
         "m = RandomForestClassifier(**params)\n",
+        "# %%\nimport pandas as pd\nimport random\nimport torch\n"
+        "a = df.sample(frac=0.5, random_state=0)\nb = random.sample(items, 3)\n"
+        "c = dist.sample()\nd = env.action_space.sample()\n",
+        # only shown, like `df.head()`: no result depends on it
+        "# %%\nimport pandas as pd\ndf = pd.read_csv('a.csv')\ndf.sample(5)\n"
+        "# %%\nprint(df.sample(frac=0.01))\n",
         "# %%\nfrom sklearn.ensemble import BaggingClassifier, AdaBoostRegressor\n"
         "from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor\n"
         "b = BaggingClassifier(DecisionTreeClassifier(), n_estimators=10, random_state=0)\n"
@@ -65,6 +71,13 @@ class EstimatorWithoutRandomState(Rule):
         Invalid("# %%\nimport sklearn.ensemble as ens\nfrom sklearn.model_selection import KFold\n"
                 "m = ens.RandomForestClassifier(n_estimators=10)\ncv = KFold(5, shuffle=True)\n",
                 count=2),
+        Invalid("# %%\nimport pandas as pd\ndf = pd.read_csv('a.csv')\n"
+                "# %%\npart = df.sample(frac=0.1)\nfew = df.sample(5)\n", count=2,
+                fixed='# %% tags=["parameters"]\n# Parameters: `nb2pipe run -p NAME=VALUE` and '
+                      'papermill replace these values.\nSEED = 42\n'
+                      '# %%\nimport pandas as pd\ndf = pd.read_csv(\'a.csv\')\n# %%\n'
+                      'part = df.sample(frac=0.1, random_state=SEED)\n'
+                      'few = df.sample(5, random_state=SEED)\n'),
         # The ensemble without a seed is flagged, not the tree it seeds from its own generator.
         Invalid("# %%\nfrom sklearn.ensemble import BaggingClassifier\n"
                 "from sklearn.tree import DecisionTreeClassifier\n"
@@ -78,6 +91,8 @@ class EstimatorWithoutRandomState(Rule):
                          if qualified and qualified.startswith("sklearn.")]
         seeded = _seeded_by_ensemble(call for _, call, last in sklearn_calls
                                      if last in ENSEMBLES_THAT_SEED)
+        if "pandas" in analysis.imported_modules:
+            yield from self._pandas_samples(ctx)
         for cell, call, last in sklearn_calls:
             if last not in SKLEARN_RANDOM or id(call.node) in seeded:
                 continue
@@ -95,6 +110,30 @@ class EstimatorWithoutRandomState(Rule):
             yield self.report(
                 ctx, cell, f"`{call.dotted}()` has no `random_state`: its result changes "
                            f"from run to run", node=call.node,
+                help="pass `random_state=SEED`, with `SEED` in the parameters cell")
+
+    def _pandas_samples(self, ctx: Context):
+        """``df.sample(frac=0.1)``, ``df.sample(5)``: rows drawn at random, unless seeded. A
+        sample only shown (``df.sample(5)`` ending a cell) changes no result."""
+        shown: set[int] = set()
+        for cell, call, qualified in ctx.analysis.qualified_calls:
+            if call.attr != "sample" or qualified is None or \
+                    qualified.partition(".")[0] in ctx.analysis.imported_modules:
+                continue  # `random.sample`, `np.random…`: NB202's
+            node = call.node
+            if not shown and cell.code and cell.code.tree:
+                shown = _only_shown(ctx)
+            if id(node) in shown:
+                continue
+            keywords = {k.arg for k in node.keywords}
+            if None in keywords or "random_state" in keywords:
+                continue
+            if not ({"frac", "n"} & keywords or len(node.args) == 1 and isinstance(
+                    node.args[0], ast.Constant) and type(node.args[0].value) is int):
+                continue  # `dist.sample()`, `space.sample()`: not a pandas frame
+            yield self.report(
+                ctx, cell, f"`{call.dotted or '….sample'}()` has no `random_state`: it draws "
+                           f"other rows each run", node=node,
                 help="pass `random_state=SEED`, with `SEED` in the parameters cell")
 
     def fix(self, editor, diagnostics):
@@ -129,3 +168,18 @@ def _seeded_by_ensemble(ensembles) -> set[int]:
             inside.update(id(child) for child in ast.walk(estimator)
                           if isinstance(child, ast.Call))
     return inside
+
+
+def _only_shown(ctx: Context) -> set[int]:
+    """The ids of the calls whose value a cell only shows: a statement of its own
+    (``df.sample(5)``) or the argument of ``print``/``display``."""
+    found: set[int] = {0}  # never empty: computed once
+    for cell in ctx.notebook.code_cells:
+        for stmt in cell.code.tree.body if cell.code and cell.code.tree else ():
+            if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
+                continue
+            value = stmt.value
+            found.add(id(value))
+            if isinstance(value.func, ast.Name) and value.func.id in ("print", "display"):
+                found.update(id(a) for a in value.args)
+    return found

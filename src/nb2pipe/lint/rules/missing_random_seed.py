@@ -1,5 +1,6 @@
 from nb2pipe.analysis import NotebookAnalysis
-from nb2pipe.lint.knowledge import RANDOM_SOURCES, SOURCE_OF_MODULE, UNIVERSAL_SEEDERS
+from nb2pipe.lint.knowledge import (KERAS_RANDOM_LAYERS, RANDOM_SOURCES, SOURCE_OF_MODULE,
+                                    TORCH_RANDOM_LAYERS, UNIVERSAL_SEEDERS)
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _GENERATORS = ("numpy.random.default_rng", "numpy.random.RandomState")
@@ -34,10 +35,11 @@ class MissingRandomSeed(Rule):
 
     ## What it does
     Flags the first draw from the global random number generator of `numpy`, `random`,
-    `torch` or `tensorflow` (`np.random.rand`, `random.shuffle`, `torch.randn`,
-    `np.random.default_rng()` without a seed…) when the notebook never seeds that generator
-    (`np.random.seed`, `random.seed`, `torch.manual_seed`, `tf.random.set_seed`, or a seeder
-    for all of them such as `keras.utils.set_random_seed`).
+    `torch`, `tensorflow` or Keras (`np.random.rand`, `random.shuffle`, `torch.randn`,
+    `np.random.default_rng()` without a seed, and the layers that start from random weights
+    or drop units at random: `nn.Linear`, `layers.Dense`, `Dropout`…) when the notebook never
+    seeds that generator (`np.random.seed`, `random.seed`, `torch.manual_seed`,
+    `tf.random.set_seed`, or a seeder for all of them such as `keras.utils.set_random_seed`).
 
     ## Why is this bad?
     Every run gives different numbers: different splits, initial weights and results. Nobody,
@@ -74,6 +76,14 @@ class MissingRandomSeed(Rule):
         "# %%\nimport numpy as np\nnp.random.seed(0)\n# %%\nx = np.random.rand(3)\n",
         "# %%\nimport numpy as np\nrng = np.random.default_rng(7)\nx = rng.normal()\n",
         "# %%\nimport keras\nimport random\nkeras.utils.set_random_seed(1)\nrandom.random()\n",
+        "# %%\nimport torch\nfrom torch import nn\ntorch.manual_seed(0)\n# %%\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n        nn.init.zeros_(self.fc.bias)\n",
+        "# %%\nimport tensorflow as tf\nfrom tensorflow.keras import layers\n"
+        "tf.random.set_seed(0)\nmodel = tf.keras.Sequential([layers.Flatten(), "
+        "layers.Dense(10)])\n",
+        "# %%\nfrom tensorflow.keras import layers\nmodel = [layers.Flatten(), "
+        "layers.MaxPooling2D(), layers.BatchNormalization()]\n",
     )
     INVALID = (
         Invalid("# %%\nimport numpy as np\n# %%\nnoise = np.random.normal(size=100)\n", count=1,
@@ -83,14 +93,40 @@ class MissingRandomSeed(Rule):
                       'noise = np.random.normal(size=100)\n'),
         Invalid("# %%\nimport random\nfrom numpy.random import rand\n# %%\nrandom.shuffle(items)\n"
                 "x = rand(3)\n", count=2),
+        Invalid("# %%\nimport torch.nn as nn\n# %%\nclass Net(nn.Module):\n"
+                "    def __init__(self):\n        super().__init__()\n"
+                "        self.fc = nn.Linear(4, 2)\n", count=1,
+                message="`nn.Linear()` starts from random weights, but torch's generator"),
+        Invalid("# %%\nfrom tensorflow import keras\n# %%\nmodel = keras.Sequential(["
+                "keras.layers.Dense(8), keras.layers.Dropout(0.2)])\n", count=1,
+                message="tensorflow's generator is never seeded",
+                fixed='# %%\nfrom tensorflow import keras\n# %% tags=["parameters"]\n'
+                      '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
+                      'values.\nSEED = 42\n# %%\nimport tensorflow\n'
+                      'tensorflow.random.set_seed(SEED)\n# %%\nmodel = keras.Sequential(['
+                      'keras.layers.Dense(8), keras.layers.Dropout(0.2)])\n'),
+        Invalid("# %%\nimport keras\nfrom keras import layers\n# %%\nmodel = keras.Sequential(["
+                "layers.Dense(8)])\n", count=1, message="keras's generator is never seeded",
+                fixed='# %%\nimport keras\nfrom keras import layers\n# %% tags=["parameters"]\n'
+                      '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
+                      'values.\nSEED = 42\n# %%\nkeras.utils.set_random_seed(SEED)\n'
+                      '# %%\nmodel = keras.Sequential([layers.Dense(8)])\n'),
     )
 
     def check(self, ctx: Context):
         for name, (cell, call) in unseeded_draws(ctx.analysis).items():
             shown = call.dotted or call.attr
+            if call.attr in KERAS_RANDOM_LAYERS or call.attr in TORCH_RANDOM_LAYERS:
+                does = "drops units at random" if "Dropout" in call.attr else \
+                    "transforms at random" if call.attr.startswith("Random") else \
+                    "starts from random weights"
+            elif call.dotted and ".nn.init." in f".{call.dotted}":
+                does = "draws random weights"
+            else:
+                does = "draws random numbers"
             yield self.report(
-                ctx, cell, f"`{shown}()` draws random numbers, but {name}'s generator is never "
-                           f"seeded", node=call.node,
+                ctx, cell, f"`{shown}()` {does}, but {name}'s generator is never seeded",
+                node=call.node,
                 help="seed it once after the imports, with the seed in the parameters cell")
 
     def fix(self, editor, diagnostics):
