@@ -73,16 +73,24 @@ class UnversionedModelSave(Rule):
         '# %%\nimport pickle\npickle.dump(data, open("cache.txt", "wb"))\n',
         '# %%\nimport joblib\njoblib.dump(model, f"models/model-{run_id}.pkl")\n',
         '# %%\nimg.save("figure.png")\n',
+        '# %%\nimport joblib\npath = "a.joblib"\npath = f"models/{run_id}.joblib"\n'
+        'joblib.dump(model, path)\n',
     )
     INVALID = (
         Invalid('# %%\nimport joblib, pickle\njoblib.dump(model, "model.pkl")\n'
                 'with open("clf.pickle", "wb") as f:\n    pickle.dump(clf, f)\n', count=2),
         Invalid('# %%\nmodel.save("my_model.h5")\nimport torch\ntorch.save(net.state_dict(), '
                 '"weights.pt")\n', count=2),
+        # a path in a constant, an XGBoost model in JSON
+        Invalid('# %%\nimport joblib\nMODEL_PATH = "rf.joblib"\n# %%\njoblib.dump(rf, MODEL_PATH)\n'
+                'booster.save_model("xgb.json")\n', count=2),
+        Invalid('# %%\nimport pickle\npickle.dump(vocab, open("vocab.pkl", "wb"))\n', count=1,
+                message="`vocab` is saved to the fixed path `vocab.pkl`"),
     )
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
+        constants = None
         for cell, facts in analysis.cells_with_facts():
             opened = None
             for call in facts.calls:
@@ -104,7 +112,8 @@ class UnversionedModelSave(Rule):
                     continue
                 if isinstance(path_node, ast.Name):
                     opened = _opened_files(cell.tree) if opened is None else opened
-                    path = opened.get(path_node.id)
+                    constants = _path_constants(analysis) if constants is None else constants
+                    path = opened.get(path_node.id) or constants.get(path_node.id)
                 else:
                     path = fixed_path(path_node)
                 if path is None:
@@ -113,14 +122,27 @@ class UnversionedModelSave(Rule):
                     path.lower().endswith(MODEL_EXTENSIONS)
                 if call.attr in _SAVE_METHODS and not qualified.startswith(tuple(_DUMPERS)):
                     is_model = path.lower().endswith(MODEL_EXTENSIONS) or (
-                        looks_like_model(label) and "." not in path.rsplit("/", 1)[-1])
+                        looks_like_model(label) and "." not in path.rsplit("/", 1)[-1]) or \
+                        call.attr == "save_model" and looks_like_model(label)
                 if not is_model:
                     continue
+                what = "the model" if label is None or looks_like_model(label) else f"`{label}`"
                 yield self.report(
-                    ctx, cell, f"the model is saved to the fixed path `{path[:60]}`: each run "
+                    ctx, cell, f"{what} is saved to the fixed path `{path[:60]}`: each run "
                                f"overwrites the last", node=node,
                     help="log it to a tracker (`mlflow.<flavor>.log_model`) or put a version or "
                          "run id in the path")
+
+
+def _path_constants(analysis) -> dict[str, str]:
+    """Names the notebook binds once, to a literal string (``MODEL_PATH = "model.pkl"``)."""
+    counts: dict[str, int] = {}
+    for facts in analysis.facts.values():
+        for name, count in facts.bind_counts.items():
+            counts[name] = counts.get(name, 0) + count
+    return {a.name: a.value.value for facts in analysis.facts.values() for a in facts.assignments
+            if counts.get(a.name) == 1 and isinstance(a.value, ast.Constant) and
+            isinstance(a.value.value, str)}
 
 
 def _opened_files(tree) -> dict[str, str]:
