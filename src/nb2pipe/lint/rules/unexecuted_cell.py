@@ -6,8 +6,8 @@ class UnexecutedCell(Rule):
     """Code cells that were never run between cells that were, or a notebook never run at all.
 
     ## What it does
-    Flags a non-empty code cell without an execution count when cells above and below it have
-    one. A notebook with code whose cells were never run gets one finding for the whole notebook.
+    Flags a code cell without an execution count when cells above and below it have one (a cell
+    that is empty or holds only comments runs nothing, and is left alone). A notebook with code whose cells were never run gets one finding for the whole notebook.
 
     ## Why is this bad?
     The outputs below a skipped cell were produced without it. Either the cell is dead code, or
@@ -37,6 +37,8 @@ class UnexecutedCell(Rule):
         "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = 2\n# %%\nz = 3\n",
         "# %% execution_count=1\nx = 1\n# %%\n\n# %% execution_count=2\ny = 2\n",
         "# %% [markdown]\n# Notes only\n",
+        "# %% execution_count=1\nx = 1\n# %%\n# y = 2  (kept for later)\n"
+        "# %% execution_count=2\nz = 3\n",
     )
     INVALID = (
         Invalid("# %% execution_count=1\nx = 1\n# %%\ny = 2\n# %% execution_count=2\nz = 3\n",
@@ -45,7 +47,9 @@ class UnexecutedCell(Rule):
     )
 
     def check(self, ctx: Context):
-        code = [c for c in ctx.notebook.code_cells if not c.is_empty]
+        # a cell of comments only runs nothing: never running it changes nothing
+        code = [c for c in ctx.notebook.code_cells if not c.is_empty and not (
+            c.code is not None and c.code.tree is not None and not c.code.tree.body)]
         executed = [i for i, c in enumerate(code) if c.execution_count is not None]
         if not code:
             return
