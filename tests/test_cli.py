@@ -169,6 +169,7 @@ def test_a_file_named_that_is_not_a_notebook_is_called_so_not_damaged(tmp_path):
     notes, broken = out.split("broken.ipynb: NB901")
     assert "notes.md: NB901" in notes and "checks Jupyter notebooks (.ipynb files)" in notes
     assert "damaged" in broken and ".ipynb files" not in broken
+    assert "in 2 of 2 files" in err  # not "notebooks": one of them is not
 
 
 def test_rule_command_prints_the_documentation():

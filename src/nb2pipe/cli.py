@@ -557,7 +557,10 @@ def _summary(results, count: int, fixed: int, args) -> None:
     results = [r for r in results if not r.is_folder]
     count -= sum(len(r.diagnostics) for r in folders)
     notebooks = len(results)
-    noun = "notebook" if notebooks == 1 else "notebooks"
+    # `nb2pipe check README.md` checked a file, not a notebook (its NB901 says so)
+    noun = "notebook" if all(r.path.lower().endswith(".ipynb") or r.path == "-" or
+                             getattr(args, "stdin_filename", None) for r in results) else "file"
+    noun += "" if notebooks == 1 else "s"
     parts = []
     if fixed:
         verb = "would fix" if args.diff else "fixed"
