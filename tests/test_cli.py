@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import run_cli, write_notebook
 
-DIRTY = '# %% execution_count=2\nimport numpy as np\n# %% execution_count=1\n' \
+DIRTY = '# %% execution_count=3\nimport numpy as np\n# %% execution_count=1\n' \
         'x = np.random.rand(3)\nprint(undefined_thing)\n'
 CLEAN = '# %% tags=["parameters"] execution_count=1\nN = 3\n# %% execution_count=2\n' \
         'print(N)\n'
