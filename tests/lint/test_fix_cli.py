@@ -198,3 +198,26 @@ def test_fix_keeps_the_project_findings_that_depend_on_training(tmp_path):
     _, after, _ = run_cli("check", tmp_path, "--fix", "--select", "NB303,NB702",
                           "--output-format", "concise")
     assert "NB702" in before and "NB702" in after and "NB303" not in after
+
+
+def test_code_in_an_ipython_line_is_reported_but_not_offered_a_fix(tmp_path):
+    # `%timeit` runs its code, so NB203 sees it; a fix edits code, never an IPython line
+    path = write_notebook(tmp_path / "nb.ipynb", (
+        "# %%\nfrom sklearn.ensemble import RandomForestClassifier\n"
+        "# %%\n%timeit RandomForestClassifier().fit(X, y)\n"
+        "# %%\n%%time\nmodel = RandomForestClassifier(n_estimators=10)\n"))
+    code, out, err = run_cli("check", path, "--fix", "--select", "NB203",
+                             "--output-format", "concise")
+    sources = [c.source for c in read_notebook(path).cells]
+    assert "%timeit RandomForestClassifier().fit(X, y)" in sources
+    assert "%%time\nmodel = RandomForestClassifier(n_estimators=10, random_state=SEED)" in sources
+    assert code == 1 and out.count("NB203") == 1 and "[*]" not in out
+    assert "Fixed 1 diagnostic" in err
+
+
+def test_a_fix_that_adds_a_cell_is_offered_for_a_finding_in_an_ipython_line(tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", (
+        "# %%\nfrom sklearn.svm import SVC\n# %%\n%time model = SVC().fit(X, y)\n"))
+    code, out, _ = run_cli("check", path, "--select", "NB301", "--unsafe-fixes",
+                           "--output-format", "concise")
+    assert "NB301 [*]" in out  # mlflow.autolog() goes in a cell of its own

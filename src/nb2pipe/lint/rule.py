@@ -58,6 +58,9 @@ class Rule:
     category: ClassVar[str]
     fix_safety: ClassVar[FixSafety | None] = None
     fix_title: ClassVar[str | None] = None
+    #: what the fix changes: the flagged Python "code", the flagged "ipython" line
+    #: (`!pip install`), or the "notebook" around it (a cell or a tag added)
+    fix_edits: ClassVar[str] = "code"
     #: Notebook rules look at one notebook; folder rules (NB7xx) at the project around it.
     scope: ClassVar[str] = "notebook"
     VALID: ClassVar[tuple[str, ...]] = ()

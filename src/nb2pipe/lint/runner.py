@@ -55,8 +55,21 @@ def _lint_notebook(notebook: Notebook, codes: Iterable[str] | None, extra_ignore
         # --fix leaves a notebook alone until all its cells parse: nothing is fixable yet
         found = [dataclasses.replace(d, fix=None, fix_safety=None) if d.fix else d
                  for d in found]
+    elif any(d.fix and d.cell is not None and _in_magic(notebook, d) for d in found):
+        # `%timeit RandomForestClassifier().fit(X, y)`: fixes edit code, never an IPython line
+        found = [dataclasses.replace(d, fix=None, fix_safety=None)
+                 if d.fix and d.cell is not None and _in_magic(notebook, d) else d
+                 for d in found]
     found.sort(key=lambda d: d.sort_key)
     return found, analysis
+
+
+def _in_magic(notebook: Notebook, diagnostic: Diagnostic) -> bool:
+    if RULES[diagnostic.code].fix_edits != "code":
+        return False
+    code = notebook.cells[diagnostic.cell].code
+    return code is not None and any(m.line <= diagnostic.line <= m.end_line
+                                    for m in code.magics if m.kind != "cell")
 
 
 def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str]) -> FileResult:

@@ -72,6 +72,7 @@ class MissingRandomSeed(Rule):
     category = "reproducible"
     fix_safety = "safe"
     fix_title = "Seed the random number generators after the imports"
+    fix_edits = "notebook"
     VALID = (
         "# %%\nimport numpy as np\nnp.random.seed(0)\n# %%\nx = np.random.rand(3)\n",
         "# %%\nimport numpy as np\nrng = np.random.default_rng(7)\nx = rng.normal()\n",

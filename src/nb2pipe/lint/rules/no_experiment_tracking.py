@@ -135,6 +135,7 @@ class NoExperimentTracking(Rule):
     category = "tracked"
     fix_safety = "unsafe"
     fix_title = "Log every fit to MLflow with `mlflow.autolog()`"
+    fix_edits = "notebook"
     VALID = (
         '# %%\nfrom sklearn.svm import SVC\nm = SVC().fit(X, y)\n# %% tags=["pipeline-metrics"]\n'
         'acc = m.score(X, y)\n',

@@ -95,6 +95,7 @@ class NoParametersCell(Rule):
     category = "parameterised"
     fix_safety = "safe"
     fix_title = "Add a `parameters` cell with the notebook's constants"
+    fix_edits = "notebook"
     VALID = ('# %%\nimport pandas as pd\n# %% tags=["parameters"]\nDATA = "x.csv"\n',
              '# %% tags=["pipeline-parameters"]\nLR = 0.1\n',
              "# %% [markdown]\n# Only prose\n")

@@ -110,6 +110,7 @@ class UnpinnedInstall(Rule):
     category = "reproducible"
     fix_safety = "safe"
     fix_title = "Pin to the installed version"
+    fix_edits = "ipython"
     VALID = (
         "# %%\n!pip install -q xgboost==2.1.1\n%pip install -r requirements.txt\n",
         "# %%\n!conda install -y numpy=1.26\n!pip install ./mypkg git+https://x.org/a/b.git@v1.0\n",

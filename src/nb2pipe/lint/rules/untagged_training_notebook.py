@@ -62,6 +62,7 @@ class UntaggedTrainingNotebook(Rule):
     category = "pipeline-ready"
     fix_safety = "unsafe"
     fix_title = "Tag steps automatically"
+    fix_edits = "notebook"
     VALID = (
         '# %% tags=["step:train"]\nfrom sklearn.svm import SVC\nm = SVC().fit(X, y)\n',
         "# %%\nimport pandas as pd\ndf = pd.read_csv('x.csv')\nprint(df.head())\n",
