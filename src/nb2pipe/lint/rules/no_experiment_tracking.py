@@ -1,4 +1,5 @@
 import ast
+import weakref
 
 from nb2pipe.analysis.cell import dotted_name
 from nb2pipe.lint.fix import TRACKING_HEADER
@@ -23,9 +24,20 @@ def first_training(analysis):
     """The first call that trains a model, as ``(cell, call)``, or ``None``.
 
     A scaler or an imputer fit is data preparation, not training; a PCA fit counts only when
-    the notebook trains nothing else."""
+    the notebook trains nothing else. Computed once per analysis (three rules ask)."""
     if not analysis.imported_modules & ML_MODULES:
         return None
+    try:
+        return _FIRST_TRAINING[analysis]
+    except KeyError:
+        found = _FIRST_TRAINING[analysis] = _first_training(analysis)
+        return found
+
+
+_FIRST_TRAINING: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _first_training(analysis):
     made_by = _constructors(analysis)
     fallback = None
     for cell, call, qualified in analysis.qualified_calls:

@@ -106,7 +106,8 @@ class TestSetReuse(Rule):
 
     def check(self, ctx: Context):
         analysis = ctx.analysis
-        if "sklearn" not in analysis.imported_modules:
+        if "sklearn" not in analysis.imported_modules or not any(
+                qualified in TRAIN_TEST_SPLITS for _, _, qualified in analysis.qualified_calls):
             return
         # Top to bottom: which split each test name holds now. A split starts a new one; a
         # name rebound from its own split (`X_test = scaler.transform(X_test)`) keeps it; a name
@@ -126,8 +127,6 @@ class TestSetReuse(Rule):
                 stmt = assignment.stmt
                 events.append(((cell.index, stmt.end_lineno, stmt.end_col_offset, 0), "bind",
                                assignment))
-        if not any(kind == "split" for _, kind, _ in events):
-            return
         events.sort(key=lambda e: e[0])
         split_of: dict[str, int] = {}  # test name → the split it holds
         splits = 0
