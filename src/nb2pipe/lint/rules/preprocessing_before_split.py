@@ -9,7 +9,9 @@ _LEARNING_MODULES = ("sklearn.preprocessing.", "sklearn.impute.", "sklearn.featu
                      "sklearn.decomposition.", "sklearn.feature_extraction.text.")
 #: …except those that learn nothing from the rows (fitting them on everything is harmless).
 _STATELESS = frozenset({"PolynomialFeatures", "FunctionTransformer", "Normalizer", "Binarizer",
-                        "SplineTransformer", "HashingVectorizer"})
+                        "SplineTransformer", "HashingVectorizer",
+                        # label encoders learn only the set of classes the target has
+                        "LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
 
 
 def _learns(qualified: str | None) -> bool:
@@ -27,8 +29,8 @@ class PreprocessingBeforeSplit(Rule):
     transformers that learn from the data (scalers, encoders, imputers, feature selectors, PCA,
     text vectorizers) when the data they were fit on, or what was computed from it, is split
     later by `train_test_split`. Transformers that learn nothing from the rows
-    (`PolynomialFeatures`, `FunctionTransformer`…) and transformers inside a `Pipeline` are
-    not flagged.
+    (`PolynomialFeatures`, `FunctionTransformer`…), label encoders (`LabelEncoder` learns only
+    the classes) and transformers inside a `Pipeline` are not flagged.
 
     ## Why is this bad?
     The transformer has seen the test rows: their means, categories or missing values shape
@@ -74,6 +76,9 @@ class PreprocessingBeforeSplit(Rule):
         "# %%\nfrom sklearn.model_selection import train_test_split\n"
         "from sklearn.decomposition import PCA\nZ = PCA(2).fit_transform(X)\n"
         "X = load_other()\na, b = train_test_split(X, random_state=0)\n",
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.preprocessing import LabelEncoder\ny = LabelEncoder().fit_transform(y)\n"
+        "a, b, c, d = train_test_split(X, y, random_state=0)\n",
     )
     INVALID = (
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
@@ -84,6 +89,11 @@ class PreprocessingBeforeSplit(Rule):
                 "from sklearn.impute import SimpleImputer\nimputer = SimpleImputer()\n"
                 "df[cols] = imputer.fit_transform(df[cols])\nX = df.drop(columns=['y'])\n"
                 "a, b = train_test_split(X, random_state=1)\n", count=1),
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.feature_selection import SelectKBest\n"
+                "X_new = SelectKBest(k=5).fit_transform(X, y)\n"
+                "a, b, c, d = train_test_split(X_new, y, random_state=0)\n", count=1,
+                message="`SelectKBest().fit_transform(X)` learns from all rows of `X`"),
     )
 
     def check(self, ctx: Context):
@@ -148,7 +158,11 @@ class PreprocessingBeforeSplit(Rule):
                     split_cell, split_call, arguments = later
                     if arguments & tainted and id(call.node) not in reported:
                         reported.add(id(call.node))
-                        shown = call.dotted or f"….{call.attr}"
+                        receiver = call.node.func.value
+                        shown = call.dotted or (
+                            f"{dotted_name(receiver.func)}().{call.attr}"
+                            if isinstance(receiver, ast.Call) and dotted_name(receiver.func)
+                            else f"….{call.attr}")
                         yield self.report(
                             ctx, cell, f"`{shown}({data})` learns from all rows of `{data}`, "
                                        f"which `train_test_split` (cell {split_cell.number}) "
