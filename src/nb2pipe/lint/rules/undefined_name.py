@@ -58,17 +58,14 @@ class UndefinedName(Rule):
             if problem.defined_in is not None:
                 continue
             read = problem.read
+            hint = f"define `{read.name}` or restore the cell that defined it (was it deleted?)"
             if problem.deleted_in is not None:
-                yield self.report(
-                    ctx, problem.cell, f"`{read.name}` is deleted by cell "
-                                       f"{problem.deleted_in.number} and not defined again",
-                    line=read.line, col=read.col,
-                    help=f"read `{read.name}` before cell {problem.deleted_in.number} deletes "
-                         f"it, or define it again")
-                continue
-            message = f"`{read.name}` is not defined in any cell"
-            if problem.via:
+                number = problem.deleted_in.number
+                message = f"`{read.name}` is deleted by cell {number} and not defined again"
+                hint = f"read `{read.name}` before cell {number} deletes it, or define it again"
+            elif problem.via:
                 message = f"`{read.name}` (read by `{problem.via}`) is not defined in any cell"
-            yield self.report(
-                ctx, problem.cell, message, line=read.line, col=read.col,
-                help=f"define `{read.name}` or restore the cell that defined it (was it deleted?)")
+            else:
+                message = f"`{read.name}` is not defined in any cell"
+            yield self.report(ctx, problem.cell, message, line=read.line, col=read.col,
+                              help=hint)
