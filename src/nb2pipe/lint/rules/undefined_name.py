@@ -1,5 +1,13 @@
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
+#: Python 2's builtins that Python 3 dropped → what to use instead.
+PYTHON2_BUILTINS = {
+    "xrange": "`range`", "raw_input": "`input`", "unicode": "`str`", "basestring": "`str`",
+    "long": "`int`", "unichr": "`chr`", "reduce": "`functools.reduce`", "file": "`open`",
+    "execfile": "`exec(open(path).read())`", "cmp": "`(a > b) - (a < b)`",
+    "buffer": "`memoryview`", "intern": "`sys.intern`", "apply": "`f(*args, **kwargs)`",
+}
+
 
 class UndefinedName(Rule):
     """A name that no cell defines.
@@ -7,7 +15,8 @@ class UndefinedName(Rule):
     ## What it does
     Flags names that are read but bound by no cell, no import, no magic and no builtin,
     including names read inside function bodies, and names read after a cell deletes them
-    (`del df`) with no cell defining them again. It stays silent for notebooks that can create
+    (`del df`) with no cell defining them again. Python 2's builtins (`xrange`, `raw_input`…)
+    are named as such, with what Python 3 has instead. It stays silent for notebooks that can create
     names it cannot see: `from x import *`, `%run`, `exec`, `globals()[...] = ...`.
 
     ## Why is this bad?
@@ -49,6 +58,8 @@ class UndefinedName(Rule):
     INVALID = (
         Invalid("# %%\nX_scaled = scaler.transform(X)\n", count=2),
         Invalid("# %%\ndef f():\n    return missing\n", count=1),
+        Invalid("# %%\nfor i in xrange(3):\n    print(i)\n", count=1,
+                message="`xrange` is a Python 2 builtin"),
         Invalid("# %%\ndf = {}\n# %%\ndel df\n# %%\nprint(df.shape)\n", count=1,
                 message="`df` is deleted by cell 2 and not defined again"),
     )
@@ -63,6 +74,10 @@ class UndefinedName(Rule):
                 number = problem.deleted_in.number
                 message = f"`{read.name}` is deleted by cell {number} and not defined again"
                 hint = f"read `{read.name}` before cell {number} deletes it, or define it again"
+            elif read.name in PYTHON2_BUILTINS:
+                message = f"`{read.name}` is a Python 2 builtin: Python 3 does not define it"
+                hint = f"use {PYTHON2_BUILTINS[read.name]} (the notebook was written for " \
+                       f"Python 2)"
             elif problem.via:
                 message = f"`{read.name}` (read by `{problem.via}`) is not defined in any cell"
             else:
