@@ -18,3 +18,9 @@ def test_a_module_no_requirement_provides_is_reported(tmp_path):
     out = findings(tmp_path, "scikit-learn==1.5.2\n")
     assert "`zmq` is imported but requirements.txt does not declare `zmq`" in out
     assert "sklearn" not in out
+
+
+def test_each_module_of_one_import_statement_is_pointed_at(tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", "# %%\nimport zmq, sklearn as sk\n")
+    out = run_cli("check", path, "--select", "NB205", "--output-format", "concise")[1]
+    assert "cell 1:1:8: NB205 `zmq`" in out and "cell 1:1:13: NB205 `sklearn`" in out

@@ -1,3 +1,4 @@
+import ast
 import os
 import sys
 from functools import lru_cache
@@ -80,9 +81,15 @@ class UndeclaredDependency(Rule):
                     files = ", ".join(os.path.basename(p) for p in project.dependency_files[:3])
                     missing = f"{files} {'do' if ', ' in files else 'does'} not declare " \
                               f"`{distribution}`"
+                # `import pandas as pd, numpy as np`: point at the module, not the statement
+                where = fact.node
+                if isinstance(where, ast.Import) and len(where.names) > 1:
+                    where = next((a for a in where.names if hasattr(a, "lineno") and (
+                        a.name == fact.module or a.name.partition(".")[0] == fact.module)),
+                        where)
                 yield self.report(
                     ctx, cell, f"`{module}` is imported but {missing}",
-                    node=fact.node,
+                    node=where,
                     help=f"add `{distribution}==<version>` to requirements.txt "
                          f"(`pip show {distribution}` tells the version)")
 
