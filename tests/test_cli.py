@@ -273,3 +273,37 @@ def test_a_notebook_on_standard_input_is_checked_as_the_file_it_is_named(tmp_pat
     assert "-:cell 2:2:7: NB106" in bare and "NB205" in bare
     mixed = check("-", str(tmp_path / "proj" / "nb.ipynb"))
     assert mixed.returncode == 2 and b"standard input" in mixed.stderr
+
+
+def test_quiet_prints_only_the_findings_and_silent_nothing(folder):
+    code, out, err = run_cli("check", folder, "--quiet", "--output-format", "concise",
+                             "--no-cache")
+    assert code == 1 and "NB106" in out and err == ""
+    code, out, err = run_cli("check", folder, "-s", "--no-cache")
+    assert code == 1 and out == "" and err == ""
+    code, out, err = run_cli("check", folder, "-s", "--no-cache", "--select", "NB208")
+    assert code == 0 and out == "" and err == ""
+
+
+def test_show_files_lists_what_would_be_checked(folder):
+    code, out, _ = run_cli("check", folder, "--show-files")
+    assert code == 0
+    assert sorted(os.path.basename(line) for line in out.splitlines()) == \
+        ["clean.ipynb", "dirty.ipynb"]  # not the checkpoint
+
+
+def test_show_settings_says_where_each_setting_comes_from(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nb2pipe]\nignore = ["NB103"]\nextend-exclude = ["scratch"]\n'
+        '[tool.nb2pipe.per-file-ignores]\n"old/*.ipynb" = ["NB1"]\n')
+    write_notebook(tmp_path / "nb.ipynb", CLEAN)
+    code, out, _ = run_cli("check", tmp_path, "--show-settings", "--ignore", "NB104")
+    assert code == 0
+    settings = dict(line.split(":", 1) for line in out.splitlines())
+    assert settings["configuration"].strip() == str(tmp_path / "pyproject.toml")
+    assert "NB103" in settings["not selected"] and "NB104" in settings["not selected"]
+    from nb2pipe.lint.registry import RULES
+
+    assert "NB105" in settings[f"rules ({len(RULES) - 2} of {len(RULES)})"]
+    assert "scratch" in settings["exclude"] and ".ipynb_checkpoints" in settings["exclude"]
+    assert settings["per-file-ignores"].strip() == "old/*.ipynb = NB1"

@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print how many times each rule fired instead of each diagnostic")
     check.add_argument("--exit-zero", action="store_true",
                        help="exit with 0 even when there are diagnostics")
+    check.add_argument("--quiet", "-q", action="store_true",
+                       help="print the diagnostics and nothing else (no summary)")
+    check.add_argument("--silent", "-s", action="store_true",
+                       help="print nothing; the exit code still says whether there were "
+                            "diagnostics")
+    check.add_argument("--show-files", action="store_true",
+                       help="list the notebooks that would be checked, and stop")
+    check.add_argument("--show-settings", action="store_true",
+                       help="print the settings in force (configuration file, rules, "
+                            "exclusions…), and stop")
     check.add_argument("--config", metavar="PYPROJECT",
                        help="read [tool.nb2pipe] from this file instead of the nearest one")
     check.add_argument("--jobs", "-j", type=int, metavar="N",
@@ -341,7 +351,7 @@ def run_submit(args) -> int:
 def run_check(args) -> int:
     from nb2pipe.lint.config import ConfigError, load_settings
     from nb2pipe.lint.registry import SelectionError, resolve
-    from nb2pipe.lint.runner import collect_notebooks, lint_file, lint_files
+    from nb2pipe.lint.runner import collect_notebooks
 
     stdin = "-" in args.paths
     if stdin and (args.paths != ["-"] or args.fix or args.diff or args.add_noqa):
@@ -369,10 +379,29 @@ def run_check(args) -> int:
             collect_notebooks(args.paths, settings.excluded)
     except FileNotFoundError as error:
         raise UsageError(f"{error.args[0]}: no such file or folder") from None
-    if not files:
-        print("warning: no notebooks (.ipynb) found in " + ", ".join(args.paths),
-              file=sys.stderr)
+    if args.show_settings:
+        sys.stdout.write(_settings_text(settings, codes, output_format, args))
         return EXIT_OK
+    if args.show_files:
+        sys.stdout.write("".join(f"{path}\n" for path in files))
+        return EXIT_OK
+    if not files:
+        if not (args.quiet or args.silent):
+            print("warning: no notebooks (.ipynb) found in " + ", ".join(args.paths),
+                  file=sys.stderr)
+        return EXIT_OK
+    if args.silent:
+        import contextlib
+
+        args.quiet = True
+        with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+            return _check(args, settings, codes, output_format, files, stdin)
+    return _check(args, settings, codes, output_format, files, stdin)
+
+
+def _check(args, settings, codes: set[str], output_format: str, files: list[str],
+           stdin: bool) -> int:
+    from nb2pipe.lint.runner import lint_file, lint_files
 
     suppressed = (0, 0)
     if args.add_noqa and (args.fix or args.diff):
@@ -418,7 +447,7 @@ def run_check(args) -> int:
         print(f"error: {result.path}: nb2pipe failed on this notebook ({result.crashed}); "
               f"please report it with the notebook attached", file=sys.stderr)
     count = sum(len(r.diagnostics) for r in results)
-    if args.add_noqa:
+    if args.add_noqa and not args.quiet:
         added, notebooks = suppressed
         print(f"Suppressed {added} diagnostic{'s' if added != 1 else ''} in {notebooks} "
               f"notebook{'s' if notebooks != 1 else ''} (cell tags `nb2pipe:ignore=…` and "
@@ -427,12 +456,38 @@ def run_check(args) -> int:
         if any(r.is_folder and r.diagnostics for r in results):
             print("Findings about the project (NB7xx) are not in a notebook: fix them, or "
                   "ignore them in [tool.nb2pipe].", file=sys.stderr)
-    _summary(results, count, fixed, args)
+    if not args.quiet:
+        _summary(results, count, fixed, args)
     if crashed:
         return EXIT_ERROR
     if args.diff:
         return EXIT_FINDINGS if fixed and not args.exit_zero else EXIT_OK
     return EXIT_FINDINGS if count and not args.exit_zero else EXIT_OK
+
+
+def _settings_text(settings, codes, output_format: str, args) -> str:
+    """What `check --show-settings` prints: where each setting comes from, resolved."""
+    from nb2pipe.lint.registry import RULES
+
+    lines = [
+        f"configuration: {settings.source or '(none: no pyproject.toml with [tool.nb2pipe])'}",
+        f"project root:  {settings.root}",
+        f"rules ({len(codes)} of {len(RULES)}): {', '.join(sorted(codes))}",
+        f"not selected:  {', '.join(sorted(set(RULES) - set(codes))) or '(none)'}",
+        f"exclude:       {', '.join(settings.excluded) or '(nothing)'}",
+        "per-file-ignores: " + ("; ".join(f"{pattern} = {', '.join(selectors)}"
+                                          for pattern, selectors in
+                                          settings.per_file_ignores.items()) or "(none)"),
+        f"output format: {output_format}",
+    ]
+    if not args.no_cache:
+        from nb2pipe.lint.cache import FOLDER
+
+        lines.append("cache:         " + (args.cache_dir or os.environ.get("NB2PIPE_CACHE_DIR")
+                                          or os.path.join(settings.root, FOLDER)))
+    else:
+        lines.append("cache:         (off)")
+    return "\n".join(lines) + "\n"
 
 
 def _add_noqa(files, codes, settings, args):
@@ -499,7 +554,7 @@ def _fix_files(files, codes, settings, args):
     results = []
     fixed_total = 0
     for outcome in outcomes:
-        if outcome.warning:
+        if outcome.warning and not args.quiet:
             print(f"warning: {outcome.warning}", file=sys.stderr)
         if outcome.diff:
             sys.stdout.write(outcome.diff)
