@@ -24,6 +24,12 @@ SOURCES = st.sampled_from([
     "%%bash\nrm -rf /", "await thing()", "global g\ng = 1", "nonlocal z", "return 1", "yield 2",
     "f(**{'a': 1})", "del x[0], y", "[x := 1 for x in y]", "match x:\n case {'a': b}: pass",
     "try:\n  pass\nexcept* E:\n  pass", "x: 'int' = 'C:\\\\data'", "((((((((((((((1))))))))))))))",
+    "del x", "from __future__ import annotations\ndef f(a: B) -> C: pass", "_1 + _i2",
+    "import pandas as pd\ns = df.sample(frac=0.5)", "import torch.nn as nn\nl = nn.Linear(3, 4)",
+    "from sklearn.model_selection import train_test_split as tts\n"
+    "X_train, X_test, y_train, y_test = tts(X, y)\nm.score(X_test, y_test)",
+    "X_test = other\nm.predict(X_test)", "wandb.login(key='3f9a1c07be42d85e6a0b7c19f2e84d5a6c0b3e71')",
+    "%timeit RandomForestClassifier().fit(X, y)", "joblib.dump(m, PATH)", "xrange(3)",
 ]) | st.text(max_size=80)
 
 JSONISH = st.recursive(
