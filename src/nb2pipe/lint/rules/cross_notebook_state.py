@@ -7,11 +7,17 @@ _WHAT = {
 }
 
 
+#: Packages that import a notebook as if it were a module.
+_NOTEBOOK_IMPORTERS = ("ipynb", "import_ipynb", "nbimporter", "importnb")
+
+
 class CrossNotebookState(Rule):
-    """State that comes from another notebook: `%run`, `%store`, `%load`.
+    """State that comes from another notebook: `%run`, `%store`, `%load`, notebook imports.
 
     ## What it does
-    Flags the `%run`, `%store` and `%load` magics.
+    Flags the `%run`, `%store` and `%load` magics, and imports of other notebooks through the
+    packages that make notebooks importable (`import ipynb.fs.full.prepare`, `import_ipynb`,
+    `nbimporter`, `importnb`).
 
     ## Why is this bad?
     The notebook depends on another notebook having run first (in the right order, in the same
@@ -36,9 +42,22 @@ class CrossNotebookState(Rule):
     name = "cross-notebook-state"
     category = "reproducible"
     VALID = ("# %%\nfrom helpers import clean\n%matplotlib inline\n",)
-    INVALID = (Invalid("# %%\n%run prepare.ipynb\n%store -r features\n", count=2),)
+    INVALID = (Invalid("# %%\n%run prepare.ipynb\n%store -r features\n", count=2),
+               Invalid("# %%\nfrom ipynb.fs.full.prepare import features\n# %%\n"
+                       "import import_ipynb\nimport cleaning\n", count=2))
 
     def check(self, ctx: Context):
+        for cell, facts in ctx.analysis.cells_with_facts():
+            for fact in facts.imports:
+                if fact.module.partition(".")[0] in _NOTEBOOK_IMPORTERS:
+                    parts = fact.module.split(".")
+                    what = f"imports the notebook `{parts[3]}.ipynb`" if len(parts) > 3 and \
+                        parts[:2] == ["ipynb", "fs"] else "makes other notebooks importable"
+                    yield self.report(
+                        ctx, cell, f"`{fact.module}` {what}: this notebook runs code from "
+                                   f"another one", node=fact.node,
+                        help="move the shared code into a Python module and import that")
+                    break
         for cell in ctx.notebook.code_cells:
             for magic in cell.code.magics if cell.code else ():
                 if magic.kind == "line" and magic.name in _WHAT:
