@@ -88,6 +88,8 @@ def test_notebooks_that_only_run_out_of_order_are_refused_with_reasons():
      "cell 1: a wildcard import"),
     ("# %%\nframe = [1]\n# %%\ndel frame\n# %%\nprint(frame)\n",
      "cell 3, line 1: uses `frame`, which cell 2 deletes (`del frame`)"),
+    ("# %%\nx = 1\n# %%\nbreakpoint()\nprint(x)\n",
+     "cell 2, line 1: `breakpoint()` stops in the debugger"),
 ])
 def test_what_auto_cannot_do_is_said(tmp_path, source, expected):
     path = write_notebook(tmp_path / "bad.ipynb", source)

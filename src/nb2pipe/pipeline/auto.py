@@ -161,6 +161,11 @@ def _refuse_unrunnable(notebook: Notebook) -> None:
                 problems.append((cell.number, (
                     f"cell {cell.number}, line {call.node.lineno}: `{call.dotted}()` waits for "
                     f"someone to type; a pipeline step cannot; make it a parameter")))
+            elif call.dotted in ("breakpoint", "pdb.set_trace", "ipdb.set_trace") and \
+                    not call.in_function:
+                problems.append((cell.number, (
+                    f"cell {cell.number}, line {call.node.lineno}: `{call.dotted}()` stops in "
+                    f"the debugger; a pipeline step would wait forever; remove it")))
     if problems:
         problems.sort(key=lambda problem: problem[0])
         raise AutoTagError(notebook.path, [text for _, text in problems])
