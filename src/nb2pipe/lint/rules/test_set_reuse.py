@@ -114,6 +114,7 @@ class TestSetReuse(Rule):
         # rebound from other data (`X_test = prepare(kaggle_test)`) holds no split any more.
         events = []  # (position, kind, payload)
         for cell, facts in analysis.cells_with_facts():
+            looped = None
             for call in facts.calls:
                 node = call.node
                 parts = _split_parts(analysis, facts, call)
@@ -121,8 +122,9 @@ class TestSetReuse(Rule):
                     events.append(((cell.index, node.end_lineno, node.end_col_offset, 1),
                                    "split", parts))
                 elif call.attr in _EVALUATIONS and isinstance(node.func, ast.Attribute):
+                    looped = _calls_in_loops(facts) if looped is None else looped
                     events.append(((cell.index, node.lineno, node.col_offset, 0), "score",
-                                   (cell, call, _calls_in_loops(facts))))
+                                   (cell, call, looped)))
             for assignment in facts.assignments:
                 stmt = assignment.stmt
                 events.append(((cell.index, stmt.end_lineno, stmt.end_col_offset, 0), "bind",
