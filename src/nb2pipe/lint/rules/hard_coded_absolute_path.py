@@ -8,7 +8,7 @@ from nb2pipe.lint.rule import Context, Invalid, Rule
 _ABSOLUTE = re.compile("|".join((
     r"[A-Za-z]:[\\/][^\\/\s]",  # C:\data, D:/x
     r"\\\\[^\\\s]+\\",  # \\server\share\
-    r"/(?:home|Users|root)/[^/\s]",  # /home/ana, /Users/ana, /root/x
+    r"/(?:home|Users|root)/(?:[^/\s]|$)",  # /home/ana, /Users/ana, /root/x, f"/home/{user}"
     r"~/\S",  # ~/data
     r"/content/(?:drive|gdrive|sample_data)(?:/|$)",  # Google Colab's Drive
     r"/kaggle/(?:input|working)(?:/|$)",
@@ -84,6 +84,9 @@ class HardCodedAbsolutePath(Rule):
                 'x = load("/home/ana/data/x.npy")\n', count=1,
                 fixed='# %% tags=["parameters"]\nDATA_DIR = "/srv/shared/data"\n'
                       'DATA_DIR_2 = "/home/ana/data"\n# %%\nx = load(f"{DATA_DIR_2}/x.npy")\n'),
+        # the user's name in an f-string: still a Linux home folder
+        Invalid('# %%\ndf = read(f"/home/{user}/data.csv")\n', count=1,
+                message="absolute path `/home/…`"),
     )
 
     def check(self, ctx: Context):
@@ -96,6 +99,8 @@ class HardCodedAbsolutePath(Rule):
                 if _ABSOLUTE.match(string.value):
                     shown = string.value.strip()
                     shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                    if shown.endswith(("/", "\\")):
+                        shown += "…"  # the start of an f-string: f"/home/{user}/data.csv"
                     yield self.report(
                         ctx, cell, f"absolute path `{shown}` only exists on one machine",
                         node=string.node,
