@@ -54,11 +54,44 @@ def liftable(analysis) -> list:
     return found
 
 
+#: Calls that read a notebook's input data (by their last name, or a qualified prefix).
+_READERS = frozenset({"open", "load", "loads", "loadtxt", "genfromtxt", "fromfile", "load_data",
+                      "load_dataset", "imread", "load_img", "image_dataset_from_directory",
+                      "flow_from_directory", "text_dataset_from_directory", "load_workbook",
+                      "DataReader", "textFile", "wholeTextFiles", "table", "input", "raw_input"})
+_READER_MODULES = ("sklearn.datasets.", "seaborn.load_dataset", "torchvision.datasets.",
+                   "tensorflow.keras.datasets.", "keras.datasets.", "tensorflow_datasets.",
+                   "datasets.load_dataset", "requests.get", "urllib.request.urlopen",
+                   "yfinance.download", "pandas_datareader.")
+
+
+def has_inputs(analysis) -> bool:
+    """Whether a run could vary anything: the notebook reads data, trains a model, draws
+    random numbers or sets constants (a tutorial on Python's syntax has nothing to vary)."""
+    from nb2pipe.lint.knowledge import SOURCE_OF_MODULE
+    from nb2pipe.lint.rules.no_experiment_tracking import first_training
+
+    if analysis.unparsed:
+        return True  # what a cell that does not parse reads is unknown
+    for _cell, call, qualified in analysis.qualified_calls:
+        attr = call.attr or call.dotted or ""
+        if attr in _READERS or attr.startswith(("read_", "fetch_")) or qualified and (
+                qualified.startswith(_READER_MODULES) or ".read." in qualified):
+            return True  # `spark.read.csv(…)` too
+        source = SOURCE_OF_MODULE.get((qualified or "").partition(".")[0])
+        if source is not None and (qualified in source.seeds or source.draws_from(qualified)):
+            return True  # random numbers: the seed is a setting
+    return bool(liftable(analysis)) or first_training(analysis) is not None
+
+
 class NoParametersCell(Rule):
     """No cell is tagged `parameters` (papermill) or `pipeline-parameters` (Kale).
 
     ## What it does
-    Flags notebooks with code but no cell tagged `parameters` or `pipeline-parameters`.
+    Flags notebooks with code but no cell tagged `parameters` or `pipeline-parameters`, when
+    the notebook has something a run could vary: it reads data (`pd.read_csv`, `open`,
+    `load_iris`…), trains a model, draws random numbers or sets constants. A notebook that
+    only shows how Python or a library works has nothing to parameterise.
 
     ## Why is this bad?
     Without a parameters cell, the only way to run the notebook with another data set, date or
@@ -98,7 +131,10 @@ class NoParametersCell(Rule):
     fix_edits = "notebook"
     VALID = ('# %%\nimport pandas as pd\n# %% tags=["parameters"]\nDATA = "x.csv"\n',
              '# %% tags=["pipeline-parameters"]\nLR = 0.1\n',
-             "# %% [markdown]\n# Only prose\n")
+             "# %% [markdown]\n# Only prose\n",
+             # a lesson on Python's syntax: nothing to vary
+             "# %%\nclass Animal:\n    def speak(self):\n        return '...'\n"
+             "# %%\nprint(Animal().speak())\n")
     INVALID = (
         Invalid('# %%\nimport pandas as pd\nDATA = "data/churn.csv"\nEPOCHS = 20\n'
                 '# %%\ndf = pd.read_csv(DATA)\nfor e in range(EPOCHS):\n    pass\n', count=1,
@@ -110,7 +146,7 @@ class NoParametersCell(Rule):
                 '# %%\ndf = pd.read_csv(DATA)\n', count=1,
                 fixed='# %%\nimport pandas as pd\n# %% tags=["parameters"]\nDATA = "x.csv"\n'
                       'EPOCHS = 3\n# %%\ndf = pd.read_csv(DATA)\n'),
-        Invalid("# %%\nx = compute()\n", count=1),
+        Invalid("# %%\nimport pandas as pd\ndf = pd.read_csv(path)\n", count=1),
         Invalid("# %%\nimport math\nprimes = []\nLIMIT = 30\n# %%\nfor n in range(2, LIMIT):\n"
                 "    if all(n % p for p in primes):\n        primes.append(n)\n", count=1,
                 fixed='# %% tags=["parameters"]\n'
@@ -125,6 +161,8 @@ class NoParametersCell(Rule):
         if not any(c.is_code and not c.is_empty for c in notebook.cells):
             return
         if any(tag in PARAMETER_TAGS for c in notebook.cells for tag in c.tags):
+            return
+        if not has_inputs(ctx.analysis):
             return
         yield self.report(
             ctx, None, "no cell is tagged `parameters`: the notebook cannot be run with other "
