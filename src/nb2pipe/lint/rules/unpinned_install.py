@@ -11,6 +11,8 @@ _VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable
                   "--name", "-p", "--no-binary", "--only-binary", "--trusted-host", "--cache-dir",
                   "--log", "--proxy", "--timeout", "--retries", "--python"}
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?")
+#: The installer's own packages: upgrading them changes no result.
+_INSTALLERS = re.compile(r"^(pip|setuptools|wheel)([<>=!~].*)?$", re.IGNORECASE)
 
 
 def install_specs(command: str) -> tuple[list[str], bool]:
@@ -51,8 +53,10 @@ def is_pinned(spec: str, conda: bool = False) -> bool:
         return "@" in tail.rsplit("/", 1)[-1] or spec.endswith((".whl", ".tar.gz", ".zip"))
     if spec.startswith((".", "/", "~")) or spec.endswith((".whl", ".tar.gz", ".zip", ".tgz")):
         return True
-    if "==" in spec or "===" in spec:
+    if "===" in spec:
         return True
+    if "==" in spec:
+        return not spec.rstrip("'\"").endswith("*")  # `numpy==1.*` allows every 1.x
     if conda and re.search(r"(?<![<>!=])=[0-9]", spec):
         return True
     return False
@@ -69,8 +73,9 @@ def install_magics(cell):
             if not words:
                 continue
             tool = words[0].rsplit("/", 1)[-1]
-            if tool.startswith("python") and words[1:3] == ["-m", "pip"]:
-                tool = "pip"
+            if (tool.startswith("python") or tool.startswith("{") and tool.endswith("}")) \
+                    and words[1:3] == ["-m", "pip"]:
+                tool = "pip"  # `!{sys.executable} -m pip install …`, Jupyter's advice
             if tool in ("pip", "pip3", "conda", "mamba", "micromamba", "uv"):
                 yield magic, "conda" if "mamba" in tool else tool, command
 
@@ -80,8 +85,10 @@ class UnpinnedInstall(Rule):
 
     ## What it does
     Flags each package that a `pip`, `%pip`, `conda` or `uv pip` install line in a cell names
-    without an exact version (`x==1.2.3`, `x=1.2` for conda). Installs from a requirements file
-    (`-r requirements.txt`), local paths, wheels and VCS URLs with a commit or tag are fine.
+    without an exact version (`x==1.2.3`, `x=1.2` for conda; `x==1.*` is a range), including
+    `!{sys.executable} -m pip install x`, and VCS URLs without a commit or tag. Installs from a
+    requirements file (`-r requirements.txt`), local paths, wheels, VCS URLs with a commit or
+    tag, and upgrades of the installer itself (`pip install -U pip`) are fine.
 
     ## Why is this bad?
     Each run installs whatever is newest that day. The notebook that worked last month fails
@@ -102,7 +109,8 @@ class UnpinnedInstall(Rule):
 
     ## Fix safety
     Safe. The fix pins each package to the version installed in the environment running
-    `nb2pipe`; packages that are not installed there are left for you to pin.
+    `nb2pipe`; packages that are not installed there, or whose installed version the line's
+    constraint excludes (`'numpy<2'` with numpy 2.1 installed), are left for you to pin.
     """
 
     code = "NB204"
@@ -115,11 +123,22 @@ class UnpinnedInstall(Rule):
         "# %%\n!pip install -q xgboost==2.1.1\n%pip install -r requirements.txt\n",
         "# %%\n!conda install -y numpy=1.26\n!pip install ./mypkg git+https://x.org/a/b.git@v1.0\n",
         "# %%\n!pip list\n",
+        "# %%\n!pip install --upgrade pip setuptools\n",
     )
     INVALID = (
         Invalid("# %%\n!pip install xgboost shap>=0.4\n", count=2),
         Invalid("# %%\n%pip install --upgrade -q hypothesis\n", count=1,
                 fixed="# %%\n%pip install --upgrade -q hypothesis=={hypothesis}\n"),
+        Invalid("# %%\nimport sys\n!{sys.executable} -m pip install seaborn 'numpy==1.*'\n"
+                "!pip install git+https://github.com/org/tool.git\n", count=3),
+        # the installer is left as it is; a constraint the installed version breaks is not
+        # pinned to it (the fix would change what the notebook asks for)
+        Invalid("# %%\n%pip install -U pip hypothesis\n!pip install 'hypothesis<1'\n", count=2,
+                fixed="# %%\n%pip install -U pip hypothesis=={hypothesis}\n"
+                      "!pip install 'hypothesis<1'\n"),
+        Invalid("# %%\n!pip install git+https://github.com/org/tool.git\n", count=1,
+                message="installs `git+https://github.com/org/tool.git` at whatever its "
+                        "branch holds today"),
     )
 
     def check(self, ctx: Context):
@@ -129,19 +148,29 @@ class UnpinnedInstall(Rule):
                 for spec in specs:
                     if is_pinned(spec, conda=tool == "conda"):
                         continue
+                    if _INSTALLERS.match(spec):
+                        continue  # `pip install -U pip`: the installer, not a dependency
+                    if "://" in spec or spec.startswith(("git+", "hg+", "svn+", "bzr+")):
+                        yield self.report(
+                            ctx, cell, f"`{command[:60]}` installs `{spec[:60]}` at whatever "
+                                       f"its branch holds today", line=magic.line,
+                            col=max(magic.text.find(spec) + 1, 1),
+                            help="pin it to a commit or a tag: `…@<commit>`", fix=False)
+                        continue
                     name = _NAME.match(spec)
                     version = _installed(name.group(1)) if name else None
                     col = magic.text.find(spec) + 1 if spec in magic.text.split("\n")[0] else 1
                     package = name.group(1) if name else spec
                     constraint = spec[name.end():] if name else ""
                     detail = f" (`{constraint}` allows other versions)" if constraint else ""
+                    pin = _pin_version(spec, tool)
                     yield self.report(
                         ctx, cell, f"`{command[:60]}` does not pin `{package}` to one "
                                    f"version{detail}",
                         line=magic.line, col=max(col, 1),
-                        help=f"pin it: `{name.group(1) if name else spec}=="
-                             f"{version or '<version>'}`, or install from a requirements file",
-                        fix=version is not None and tool != "conda")
+                        help=f"pin it: `{package}=={pin or version or '<version>'}`, or install "
+                             f"from a requirements file",
+                        fix=pin is not None)
 
     def fix(self, editor, diagnostics):
         from nb2pipe.notebook.magics import split_lines
@@ -155,15 +184,36 @@ class UnpinnedInstall(Rule):
                 specs, _ = install_specs(command)
                 line = lines[magic.line - 1]
                 for spec in specs:
-                    name = _NAME.match(spec)
-                    version = _installed(name.group(1)) if name else None
-                    if is_pinned(spec) or version is None:
+                    version = _pin_version(spec, tool)
+                    if version is None:
                         continue
-                    pinned = name.group(0) + "==" + version
+                    pinned = _NAME.match(spec).group(0) + "==" + version
                     line = re.sub(rf"(?<![\w.=-]){re.escape(spec)}(?![\w.=-])", pinned, line,
                                   count=1)
                 lines[magic.line - 1] = line
             editor.set_source(index, "\n".join(lines))
+
+
+def _pin_version(spec: str, tool: str) -> str | None:
+    """The version the fix pins ``spec`` to: the one installed here, when the spec is a
+    package that is not pinned yet and the installed version meets its constraint (`x<2` is
+    never pinned to 2.1); ``None`` when there is nothing the fix can do."""
+    if tool == "conda" or is_pinned(spec) or _INSTALLERS.match(spec) or "://" in spec:
+        return None
+    name = _NAME.match(spec)
+    version = _installed(name.group(1)) if name else None
+    if version is None:
+        return None
+    constraint = spec[name.end():].strip("'\"").replace(" ", "")
+    if constraint:
+        try:
+            from packaging.specifiers import SpecifierSet
+
+            if version not in SpecifierSet(constraint):
+                return None
+        except Exception:  # no packaging, or a constraint it cannot read: leave it alone
+            return None
+    return version
 
 
 def _installed(name: str) -> str | None:
