@@ -90,6 +90,8 @@ def test_notebooks_that_only_run_out_of_order_are_refused_with_reasons():
      "cell 3, line 1: uses `frame`, which cell 2 deletes (`del frame`)"),
     ("# %%\nx = 1\n# %%\nbreakpoint()\nprint(x)\n",
      "cell 2, line 1: `breakpoint()` stops in the debugger"),
+    ("# %%\nfor i in xrange(3):\n    print(i)\n",
+     "cell 1, line 1: uses `xrange`, a Python 2 builtin; use `range`"),
 ])
 def test_what_auto_cannot_do_is_said(tmp_path, source, expected):
     path = write_notebook(tmp_path / "bad.ipynb", source)

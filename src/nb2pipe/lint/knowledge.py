@@ -221,5 +221,13 @@ PYTHON2_STDLIB = frozenset({
     "anydbm", "dbhash", "whichdb", "robotparser", "UserDict", "UserList", "UserString",
     "md5", "sha", "sets", "exceptions", "new", "popen2", "repr", "markupbase",
 })
+#: Python 2's builtins that Python 3 dropped → what to use instead.
+PYTHON2_BUILTINS = {
+    "xrange": "`range`", "raw_input": "`input`", "unicode": "`str`", "basestring": "`str`",
+    "long": "`int`", "unichr": "`chr`", "reduce": "`functools.reduce`", "file": "`open`",
+    "execfile": "`exec(open(path).read())`", "cmp": "`(a > b) - (a < b)`",
+    "buffer": "`memoryview`", "intern": "`sys.intern`", "apply": "`f(*args, **kwargs)`",
+}
+
 #: Always there in a Jupyter kernel: never an undeclared dependency.
 KERNEL_MODULES = frozenset({"IPython", "ipykernel", "__future__"})

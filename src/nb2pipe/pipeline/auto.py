@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from nb2pipe.analysis.cell import CellFacts
 from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis, track_sharing
 from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.lint.knowledge import PYTHON2_BUILTINS
 from nb2pipe.notebook.model import Cell, Notebook
 from nb2pipe.pipeline.tags import RESERVED
 
@@ -151,6 +152,10 @@ def _refuse_unrunnable(notebook: Notebook) -> None:
                 f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "
                 f"cell {problem.deleted_in.number} deletes (`del {name}`); read it before that "
                 f"cell, or delete the line")))
+        elif name in PYTHON2_BUILTINS:
+            problems.append((problem.cell.number, (
+                f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, a "
+                f"Python 2 builtin; use {PYTHON2_BUILTINS[name]}")))
         else:
             problems.append((problem.cell.number, (
                 f"cell {problem.cell.number}, line {problem.read.line}: uses `{name}`, which "

@@ -1,12 +1,5 @@
+from nb2pipe.lint.knowledge import PYTHON2_BUILTINS
 from nb2pipe.lint.rule import Context, Invalid, Rule
-
-#: Python 2's builtins that Python 3 dropped → what to use instead.
-PYTHON2_BUILTINS = {
-    "xrange": "`range`", "raw_input": "`input`", "unicode": "`str`", "basestring": "`str`",
-    "long": "`int`", "unichr": "`chr`", "reduce": "`functools.reduce`", "file": "`open`",
-    "execfile": "`exec(open(path).read())`", "cmp": "`(a > b) - (a < b)`",
-    "buffer": "`memoryview`", "intern": "`sys.intern`", "apply": "`f(*args, **kwargs)`",
-}
 
 
 class UndefinedName(Rule):
