@@ -2,6 +2,10 @@ from nb2pipe.lint.knowledge import PYTHON2_BUILTINS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
+#: Names the pyspark shell (and Databricks) defines before the notebook runs.
+_SPARK_SHELL_NAMES = frozenset({"sc", "spark", "sqlContext"})
+
+
 class UndefinedName(Rule):
     """A name that no cell defines.
 
@@ -51,6 +55,7 @@ class UndefinedName(Rule):
     INVALID = (
         Invalid("# %%\nX_scaled = scaler.transform(X)\n", count=2),
         Invalid("# %%\ndef f():\n    return missing\n", count=1),
+        Invalid("# %%\nlines = sc.textFile('book.txt')\n", count=1),
         Invalid("# %%\nfor i in xrange(3):\n    print(i)\n", count=1,
                 message="`xrange` is a Python 2 builtin"),
         Invalid("# %%\ndf = {}\n# %%\ndel df\n# %%\nprint(df.shape)\n", count=1,
@@ -75,5 +80,8 @@ class UndefinedName(Rule):
                 message = f"`{read.name}` (read by `{problem.via}`) is not defined in any cell"
             else:
                 message = f"`{read.name}` is not defined in any cell"
+            if read.name in _SPARK_SHELL_NAMES and problem.deleted_in is None:
+                hint = ("the pyspark shell defines it, a plain kernel does not: create it with "
+                        "`spark = SparkSession.builder.getOrCreate()` (`sc = spark.sparkContext`)")
             yield self.report(ctx, problem.cell, message, line=read.line, col=read.col,
                               help=hint)
