@@ -307,3 +307,15 @@ def test_show_settings_says_where_each_setting_comes_from(tmp_path):
     assert "NB105" in settings[f"rules ({len(RULES) - 2} of {len(RULES)})"]
     assert "scratch" in settings["exclude"] and ".ipynb_checkpoints" in settings["exclude"]
     assert settings["per-file-ignores"].strip() == "old/*.ipynb = NB1"
+
+
+def test_output_file_takes_the_report_and_the_summary_stays_on_stderr(folder, tmp_path):
+    report = tmp_path / "out" / "nb2pipe.sarif"
+    report.parent.mkdir()
+    code, out, err = run_cli("check", folder, "--output-format", "sarif", "-o", report,
+                             "--no-cache")
+    assert code == 1 and out == "" and "Found" in err
+    results = json.loads(report.read_text())["runs"][0]["results"]
+    assert any(r["ruleId"] == "NB106" for r in results)
+    code, _, err = run_cli("check", folder, "-o", tmp_path / "missing" / "x.txt", "--no-cache")
+    assert code == 2 and "cannot write" in err and "Traceback" not in err

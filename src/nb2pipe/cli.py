@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print how many times each rule fired instead of each diagnostic")
     check.add_argument("--exit-zero", action="store_true",
                        help="exit with 0 even when there are diagnostics")
+    check.add_argument("--output-file", "-o", metavar="PATH",
+                       help="write the report to this file instead of standard output (for CI: "
+                            "`--output-format sarif -o nb2pipe.sarif`)")
     check.add_argument("--quiet", "-q", action="store_true",
                        help="print the diagnostics and nothing else (no summary)")
     check.add_argument("--silent", "-s", action="store_true",
@@ -435,14 +438,24 @@ def _check(args, settings, codes: set[str], output_format: str, files: list[str]
     from nb2pipe.output import formatter
     from nb2pipe.output.text import use_colour
 
+    colour = use_colour() and not args.output_file
+    report = None
     if args.statistics and not args.diff:
-        sys.stdout.write(_statistics(results, output_format == "json"))
+        report = _statistics(results, output_format == "json")
     elif not args.diff:
-        text = formatter(output_format)(results, maturity=maturity, colour=use_colour())
-        sys.stdout.write(text)
+        report = formatter(output_format)(results, maturity=maturity, colour=colour)
         if args.maturity and output_format in ("full", "concise"):
             project = [d for r in results if r.is_folder for d in r.diagnostics]
-            sys.stdout.write(_maturity_text(maturity, use_colour(), project))
+            report += _maturity_text(maturity, colour, project)
+    if report is not None and args.output_file:
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as handle:
+                handle.write(report)
+        except OSError as error:
+            raise UsageError(f"cannot write {args.output_file}: "
+                             f"{error.strerror or error}") from None
+    elif report is not None:
+        sys.stdout.write(report)
     for result in crashed:
         print(f"error: {result.path}: nb2pipe failed on this notebook ({result.crashed}); "
               f"please report it with the notebook attached", file=sys.stderr)
