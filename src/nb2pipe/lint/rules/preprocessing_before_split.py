@@ -14,6 +14,30 @@ _STATELESS = frozenset({"PolynomialFeatures", "FunctionTransformer", "Normalizer
                         "LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
 
 
+#: pandas statistics that, filled or subtracted back into the data, carry every row's values.
+_STATISTICS = frozenset({"mean", "median", "mode", "std", "var", "max", "min", "quantile"})
+
+
+def _statistic_of(node: ast.AST, data: str) -> str | None:
+    """The statistic of ``data`` that ``node`` computes somewhere inside it (``mean`` in
+    ``df["age"].fillna(df["age"].mean())``), or ``None``."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and \
+                child.func.attr in _STATISTICS and base_name(child.func.value) == data:
+            return child.func.attr
+    return None
+
+
+def _operands(node: ast.AST):
+    """The operands of an arithmetic expression, through nested operations (``X`` and
+    ``X.mean()`` in ``(X - X.mean()) / X.std()``)."""
+    if isinstance(node, ast.BinOp):
+        yield from _operands(node.left)
+        yield from _operands(node.right)
+    else:
+        yield node
+
+
 def _learns(qualified: str | None) -> bool:
     return bool(qualified) and qualified.startswith(_LEARNING_MODULES) and \
         qualified.rsplit(".", 1)[-1] not in _STATELESS
@@ -28,7 +52,9 @@ class PreprocessingBeforeSplit(Rule):
     Follows the notebook top to bottom and flags `fit` / `fit_transform` calls of scikit-learn
     transformers that learn from the data (scalers, encoders, imputers, feature selectors, PCA,
     text vectorizers) when the data they were fit on, or what was computed from it, is split
-    later by `train_test_split`. Transformers that learn nothing from the rows
+    later by `train_test_split`; and the same done by hand with pandas: missing values filled
+    with a statistic of all rows (`df["age"].fillna(df["age"].median())`) or data scaled by
+    its own (`(X - X.mean()) / X.std()`). Transformers that learn nothing from the rows
     (`PolynomialFeatures`, `FunctionTransformer`…), label encoders (`LabelEncoder` learns only
     the classes) and transformers inside a `Pipeline` are not flagged.
 
@@ -79,6 +105,12 @@ class PreprocessingBeforeSplit(Rule):
         "# %%\nfrom sklearn.model_selection import train_test_split\n"
         "from sklearn.preprocessing import LabelEncoder\ny = LabelEncoder().fit_transform(y)\n"
         "a, b, c, d = train_test_split(X, y, random_state=0)\n",
+        # a statistic looked at, a constant filled in, and the training rows' mean: no leak
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "print(df.Age.mean())\nratio = df.Age.max() / 2\ndf['Age'].fillna(0, inplace=True)\n"
+        "df.Age.fillna(df.Age.median())\n"
+        "X_train, X_test = train_test_split(df, random_state=0)\n"
+        "X_test = X_test.fillna(X_train.mean())\nX_train = X_train.fillna(X_train.mean())\n",
     )
     INVALID = (
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
@@ -89,6 +121,13 @@ class PreprocessingBeforeSplit(Rule):
                 "from sklearn.impute import SimpleImputer\nimputer = SimpleImputer()\n"
                 "df[cols] = imputer.fit_transform(df[cols])\nX = df.drop(columns=['y'])\n"
                 "a, b = train_test_split(X, random_state=1)\n", count=1),
+        # pandas statistics of every row, filled or scaled back into the data
+        Invalid("# %%\nimport pandas as pd\nfrom sklearn.model_selection import train_test_split\n"
+                "df = pd.read_csv('titanic.csv')\n"
+                "df['Age'].fillna(df['Age'].median(), inplace=True)\n"
+                "# %%\nX = df.drop(columns='Survived')\nX = (X - X.mean()) / X.std()\n"
+                "# %%\na, b = train_test_split(X, random_state=0)\n", count=2,
+                message="of all rows of"),
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
                 "from sklearn.feature_selection import SelectKBest\n"
                 "X_new = SelectKBest(k=5).fit_transform(X, y)\n"
@@ -109,6 +148,14 @@ class PreprocessingBeforeSplit(Rule):
                     qualified = analysis.qualify(dotted_name(value.func))
                     if _learns(qualified):
                         transformers[assignment.name] = qualified
+                elif isinstance(value, ast.BinOp):
+                    # `X = (X - X.mean()) / X.std()`: scaled with all rows' statistics
+                    data = next((n.id for n in _operands(value)
+                                 if isinstance(n, ast.Name) and _statistic_of(value, n.id)), None)
+                    statistic = _statistic_of(value, data) if data else None
+                    if statistic:
+                        events.append(((cell.index, assignment.stmt.lineno, 0), "fit",
+                                       (cell, value, data, statistic)))
                 events.append(((cell.index, assignment.stmt.lineno, 1), "assign",
                                (assignment.name, value)))
             for call in facts.calls:
@@ -118,6 +165,17 @@ class PreprocessingBeforeSplit(Rule):
                 if qualified in TRAIN_TEST_SPLITS:
                     events.append((position, "split", (cell, call, {
                         base_name(a) for a in node.args if base_name(a)})))
+                    continue
+                if call.attr in ("fillna", "clip", "replace") and isinstance(node.func, ast.Attribute):
+                    # `df["age"].fillna(df["age"].median(), inplace=True)`
+                    data = base_name(node.func.value)
+                    statistic = data and _statistic_of(ast.Tuple(
+                        elts=[*node.args, *(k.value for k in node.keywords)]), data)
+                    used = id(node) in facts.call_targets or any(
+                        k.arg == "inplace" and isinstance(k.value, ast.Constant) and
+                        k.value.value is True for k in node.keywords)
+                    if statistic and used:
+                        events.append((position, "fit", (cell, node, data, statistic)))
                     continue
                 if call.attr not in ("fit", "fit_transform") or not node.args:
                     continue
@@ -130,7 +188,7 @@ class PreprocessingBeforeSplit(Rule):
                     learner = dotted_name(receiver.func)
                 data = base_name(node.args[0])
                 if learner and data:
-                    events.append((position, "fit", (cell, call, data)))
+                    events.append((position, "fit", (cell, call, data, None)))
             # subscript stores (`df[cols] = scaler.fit_transform(df[cols])`) keep `df` tainted
         if not any(kind == "fit" for _, kind, _ in events):
             return
@@ -140,10 +198,11 @@ class PreprocessingBeforeSplit(Rule):
         for index, (position, kind, payload) in enumerate(events):
             if kind != "fit":
                 continue
-            cell, call, data = payload
+            cell, call, data, statistic = payload
             tainted = {data}
-            outputs = _output_names(call.node, analysis.facts[cell.index])
-            tainted |= outputs
+            if statistic is None:
+                tainted |= _output_names(call.node, analysis.facts[cell.index])
+            node = call if statistic else call.node
             for later_position, later_kind, later in events[index + 1:]:
                 if later_kind == "assign":
                     name, value = later
@@ -156,8 +215,20 @@ class PreprocessingBeforeSplit(Rule):
                         tainted.discard(name)  # rebound to data the transformer never saw
                 elif later_kind == "split":
                     split_cell, split_call, arguments = later
-                    if arguments & tainted and id(call.node) not in reported:
-                        reported.add(id(call.node))
+                    if arguments & tainted and id(node) not in reported:
+                        reported.add(id(node))
+                        if statistic:
+                            shown = ast.unparse(node)
+                            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                            yield self.report(
+                                ctx, cell, f"`{shown}` uses the {statistic} of all rows of "
+                                           f"`{data}`, which `train_test_split` (cell "
+                                           f"{split_cell.number}) splits afterwards: test rows "
+                                           f"leak into training", node=node,
+                                help=f"split first, then take the {statistic} of the training "
+                                     f"rows only (or use SimpleImputer / StandardScaler in a "
+                                     f"Pipeline)")
+                            break
                         receiver = call.node.func.value
                         shown = call.dotted or (
                             f"{dotted_name(receiver.func)}().{call.attr}"
