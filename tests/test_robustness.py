@@ -30,6 +30,7 @@ SOURCES = st.sampled_from([
     "X_train, X_test, y_train, y_test = tts(X, y)\nm.score(X_test, y_test)",
     "X_test = other\nm.predict(X_test)", "wandb.login(key='3f9a1c07be42d85e6a0b7c19f2e84d5a6c0b3e71')",
     "%timeit RandomForestClassifier().fit(X, y)", "joblib.dump(m, PATH)", "xrange(3)",
+    "df.a.fillna(df.a.mean(), inplace=True)\nX = (X - X.mean()) / X.std()\nX = 1 + 2",
 ]) | st.text(max_size=80)
 
 JSONISH = st.recursive(
