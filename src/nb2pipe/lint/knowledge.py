@@ -107,6 +107,12 @@ RANDOM_SOURCES = (
 
 #: top-level module → its random source (every draw and seed of a source is in its module)
 SOURCE_OF_MODULE = {source.module: source for source in RANDOM_SOURCES}
+#: Seeders that also seed another source: Keras 2 draws from TensorFlow's generator, and
+#: Keras 3 makes its default seeds with Python's `random`.
+ALSO_SEEDS = {
+    "tensorflow.random.set_seed": "keras", "tensorflow.set_random_seed": "keras",
+    "tensorflow.compat.v1.set_random_seed": "keras", "random.seed": "keras",
+}
 
 #: scikit-learn callables whose results depend on ``random_state``; value: a condition on the
 #: call's keywords under which they are random (``None``: always).

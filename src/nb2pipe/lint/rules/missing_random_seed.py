@@ -1,6 +1,7 @@
 from nb2pipe.analysis import NotebookAnalysis
-from nb2pipe.lint.knowledge import (KERAS_RANDOM_LAYERS, RANDOM_SOURCES, SOURCE_OF_MODULE,
-                                    TORCH_RANDOM_LAYERS, UNIVERSAL_SEEDERS)
+from nb2pipe.lint.knowledge import (ALSO_SEEDS, KERAS_RANDOM_LAYERS, RANDOM_SOURCES,
+                                    SOURCE_OF_MODULE, TORCH_RANDOM_LAYERS,
+                                    UNIVERSAL_SEEDERS)
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _GENERATORS = ("numpy.random.default_rng", "numpy.random.RandomState")
@@ -25,6 +26,8 @@ def unseeded_draws(analysis: NotebookAnalysis) -> dict:
             continue
         if qualified in source.seeds:
             seeded.add(source.name)
+            if qualified in ALSO_SEEDS:
+                seeded.add(ALSO_SEEDS[qualified])
         elif source.draws_from(qualified):
             draws.setdefault(source.name, (cell, call))
     return {name: draw for name, draw in draws.items() if name not in seeded}
@@ -40,6 +43,8 @@ class MissingRandomSeed(Rule):
     or drop units at random: `nn.Linear`, `layers.Dense`, `Dropout`…) when the notebook never
     seeds that generator (`np.random.seed`, `random.seed`, `torch.manual_seed`,
     `tf.random.set_seed`, or a seeder for all of them such as `keras.utils.set_random_seed`).
+    Keras layers count as seeded by `tf.random.set_seed` (Keras 2 draws from TensorFlow) or
+    `random.seed` (Keras 3 makes its default seeds with it) too.
 
     ## Why is this bad?
     Every run gives different numbers: different splits, initial weights and results. Nobody,
@@ -85,6 +90,9 @@ class MissingRandomSeed(Rule):
         "layers.Dense(10)])\n",
         "# %%\nfrom tensorflow.keras import layers\nmodel = [layers.Flatten(), "
         "layers.MaxPooling2D(), layers.BatchNormalization()]\n",
+        # Keras on TensorFlow, seeded the TensorFlow way
+        "# %%\nimport keras\nimport tensorflow as tf\ntf.random.set_seed(1)\n"
+        "model = keras.Sequential([keras.layers.Dense(4)])\n",
     )
     INVALID = (
         Invalid("# %%\nimport numpy as np\n# %%\nnoise = np.random.normal(size=100)\n", count=1,
