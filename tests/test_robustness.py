@@ -31,6 +31,9 @@ SOURCES = st.sampled_from([
     "X_test = other\nm.predict(X_test)", "wandb.login(key='3f9a1c07be42d85e6a0b7c19f2e84d5a6c0b3e71')",
     "%timeit RandomForestClassifier().fit(X, y)", "joblib.dump(m, PATH)", "xrange(3)",
     "df.a.fillna(df.a.mean(), inplace=True)\nX = (X - X.mean()) / X.std()\nX = 1 + 2",
+    # as deep as CPython parses: every rule must walk it without recursing
+    "from sklearn.model_selection import train_test_split\nX = X - X.mean()" + " + 1" * 900 +
+    "\nfit(" + "[" * 90 + "]" * 90 + ")\na, b = train_test_split(X)",
 ]) | st.text(max_size=80)
 
 JSONISH = st.recursive(

@@ -221,3 +221,17 @@ def test_a_fix_that_adds_a_cell_is_offered_for_a_finding_in_an_ipython_line(tmp_
     code, out, _ = run_cli("check", path, "--select", "NB301", "--unsafe-fixes",
                            "--output-format", "concise")
     assert "NB301 [-]" in out  # an (unsafe) fix: mlflow.autolog() goes in a cell of its own
+
+
+def test_code_nested_as_deep_as_python_parses_is_checked_and_left_unfixed(tmp_path):
+    # `X - X.mean() + 1 + … + 1`: 900 nested operations; the rules walk it without recursion,
+    # the fixer (libcst) cannot, and says so instead of failing
+    path = write_notebook(tmp_path / "deep.ipynb", (
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "X = X - X.mean()" + " + 1" * 900 + "\na, b = train_test_split(X)\n"))
+    before = path.read_bytes()
+    code, out, err = run_cli("check", path, "--output-format", "concise", "--no-cache")
+    assert code == 1 and "NB601" in out and "failed" not in err
+    code, out, err = run_cli("check", path, "--fix", "--no-cache")
+    assert code == 1 and "nests too deeply for the fixer" in err and "failed" not in err
+    assert path.read_bytes() == before

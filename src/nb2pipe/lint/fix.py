@@ -319,6 +319,10 @@ def fix_file(job) -> FileFix:
                 text = notebook_diff(first.notebook, outcome.notebook)
             else:
                 write_notebook(path, outcome.notebook.raw)
+    except RecursionError:  # libcst recurses: `a + a + … + a` a thousand terms long
+        first.notebook = None
+        return FileFix(first, warning=f"{path}: not fixed, because its code nests too deeply "
+                                      f"for the fixer; fix it by hand")
     except Exception as error:  # a bug in a fix must not stop the other files
         return FileFix(FileResult(path, first.diagnostics, None,
                                   f"fixing: {type(error).__name__}: {error}"))

@@ -30,12 +30,15 @@ def _statistic_of(node: ast.AST, data: str) -> str | None:
 
 def _operands(node: ast.AST):
     """The operands of an arithmetic expression, through nested operations (``X`` and
-    ``X.mean()`` in ``(X - X.mean()) / X.std()``)."""
-    if isinstance(node, ast.BinOp):
-        yield from _operands(node.left)
-        yield from _operands(node.right)
-    else:
-        yield node
+    ``X.mean()`` in ``(X - X.mean()) / X.std()``), left to right. A loop, not recursion:
+    ``a + a + … + a`` nests as deep as it is long."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.BinOp):
+            stack += (node.right, node.left)
+        else:
+            yield node
 
 
 def _learns(qualified: str | None) -> bool:
@@ -218,7 +221,9 @@ class PreprocessingBeforeSplit(Rule):
                     if arguments & tainted and id(node) not in reported:
                         reported.add(id(node))
                         if statistic:
-                            shown = ast.unparse(node)
+                            # the text as written (unparsing a long chain would recurse)
+                            shown = " ".join((ast.get_source_segment(
+                                cell.code.masked.source, node) or "…").split())
                             shown = shown if len(shown) <= 60 else shown[:57] + "..."
                             yield self.report(
                                 ctx, cell, f"`{shown}` uses the {statistic} of all rows of "
