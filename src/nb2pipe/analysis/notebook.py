@@ -204,6 +204,16 @@ class NotebookAnalysis:
         return modules
 
     @cached_property
+    def bind_counts(self) -> dict[str, int]:
+        """How many times each name is bound at notebook level, over every cell (``2`` for a
+        name assigned twice): a name bound once holds one value for the whole notebook."""
+        counts: dict[str, int] = {}
+        for facts in self.facts.values():
+            for name, number in facts.bind_counts.items():
+                counts[name] = counts.get(name, 0) + number
+        return counts
+
+    @cached_property
     def module_names(self) -> frozenset[str]:
         """Names that only imports bind (``np``, ``plt``, ``train_test_split``): changing an
         attribute of one (``plt.rcParams[...] = …``) changes a module, not a value a step

@@ -11,10 +11,11 @@ class EstimatorWithoutRandomState(Rule):
     Flags calls to scikit-learn functions and estimators whose result depends on a random number
     generator — `train_test_split`, `KFold(shuffle=True)`, random forests, gradient boosting,
     k-means, `SGDClassifier`, `MLPClassifier`, `RandomizedSearchCV`, `TSNE`… — and pandas'
-    `df.sample(…)` when they are given no `random_state`. Estimators that are random only with some settings
-    (`LogisticRegression(solver="saga")`, `SVC(probability=True)`) are flagged only then. An
-    estimator given to a bagging or boosting ensemble (`BaggingClassifier(DecisionTreeClassifier())`)
-    is not flagged: the ensemble sets its random state, so only the ensemble needs one.
+    `df.sample(…)` when they are given no `random_state`. Estimators that are random only with
+    some settings (`LogisticRegression(solver="saga")`, `SVC(probability=True)`) are flagged
+    only then. An estimator given to a bagging or boosting ensemble
+    (`BaggingClassifier(DecisionTreeClassifier())`) is not flagged: the ensemble sets its
+    random state, so only the ensemble needs one.
 
     ## Why is this bad?
     Without `random_state`, scikit-learn draws from the global generator: the split, the model
@@ -115,13 +116,13 @@ class EstimatorWithoutRandomState(Rule):
     def _pandas_samples(self, ctx: Context):
         """``df.sample(frac=0.1)``, ``df.sample(5)``: rows drawn at random, unless seeded. A
         sample only shown (``df.sample(5)`` ending a cell) changes no result."""
-        shown: set[int] = set()
+        shown: set[int] | None = None  # computed at the first `.sample` call
         for cell, call, qualified in ctx.analysis.qualified_calls:
             if call.attr != "sample" or qualified is None or \
                     qualified.partition(".")[0] in ctx.analysis.imported_modules:
                 continue  # `random.sample`, `np.random…`: NB202's
             node = call.node
-            if not shown and cell.code and cell.code.tree:
+            if shown is None:
                 shown = _only_shown(ctx)
             if id(node) in shown:
                 continue
@@ -173,7 +174,7 @@ def _seeded_by_ensemble(ensembles) -> set[int]:
 def _only_shown(ctx: Context) -> set[int]:
     """The ids of the calls whose value a cell only shows: a statement of its own
     (``df.sample(5)``) or the argument of ``print``/``display``."""
-    found: set[int] = {0}  # never empty: computed once
+    found: set[int] = set()
     for cell in ctx.notebook.code_cells:
         for stmt in cell.code.tree.body if cell.code and cell.code.tree else ():
             if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):

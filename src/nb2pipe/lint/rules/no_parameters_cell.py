@@ -24,10 +24,7 @@ def liftable(analysis) -> list:
     is never changed in place (``primes = []`` then ``primes.append(p)`` is state, not a
     setting), and is either UPPER_CASE or assigned in one of the first two code cells.
     """
-    counts: dict[str, int] = {}
-    for facts in analysis.facts.values():
-        for name, number in facts.bind_counts.items():
-            counts[name] = counts.get(name, 0) + number
+    counts = dict(analysis.bind_counts)
     for binds in analysis.magic_binds.values():
         for name in binds:
             counts[name] = counts.get(name, 0) + 2

@@ -18,13 +18,14 @@ _STATELESS = frozenset({"PolynomialFeatures", "FunctionTransformer", "Normalizer
 _STATISTICS = frozenset({"mean", "median", "mode", "std", "var", "max", "min", "quantile"})
 
 
-def _statistic_of(node: ast.AST, data: str) -> str | None:
-    """The statistic of ``data`` that ``node`` computes somewhere inside it (``mean`` in
+def _statistic_of(nodes, data: str) -> str | None:
+    """The statistic of ``data`` that ``nodes`` compute somewhere inside them (``mean`` in
     ``df["age"].fillna(df["age"].mean())``), or ``None``."""
-    for child in ast.walk(node):
-        if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and \
-                child.func.attr in _STATISTICS and base_name(child.func.value) == data:
-            return child.func.attr
+    for node in nodes:
+        for child in ast.walk(node):
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and \
+                    child.func.attr in _STATISTICS and base_name(child.func.value) == data:
+                return child.func.attr
     return None
 
 
@@ -153,12 +154,13 @@ class PreprocessingBeforeSplit(Rule):
                         transformers[assignment.name] = qualified
                 elif isinstance(value, ast.BinOp):
                     # `X = (X - X.mean()) / X.std()`: scaled with all rows' statistics
-                    data = next((n.id for n in _operands(value)
-                                 if isinstance(n, ast.Name) and _statistic_of(value, n.id)), None)
-                    statistic = _statistic_of(value, data) if data else None
-                    if statistic:
-                        events.append(((cell.index, assignment.stmt.lineno, 0), "fit",
-                                       (cell, value, data, statistic)))
+                    for data in dict.fromkeys(n.id for n in _operands(value)
+                                              if isinstance(n, ast.Name)):
+                        statistic = _statistic_of((value,), data)
+                        if statistic:
+                            events.append(((cell.index, assignment.stmt.lineno, 0), "fit",
+                                           (cell, value, data, statistic, None)))
+                            break
                 events.append(((cell.index, assignment.stmt.lineno, 1), "assign",
                                (assignment.name, value)))
             for call in facts.calls:
@@ -169,16 +171,16 @@ class PreprocessingBeforeSplit(Rule):
                     events.append((position, "split", (cell, call, {
                         base_name(a) for a in node.args if base_name(a)})))
                     continue
-                if call.attr in ("fillna", "clip", "replace") and isinstance(node.func, ast.Attribute):
+                if call.attr in ("fillna", "clip", "replace"):
                     # `df["age"].fillna(df["age"].median(), inplace=True)`
                     data = base_name(node.func.value)
-                    statistic = data and _statistic_of(ast.Tuple(
-                        elts=[*node.args, *(k.value for k in node.keywords)]), data)
+                    statistic = _statistic_of([*node.args, *(k.value for k in node.keywords)],
+                                              data) if data else None
                     used = id(node) in facts.call_targets or any(
                         k.arg == "inplace" and isinstance(k.value, ast.Constant) and
                         k.value.value is True for k in node.keywords)
                     if statistic and used:
-                        events.append((position, "fit", (cell, node, data, statistic)))
+                        events.append((position, "fit", (cell, node, data, statistic, None)))
                     continue
                 if call.attr not in ("fit", "fit_transform") or not node.args:
                     continue
@@ -191,7 +193,8 @@ class PreprocessingBeforeSplit(Rule):
                     learner = dotted_name(receiver.func)
                 data = base_name(node.args[0])
                 if learner and data:
-                    events.append((position, "fit", (cell, call, data, None)))
+                    shown = call.dotted or f"{learner}().{call.attr}"  # `SelectKBest().fit(…)`
+                    events.append((position, "fit", (cell, node, data, None, shown)))
             # subscript stores (`df[cols] = scaler.fit_transform(df[cols])`) keep `df` tainted
         if not any(kind == "fit" for _, kind, _ in events):
             return
@@ -201,11 +204,10 @@ class PreprocessingBeforeSplit(Rule):
         for index, (position, kind, payload) in enumerate(events):
             if kind != "fit":
                 continue
-            cell, call, data, statistic = payload
+            cell, node, data, statistic, shown = payload
             tainted = {data}
             if statistic is None:
-                tainted |= _output_names(call.node, analysis.facts[cell.index])
-            node = call if statistic else call.node
+                tainted |= _output_names(node, analysis.facts[cell.index])
             for later_position, later_kind, later in events[index + 1:]:
                 if later_kind == "assign":
                     name, value = later
@@ -220,32 +222,25 @@ class PreprocessingBeforeSplit(Rule):
                     split_cell, split_call, arguments = later
                     if arguments & tainted and id(node) not in reported:
                         reported.add(id(node))
+                        split = f"which `train_test_split` (cell {split_cell.number}) splits " \
+                                f"afterwards: test rows leak into training"
                         if statistic:
                             # the text as written (unparsing a long chain would recurse)
-                            shown = " ".join((ast.get_source_segment(
+                            text = " ".join((ast.get_source_segment(
                                 cell.code.masked.source, node) or "…").split())
-                            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                            text = text if len(text) <= 60 else text[:57] + "..."
                             yield self.report(
-                                ctx, cell, f"`{shown}` uses the {statistic} of all rows of "
-                                           f"`{data}`, which `train_test_split` (cell "
-                                           f"{split_cell.number}) splits afterwards: test rows "
-                                           f"leak into training", node=node,
+                                ctx, cell, f"`{text}` uses the {statistic} of all rows of "
+                                           f"`{data}`, {split}", node=node,
                                 help=f"split first, then take the {statistic} of the training "
                                      f"rows only (or use SimpleImputer / StandardScaler in a "
                                      f"Pipeline)")
-                            break
-                        receiver = call.node.func.value
-                        shown = call.dotted or (
-                            f"{dotted_name(receiver.func)}().{call.attr}"
-                            if isinstance(receiver, ast.Call) and dotted_name(receiver.func)
-                            else f"….{call.attr}")
-                        yield self.report(
-                            ctx, cell, f"`{shown}({data})` learns from all rows of `{data}`, "
-                                       f"which `train_test_split` (cell {split_cell.number}) "
-                                       f"splits afterwards: test rows leak into training",
-                            node=call.node,
-                            help="split first, then fit on the training rows only (or put the "
-                                 "transformer in a Pipeline fit on the training split)")
+                        else:
+                            yield self.report(
+                                ctx, cell, f"`{shown}({data})` learns from all rows of "
+                                           f"`{data}`, {split}", node=node,
+                                help="split first, then fit on the training rows only (or put "
+                                     "the transformer in a Pipeline fit on the training split)")
                         break
 
 

@@ -93,7 +93,8 @@ class TestSetReuse(Rule):
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
                 "from sklearn.metrics import accuracy_score\n"
                 "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
-                "# %%\nfor m in (lr, svm, rf):\n    print(accuracy_score(y_test, m.predict(X_test)))\n"
+                "# %%\nfor m in (lr, svm, rf):\n"
+                "    print(accuracy_score(y_test, m.predict(X_test)))\n"
                 "# %%\nprint(accuracy_score(y_test, lr.predict(X_test)))\n"
                 "print(accuracy_score(y_test, svm.predict(X_test)))\n"
                 "print(accuracy_score(y_test, knn.predict(X_test)))\n", count=1),

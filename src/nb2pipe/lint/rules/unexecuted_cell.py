@@ -7,7 +7,8 @@ class UnexecutedCell(Rule):
 
     ## What it does
     Flags a code cell without an execution count when cells above and below it have one (a cell
-    that is empty or holds only comments runs nothing, and is left alone). A notebook with code whose cells were never run gets one finding for the whole notebook.
+    that is empty or holds only comments runs nothing, and is left alone). A notebook with code
+    whose cells were never run gets one finding for the whole notebook.
 
     ## Why is this bad?
     The outputs below a skipped cell were produced without it. Either the cell is dead code, or

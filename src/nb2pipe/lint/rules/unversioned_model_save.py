@@ -136,10 +136,7 @@ class UnversionedModelSave(Rule):
 
 def _path_constants(analysis) -> dict[str, str]:
     """Names the notebook binds once, to a literal string (``MODEL_PATH = "model.pkl"``)."""
-    counts: dict[str, int] = {}
-    for facts in analysis.facts.values():
-        for name, count in facts.bind_counts.items():
-            counts[name] = counts.get(name, 0) + count
+    counts = analysis.bind_counts
     return {a.name: a.value.value for facts in analysis.facts.values() for a in facts.assignments
             if counts.get(a.name) == 1 and isinstance(a.value, ast.Constant) and
             isinstance(a.value.value, str)}
