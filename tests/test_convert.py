@@ -112,8 +112,92 @@ def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep me")
     code, _, err = run_cli("convert", SAMPLE, "-o", tmp_path / "mine")
-    assert code == 2 and "not written by nb2pipe" in err
-    assert (tmp_path / "mine" / "precious.txt").read_text() == "keep me"
+    assert code == 2 and "nb2pipe did not write (precious.txt)" in err and "--force" in err
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["precious.txt"]
+
+
+def test_a_pipeline_json_does_not_make_a_folder_nb2pipes(tmp_path):
+    """The defect of issue G: any folder holding a `pipeline.json` was replaced whole."""
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "pipeline.json").write_text('{"mine": true}')
+    (user / "precious.txt").write_text("keep me")
+    code, _, err = run_cli("convert", SAMPLE, "-o", user)
+    assert code == 2 and "nothing was touched" in err
+    assert sorted(p.name for p in user.iterdir()) == ["pipeline.json", "precious.txt"]
+    assert (user / "pipeline.json").read_text() == '{"mine": true}'
+    # --force writes the pipeline and keeps every file of the user's
+    code, _, err = run_cli("convert", SAMPLE, "-o", user, "--force")
+    assert code == 0, err
+    assert (user / "precious.txt").read_text() == "keep me"
+    assert (user / "pipeline.json.orig").read_text() == '{"mine": true}'
+    assert json.loads((user / "pipeline.json").read_text())["steps"]
+    assert "kept 2 files nb2pipe did not write" in err
+
+
+def test_reconverting_replaces_only_what_nb2pipe_wrote(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("convert", SAMPLE, "-o", out)[0] == 0
+    manifest = json.loads((out / ".nb2pipe-manifest.json").read_text())["files"]
+    assert set(manifest) == set(tree_digest(out)) - {".nb2pipe-manifest.json"}
+    # what runs leave is kept, and so is a file the user adds with --force
+    (out / "runs" / "r1").mkdir(parents=True)
+    (out / "runs" / "r1" / "run.json").write_text("{}")
+    (out / "mlflow.db").write_bytes(b"db")
+    (out / "notes.md").write_text("mine")
+    assert run_cli("convert", SAMPLE, "-o", out)[0] == 2  # notes.md is not nb2pipe's
+    assert run_cli("convert", SAMPLE, "-o", out, "--force")[0] == 0
+    assert (out / "runs" / "r1" / "run.json").read_text() == "{}"
+    assert (out / "mlflow.db").read_bytes() == b"db" and (out / "notes.md").read_text() == "mine"
+    # a file of nb2pipe's that the user edited is the user's now
+    (out / "notes.md").unlink()
+    (out / "components" / "train.py").write_text("# my edit\n")
+    code, _, err = run_cli("convert", SAMPLE, "-o", out)
+    assert code == 2 and "components/train.py" in err
+    assert (out / "components" / "train.py").read_text() == "# my edit\n"
+
+
+def test_files_a_new_conversion_no_longer_writes_are_removed_if_unchanged(tmp_path):
+    notebook = write_notebook(tmp_path / "n.ipynb", '# %% tags=["step:one"]\nx = 1\n'
+                              '# %% tags=["step:two"]\ny = x + 1\n')
+    out = tmp_path / "out"
+    assert run_cli("convert", notebook, "-o", out)[0] == 0
+    assert (out / "components" / "two.py").exists()
+    write_notebook(notebook, '# %% tags=["step:one"]\nx = 1\ny = x + 1\n')
+    code, _, err = run_cli("convert", notebook, "-o", out)
+    assert code == 0, err
+    assert not (out / "components" / "two.py").exists()
+    assert not (out / "papermill" / "two.ipynb").exists()
+    assert set(tree_digest(out)) - {".nb2pipe-manifest.json"} == \
+        set(json.loads((out / ".nb2pipe-manifest.json").read_text())["files"])
+
+
+def test_the_notebooks_folder_and_its_ancestors_are_never_a_target(tmp_path, monkeypatch):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    notebook = folder / "classifier.ipynb"
+    notebook.write_bytes(SAMPLE.read_bytes())
+    (folder / "pipeline.json").write_text("{}")
+    monkeypatch.chdir(folder)
+    for output in (".", str(folder), str(tmp_path)):
+        code, _, err = run_cli("convert", notebook, "-o", output, "--force")
+        assert code == 2 and "the notebook's folder" in err, err
+    assert sorted(p.name for p in folder.iterdir()) == ["classifier.ipynb", "pipeline.json"]
+    assert notebook.read_bytes() == SAMPLE.read_bytes()
+
+
+def test_an_existing_folder_keeps_its_permissions_and_a_new_one_follows_the_umask(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o750)
+    assert run_cli("convert", SAMPLE, "-o", out)[0] == 0
+    assert out.stat().st_mode & 0o777 == 0o750
+    umask = os.umask(0o022)
+    try:
+        assert run_cli("convert", SAMPLE, "-o", tmp_path / "new")[0] == 0
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o755
 
 
 def test_capture_keeps_what_the_cell_printed(tmp_path):

@@ -68,6 +68,50 @@ async def test_convert_refuses_paths_outside_the_root(jp_fetch, jp_root_dir):
         assert raised.value.code == 403
 
 
+async def test_convert_never_replaces_the_root_or_a_folder_of_the_users(jp_fetch, jp_root_dir):
+    """The defect of issue G: `output: "."` with a `pipeline.json` in the root deleted every
+    notebook there."""
+    root = Path(jp_root_dir)
+    shutil.copy(SAMPLES / "classifier_pipeline.ipynb", root)
+    (root / "pipeline.json").write_text("{}")
+    (root / "other.ipynb").write_text("{}")
+    mode = root.stat().st_mode
+    for output in (".", "", "sub/..", "./"):
+        with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+            await post(jp_fetch, "convert", {"path": "classifier_pipeline.ipynb",
+                                             "output": output or "."})
+        assert raised.value.code == 409
+        assert "server's root" in json.loads(raised.value.response.body)["error"]["message"] \
+            or "notebook's folder" in json.loads(raised.value.response.body)["error"]["message"]
+    assert sorted(p.name for p in root.iterdir()) == [
+        "classifier_pipeline.ipynb", "other.ipynb", "pipeline.json"]
+    assert root.stat().st_mode == mode
+    (root / "mine").mkdir()
+    (root / "mine" / "pipeline.json").write_text("{}")
+    (root / "mine" / "precious.txt").write_text("keep")
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "convert", {"path": "classifier_pipeline.ipynb", "output": "mine"})
+    assert raised.value.code == 409
+    assert sorted(p.name for p in (root / "mine").iterdir()) == ["pipeline.json",
+                                                                  "precious.txt"]
+
+
+async def test_convert_refuses_an_absolute_output_and_quotes_its_command(jp_fetch, jp_root_dir):
+    root = Path(jp_root_dir)
+    shutil.copy(SAMPLES / "classifier_pipeline.ipynb", root / "my notebook; touch X.ipynb")
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "convert", {"path": "my notebook; touch X.ipynb",
+                                         "output": str(root / "abs")})
+    assert raised.value.code == 400
+    assert not (root / "abs").exists()
+    reply = await post(jp_fetch, "convert", {"path": "my notebook; touch X.ipynb",
+                                             "output": "./pipelines/../out dir"})
+    assert reply["output"] == "out dir"
+    assert reply["command"] == "nb2pipe run 'out dir'"
+    reply = await post(jp_fetch, "convert", {"path": "my notebook; touch X.ipynb"})
+    assert reply["command"] == "nb2pipe run 'my notebook; touch X-pipeline'"
+
+
 async def test_convert_explains_a_notebook_that_is_not_a_pipeline(jp_fetch, jp_root_dir):
     (Path(jp_root_dir) / "bad.ipynb").write_text(json.dumps(notebook_json(
         '# %% tags=["skip"]\nx = 1\n# %% tags=["step:a"]\nprint(x)\n')))

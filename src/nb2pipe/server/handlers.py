@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 
 import tornado
 from jupyter_server.base.handlers import APIHandler
@@ -46,9 +47,13 @@ class _Handler(APIHandler):
             return None, {"code": error.code, "message": error.message, "help": error.hint,
                           "cell": error.cell_index}
 
+    @property
+    def root(self) -> str:
+        return os.path.realpath(self.settings.get("server_root_dir", os.getcwd()))
+
     def local_path(self, relative: str, must_exist: bool = True) -> str:
         """``relative`` under the server's root, or a 403 if it leads outside it."""
-        root = os.path.realpath(self.settings.get("server_root_dir", os.getcwd()))
+        root = self.root
         candidate = os.path.realpath(os.path.join(root, relative.lstrip("/")))
         if candidate != root and not candidate.startswith(root + os.sep):
             raise tornado.web.HTTPError(403, f"`{relative}` is outside the server's root")
@@ -132,9 +137,12 @@ class ConvertHandler(_Handler):
         output_relative = data.get("output") or os.path.splitext(relative)[0] + "-pipeline"
         if not isinstance(output_relative, str):
             raise tornado.web.HTTPError(400, "`output` must be a string")
+        if os.path.isabs(output_relative) or output_relative.startswith("~"):
+            raise tornado.web.HTTPError(400, "`output` must be relative to the server's root")
         output = self.local_path(output_relative, must_exist=False)
+        output_relative = os.path.relpath(output, self.root).replace(os.sep, "/")
         try:
-            conversion = convert(notebook_path, output)
+            conversion = convert(notebook_path, output, protected=[self.root])
         except NotebookError as error:
             self.reply({"error": {"code": error.code, "message": error.message}}, 422)
             return
@@ -154,7 +162,7 @@ class ConvertHandler(_Handler):
                       for e in pipeline.edges],
             "parameters": [{"name": p.name, "type": p.type, "default": p.default}
                            for p in pipeline.parameters],
-            "command": f"nb2pipe run {output_relative}",
+            "command": f"nb2pipe run {shlex.quote(output_relative)}",
             "warnings": conversion.warnings})
 
 
