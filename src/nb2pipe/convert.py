@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
-from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.diagnostic import Diagnostic, diagnostic
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.notebook.reader import read_notebook
 from nb2pipe.pipeline.build import PipelineError, build_pipeline
@@ -76,8 +76,6 @@ def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]
     cells: IPython runs it, but a component is a plain function, where it does not parse."""
     import ast
 
-    from nb2pipe.lint.registry import RULES
-
     found = []
     cells = pipeline.imports + pipeline.functions + [i for s in pipeline.steps for i in s.cells]
     for index in sorted(cells):
@@ -89,12 +87,11 @@ def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]
                 continue
             if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) or \
                     isinstance(node, ast.comprehension) and node.is_async:
-                found.append(Diagnostic(
-                    code="NB902", name=RULES["NB902"].name, severity="error",
-                    message="top-level `await` runs in IPython only: a pipeline component is "
-                            "a plain function, where it does not parse",
-                    path=notebook.path, cell=index, cell_id=cell.id,
-                    line=getattr(node, "lineno", 1), col=getattr(node, "col_offset", 0) + 1,
+                found.append(diagnostic(
+                    "NB902", "top-level `await` runs in IPython only: a pipeline component is "
+                             "a plain function, where it does not parse",
+                    notebook.path, cell, line=getattr(node, "lineno", 1),
+                    col=getattr(node, "col_offset", 0) + 1,
                     help="put the async code in `async def main(): …` and call "
                          "`asyncio.run(main())`, or convert with `--target papermill` (its "
                          "step notebooks run in IPython)"))
@@ -142,8 +139,9 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
     Raises:
         AutoTagError: no proposal could be made; its problems say why.
     """
+    from nb2pipe.auto import propose
+    from nb2pipe.lint.tidy import tidy
     from nb2pipe.notebook.writer import write_notebook
-    from nb2pipe.pipeline.auto import propose
 
     notebook = read_notebook(notebook_path)
     check_target(out_dir, [notebook_path])
@@ -152,7 +150,7 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
             not _written_by_auto(tagged_path):
         raise ConvertError(f"{tagged_path} exists and nb2pipe did not write it; move it away, "
                            f"or pass --force to replace it")
-    proposal = propose(notebook)
+    proposal = propose(notebook, tidy)
     reference = os.path.relpath(os.path.abspath(tagged_path), os.path.abspath(out_dir))
     conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"))
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected=[notebook_path]))

@@ -142,12 +142,12 @@ def f(p, *rest, key=1, **extra):
 
 
 def test_functions_without_walrus_get_the_same_locals_from_their_statements_alone():
-    from nb2pipe.analysis.cell import _local_names, _statement_locals
+    from nb2pipe.analysis.scopes import local_names, statement_locals
 
     function = ast.parse(EVERY_BINDING).body[0]
-    expected = _local_names(function.body)
+    expected = local_names(function.body)
     assert "u" in expected[0] and "remaining" in expected[0] and "shared" in expected[1]
-    assert _statement_locals(function.body) == expected
+    assert statement_locals(function.body) == expected
     # With `:=` in the source the full walk is used: it sees bindings inside expressions.
     facts = analyse_cell(ast.parse("def f():\n    print(n := 1)\n    return n\n"),
                          source="def f():\n    print(n := 1)\n    return n\n")

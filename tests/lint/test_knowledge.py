@@ -3,7 +3,7 @@
 import pytest
 
 from nb2pipe.analysis import NotebookAnalysis
-from nb2pipe.lint.knowledge import RANDOM_SOURCES, SOURCE_OF_MODULE
+from nb2pipe.analysis.knowledge import RANDOM_SOURCES, SOURCE_OF_MODULE
 from nb2pipe.lint.rules.missing_random_seed import unseeded_draws
 from nb2pipe.notebook import notebook_from_percent
 

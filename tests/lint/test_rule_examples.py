@@ -2,7 +2,7 @@
 
 import pytest
 
-from nb2pipe.lint.fix import fix_notebook
+from nb2pipe.lint.engine import fix_notebook
 from nb2pipe.lint.registry import RULES
 from nb2pipe.lint.rule import Invalid
 from nb2pipe.lint.runner import lint_notebook
@@ -108,3 +108,11 @@ def test_every_rule_has_examples_and_docs():
             assert rule.INVALID, f"{code} has no INVALID example"
         assert rule.name == rule.name.lower() and " " not in rule.name
         assert (rule.fix_safety is None) == (rule.fix_title is None)
+
+
+def test_the_shared_name_table_names_every_rule_as_the_rule_does():
+    """Floors below the linter name rules from `RULE_NAMES` (a pipeline's NB4xx, convert's
+    NB902): a finding must carry the same name whoever reports it."""
+    from nb2pipe.diagnostic import RULE_NAMES
+
+    assert RULE_NAMES == {code: rule.name for code, rule in RULES.items()}

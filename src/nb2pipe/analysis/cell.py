@@ -21,153 +21,28 @@ marked ``dynamic`` instead); attribute access on modules and objects is not reso
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
-#: Methods that change their receiver in place (the receiver counts as mutated).
-MUTATING_METHODS = frozenset({
-    "append", "extend", "insert", "pop", "remove", "clear", "update", "add", "discard",
-    "sort", "reverse", "setdefault", "popitem", "fit", "partial_fit", "fit_transform",
-    "fit_predict", "compile", "train", "set_params", "load_state_dict", "to", "cuda",
-    "add_module", "register_buffer", "set_index", "reset_index", "rename", "drop",
-    "fillna", "dropna", "replace", "sort_values", "sort_index", "set_axis", "astype",
-    "set_title", "set_xlabel", "set_ylabel", "plot", "write", "close", "seek",
-})
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+from nb2pipe.analysis.expressions import Expressions
+from nb2pipe.analysis.facts import (
+    Assignment,
+    CellFacts,
+    Deferred,
+    ImportFact,
+    Read,
+    StringFact,
+    base_name,
+)
+from nb2pipe.analysis.scopes import (
+    Scope,
+    is_docstring,
+    local_names,
+    parameters,
+    statement_locals,
+)
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
-
-class Read(NamedTuple):
-    """A read of a global name: where, and whether it happens inside a loop of the cell."""
-
-    name: str
-    line: int
-    col: int  # 1-based
-    loop: bool = False
-
-
-class CallFact(NamedTuple):
-    """A call, with the callee as written (``np.random.seed``), or ``None`` if not dotted."""
-
-    dotted: str | None
-    attr: str | None  # the last attribute (``fit`` in ``make_model().fit(...)``)
-    node: ast.Call
-    in_function: bool
-
-
-class ImportFact(NamedTuple):
-    """One name bound by an import statement."""
-
-    module: str  # ``numpy``, ``sklearn.ensemble``, or ``.utils`` for relative imports
-    name: str | None  # the imported member for ``from`` imports
-    bound: str  # the name bound in the notebook (``np``); ``*`` for wildcards
-    node: ast.Import | ast.ImportFrom
-    top_level: bool  # a module-level statement of the cell (not inside a function)
-
-
-class StringFact(NamedTuple):
-    """A string literal and the name it is given to (assignment target, keyword, dict key)."""
-
-    value: str
-    node: ast.Constant
-    context: str | None
-    docstring: bool
-
-
-class Assignment(NamedTuple):
-    """``NAME = value`` (or ``NAME: T = value``) at module level of the cell."""
-
-    name: str
-    value: ast.expr
-    stmt: ast.stmt
-    top: bool  # directly in the cell's body, not inside if/for/with/try
-
-
-@dataclass
-class Deferred:
-    """The reads and bindings of code that runs later: a function, a lambda or a class's methods.
-
-    ``free`` holds every global the body may read; ``on_call`` the ones read when the name itself
-    is called (a function's body, a class's ``__init__``). Other methods run at unknown times.
-    """
-
-    name: str
-    kind: str  # "function", "class" or "lambda"
-    line: int
-    free: list[Read] = field(default_factory=list)
-    on_call: list[Read] = field(default_factory=list)
-    global_binds: set[str] = field(default_factory=set)
-    mutates: set[str] = field(default_factory=set)
-
-
-@dataclass
-class CellFacts:
-    """Everything the analysis and the rules need to know about one cell."""
-
-    binds: dict[str, int] = field(default_factory=dict)
-    bind_counts: dict[str, int] = field(default_factory=dict)
-    reads: list[Read] = field(default_factory=list)
-    external: list[Read] = field(default_factory=list)
-    direct_calls: list[Read] = field(default_factory=list)
-    deferred: dict[str, Deferred] = field(default_factory=dict)
-    mutated: dict[str, int] = field(default_factory=dict)
-    #: names the cell deletes (`del x`) and does not bind again after
-    deleted: set[str] = field(default_factory=set)
-    imports: list[ImportFact] = field(default_factory=list)
-    calls: list[CallFact] = field(default_factory=list)
-    strings: list[StringFact] = field(default_factory=list)
-    assignments: list[Assignment] = field(default_factory=list)
-    #: ``id(call)`` → the targets of ``targets = call(…)``, in any scope of the cell.
-    call_targets: dict[int, list[ast.expr]] = field(default_factory=dict)
-    #: every ``for`` and ``while`` statement of the cell, at any depth.
-    loops: list[ast.stmt] = field(default_factory=list)
-    wildcard: bool = False
-    dynamic: bool = False
-    statements: int = 0
-    #: ``from __future__ import annotations``: from here on, IPython evaluates no annotation
-    future_annotations: bool = False
-    definitions: int = 0
-
-    @property
-    def needs(self) -> set[str]:
-        """Names this cell needs from before it (read before it binds them)."""
-        return {read.name for read in self.external}
-
-
-def dotted_name(node: ast.AST) -> str | None:
-    """``a.b.c`` for a chain of attributes on a name, else ``None``."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def base_name(node: ast.AST) -> str | None:
-    """The name at the root of ``a.b[c].d``, or ``None``."""
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-        node = node.value
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        return None
-    return node.id if isinstance(node, ast.Name) else None
-
-
 _HANDLERS: dict[type, object] = {}
-
-
-class _Scope:
-    __slots__ = ("kind", "locals", "globals", "nonlocals", "parent")
-
-    def __init__(self, kind: str, parent: _Scope | None, local: set[str] | None = None,
-                 globals_: set[str] | None = None, nonlocals: set[str] | None = None) -> None:
-        self.kind = kind
-        self.parent = parent
-        self.locals = local if local is not None else set()
-        self.globals = globals_ or set()
-        self.nonlocals = nonlocals or set()
 
 
 def analyse_cell(tree: ast.Module, col_shift: dict[int, int] | None = None,
@@ -181,14 +56,14 @@ def analyse_cell(tree: ast.Module, col_shift: dict[int, int] | None = None,
     return visitor.facts
 
 
-class _Visitor:
+class _Visitor(Expressions):
     def __init__(self, col_shift: dict[int, int], walrus: bool = True,
                  lazy_annotations: bool = False) -> None:
         self.facts = CellFacts()
         self.lazy_annotations = lazy_annotations
         self.walrus = walrus  # whether an expression may bind a name (`(n := len(a))`)
         self.col_shift = col_shift
-        self.scope = _Scope("module", None)
+        self.scope = Scope("module", None)
         self.owner: Deferred | None = None
         self.on_call = False
         self.loop = 0
@@ -202,7 +77,7 @@ class _Visitor:
         facts = self.facts
         facts.statements = len(tree.body)
         for index, stmt in enumerate(tree.body):
-            if index == 0 and _is_docstring(stmt):
+            if index == 0 and is_docstring(stmt):
                 facts.strings.append(StringFact(stmt.value.value, stmt.value, None, True))
                 continue
             self.stmt(stmt, top=True)
@@ -296,7 +171,8 @@ class _Visitor:
         kind = type(node)
         method = _HANDLERS.get(kind)
         if method is None:
-            method = _HANDLERS[kind] = getattr(_Visitor, "stmt_" + kind.__name__, _Visitor.generic_stmt)
+            method = _HANDLERS[kind] = getattr(_Visitor, "stmt_" + kind.__name__,
+                                               _Visitor.generic_stmt)
         method(self, node, top)
 
     def generic_stmt(self, node: ast.stmt, top: bool) -> None:
@@ -472,7 +348,7 @@ class _Visitor:
         owner = None
         if self.owner is None and outer_scope.kind == "module":
             owner = Deferred(node.name, "class", node.lineno)
-        self.scope = _Scope("class", outer_scope)
+        self.scope = Scope("class", outer_scope)
         for stmt in node.body:
             if isinstance(stmt, _FUNCTIONS) and owner is not None:
                 for decorator in stmt.decorator_list:
@@ -484,7 +360,7 @@ class _Visitor:
                 self.facts.definitions += 1
                 self.function_scope(stmt.args, stmt.body)
                 self.owner, self.on_call = saved
-            elif _is_docstring(stmt):
+            elif is_docstring(stmt):
                 self.facts.strings.append(StringFact(stmt.value.value, stmt.value, None, True))
             else:
                 self.stmt(stmt)
@@ -513,17 +389,17 @@ class _Visitor:
 
     def function_scope(self, args: ast.arguments, body: list[ast.stmt] | ast.expr) -> None:
         stmts = body if isinstance(body, list) else [ast.Expr(body)]
-        local, globals_, nonlocals = _local_names(stmts) if self.walrus else \
-            _statement_locals(stmts)
-        local |= _parameters(args)
+        local, globals_, nonlocals = local_names(stmts) if self.walrus else \
+            statement_locals(stmts)
+        local |= parameters(args)
         local -= globals_
         local -= nonlocals
         outer = self.scope
-        self.scope = _Scope("function", outer, local, globals_, nonlocals)
+        self.scope = Scope("function", outer, local, globals_, nonlocals)
         loop, self.loop = self.loop, 0
         if isinstance(body, list):
             for index, stmt in enumerate(body):
-                if index == 0 and _is_docstring(stmt):
+                if index == 0 and is_docstring(stmt):
                     self.facts.strings.append(StringFact(stmt.value.value, stmt.value, None, True))
                     continue
                 self.stmt(stmt)
@@ -572,162 +448,6 @@ class _Visitor:
             elif isinstance(child, ast.expr):
                 self.expr(child)
 
-    # -- targets and expressions -----------------------------------------------------------
-
-    def target(self, node: ast.expr) -> None:
-        if isinstance(node, ast.Name):
-            self.bind(node.id, node)
-        elif isinstance(node, (ast.Tuple, ast.List)):
-            for element in node.elts:
-                self.target(element)
-        elif isinstance(node, ast.Starred):
-            self.target(node.value)
-        elif isinstance(node, (ast.Attribute, ast.Subscript)):
-            self.expr(node.value)
-            if isinstance(node, ast.Subscript):
-                self.expr(node.slice)
-            self.mutate(node)
-        else:
-            self.expr(node)
-
-    def expr(self, node: ast.expr, context: str | None = None) -> None:
-        # An explicit stack keeps deep expressions from exhausting the recursion limit.
-        stack: list[tuple[ast.AST, str | None]] = [(node, context)]
-        push = stack.append
-        pop = stack.pop
-        while stack:
-            node, context = pop()
-            kind = type(node)
-            if kind is ast.Name:
-                ctx = type(node.ctx)
-                if ctx is ast.Load:
-                    self.read(node.id, node)
-                elif ctx is ast.Store:
-                    self.bind(node.id, node)
-                continue
-            if kind is ast.Constant:
-                if type(node.value) is str:
-                    self.facts.strings.append(StringFact(node.value, node, context, False))
-                continue
-            if kind is ast.Call:
-                self.call(node, push)
-                continue
-            if kind is ast.Attribute:
-                push((node.value, None))
-                continue
-            if kind is ast.Subscript:
-                push((node.slice, None))
-                push((node.value, None))
-                continue
-            if kind is ast.Dict:
-                for key, value in zip(node.keys, node.values):
-                    label = key.value if type(key) is ast.Constant and \
-                        type(key.value) is str else None
-                    push((value, label))
-                    if key is not None:
-                        push((key, None))
-                continue
-            if kind is ast.Lambda:
-                self.arguments(node.args)
-                self.lambda_(node, context)
-                continue
-            if kind in _COMPREHENSIONS:
-                self.comprehension(node)
-                continue
-            if kind is ast.NamedExpr:
-                push((node.target, None))
-                push((node.value, None))
-                continue
-            inherited = context if kind is ast.JoinedStr else None
-            fields = _EXPR_FIELDS.get(kind)
-            if fields is None:
-                fields = _EXPR_FIELDS[kind] = _expression_fields(kind)
-            for name in fields:
-                value = getattr(node, name, None)
-                if type(value) is list:
-                    for item in reversed(value):
-                        if isinstance(item, ast.expr):
-                            push((item, inherited))
-                elif isinstance(value, ast.expr):
-                    push((value, inherited))
-
-    def call(self, node: ast.Call, push) -> None:
-        func = node.func
-        func_kind = type(func)
-        if func_kind is ast.Name:
-            dotted = func.id
-            attr = None
-        elif func_kind is ast.Attribute:
-            attr = func.attr
-            value = func.value
-            dotted = f"{value.id}.{attr}" if type(value) is ast.Name else dotted_name(func)
-        else:
-            dotted = attr = None
-        now = self.owner is None and self.scope.kind != "function"
-        self.facts.calls.append(CallFact(dotted, attr, node, not now))
-        keywords = node.keywords
-        if func_kind is ast.Name:
-            if now:
-                if func.id in ("exec", "globals", "locals", "vars"):
-                    self.facts.dynamic = True
-                if self.is_global(func.id):
-                    self.facts.direct_calls.append(Read(func.id, func.lineno, self.col(func)))
-        elif attr is not None and (attr in MUTATING_METHODS or keywords and any(
-                k.arg == "inplace" and type(k.value) is ast.Constant and k.value.value is True
-                for k in keywords)):
-            self.mutate(func.value)
-        # Push in reverse so that reads come out in source order.
-        for keyword in reversed(keywords):
-            push((keyword.value, keyword.arg))
-        for arg in reversed(node.args):
-            push((arg, None))
-        push((func, None))
-
-    def lambda_(self, node: ast.Lambda, context: str | None) -> None:
-        # ``f = lambda …`` at notebook level behaves like ``def f``; any other lambda is assumed
-        # to be called where it stands (``df.apply(lambda r: …)``).
-        if context and self.owner is None and self.scope.kind == "module" and \
-                context.isidentifier():
-            owner = Deferred(context, "lambda", node.lineno)
-            saved = self.owner, self.on_call
-            self.owner, self.on_call = owner, True
-            self.function_scope(node.args, node.body)
-            self.owner, self.on_call = saved
-            self.facts.deferred[context] = owner
-        else:
-            self.function_scope(node.args, node.body)
-
-    def comprehension(self, node: ast.AST) -> None:
-        generators = node.generators
-        self.expr(generators[0].iter)
-        local: set[str] = set()
-        for generator in generators:
-            for child in ast.walk(generator.target):
-                if isinstance(child, ast.Name):
-                    local.add(child.id)
-        outer = self.scope
-        self.scope = _Scope("comprehension", outer, local)
-        for number, generator in enumerate(generators):
-            if number:
-                self.expr(generator.iter)
-            for condition in generator.ifs:
-                self.expr(condition)
-        if isinstance(node, ast.DictComp):
-            self.expr(node.key)
-            self.expr(node.value)
-        else:
-            self.expr(node.elt)
-        self.scope = outer
-
-
-#: per expression type, the fields that may hold expressions, last first (for the stack)
-_EXPR_FIELDS: dict[type, tuple[str, ...]] = {}
-_NOT_EXPRESSIONS = frozenset({"ctx", "op", "ops", "conversion", "kind", "type_comment"})
-
-
-def _expression_fields(kind: type) -> tuple[str, ...]:
-    return tuple(name for name in reversed(kind._fields) if name not in _NOT_EXPRESSIONS)
-
 
 def _iterated(node: ast.expr) -> set[str]:
     """The names whose elements a loop over ``node`` visits: ``rows``, ``a`` in
@@ -755,174 +475,3 @@ def _target_label(node: ast.expr) -> str | None:
         return node.slice.value
     return None
 
-
-def _is_docstring(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and \
-        isinstance(stmt.value.value, str)
-
-
-def _parameters(args: ast.arguments) -> set[str]:
-    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-    if args.vararg is not None:
-        names.add(args.vararg.arg)
-    if args.kwarg is not None:
-        names.add(args.kwarg.arg)
-    return names
-
-
-def _local_names(body: list[ast.stmt]) -> tuple[set[str], set[str], set[str]]:
-    """The names a function body binds, declares ``global`` and declares ``nonlocal``."""
-    local: set[str] = set()
-    globals_: set[str] = set()
-    nonlocals: set[str] = set()
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is ast.Name:
-            if not isinstance(node.ctx, ast.Load):
-                local.add(node.id)
-            continue
-        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-            local.add(node.name)
-            stack.extend(node.decorator_list)
-            if kind is not ast.ClassDef:
-                stack.extend(node.args.defaults)
-                stack.extend(d for d in node.args.kw_defaults if d is not None)
-            continue
-        if kind is ast.Lambda:
-            continue
-        if kind in _COMPREHENSIONS:
-            # Only a walrus inside a comprehension binds here.
-            stack.extend(n.target for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
-            stack.append(node.generators[0].iter)
-            continue
-        if kind is ast.Global:
-            globals_.update(node.names)
-            continue
-        if kind is ast.Nonlocal:
-            nonlocals.update(node.names)
-            continue
-        if kind is ast.Import or kind is ast.ImportFrom:
-            for alias in node.names:
-                if alias.name != "*":
-                    local.add(alias.asname or alias.name.partition(".")[0])
-            continue
-        if kind is ast.ExceptHandler and node.name:
-            local.add(node.name)
-        elif kind.__name__ in ("MatchAs", "MatchStar") and node.name:
-            local.add(node.name)
-        elif kind.__name__ == "MatchMapping" and node.rest:
-            local.add(node.rest)
-        stack.extend(children(node))
-    return local, globals_, nonlocals
-
-
-def _statement_locals(body: list[ast.stmt]) -> tuple[set[str], set[str], set[str]]:
-    """:func:`_local_names` for code without ``:=``: then only statements bind, and the
-    expressions need not be walked."""
-    local: set[str] = set()
-    globals_: set[str] = set()
-    nonlocals: set[str] = set()
-    stack: list[ast.stmt] = list(body)
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is ast.Assign:
-            for target in node.targets:
-                _target_names(target, local)
-        elif kind is ast.AugAssign or kind is ast.AnnAssign:
-            _target_names(node.target, local)
-        elif kind is ast.For or kind is ast.AsyncFor:
-            _target_names(node.target, local)
-            stack.extend(node.body)
-            stack.extend(node.orelse)
-        elif kind is ast.If or kind is ast.While:
-            stack.extend(node.body)
-            stack.extend(node.orelse)
-        elif kind is ast.With or kind is ast.AsyncWith:
-            for item in node.items:
-                if item.optional_vars is not None:
-                    _target_names(item.optional_vars, local)
-            stack.extend(node.body)
-        elif kind in _TRIES:
-            stack.extend(node.body)
-            for handler in node.handlers:
-                if handler.name:
-                    local.add(handler.name)
-                stack.extend(handler.body)
-            stack.extend(node.orelse)
-            stack.extend(node.finalbody)
-        elif kind in _DEFINITIONS:
-            local.add(node.name)
-        elif kind is ast.Import or kind is ast.ImportFrom:
-            for alias in node.names:
-                if alias.name != "*":
-                    local.add(alias.asname or alias.name.partition(".")[0])
-        elif kind is ast.Global:
-            globals_.update(node.names)
-        elif kind is ast.Nonlocal:
-            nonlocals.update(node.names)
-        elif kind is ast.Delete:
-            for target in node.targets:
-                _target_names(target, local)
-        elif kind.__name__ == "Match":
-            for case in node.cases:
-                for child in ast.walk(case.pattern):
-                    name = getattr(child, "rest" if type(child).__name__ == "MatchMapping"
-                                   else "name", None)
-                    if isinstance(name, str):
-                        local.add(name)
-                stack.extend(case.body)
-    return local, globals_, nonlocals
-
-
-def _target_names(node: ast.expr, local: set[str]) -> None:
-    """The names an assignment target binds (``a``, ``b`` in ``a, *b = …``; none in
-    ``a[i] = …``)."""
-    kind = type(node)
-    if kind is ast.Name:
-        local.add(node.id)
-    elif kind is ast.Tuple or kind is ast.List:
-        for element in node.elts:
-            _target_names(element, local)
-    elif kind is ast.Starred:
-        _target_names(node.value, local)
-
-
-_TRIES = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-#: per node type, the fields that may hold nodes (operators and contexts left out)
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-_NOT_CHILDREN = frozenset({"ctx", "op", "ops"})
-
-
-def children(node: ast.AST) -> list[ast.AST]:
-    """The child nodes of ``node`` (like :func:`ast.iter_child_nodes`, without operators and
-    contexts, and several times faster: the analysis walks every function body with it)."""
-    kind = type(node)
-    fields = _CHILD_FIELDS.get(kind)
-    if fields is None:
-        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _NOT_CHILDREN)
-    found: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if type(value) is list:
-            found.extend(item for item in value if isinstance(item, ast.AST))
-        elif isinstance(value, ast.AST):
-            found.append(value)
-    return found
-
-
-def names_in(node: ast.AST) -> set[str]:
-    """Every name read or written anywhere in ``node``."""
-    names: set[str] = set()
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if type(node) is ast.Name:
-            names.add(node.id)
-        else:
-            stack.extend(children(node))
-    return names

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from nb2pipe.analysis.cell import CallFact, CellFacts, Deferred, Read, analyse_cell
+from nb2pipe.analysis.cell import analyse_cell
+from nb2pipe.analysis.facts import CallFact, CellFacts, Deferred, Read
 from nb2pipe.notebook.model import Cell, Notebook
 
 #: Names IPython puts in every notebook's namespace.
@@ -85,7 +86,7 @@ class NotebookAnalysis:
 
     def _mark_draws(self) -> None:
         """Count a method call on a random generator (``rng.integers(…)``) as changing it."""
-        from nb2pipe.analysis.cell import dotted_name
+        from nb2pipe.analysis.facts import dotted_name
 
         stateful = set()
         for facts in self.facts.values():

@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.diagnostic import Diagnostic
 
 FOLDER = ".nb2pipe_cache"
 #: Cache files kept (one per selection of rules and settings).

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from nb2pipe.lint.diagnostic import Diagnostic, FixSafety, Severity
+from nb2pipe.diagnostic import Diagnostic, FixSafety, Severity
 
 if TYPE_CHECKING:
     from nb2pipe.analysis.notebook import NotebookAnalysis
-    from nb2pipe.lint.fix import NotebookEditor
+    from nb2pipe.editor import NotebookEditor
     from nb2pipe.notebook.model import Cell, Notebook
 
 SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import os
 import re
@@ -11,12 +10,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from nb2pipe.analysis.notebook import NotebookAnalysis
+from nb2pipe.diagnostic import Diagnostic
 from nb2pipe.lint import suppress
 from nb2pipe.lint.config import Settings
-from nb2pipe.lint.diagnostic import Diagnostic
-from nb2pipe.lint.project import project_for
+from nb2pipe.lint.engine import check_notebook
 from nb2pipe.lint.registry import RULES
-from nb2pipe.lint.rule import Context
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.notebook.reader import NotebookError, notebook_from_bytes, read_notebook
 
@@ -28,48 +26,11 @@ def lint_notebook(notebook: Notebook, codes: Iterable[str] | None = None,
                   extra_ignores: set[str] = frozenset(), with_project: bool = True) \
         -> list[Diagnostic]:
     """Run the selected rules (default: all) on a notebook; suppressions applied, sorted."""
-    return _lint_notebook(notebook, codes, extra_ignores, with_project)[0]
+    return check_notebook(notebook, _classes(codes), extra_ignores, with_project)[0]
 
 
-def _lint_notebook(notebook: Notebook, codes: Iterable[str] | None, extra_ignores: set[str],
-                   with_project: bool) -> tuple[list[Diagnostic], NotebookAnalysis | None]:
-    selected = set(RULES) if codes is None else set(codes)
-    language = notebook.language
-    if "python" not in language:
-        rule = RULES["NB903"]()
-        found = list(rule.check(Context(notebook, None))) if "NB903" in selected else []
-        return suppress.apply(found, notebook, extra_ignores), None
-    analysis = NotebookAnalysis(notebook)
-    project = {}
-    if with_project and not notebook.path.startswith("<"):
-        project["project"] = project_for(os.path.dirname(os.path.abspath(notebook.path)))
-    context = Context(notebook, analysis, project)
-    found: list[Diagnostic] = []
-    for code in sorted(selected):
-        rule_class = RULES[code]
-        if rule_class.scope != "notebook":
-            continue
-        found.extend(rule_class().check(context))
-    found = suppress.apply(found, notebook, extra_ignores)
-    if any(cell.code and cell.code.error for cell in notebook.code_cells):
-        # --fix leaves a notebook alone until all its cells parse: nothing is fixable yet
-        found = [dataclasses.replace(d, fix=None, fix_safety=None) if d.fix else d
-                 for d in found]
-    elif any(d.fix and d.cell is not None and _in_magic(notebook, d) for d in found):
-        # `%timeit RandomForestClassifier().fit(X, y)`: fixes edit code, never an IPython line
-        found = [dataclasses.replace(d, fix=None, fix_safety=None)
-                 if d.fix and d.cell is not None and _in_magic(notebook, d) else d
-                 for d in found]
-    found.sort(key=lambda d: d.sort_key)
-    return found, analysis
-
-
-def _in_magic(notebook: Notebook, diagnostic: Diagnostic) -> bool:
-    if RULES[diagnostic.code].fix_edits != "code":
-        return False
-    code = notebook.cells[diagnostic.cell].code
-    return code is not None and any(m.line <= diagnostic.line <= m.end_line
-                                    for m in code.magics if m.kind != "cell")
+def _classes(codes: Iterable[str] | None) -> dict[str, type]:
+    return dict(RULES) if codes is None else {code: RULES[code] for code in codes}
 
 
 def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str]) -> FileResult:
@@ -132,7 +93,7 @@ def lint_file(path: str, codes: set[str], settings: Settings | None = None,
         found = [error_diagnostic(path, error)] if "NB901" in codes else []
         return FileResult(path, [d for d in found if d.code not in extra])
     try:
-        diagnostics, analysis = _lint_notebook(notebook, codes, extra, True)
+        diagnostics, analysis = check_notebook(notebook, _classes(codes), extra, True)
     except Exception as error:  # a bug in a rule must not hide the other files' results
         return FileResult(path, [], None, f"{type(error).__name__}: {error}")
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)

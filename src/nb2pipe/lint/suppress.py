@@ -7,7 +7,7 @@ import fnmatch
 import os
 import re
 
-from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.diagnostic import Diagnostic
 from nb2pipe.notebook.model import Notebook
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+))?", re.IGNORECASE)

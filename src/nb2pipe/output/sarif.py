@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from nb2pipe import __version__
-from nb2pipe.lint.diagnostic import rule_url
+from nb2pipe.diagnostic import rule_url
 from nb2pipe.lint.registry import RULES
 from nb2pipe.output.locations import file_position
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.diagnostic import Diagnostic
 
 _COLOURS = {"error": "31", "warning": "33", "info": "36", "code": "1;31", "dim": "2",
             "bold": "1", "path": "1", "help": "36"}

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis
-from nb2pipe.lint.diagnostic import Diagnostic
+from nb2pipe.diagnostic import Diagnostic, diagnostic
 from nb2pipe.notebook.model import Cell, Notebook
 from nb2pipe.pipeline.model import Artifact, Edge, Parameter, Pipeline, Step
 from nb2pipe.pipeline.tags import CellTags, parse_tags
@@ -141,13 +141,8 @@ class _Builder:
 
     def report(self, code: str, cell: Cell | None, message: str, help: str,
                line: int = 1, col: int = 1, severity: str = "error") -> None:
-        from nb2pipe.lint.registry import RULES
-
-        rule = RULES.get(code)
-        self.problems.append(Diagnostic(
-            code=code, name=rule.name if rule else code, severity=severity, message=message,
-            path=self.notebook.path, cell=None if cell is None else cell.index,
-            cell_id=None if cell is None else cell.id, line=line, col=col, help=help))
+        self.problems.append(diagnostic(code, message, self.notebook.path, cell,
+                                        severity=severity, line=line, col=col, help=help))
 
     # -- the build -------------------------------------------------------------------------
 
@@ -505,7 +500,7 @@ def _unserializable(value: ast.AST, analysis: NotebookAnalysis) -> str | None:
     if isinstance(value, ast.GeneratorExp):
         return "a generator"
     if isinstance(value, ast.Call):
-        from nb2pipe.analysis.cell import dotted_name
+        from nb2pipe.analysis.facts import dotted_name
 
         qualified = analysis.qualify(dotted_name(value.func))
         return UNSERIALIZABLE_CALLS.get(qualified or "")

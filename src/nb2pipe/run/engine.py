@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from nb2pipe import __version__
 from nb2pipe.pipeline.model import Pipeline, Step
-from nb2pipe.run.params import ParameterError, parameter_sets
 from nb2pipe.run.kernel import KERNEL, SharedKernel, register_engine
+from nb2pipe.run.params import ParameterError, parameter_sets
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -494,7 +494,7 @@ def _model_artifacts(folder: str) -> list[str]:
 
 def _loggable(parameters: dict) -> dict:
     """Parameters minus anything that looks like a secret (never logged)."""
-    from nb2pipe.lint.rules.hard_coded_secret import by_name, by_shape
+    from nb2pipe.analysis.secrets import by_name, by_shape
 
     safe = {}
     for name, value in parameters.items():

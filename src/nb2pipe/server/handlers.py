@@ -97,7 +97,7 @@ class CheckHandler(_Handler):
 class FixHandler(_Handler):
     @tornado.web.authenticated
     def post(self) -> None:
-        from nb2pipe.lint.fix import fix_notebook
+        from nb2pipe.lint.engine import fix_notebook
         from nb2pipe.lint.registry import RULES
         from nb2pipe.lint.runner import lint_notebook
 
@@ -169,7 +169,7 @@ class ConvertHandler(_Handler):
 class RulesHandler(_Handler):
     @tornado.web.authenticated
     def get(self) -> None:
-        from nb2pipe.lint.diagnostic import rule_url
+        from nb2pipe.diagnostic import rule_url
         from nb2pipe.lint.registry import RULES
 
         self.reply({"rules": [{

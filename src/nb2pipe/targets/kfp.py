@@ -24,8 +24,8 @@ import os
 import tempfile
 
 from nb2pipe import __version__
+from nb2pipe.analysis.knowledge import looks_like_model
 from nb2pipe.analysis.notebook import NotebookAnalysis
-from nb2pipe.lint.knowledge import looks_like_model
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered

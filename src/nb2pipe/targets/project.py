@@ -11,9 +11,9 @@ import sys
 from importlib import metadata
 
 from nb2pipe import __version__
+from nb2pipe.analysis.installs import install_magics, install_specs
+from nb2pipe.analysis.knowledge import DISTRIBUTIONS, KERNEL_MODULES
 from nb2pipe.analysis.notebook import NotebookAnalysis
-from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES
-from nb2pipe.lint.rules.unpinned_install import install_magics, install_specs
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline
 from nb2pipe.targets import Rendered

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
+from nb2pipe.tracking.errors import TrackingError
 
-class TrackingError(RuntimeError):
-    """The tracker cannot be used; the message says which one, why, and how to go on."""
+__all__ = ["NoTracking", "TrackingError", "check_tracker", "default_uri", "make_tracker"]
 
 
 class NoTracking:

@@ -7,7 +7,7 @@ import socket
 import urllib.parse
 import urllib.request
 
-from nb2pipe.tracking import TrackingError
+from nb2pipe.tracking.errors import TrackingError
 
 #: Tags set on every run nb2pipe creates.
 TAG_PREFIX = "nb2pipe."
@@ -18,8 +18,9 @@ class MlflowTracker:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         self.uri = uri
         try:
-            import mlflow
             import logging
+
+            import mlflow
 
             logging.getLogger("mlflow").setLevel(logging.WARNING)
             logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,6 +1,6 @@
 import ast
 
-from nb2pipe.lint.knowledge import SKLEARN_RANDOM
+from nb2pipe.analysis.knowledge import SKLEARN_RANDOM
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
@@ -138,8 +138,8 @@ class EstimatorWithoutRandomState(Rule):
                 help="pass `random_state=SEED`, with `SEED` in the parameters cell")
 
     def fix(self, editor, diagnostics):
+        from nb2pipe.editor import seed_parameter
         from nb2pipe.lint.cst import add_keyword, edit_calls
-        from nb2pipe.lint.fix import seed_parameter
 
         seed, exists = seed_parameter(editor)
         by_cell: dict[int, set] = {}

@@ -1,7 +1,7 @@
 import ast
 import re
 
-from nb2pipe.lint.fix import PARAMETER_TAGS, fresh_name
+from nb2pipe.editor import PARAMETER_TAGS, fresh_name
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 # Where level-0 notebooks keep their data: one person's machine, Colab's Drive, Kaggle.

@@ -1,16 +1,14 @@
 import ast
 
-from nb2pipe.lint.cst import edit_at
-from nb2pipe.lint.fix import fresh_name
-from nb2pipe.lint.knowledge import (
+from nb2pipe.analysis.knowledge import (
     FIT_HYPERPARAMETERS,
     HYPERPARAMETER_CALLS,
     NOT_HYPERPARAMETER_MODULES,
     NOT_HYPERPARAMETERS,
 )
+from nb2pipe.editor import PARAMETER_TAGS, fresh_name
+from nb2pipe.lint.cst import edit_at
 from nb2pipe.lint.rule import Context, Invalid, Rule
-
-PARAMETER_TAGS = ("parameters", "pipeline-parameters")
 
 
 def _number(node: ast.AST) -> bool:

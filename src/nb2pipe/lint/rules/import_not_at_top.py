@@ -122,7 +122,7 @@ def _header_import_cell(ctx):
 
 def _late_installs(ctx, header) -> set[str]:
     """Modules that a `pip install` after the import cell installs (they must stay below)."""
-    from nb2pipe.lint.rules.unpinned_install import install_magics, install_specs
+    from nb2pipe.analysis.installs import install_magics, install_specs
 
     names: set[str] = set()
     for cell in ctx.notebook.code_cells:
@@ -132,7 +132,7 @@ def _late_installs(ctx, header) -> set[str]:
             for spec in install_specs(command)[0]:
                 name = spec.split("==")[0].split(">")[0].split("<")[0].split("[")[0]
                 names |= {name, name.replace("-", "_"), name.lower().replace("-", "_")}
-    from nb2pipe.lint.knowledge import DISTRIBUTIONS
+    from nb2pipe.analysis.knowledge import DISTRIBUTIONS
 
     names |= {module for module, dist in DISTRIBUTIONS.items() if dist in names}
     return names

@@ -1,7 +1,12 @@
 from nb2pipe.analysis import NotebookAnalysis
-from nb2pipe.lint.knowledge import (ALSO_SEEDS, KERAS_RANDOM_LAYERS, RANDOM_SOURCES,
-                                    SOURCE_OF_MODULE, TORCH_RANDOM_LAYERS,
-                                    UNIVERSAL_SEEDERS)
+from nb2pipe.analysis.knowledge import (
+    ALSO_SEEDS,
+    KERAS_RANDOM_LAYERS,
+    RANDOM_SOURCES,
+    SOURCE_OF_MODULE,
+    TORCH_RANDOM_LAYERS,
+    UNIVERSAL_SEEDERS,
+)
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _GENERATORS = ("numpy.random.default_rng", "numpy.random.RandomState")
@@ -139,7 +144,7 @@ class MissingRandomSeed(Rule):
                 help="seed it once after the imports, with the seed in the parameters cell")
 
     def fix(self, editor, diagnostics):
-        from nb2pipe.lint.fix import ensure_seed
+        from nb2pipe.editor import ensure_seed
 
         seed = ensure_seed(editor)
         analysis = NotebookAnalysis(editor.notebook())

@@ -1,9 +1,9 @@
 import ast
 import weakref
 
-from nb2pipe.analysis.cell import dotted_name
-from nb2pipe.lint.fix import TRACKING_HEADER
-from nb2pipe.lint.knowledge import ML_MODULES, TRACKER_CALLS, TRACKER_MODULES
+from nb2pipe.analysis.facts import dotted_name
+from nb2pipe.analysis.knowledge import ML_MODULES, TRACKER_CALLS, TRACKER_MODULES
+from nb2pipe.editor import TRACKING_HEADER
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _TRAINING_FUNCTIONS = frozenset({

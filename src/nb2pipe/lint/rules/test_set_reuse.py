@@ -1,7 +1,7 @@
 import ast
 
-from nb2pipe.analysis.cell import base_name, names_in
-from nb2pipe.lint.knowledge import TRAIN_TEST_SPLITS
+from nb2pipe.analysis.facts import base_name, names_in
+from nb2pipe.analysis.knowledge import TRAIN_TEST_SPLITS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _EVALUATIONS = frozenset({"score", "predict", "predict_proba", "decision_function", "evaluate"})

@@ -3,7 +3,7 @@ import os
 import sys
 from functools import lru_cache
 
-from nb2pipe.lint.knowledge import DISTRIBUTIONS, KERNEL_MODULES, PYTHON2_STDLIB
+from nb2pipe.analysis.knowledge import DISTRIBUTIONS, KERNEL_MODULES, PYTHON2_STDLIB
 from nb2pipe.lint.project import is_local_module
 from nb2pipe.lint.rule import Context, Invalid, Rule
 

@@ -1,6 +1,5 @@
-from nb2pipe.lint.knowledge import PYTHON2_BUILTINS
+from nb2pipe.analysis.knowledge import PYTHON2_BUILTINS
 from nb2pipe.lint.rule import Context, Invalid, Rule
-
 
 #: Names the pyspark shell (and Databricks) defines before the notebook runs.
 _SPARK_SHELL_NAMES = frozenset({"sc", "spark", "sqlContext"})

@@ -1,4 +1,4 @@
-from nb2pipe.lint.fix import inserted_by_fix
+from nb2pipe.editor import inserted_by_fix
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 

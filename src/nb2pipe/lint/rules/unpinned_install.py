@@ -1,83 +1,13 @@
 import re
-import shlex
 
+from nb2pipe.analysis.installs import (
+    INSTALLERS,
+    PACKAGE_NAME,
+    install_magics,
+    install_specs,
+    is_pinned,
+)
 from nb2pipe.lint.rule import Context, Invalid, Rule
-
-# Options of `pip install` / `conda install` that take a value.
-_VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i",
-                  "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target",
-                  "--prefix", "--root", "--platform", "--python-version", "--implementation",
-                  "--abi", "--src", "--upgrade-strategy", "--progress-bar", "--channel", "-n",
-                  "--name", "-p", "--no-binary", "--only-binary", "--trusted-host", "--cache-dir",
-                  "--log", "--proxy", "--timeout", "--retries", "--python"}
-_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?")
-#: The installer's own packages: upgrading them changes no result.
-_INSTALLERS = re.compile(r"^(pip|setuptools|wheel)([<>=!~].*)?$", re.IGNORECASE)
-
-
-def install_specs(command: str) -> tuple[list[str], bool]:
-    """The package specs of a ``pip/conda install`` command, and whether it uses a file."""
-    try:
-        words = shlex.split(command, comments=True)
-    except ValueError:
-        words = command.split()
-    if "install" not in words:
-        return [], False
-    words = words[words.index("install") + 1:]
-    specs: list[str] = []
-    uses_file = False
-    skip = False
-    for word in words:
-        if skip:
-            skip = False
-            continue
-        if word in ("-r", "--requirement", "-c", "--constraint"):
-            uses_file = True
-        if word in _VALUE_OPTIONS:
-            skip = True
-            continue
-        if word.startswith("-") or word in (">", ">>", "&&", ";", "|", "2>&1", "1>/dev/null") \
-                or word.startswith((">", "2>", "&")):
-            if word in ("&&", ";", "|"):
-                break
-            continue
-        specs.append(word)
-    return specs, uses_file
-
-
-def is_pinned(spec: str, conda: bool = False) -> bool:
-    if any(c in spec for c in "{}$"):
-        return True  # a variable: cannot tell
-    if "://" in spec or spec.startswith(("git+", "hg+", "svn+", "bzr+")):
-        tail = spec.split("://", 1)[-1]
-        return "@" in tail.rsplit("/", 1)[-1] or spec.endswith((".whl", ".tar.gz", ".zip"))
-    if spec.startswith((".", "/", "~")) or spec.endswith((".whl", ".tar.gz", ".zip", ".tgz")):
-        return True
-    if "===" in spec:
-        return True
-    if "==" in spec:
-        return not spec.rstrip("'\"").endswith("*")  # `numpy==1.*` allows every 1.x
-    if conda and re.search(r"(?<![<>!=])=[0-9]", spec):
-        return True
-    return False
-
-
-def install_magics(cell):
-    """``(magic, tool, command)`` for each pip/conda install in a cell."""
-    for magic in cell.code.magics if cell.code else ():
-        if magic.kind == "line" and magic.name in ("pip", "conda", "mamba"):
-            yield magic, magic.name, magic.command
-        elif magic.kind == "shell":
-            command = magic.command
-            words = command.split()
-            if not words:
-                continue
-            tool = words[0].rsplit("/", 1)[-1]
-            if (tool.startswith("python") or tool.startswith("{") and tool.endswith("}")) \
-                    and words[1:3] == ["-m", "pip"]:
-                tool = "pip"  # `!{sys.executable} -m pip install …`, Jupyter's advice
-            if tool in ("pip", "pip3", "conda", "mamba", "micromamba", "uv"):
-                yield magic, "conda" if "mamba" in tool else tool, command
 
 
 class UnpinnedInstall(Rule):
@@ -148,7 +78,7 @@ class UnpinnedInstall(Rule):
                 for spec in specs:
                     if is_pinned(spec, conda=tool == "conda"):
                         continue
-                    if _INSTALLERS.match(spec):
+                    if INSTALLERS.match(spec):
                         continue  # `pip install -U pip`: the installer, not a dependency
                     if "://" in spec or spec.startswith(("git+", "hg+", "svn+", "bzr+")):
                         yield self.report(
@@ -157,7 +87,7 @@ class UnpinnedInstall(Rule):
                             col=max(magic.text.find(spec) + 1, 1),
                             help="pin it to a commit or a tag: `…@<commit>`", fix=False)
                         continue
-                    name = _NAME.match(spec)
+                    name = PACKAGE_NAME.match(spec)
                     version = _installed(name.group(1)) if name else None
                     col = magic.text.find(spec) + 1 if spec in magic.text.split("\n")[0] else 1
                     package = name.group(1) if name else spec
@@ -187,7 +117,7 @@ class UnpinnedInstall(Rule):
                     version = _pin_version(spec, tool)
                     if version is None:
                         continue
-                    pinned = _NAME.match(spec).group(0) + "==" + version
+                    pinned = PACKAGE_NAME.match(spec).group(0) + "==" + version
                     line = re.sub(rf"(?<![\w.=-]){re.escape(spec)}(?![\w.=-])", pinned, line,
                                   count=1)
                 lines[magic.line - 1] = line
@@ -198,9 +128,9 @@ def _pin_version(spec: str, tool: str) -> str | None:
     """The version the fix pins ``spec`` to: the one installed here, when the spec is a
     package that is not pinned yet and the installed version meets its constraint (`x<2` is
     never pinned to 2.1); ``None`` when there is nothing the fix can do."""
-    if tool == "conda" or is_pinned(spec) or _INSTALLERS.match(spec) or "://" in spec:
+    if tool == "conda" or is_pinned(spec) or INSTALLERS.match(spec) or "://" in spec:
         return None
-    name = _NAME.match(spec)
+    name = PACKAGE_NAME.match(spec)
     version = _installed(name.group(1)) if name else None
     if version is None:
         return None

@@ -97,10 +97,11 @@ class UntaggedTrainingNotebook(Rule):
                  "or tag them by hand (docs/tags.md)")
 
     def fix(self, editor, diagnostics):
-        from nb2pipe.pipeline.auto import AutoTagError, propose
+        from nb2pipe.auto import AutoTagError, propose
+        from nb2pipe.lint.tidy import tidy
 
         try:
-            proposal = propose(editor.notebook())
+            proposal = propose(editor.notebook(), tidy)
         except AutoTagError:
             return
         editor.replace(proposal.notebook.raw)

@@ -1,6 +1,6 @@
 import ast
 
-from nb2pipe.lint.knowledge import MODEL_EXTENSIONS, looks_like_model
+from nb2pipe.analysis.knowledge import MODEL_EXTENSIONS, looks_like_model
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _DUMPERS = frozenset({"pickle.dump", "joblib.dump", "dill.dump", "cloudpickle.dump",

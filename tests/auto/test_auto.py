@@ -7,11 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from nb2pipe.auto import AutoTagError
+from nb2pipe.auto import propose as propose_with
+from nb2pipe.lint.tidy import tidy
 from nb2pipe.notebook.reader import notebook_from_percent as read_notebook_from_text
 from nb2pipe.notebook.reader import read_notebook
-from nb2pipe.pipeline.auto import AutoTagError, propose
 from nb2pipe.pipeline.build import build_pipeline
 from tests.helpers import run_cli, run_top_to_bottom, write_notebook
+
+
+def propose(notebook):
+    """The proposal as `convert --auto` makes it: tidied by the linter's fixes first."""
+    return propose_with(notebook, tidy)
+
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "sample_notebooks"
 

@@ -1,4 +1,9 @@
-"""Diagnostics: what a rule found, where, and how to fix it."""
+"""Diagnostics: what a rule found, where, and how to fix it.
+
+The vocabulary every floor shares (see ARCHITECTURE.md): the linter's rules report
+diagnostics, and so do the pipeline builder, ``convert`` and ``--auto``; the code → name table
+lets those name a rule without importing the linter.
+"""
 
 from __future__ import annotations
 
@@ -77,6 +82,58 @@ class Diagnostic:
                                                   "applicability": self.fix_safety},
             "url": rule_url(self.code),
         }
+
+
+#: Every rule's code and kebab-case name (each rule class declares the same pair; a test keeps
+#: them equal). Codes are permanent: never renumber or reuse one.
+RULE_NAMES: dict[str, str] = {
+    "NB101": "non-linear-execution",
+    "NB102": "execution-count-gap",
+    "NB103": "unexecuted-cell",
+    "NB104": "error-output",
+    "NB105": "use-before-define",
+    "NB106": "undefined-name",
+    "NB201": "hard-coded-absolute-path",
+    "NB202": "missing-random-seed",
+    "NB203": "estimator-without-random-state",
+    "NB204": "unpinned-install",
+    "NB205": "undeclared-dependency",
+    "NB206": "cross-notebook-state",
+    "NB207": "shell-side-effect",
+    "NB208": "wildcard-import",
+    "NB209": "import-not-at-top",
+    "NB301": "no-experiment-tracking",
+    "NB302": "unversioned-model-save",
+    "NB303": "no-parameters-cell",
+    "NB304": "hard-coded-hyperparameter",
+    "NB305": "interactive-input",
+    "NB306": "all-global-scope",
+    "NB401": "invalid-tag",
+    "NB402": "ambiguous-producer",
+    "NB403": "unserializable-step-output",
+    "NB404": "defined-only-in-skipped-cell",
+    "NB405": "non-literal-parameter",
+    "NB406": "untagged-training-notebook",
+    "NB501": "hard-coded-secret",
+    "NB601": "preprocessing-before-split",
+    "NB602": "test-set-reuse",
+    "NB701": "no-dependency-file",
+    "NB702": "no-tests",
+    "NB703": "no-ci",
+    "NB704": "unversioned-data",
+    "NB901": "invalid-notebook",
+    "NB902": "syntax-error",
+    "NB903": "unsupported-kernel",
+}
+
+
+def diagnostic(code: str, message: str, path: str, cell=None, *, severity: Severity = "error",
+               line: int = 1, col: int = 1, help: str | None = None) -> Diagnostic:
+    """A diagnostic of rule ``code`` about ``cell`` (a notebook cell, or ``None``), named from
+    :data:`RULE_NAMES`."""
+    return Diagnostic(code=code, name=RULE_NAMES.get(code, code), severity=severity,
+                      message=message, path=path, cell=None if cell is None else cell.index,
+                      cell_id=None if cell is None else cell.id, line=line, col=col, help=help)
 
 
 DOCS_URL = "https://nb2pipe.readthedocs.io/en/latest/rules/{code}/"

@@ -1,0 +1,87 @@
+"""``nb2pipe convert``: a tagged notebook (or, with ``--auto``, any notebook) into a folder of
+pipeline files."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from nb2pipe.cli.console import EXIT_FINDINGS, EXIT_OK, UsageError, counted, csv
+
+
+def add_parser(commands) -> None:
+    convert = commands.add_parser(
+        "convert", help="turn a tagged notebook (or, with --auto, any notebook) into a pipeline",
+        description="Convert a tagged notebook into a folder of pipeline files.")
+    convert.add_argument("notebook", help="the tagged notebook (.ipynb)")
+    convert.add_argument("-o", "--output", metavar="DIR",
+                         help="the folder to write (default: NOTEBOOK's name + '-pipeline')")
+    convert.add_argument("--target", type=csv, metavar="NAMES",
+                         help="targets to write (default: components,papermill,project,kfp)")
+    convert.add_argument("--force", action="store_true",
+                         help="replace DIR even if nb2pipe did not write it")
+    convert.add_argument("--auto", action="store_true",
+                         help="propose steps for an untagged notebook, write the tags into "
+                              "NOTEBOOK.tagged.ipynb and convert that")
+    convert.add_argument("--in-place", action="store_true",
+                         help="with --auto: write the tags into NOTEBOOK itself")
+
+
+def run(args) -> int:
+    from nb2pipe.auto import AutoTagError
+    from nb2pipe.convert import ConvertError, convert, convert_auto
+    from nb2pipe.notebook.reader import NotebookError
+    from nb2pipe.output.text import headline, use_colour
+    from nb2pipe.pipeline.build import PipelineError
+    from nb2pipe.targets import DEFAULT_TARGETS
+
+    output = args.output or os.path.splitext(args.notebook)[0] + "-pipeline"
+    targets = tuple(args.target) if args.target else DEFAULT_TARGETS
+    if "project" not in targets:
+        targets = ("project",) + targets  # pipeline.json is what every target stands on
+    if args.in_place and not args.auto:
+        raise UsageError("--in-place goes with --auto (it writes the proposed tags back)")
+    proposal = tagged = None
+    try:
+        if args.auto:
+            proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
+                                                        force=args.force, in_place=args.in_place)
+        else:
+            conversion = convert(args.notebook, output, targets, force=args.force)
+    except AutoTagError as error:
+        for problem in error.problems:
+            print(f"{args.notebook}: {problem}", file=sys.stderr)
+        print(f"error: nb2pipe could not propose steps for {args.notebook} "
+              f"({len(error.problems)} problem{'s' if len(error.problems) != 1 else ''}); "
+              f"nothing was written", file=sys.stderr)
+        return EXIT_FINDINGS
+    except NotebookError as error:
+        raise UsageError(f"{args.notebook}: {error.message}; {error.hint}") from None
+    except PipelineError as error:
+        colour = use_colour(sys.stderr)
+        for diagnostic in error.diagnostics:
+            print(headline(diagnostic, colour), file=sys.stderr)
+            if diagnostic.help:
+                print(f"  = help: {diagnostic.help}", file=sys.stderr)
+        print(f"error: {args.notebook} cannot become a pipeline ({len(error.diagnostics)} "
+              f"problem{'s' if len(error.diagnostics) != 1 else ''}); nothing was written",
+              file=sys.stderr)
+        return EXIT_FINDINGS
+    except (ConvertError, KeyError) as error:
+        raise UsageError(str(error).strip("'\"")) from None
+    pipeline = conversion.pipeline
+    if proposal is not None:
+        count = len(proposal.steps)
+        print(f"Proposed {count} step{'s' if count != 1 else ''} for {args.notebook}:",
+              file=sys.stderr)
+        for line in proposal.summary():
+            print(f"  {line}", file=sys.stderr)
+        print(f"Wrote the tags into {tagged}: review them there, then convert it again "
+              f"without --auto.", file=sys.stderr)
+    for warning in conversion.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    steps = ", ".join(s.name for s in pipeline.steps)
+    print(f"Wrote {output}/ ({len(conversion.files)} files): {counted(pipeline.steps, 'step')} "
+          f"({steps}), {counted(pipeline.parameters, 'parameter')}.", file=sys.stderr)
+    print(f"Run it: nb2pipe run {output}", file=sys.stderr)
+    return EXIT_OK
