@@ -178,6 +178,61 @@ def untagged():
     ], "untagged")
 
 
+def churn_data(rows: int = 3000, seed: int = 11):
+    """A synthetic customer table (the churn samples read it): tenure, charges, contract and
+    payment categories, support calls; `churned` depends on them, with interactions a deeper
+    forest learns better."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(["month-to-month", "one-year", "two-year"], rows, p=[.55, .25, .2])
+    payment = rng.choice(["card", "bank", "check", "electronic"], rows)
+    tenure = rng.integers(1, 72, rows)
+    monthly = np.round(rng.uniform(20, 120, rows), 2)
+    calls = rng.poisson(1.5, rows)
+    senior = rng.integers(0, 2, rows)
+    score = (-1.0 + 0.025 * (monthly - 60) - 0.04 * tenure + 0.45 * calls
+             + np.where(contract == "month-to-month", 1.4, np.where(contract == "one-year",
+                                                                   0.0, -1.2))
+             + np.where((payment == "electronic") & (senior == 1), 1.0, 0.0)
+             + np.where((tenure < 12) & (monthly > 90), 1.5, 0.0))
+    churned = (rng.random(rows) < 1 / (1 + np.exp(-score))).astype(int)
+    return pd.DataFrame({
+        "customer_id": [f"C{n:05d}" for n in range(rows)], "tenure_months": tenure,
+        "monthly_charges": monthly, "total_charges": np.round(monthly * tenure, 2),
+        "contract": contract, "payment": payment, "senior": senior,
+        "support_calls": calls, "churned": churned})
+
+
+def churn():
+    """Level 0, but runnable top to bottom: constants instead of parameters, no seeds, no
+    tracking. `check --fix` then `convert --auto` make it a level-1 pipeline (docs/level1.md)."""
+    return notebook([
+        md("# Customer churn\n\nWhich customers will leave? A random forest on last quarter's "
+           "customer table. Run top to bottom."),
+        code("import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\n"
+             "from sklearn.metrics import accuracy_score, f1_score\n"
+             "from sklearn.model_selection import train_test_split"),
+        code("TREES = 100\nDEPTH = 3"),
+        md("## Load the data"),
+        code("customers = pd.read_csv(\"data/churn.csv\")\nprint(customers.shape)"),
+        md("## Prepare"),
+        code("features = pd.get_dummies(customers.drop(columns=[\"customer_id\", \"churned\"]),\n"
+             "                          columns=[\"contract\", \"payment\"])\n"
+             "labels = customers[\"churned\"]"),
+        md("## Split"),
+        code("X_train, X_test, y_train, y_test = train_test_split(features, labels, "
+             "test_size=0.25)"),
+        md("## Train"),
+        code("model = RandomForestClassifier(n_estimators=TREES, max_depth=DEPTH)\n"
+             "model.fit(X_train, y_train)"),
+        md("## Evaluate"),
+        code("predictions = model.predict(X_test)\naccuracy = accuracy_score(y_test, predictions)\n"
+             "f1 = f1_score(y_test, predictions)\nprint(f\"accuracy {accuracy:.3f}, f1 {f1:.3f}\")"),
+    ], "churn")
+
+
 def execute(nb, cwd: Path):
     from nbclient import NotebookClient
 
@@ -190,7 +245,9 @@ def main() -> int:
     HERE.mkdir(exist_ok=True)
     built = {"level0_classifier.ipynb": level0(), "classifier_pipeline.ipynb": pipeline(),
              "wine_report.ipynb": report(), "magics_tour.ipynb": magics(),
-             "diabetes_untagged.ipynb": untagged()}
+             "diabetes_untagged.ipynb": untagged(), "churn_level0.ipynb": churn()}
+    (HERE / "data").mkdir(exist_ok=True)
+    churn_data().to_csv(HERE / "data" / "churn.csv", index=False)
     chosen = [a for a in sys.argv[1:] if not a.startswith("--")]
     for name, nb in built.items():
         if chosen and name not in chosen:

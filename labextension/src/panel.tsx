@@ -117,8 +117,15 @@ function HintsView(props: {
       {maturity && (
         <section className="nb2pipe-checklist" aria-label={trans.__('Level 1 checklist')}>
           <h3>
-            {trans.__('MLOps level %1 · %2 of %3 level-1 items met', maturity.level, maturity.met, maturity.total)}
+            {maturity.ready
+              ? trans.__('MLOps level 0 · ready for level 1 (%1 of %2 items)', maturity.met, maturity.total)
+              : trans.__('MLOps level 0 · %1 of %2 items ready for a pipeline', maturity.met, maturity.total)}
           </h3>
+          <p className="nb2pipe-level1-note">
+            {trans.__(
+              'Level 1 also needs the converted pipeline: data validation, a model gate with a registry, lineage and a trigger (Convert to pipeline adds them).'
+            )}
+          </p>
           <ul>
             {maturity.items.map(item => (
               <li

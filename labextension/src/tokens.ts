@@ -30,7 +30,11 @@ export interface IChecklistItem {
 
 export interface IMaturity {
   path: string;
+  /** `notebook` (ready for a pipeline, at most) or `pipeline` (a converted folder). */
+  kind?: 'notebook' | 'pipeline';
   level: number;
+  /** Every item met: a notebook is then ready for level 1 (and still at level 0). */
+  ready?: boolean;
   met: number;
   total: number;
   items: IChecklistItem[];

@@ -42,22 +42,32 @@ class Conversion:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None) \
-        -> Conversion:
+def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None,
+           gate=()) -> Conversion:
     """Build the pipeline and render the targets, in memory.
 
     Args:
         notebook_ref: how the pipeline refers to its notebook (a path relative to the output
             folder, so that runs find the notebook's data files); the notebook's path if None.
+        gate: model gate conditions besides the notebook's (``convert --gate``).
 
     Raises:
         PipelineError: the notebook's tags or dataflow do not make a pipeline.
+        ConvertError: a ``gate`` condition cannot be read, or names no metric.
     """
     pipeline, diagnostics = build_pipeline(notebook)
     if pipeline is None:
         raise PipelineError([d for d in diagnostics if d.severity == "error"])
     if notebook_ref is not None:
         pipeline.notebook = notebook_ref
+    if gate:
+        from nb2pipe.pipeline.level1 import gate_problem
+
+        for condition in gate:
+            problem = gate_problem(condition, pipeline.metrics)
+            if problem:
+                raise ConvertError(f"--gate {problem[0]}; {problem[1]}")
+        pipeline.gate = list(dict.fromkeys([*pipeline.gate, *(c.strip() for c in gate)]))
     if {"components", "kfp"} & set(targets):
         awaits = top_level_awaits(notebook, pipeline)
         if awaits:
@@ -101,7 +111,7 @@ def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]
 
 
 def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
-            force: bool = False, protected=()) -> Conversion:
+            force: bool = False, protected=(), gate=()) -> Conversion:
     """Convert ``notebook_path`` into ``out_dir``; an earlier conversion there is replaced,
     and nothing else (see :func:`write_tree`).
 
@@ -113,7 +123,7 @@ def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
     protected = [notebook_path, *protected]
     check_target(out_dir, protected)
     reference = os.path.relpath(os.path.abspath(notebook_path), os.path.abspath(out_dir))
-    conversion = render(notebook, targets, reference.replace(os.sep, "/"))
+    conversion = render(notebook, targets, reference.replace(os.sep, "/"), gate)
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected))
     return conversion
 
@@ -126,7 +136,7 @@ def tagged_copy_path(notebook_path: str) -> str:
 
 
 def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, force: bool = False,
-                 in_place: bool = False):
+                 in_place: bool = False, gate=()):
     """Propose tags for an untagged notebook, write them into a copy (or back into the
     notebook with ``in_place``) and convert that.
 
@@ -152,9 +162,14 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
                            f"or pass --force to replace it")
     proposal = propose(notebook, tidy)
     reference = os.path.relpath(os.path.abspath(tagged_path), os.path.abspath(out_dir))
-    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"))
+    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"), gate)
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected=[notebook_path]))
-    write_notebook(tagged_path, proposal.notebook.raw)
+    raw = proposal.notebook.raw
+    if conversion.pipeline.gate:  # converting the tagged copy again keeps the gate
+        section = raw.setdefault("metadata", {}).setdefault("nb2pipe", {})
+        if isinstance(section, dict):
+            section["gate"] = list(conversion.pipeline.gate)
+    write_notebook(tagged_path, raw)
     return proposal, conversion, tagged_path
 
 

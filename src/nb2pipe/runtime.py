@@ -270,8 +270,21 @@ def save(folder: str, step: str, name: str, value: Any) -> dict:
                   "type": f"{type(value).__module__}.{type(value).__qualname__}"}
         with open(os.path.join(target, name + ".meta.json"), "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=1, sort_keys=True)
+        _validate(step, name, value)
         return record
     raise ArtifactError(step, name, "no serializer could write it (" + "; ".join(errors) + ")")
+
+
+def _validate(step: str, name: str, value: Any) -> None:
+    """Check a frame against its baseline when ``nb2pipe run`` asks for it (the step then
+    fails with :class:`nb2pipe.validation.DataValidationError`: its consumers never run)."""
+    settings = _STEP.get("validation")
+    if not settings or _STEP.get("name") != step:
+        return
+    from nb2pipe.validation import ValidationSettings, is_frame, validate_value
+
+    if is_frame(value):
+        validate_value(step, name, value, ValidationSettings.from_dict(settings))
 
 
 def load(folder: str, step: str, name: str) -> Any:
@@ -294,7 +307,8 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
 
     Args:
         step: the step's name.
-        run: JSON from ``nb2pipe run``: ``{"tracking": {"uri": …, "run_id": …}}``.
+        run: JSON from ``nb2pipe run``: ``{"tracking": {"uri": …, "run_id": …},
+            "validation": {…}}`` (the frames' baselines: :mod:`nb2pipe.validation`).
         autolog: MLflow flavours to autolog (the frameworks the step imports).
         shared: the names the ``functions`` cells define (every step's kernel defines them
             too: values that refer to them can be pickled by reference).
@@ -303,6 +317,7 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     _STEP["name"] = step
     _STEP["shared"] = frozenset(shared)
     info = json.loads(run) if run else {}
+    _STEP["validation"] = info.get("validation")
     if info.get("cwd") and os.path.isdir(info["cwd"]):
         os.chdir(info["cwd"])  # an earlier step in the same kernel may have changed it
     tracking = (info.get("tracking") or {}).get(step) or {}

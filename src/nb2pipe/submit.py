@@ -43,17 +43,70 @@ def plan(folder: str, cli=(), file=None) -> tuple[str, list[dict]]:
     if not os.path.exists(package):
         raise SubmitError(f"{package} is missing: convert again with kfp installed "
                           f"(pip install 'nb2pipe[kfp]')")
-    return package, parameter_sets(source.pipeline.parameters, cli, file)
+    sets = parameter_sets(source.pipeline.parameters, cli, file)
+    level1 = level1_arguments(source, package)
+    return package, [{**s, **level1} for s in sets]
 
 
-def dry_run(host: str, package: str, sets: list[dict], experiment: str, run_name: str | None,
-            schedule: str | None) -> dict:
+def level1_arguments(source, package: str) -> dict:
+    """The pipeline inputs that carry level 1 into the run: the validation baselines (their
+    schemas travel inside the run) — for a pipeline compiled with them."""
+    import json
+
+    import yaml
+
+    from nb2pipe.run.validation import (
+        ValidationConfigError,
+        load_baselines,
+        options_for,
+        step_settings,
+    )
+
+    with open(package, encoding="utf-8") as handle:
+        spec = next(yaml.safe_load_all(handle)) or {}
+    inputs = ((spec.get("root") or {}).get("inputDefinitions") or {}).get("parameters") or {}
+    if "nb2pipe_validation" not in inputs:
+        return {}
+    try:
+        options = options_for(source.pipeline, source.folder)
+        if not options.enabled:
+            return {}
+        baselines = load_baselines(source.folder)
+    except ValidationConfigError as error:
+        raise SubmitError(str(error)) from None
+    settings = step_settings(options, baselines, "", "accept new data with nb2pipe "
+                                                     "baseline after a local run")
+    return {"nb2pipe_validation": json.dumps(settings, sort_keys=True)}
+
+
+def dry_run(host: str | None, package: str, sets: list[dict], experiment: str,
+            run_name: str | None, schedule: str | None) -> dict:
+    import json
+
     with open(package, "rb") as handle:
         digest = hashlib.sha256(handle.read()).hexdigest()
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(package)))
+    level1: dict = {}
+    validation = next((json.loads(s["nb2pipe_validation"]) for s in sets
+                       if s.get("nb2pipe_validation")), None)
+    if validation is not None:
+        level1["validation"] = {
+            "frames": sorted(validation["baselines"]),
+            "drift_threshold": validation["drift_threshold"], "strict": validation["strict"],
+            "schemas": "in the nb2pipe_validation argument of each run (from "
+                       "validation/*.schema.yaml)"}
+    with open(os.path.join(folder, "pipeline.json"), encoding="utf-8") as handle:
+        pipeline = json.load(handle)
+    if pipeline.get("model"):
+        level1["gate"] = {
+            "conditions": pipeline.get("gate", []), "registered_model": pipeline["name"],
+            "in_the_pipeline": "validate_model, then dsl.If(validate_model == 'register') "
+                               "around register_model",
+            "tracking_uri": "MLFLOW_TRACKING_URI in the components' environment"}
     return {"host": host, "experiment": experiment, "package": package,
             "package_sha256": digest, "runs": [{"run_name": run_name, "arguments": s}
                                                for s in sets],
-            "schedule": kfp_cron(schedule) if schedule else None}
+            "schedule": kfp_cron(schedule) if schedule else None, "level1": level1}
 
 
 def kfp_cron(expression: str) -> str:

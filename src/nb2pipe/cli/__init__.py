@@ -1,6 +1,7 @@
 """The ``nb2pipe`` command: parse arguments, load settings, call the library, print, exit.
 
-One module per command (``check``, ``convert``, ``run``, ``submit``, ``rule``), each with its
+One module per command (``check``, ``convert``, ``run``, ``baseline``, ``models``,
+``promote``, ``rollback``, ``submit``, ``rule``), each with its
 ``add_parser`` and its ``run``; :mod:`.console` holds what they share. Every command imports
 what it needs inside ``run``, so ``nb2pipe --version`` and ``nb2pipe check`` start without
 loading anything heavy.
@@ -12,11 +13,23 @@ import argparse
 import sys
 
 from nb2pipe import __version__
-from nb2pipe.cli import check, convert, rule, run, submit
+from nb2pipe.cli import (
+    baseline,
+    check,
+    convert,
+    models,
+    promote,
+    rollback,
+    rule,
+    run,
+    submit,
+)
 from nb2pipe.cli.console import EXIT_ERROR, EXIT_OK, UsageError
 
 #: The commands, in the order ``nb2pipe --help`` lists them.
-COMMANDS = {"check": check, "convert": convert, "run": run, "submit": submit, "rule": rule}
+COMMANDS = {"check": check, "convert": convert, "run": run, "baseline": baseline,
+            "models": models, "promote": promote, "rollback": rollback, "submit": submit,
+            "rule": rule}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -109,6 +109,12 @@ def run(args) -> int:
         sys.stdout.write("".join(f"{path}\n" for path in files))
         return EXIT_OK
     if not files:
+        if args.maturity and not stdin:
+            from nb2pipe.lint.runner import collect_pipelines
+
+            pipelines = collect_pipelines(args.paths)
+            if pipelines:  # converted folders: their level-1 checklist alone
+                return _pipelines_only(pipelines, output_format)
         if not (args.quiet or args.silent):
             print("warning: no notebooks (.ipynb) found in " + ", ".join(args.paths),
                   file=sys.stderr)
@@ -153,7 +159,10 @@ def _check(args, settings, codes: set[str], output_format: str, files: list[str]
     crashed = [r for r in results if r.crashed]
     maturity = None
     if args.maturity or output_format == "json":
-        maturity = check_report.maturity(results)
+        from nb2pipe.lint.runner import collect_pipelines
+
+        maturity = check_report.maturity(results, collect_pipelines(args.paths)
+                                         if args.maturity and not stdin else ())
 
     from nb2pipe.output import formatter
     from nb2pipe.output.text import use_colour
@@ -247,3 +256,19 @@ def _fix_files(files, codes, settings, args):
         fixed_total += outcome.fixed
         results.append(outcome.result)
     return _with_folder_rules(results, codes, args), fixed_total
+
+
+def _pipelines_only(pipelines: list[str], output_format: str) -> int:
+    """``check --maturity DIR`` on converted folders only: their level-1 checklist."""
+    import json
+
+    from nb2pipe.output.text import use_colour
+
+    maturity = check_report.maturity([], pipelines)
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"diagnostics": [], "maturity": [m.to_dict() for m in
+                                                                     maturity]},
+                                    indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(check_report.maturity_text(maturity, use_colour()))
+    return EXIT_OK

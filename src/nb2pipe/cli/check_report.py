@@ -54,11 +54,19 @@ def statistics(results, as_json: bool) -> str:
                    f"{name}\n" for code, name, count, safe, unsafe in rows)
 
 
-def maturity(results):
-    from nb2pipe.lint.maturity import assess, has_step_tags
+def maturity(results, pipelines=()):
+    """The checklist of each notebook ("ready for a pipeline"), then of each converted
+    pipeline folder (level 1)."""
+    from nb2pipe.lint.maturity import assess, assess_pipeline, has_step_tags
 
-    return [assess(r.path, r.diagnostics, r.has_steps or has_step_tags(r.notebook))
-            for r in results if not r.is_folder]
+    found = [assess(r.path, r.diagnostics, r.has_steps or has_step_tags(r.notebook))
+             for r in results if not r.is_folder]
+    for folder in pipelines:
+        try:
+            found.append(assess_pipeline(folder))
+        except (OSError, ValueError, KeyError, TypeError):  # a damaged pipeline.json
+            continue
+    return found
 
 
 def maturity_text(maturity, colour: bool, project=()) -> str:
@@ -68,8 +76,10 @@ def maturity_text(maturity, colour: bool, project=()) -> str:
 
     lines = []
     for report in maturity:
-        lines.append(paint(f"{report.path}: level {report.level} "
-                           f"({report.met}/{len(report.items)} level-1 items met)", "bold", colour))
+        what = "items ready for a pipeline" if report.kind == "notebook" else \
+            "level-1 items met"
+        lines.append(paint(f"{report.path}: {report.stage} "
+                           f"({report.met}/{len(report.items)} {what})", "bold", colour))
         for status in report.items:
             mark = paint("✓", "info", colour) if status.met else paint("✗", "error", colour)
             detail = ""
@@ -80,13 +90,21 @@ def maturity_text(maturity, colour: bool, project=()) -> str:
             lines.append(f"  {mark} {status.item.title:<20} {detail}".rstrip())
             if not status.met:
                 lines.append(f"      → {status.item.clears}")
+            if report.kind == "pipeline":
+                lines.append(f"      ({status.item.source})")
+        if report.kind == "notebook" and report.ready:
+            lines.append("  A notebook alone stays at level 0: level 1 needs its converted "
+                         "pipeline with data validation, a model gate and registry, lineage "
+                         "and a trigger (nb2pipe convert; docs/level1.md).")
         lines.append("")
-    if len(maturity) > 1 or project:
-        lines.append(paint(f"Folder: {len(maturity)} notebooks, "
-                           f"{sum(r.level for r in maturity)} at level 1", "bold", colour))
+    notebooks = [r for r in maturity if r.kind == "notebook"]
+    if len(notebooks) > 1 or project:
+        lines.append(paint(f"Folder: {len(notebooks)} notebooks, "
+                           f"{sum(r.ready for r in notebooks)} ready for level 1", "bold",
+                           colour))
         for index, item in enumerate(ITEMS):
-            met = sum(r.items[index].met for r in maturity)
-            lines.append(f"  {item.title:<20} {met}/{len(maturity)} notebooks")
+            met = sum(r.items[index].met for r in notebooks)
+            lines.append(f"  {item.title:<20} {met}/{len(notebooks)} notebooks")
         for diagnostic in project:
             lines.append(f"  {paint('✗', 'error', colour)} project: {diagnostic.code} "
                          f"{diagnostic.name}: {diagnostic.message}")

@@ -6,6 +6,9 @@ import os
 import sys
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: ``nb2pipe run`` only: the run succeeded but the model gate kept its model out of the
+#: registry; a frame failed data validation (the steps after it did not run).
+EXIT_REJECTED, EXIT_INVALID_DATA = 3, 4
 
 
 class UsageError(Exception):

@@ -4,6 +4,7 @@ pipeline files."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from nb2pipe.cli.console import EXIT_FINDINGS, EXIT_OK, UsageError, counted, csv
@@ -23,6 +24,10 @@ def add_parser(commands) -> None:
     convert.add_argument("--auto", action="store_true",
                          help="propose steps for an untagged notebook, write the tags into "
                               "NOTEBOOK.tagged.ipynb and convert that")
+    convert.add_argument("--gate", action="append", default=[], metavar="CONDITION",
+                         help='a condition the model must meet to be registered and become '
+                              'the champion, e.g. "accuracy>=0.9" or "f1>=champion-0.01" '
+                              '(repeat for more; docs/level1.md)')
     convert.add_argument("--in-place", action="store_true",
                          help="with --auto: write the tags into NOTEBOOK itself")
 
@@ -45,9 +50,11 @@ def run(args) -> int:
     try:
         if args.auto:
             proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
-                                                        force=args.force, in_place=args.in_place)
+                                                        force=args.force, in_place=args.in_place,
+                                                        gate=args.gate)
         else:
-            conversion = convert(args.notebook, output, targets, force=args.force)
+            conversion = convert(args.notebook, output, targets, force=args.force,
+                                 gate=args.gate)
     except AutoTagError as error:
         for problem in error.problems:
             print(f"{args.notebook}: {problem}", file=sys.stderr)
@@ -83,5 +90,36 @@ def run(args) -> int:
     steps = ", ".join(s.name for s in pipeline.steps)
     print(f"Wrote {output}/ ({len(conversion.files)} files): {counted(pipeline.steps, 'step')} "
           f"({steps}), {counted(pipeline.parameters, 'parameter')}.", file=sys.stderr)
-    print(f"Run it: nb2pipe run {output}", file=sys.stderr)
+    for line in _level1(pipeline, output):
+        print(line, file=sys.stderr)
+    print(f"Run it: nb2pipe run {shlex.quote(output)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _level1(pipeline, output: str) -> list[str]:
+    """What the pipeline does for level 1, in the summary."""
+    lines = ["Level 1:"]
+    if pipeline.validation.get("enabled", True):
+        lines.append(f"  data validation of the frames between steps (the first successful run "
+                     f"records baselines in {os.path.join(output, 'validation')}/)")
+    model = pipeline.model
+    if model:
+        gate = ", ".join(pipeline.gate) or "no conditions: every successful run"
+        lines.append(f"  model `{model['name']}` (step `{model['step']}`) registered in MLflow "
+                     f"as `{pipeline.name}` when the gate passes ({gate})")
+    elif pipeline.gate:
+        lines.append(f"  model gate: {', '.join(pipeline.gate)} (no trained model found to "
+                     f"register)")
+    from nb2pipe.analysis.inputs import Unresolved, resolve
+
+    defaults = {p.name: p.default for p in pipeline.parameters}
+    data = []
+    for read in pipeline.data:
+        try:
+            data.append(resolve(read["path"], defaults))
+        except Unresolved:
+            data.append(f"{read['path']} (computed at run time: not hashed)")
+    if data:
+        lines.append(f"  lineage: hashes of {', '.join(data[:4])}"
+                     f"{' …' if len(data) > 4 else ''} (nb2pipe run --if-changed)")
+    return lines if len(lines) > 1 else []

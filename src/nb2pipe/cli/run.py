@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
-from nb2pipe.cli.console import EXIT_FINDINGS, EXIT_OK, UsageError
+from nb2pipe.cli.console import (
+    EXIT_FINDINGS,
+    EXIT_INVALID_DATA,
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+)
 
 
 def add_parser(commands) -> None:
@@ -29,6 +36,15 @@ def add_parser(commands) -> None:
     run.add_argument("--isolate", action="store_true",
                      help="a fresh kernel for every step (slower; default: one, reset between)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML reports")
+    run.add_argument("--if-changed", action="store_true",
+                     help="run only when the data, the code or the parameters changed since "
+                          "the last successful run (a retraining trigger for cron or CI)")
+    run.add_argument("--no-validate", action="store_true",
+                     help="skip data validation against the baselines in DIR/validation/")
+    run.add_argument("--strict", action="store_true",
+                     help="fail a step whose data drifted over the threshold (default: warn)")
+    run.add_argument("--no-register", action="store_true",
+                     help="check the model gate but register nothing in MLflow's registry")
 
 
 def run(args) -> int:
@@ -41,25 +57,43 @@ def run(args) -> int:
 
     try:
         source = load_source(args.source)
+        if args.resume and (args.parameter or args.parameters_file):
+            raise UsageError("--resume re-runs with the run's own parameters: drop -p/-f")
+        if args.resume and args.if_changed:
+            raise UsageError("--if-changed decides whether to start a run: drop --resume")
+        sets = None
+        if not args.resume:
+            from nb2pipe.run.params import parameter_sets
+
+            sets = parameter_sets(source.pipeline.parameters, args.parameter,
+                                  args.parameters_file)
+            if args.if_changed:
+                sets = _changed(source, sets, args)
+                if not sets:
+                    return EXIT_OK
         runner_class = Runner
         if args.engine == "kfp-local":
             from nb2pipe.run.kfp_local import KfpLocalRunner as runner_class
         runner = runner_class(source, tracking=args.tracking, runs_dir=args.runs_dir,
-                              isolate=args.isolate, html=not args.no_html, report=report)
+                              isolate=args.isolate, html=not args.no_html, report=report,
+                              validate=False if args.no_validate else None,
+                              strict=True if args.strict else None,
+                              register=not args.no_register)
         if args.resume:
-            if args.parameter or args.parameters_file:
-                raise UsageError("--resume re-runs with the run's own parameters: drop -p/-f")
             records = [runner.resume(args.resume)]
         else:
-            sets = runner.parameter_sets(args.parameter, args.parameters_file)
             if len(sets) > 1:
                 report(f"{len(sets)} parameter sets: {len(sets)} runs")
             records = runner.run_all(sets, jobs=max(1, args.jobs))
     except (RunError, ParameterError, TrackingError) as error:
         raise UsageError(str(error)) from None
-    failed = 0
+    failed = invalid = rejected = 0
     for record in records:
         folder = os.path.join(runner.runs_dir, record.run_id)
+        if record.validation.get("status") == "failed":
+            invalid += 1
+        if record.gate and record.gate.get("passed") is False:
+            rejected += 1
         if record.status == "succeeded":
             metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                 for k, v in record.metrics.items())
@@ -68,8 +102,23 @@ def run(args) -> int:
             continue
         failed += 1
         print(f"run {record.run_id}: {record.status} ({folder})")
+        frames = record.validation.get("frames") or {}
+        for name, frame in frames.items():
+            if frame.get("status") == "failed":
+                print(f"  data validation failed for `{name}` (steps that use it did not run; "
+                      f"report: {os.path.join(folder, 'validation', name + '.json')}):",
+                      file=sys.stderr)
+                for failure in frame.get("failures") or []:
+                    print(f"    - {_failure(failure)}", file=sys.stderr)
+                for column in frame.get("drifted") or []:
+                    print(f"    - column `{column}` drifted: PSI {frame['drift'][column]:.2f}",
+                          file=sys.stderr)
+        if invalid:
+            print(f"  if the new data is right, accept it as the baseline: nb2pipe baseline "
+                  f"{shlex.quote(args.source)} {record.run_id}", file=sys.stderr)
         for name, step in record.steps.items():
-            if step.status == "failed" and step.error:
+            if step.status == "failed" and step.error and not (
+                    invalid and "DataValidationError" in str(step.error.get("message"))):
                 where = f" in cell {step.error['cell']}" if step.error.get("cell") else ""
                 line = f", line {step.error['line']}" if step.error.get("line") else ""
                 print(f"  step `{name}` failed{where}{line}: {step.error.get('message')}",
@@ -79,10 +128,69 @@ def run(args) -> int:
                           file=sys.stderr)
                 elif os.path.exists(os.path.join(folder, "kfp.log")):
                     print(f"  kfp's log: {os.path.join(folder, 'kfp.log')}", file=sys.stderr)
-        print(f"  fix it, then: nb2pipe run {args.source} --resume {record.run_id}",
-              file=sys.stderr)
+        if not invalid:
+            print(f"  fix it, then: nb2pipe run {shlex.quote(args.source)} --resume "
+                  f"{record.run_id}", file=sys.stderr)
     if records and records[0].tracking.get("uri"):
         uri = records[0].tracking["uri"]
         report(f"Tracked in {uri}" + (f" (browse: mlflow ui --backend-store-uri {uri})"
                                       if uri.startswith("sqlite") else ""))
-    return EXIT_FINDINGS if failed else EXIT_OK
+    for record in records:
+        if record.gate:
+            print(_gate_line(record, len(records) > 1))
+    if invalid:
+        return EXIT_INVALID_DATA
+    if failed:
+        return EXIT_FINDINGS
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _failure(failure: dict) -> str:
+    where = f"column `{failure['column']}`" if failure.get("column") else "the frame"
+    rows = failure.get("rows") or 0
+    examples = ", ".join(repr(e) for e in failure.get("examples") or [])
+    return (f"{where} {failure['check']}" + (f", {rows} row{'s' if rows != 1 else ''}" if rows
+                                             else "") + (f" (e.g. {examples})" if examples
+                                                         else ""))
+
+
+def _gate_line(record, label: bool) -> str:
+    """The last line: the model gate's decision and its reasons."""
+    gate = record.gate
+    prefix = f"run {record.run_id}: " if label else ""
+    if gate.get("passed") is None:
+        return f"{prefix}model gate not checked: {gate.get('error')}"
+    reasons = "; ".join(gate.get("reasons") or []) or "no conditions"
+    if gate.get("passed"):
+        registered = gate.get("registered")
+        if registered:
+            champion = gate.get("champion")
+            before = f"; version {champion['version']} is now `previous`" if champion else ""
+            return (f"{prefix}model gate passed ({reasons}): registered "
+                    f"{registered['name']} version {registered['version']} as `champion`"
+                    f"{before}")
+        return f"{prefix}model gate passed ({reasons}); {gate.get('note') or 'not registered'}"
+    champion = gate.get("champion")
+    stays = f"`champion` stays version {champion['version']}" if champion else \
+        "nothing registered"
+    return f"{prefix}model gate NOT passed ({reasons}): {stays} (exit code {EXIT_REJECTED})"
+
+
+def _changed(source, sets: list[dict], args) -> list[dict]:
+    """The parameter sets whose data, code or parameters changed since their last successful
+    run (``--if-changed``); says "up to date" for the others."""
+    from nb2pipe.run.engine import runs_dir_for
+    from nb2pipe.run.lineage import last_success, lineage
+
+    runs_dir = runs_dir_for(source, args.runs_dir)
+    changed = []
+    for parameters in sets:
+        current = lineage(source, parameters, args.engine)
+        last = last_success(runs_dir, parameters)
+        if last is not None and last[1].get("fingerprint") == current["fingerprint"]:
+            label = f" for {parameters}" if len(sets) > 1 else ""
+            print(f"up to date{label} (last run {last[0]}): the data, the code and the "
+                  f"parameters are unchanged", file=sys.stderr)
+            continue
+        changed.append(parameters)
+    return changed

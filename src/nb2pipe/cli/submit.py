@@ -10,7 +10,7 @@ def add_parser(commands) -> None:
         "submit", help="send a converted pipeline to a Kubeflow Pipelines cluster",
         description="Upload and start kfp/pipeline.yaml with kfp.Client.")
     submit.add_argument("source", metavar="DIR", help="a folder written by nb2pipe convert")
-    submit.add_argument("--host", required=True, metavar="URL",
+    submit.add_argument("--host", metavar="URL",
                         help="the Kubeflow Pipelines API, e.g. http://127.0.0.1:8080")
     submit.add_argument("--experiment", default="nb2pipe", metavar="NAME",
                         help="the experiment to run in (created if missing; default nb2pipe)")
@@ -36,6 +36,9 @@ def run(args) -> int:
 
     try:
         package, sets = plan(args.source, args.parameter, args.parameters_file)
+        if not args.host and not args.dry_run:
+            raise UsageError("submit needs --host URL (the Kubeflow Pipelines API), or "
+                             "--dry-run to see what it would send")
         if args.dry_run:
             print(json.dumps(dry_run(args.host, package, sets, args.experiment, args.run_name,
                                      args.schedule), indent=2))

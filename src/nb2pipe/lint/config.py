@@ -7,7 +7,9 @@ import os
 from dataclasses import dataclass, field
 
 KNOWN_KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude",
-              "extend-exclude", "output-format")
+              "extend-exclude", "output-format", "validation")
+#: ``[tool.nb2pipe.validation]``: data validation of ``nb2pipe run`` (docs/level1.md).
+VALIDATION_KEYS = ("enabled", "drift-threshold", "strict")
 DEFAULT_EXCLUDE = (".ipynb_checkpoints", ".git", ".hg", ".svn", ".venv", "venv", ".tox",
                    "node_modules", "__pycache__", "site-packages", ".nox", "build", "dist",
                    "mlruns")
@@ -26,6 +28,8 @@ class Settings:
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     extend_exclude: list[str] = field(default_factory=list)
     output_format: str | None = None
+    #: ``[tool.nb2pipe.validation]``, with Python names (``drift_threshold``)
+    validation: dict = field(default_factory=dict)
     source: str | None = None  # the pyproject.toml it came from
 
     @property
@@ -94,6 +98,8 @@ def settings_from_table(table: dict, path: str) -> Settings:
                 raise ConfigError(f"{path}: `per-file-ignores` must map glob patterns to lists "
                                   f"of rule codes")
             settings.per_file_ignores = {k: list(v) for k, v in value.items()}
+        elif key == "validation":
+            settings.validation = _validation(value, path)
         elif key == "output-format":
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: `output-format` must be a string")
@@ -113,6 +119,28 @@ def settings_from_table(table: dict, path: str) -> Settings:
             elif key == "extend-exclude":
                 settings.extend_exclude = list(value)
     return settings
+
+
+def _validation(table, path: str) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.nb2pipe.validation] must be a table")
+    found = {}
+    for key, value in table.items():
+        if key not in VALIDATION_KEYS:
+            close = difflib.get_close_matches(key.replace("_", "-"), VALIDATION_KEYS, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else \
+                f"; known keys: {', '.join(VALIDATION_KEYS)}"
+            raise ConfigError(f"{path}: unknown key `{key}` in [tool.nb2pipe.validation]{hint}")
+        if key in ("enabled", "strict") and not isinstance(value, bool):
+            raise ConfigError(f"{path}: `{key}` in [tool.nb2pipe.validation] must be true or "
+                              f"false")
+        if key == "drift-threshold" and (isinstance(value, bool) or not isinstance(
+                value, (int, float)) or value <= 0):
+            raise ConfigError(f"{path}: `drift-threshold` in [tool.nb2pipe.validation] must "
+                              f"be a positive number (the PSI above which a column drifted, "
+                              f"e.g. 0.2)")
+        found[key.replace("-", "_")] = value
+    return found
 
 
 def _strings(value) -> bool:

@@ -1,7 +1,18 @@
-"""The level 0 → level 1 checklist, made from the diagnostics.
+"""The level 0 → level 1 checklist.
 
-Each item names the diagnostics that hold it back and what clears it. A notebook is at level 1
-when every item is met.
+Two lists, because a notebook alone cannot be at level 1:
+
+- **Ready for a pipeline** (:data:`ITEMS`), made from a notebook's diagnostics: runs top to
+  bottom, reproducible, parameterised, pipeline-ready, tracked, no secrets. A notebook that
+  meets them all is "ready for level 1"; it is still at level 0.
+- **Level 1** (:data:`LEVEL1_ITEMS`), read from a converted pipeline folder and its runs, each
+  from the maturity model that asks for it: an automated pipeline and metadata (Google's
+  level 1, "ML pipeline automation"), data validation and model validation (Google), a model
+  registry (Microsoft's level of automated training), pipeline triggers (Google). A folder
+  meeting them all is at level 1.
+
+Each item names what holds it back and what clears it. Reading a folder's runs costs JSON
+reads, not MLflow: ``check`` stays light.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ class Item:
     title: str
     meaning: str
     clears: str
+    source: str = ""  # the maturity model that asks for it (level-1 items)
 
 
 ITEMS = (
@@ -58,6 +70,7 @@ class ItemStatus:
     def to_dict(self) -> dict:
         return {"key": self.item.key, "title": self.item.title, "met": self.met,
                 "meaning": self.item.meaning, "clears": self.item.clears,
+                "source": self.item.source,
                 "diagnostics": dict(sorted(self.codes.items())), "fixable": self.fixable,
                 "note": self.note}
 
@@ -66,17 +79,31 @@ class ItemStatus:
 class Maturity:
     path: str
     items: list[ItemStatus]
+    kind: str = "notebook"  # or "pipeline": a converted folder, with the level-1 items
+
+    @property
+    def ready(self) -> bool:
+        """Every item met: a notebook is then ready for level 1; a pipeline is at level 1."""
+        return all(s.met for s in self.items)
 
     @property
     def level(self) -> int:
-        return 1 if all(s.met for s in self.items) else 0
+        return 1 if self.kind == "pipeline" and self.ready else 0
+
+    @property
+    def stage(self) -> str:
+        if self.level == 1:
+            return "level 1"
+        return "level 0, ready for level 1" if self.ready and self.kind == "notebook" else \
+            "level 0"
 
     @property
     def met(self) -> int:
         return sum(s.met for s in self.items)
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "level": self.level, "met": self.met,
+        return {"path": self.path, "kind": self.kind, "level": self.level,
+                "ready": self.ready, "stage": self.stage, "met": self.met,
                 "total": len(self.items), "items": [s.to_dict() for s in self.items]}
 
 
@@ -105,3 +132,137 @@ def assess(path: str, diagnostics: list[Diagnostic], has_steps: bool = False) ->
 def has_step_tags(notebook) -> bool:
     return notebook is not None and any(t.startswith("step:") for c in notebook.cells
                                         for t in c.tags)
+
+
+#: What level 1 adds to a pipeline, and which maturity model asks for it.
+LEVEL1_ITEMS = (
+    Item("automated-pipeline", "Automated pipeline",
+         "the notebook is a pipeline of steps that runs unattended, and a run of it succeeded",
+         "`nb2pipe convert NOTEBOOK -o DIR`, then `nb2pipe run DIR`",
+         "Google, level 1: ML pipeline automation"),
+    Item("data-validation", "Data validation",
+         "every frame between steps is checked against a reviewed baseline (schema, drift)",
+         "run the pipeline once (its first successful run records DIR/validation/), review "
+         "and commit the baselines; keep validation on",
+         "Google, level 1: data validation"),
+    Item("model-validation", "Model gate",
+         "a trained model must meet conditions before it is promoted",
+         "declare the gate: `nb2pipe convert … --gate \"accuracy>=0.9\"` or a `gate:` tag "
+         "(docs/level1.md)",
+         "Google, level 1: model validation"),
+    Item("model-registry", "Model registry",
+         "models are versioned in a registry, with a champion and a previous version",
+         "run the pipeline with tracking on: a model that passes the gate is registered in "
+         "MLflow's Model Registry",
+         "Microsoft, level 2 (automated training): model management"),
+    Item("metadata", "Lineage and metadata",
+         "each run records its data hashes, code, parameters and commit",
+         "`nb2pipe run DIR` records them in run.json and MLflow",
+         "Google, level 1: metadata management"),
+    Item("triggers", "Pipeline trigger",
+         "new data or code starts a run, not a person",
+         "schedule `nb2pipe run DIR --if-changed` (cron, CI) or `nb2pipe submit DIR "
+         "--schedule`; docs/run.md shows both",
+         "Google, level 1: pipeline triggers"),
+)
+
+
+def assess_pipeline(folder: str) -> Maturity:
+    """The level-1 checklist of a converted pipeline folder, from ``pipeline.json``, its
+    ``validation/`` baselines and its runs' records."""
+    import json
+    import os
+
+    from nb2pipe.pipeline.model import Pipeline
+
+    with open(os.path.join(folder, "pipeline.json"), encoding="utf-8") as handle:
+        pipeline = Pipeline.from_json(handle.read())
+    runs = _runs(os.path.join(folder, "runs"))
+    succeeded = [r for r in runs if r.get("status") == "succeeded"]
+    baselines = os.path.join(folder, "validation")
+    has_baselines = os.path.isdir(baselines) and any(
+        name.endswith(".profile.json") for name in os.listdir(baselines))
+    validating = (pipeline.validation or {}).get("enabled", True)
+    registered = [r for r in runs if (r.get("gate") or {}).get("registered")]
+    trigger = find_trigger(folder)
+    checks = {
+        "automated-pipeline": (bool(succeeded), None if succeeded else
+                               "no successful run yet" if runs else "never run"),
+        "data-validation": (validating and has_baselines, None if has_baselines else
+                            "no baselines in validation/ yet" if validating else
+                            "validation is off"),
+        "model-validation": (bool(pipeline.gate) and bool(pipeline.model),
+                             None if pipeline.gate and pipeline.model else
+                             "no trained model found" if not pipeline.model else
+                             "no gate conditions"),
+        "model-registry": (bool(registered), None if registered else
+                           "no version registered yet"),
+        "metadata": (any(r.get("lineage") for r in succeeded), None if any(
+            r.get("lineage") for r in succeeded) else "no run with lineage yet"),
+        "triggers": (trigger is not None, f"{trigger}" if trigger else
+                     "nothing schedules `nb2pipe run --if-changed`"),
+    }
+    statuses = []
+    for item in LEVEL1_ITEMS:
+        met, note = checks[item.key]
+        statuses.append(ItemStatus(item, met, Counter(), 0, note))
+    return Maturity(folder, statuses, kind="pipeline")
+
+
+def _runs(runs_dir: str) -> list[dict]:
+    import json
+    import os
+
+    found = []
+    if not os.path.isdir(runs_dir):
+        return found
+    for name in sorted(os.listdir(runs_dir)):
+        try:
+            with open(os.path.join(runs_dir, name, "run.json"), encoding="utf-8") as handle:
+                found.append(json.load(handle))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+#: Files that schedule work: CI workflows, crontabs, Airflow DAGs.
+_SCHEDULERS = (".github/workflows", ".gitlab-ci.yml", ".circleci", "Jenkinsfile",
+               "azure-pipelines.yml", "crontab", "dags")
+
+
+def find_trigger(folder: str) -> str | None:
+    """A file in the pipeline's project that runs ``nb2pipe run … --if-changed`` or
+    ``nb2pipe submit … --schedule`` (searched from the folder up to the repository's root),
+    as a path; ``None`` when there is none."""
+    import os
+
+    current = os.path.abspath(folder)
+    while True:
+        for name in _SCHEDULERS:
+            path = os.path.join(current, name)
+            for candidate in _files(path):
+                try:
+                    with open(candidate, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read(200_000)
+                except OSError:
+                    continue
+                if ("nb2pipe run" in text and "--if-changed" in text) or \
+                        ("nb2pipe submit" in text and "--schedule" in text):
+                    return os.path.relpath(candidate)
+        if os.path.exists(os.path.join(current, ".git")):
+            return None
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _files(path: str) -> list[str]:
+    import os
+
+    if os.path.isfile(path):
+        return [path]
+    if os.path.isdir(path):
+        return [os.path.join(root, name) for root, _, names in os.walk(path)
+                for name in sorted(names)][:200]
+    return []

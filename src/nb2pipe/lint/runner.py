@@ -110,7 +110,7 @@ def quotes_for(notebook: Notebook, diagnostics: list[Diagnostic]) -> dict[tuple[
 
 
 def _trains(analysis: NotebookAnalysis) -> bool:
-    from nb2pipe.lint.rules.no_experiment_tracking import first_training
+    from nb2pipe.analysis.training import first_training
 
     return first_training(analysis) is not None
 
@@ -160,6 +160,23 @@ def collect_notebooks(paths: Iterable[str], exclude: Iterable[str] = ()) -> list
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def collect_pipelines(paths: Iterable[str]) -> list[str]:
+    """The folders ``nb2pipe convert`` wrote under ``paths`` (or named by them): their
+    notebooks are not checked, but ``--maturity`` reads their level-1 checklist."""
+    found: list[str] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            continue
+        for folder, folders, files in os.walk(path):
+            folders[:] = sorted(f for f in folders if not f.startswith(".") and f not in (
+                "node_modules", "runs", "__pycache__"))
+            if "pipeline.json" in files and bool({"papermill", "components", "kfp"} &
+                                                 set(folders)):
+                found.append(folder)
+                folders[:] = []
+    return sorted(dict.fromkeys(found))
 
 
 def _written_by_nb2pipe(files: list[str], folders: list[str]) -> bool:

@@ -159,9 +159,11 @@ class _Builder:
         groups: dict[str, _Group] = {}
         order: list[str] = []
         current: str | None = None  # the role or step that untagged cells join
+        gates: list[tuple[str, Cell | None]] = []  # gate conditions and the cell tagged
         for cell in notebook.code_cells:
             tags = parse_tags(cell.tags) if not self.single_step else CellTags(role="step",
                                                                                step="run")
+            gates += [(condition, cell) for condition in tags.gate]
             for problem in tags.problems:
                 self.report("NB401", cell, problem.message + f" (tag `{problem.tag}`)",
                             problem.hint)
@@ -230,6 +232,11 @@ class _Builder:
             edges=edges, artifacts=artifacts, imports=roles["imports"],
             functions=roles["functions"],
             metrics=next((s.metrics for s in steps if s.kind == "metrics"), []))
+        from nb2pipe.pipeline.level1 import add_level1
+
+        add_level1(pipeline, notebook, self.analysis, gates, self.report)
+        if any(p.severity == "error" for p in self.problems):
+            return None, self.problems
         return pipeline, self.problems
 
     def _cycles(self, groups: dict[str, _Group], order: list[str]) -> None:

@@ -65,6 +65,15 @@ class Pipeline:
     imports: list[int]  # cells shared by every step
     functions: list[int]
     metrics: list[str] = field(default_factory=list)
+    #: level 1: the model gate's conditions (``accuracy>=0.9``; see :mod:`.gate`)
+    gate: list[str] = field(default_factory=list)
+    #: level 1: the trained model, found by dataflow: ``{"step", "name", "input"}`` (the
+    #: step that trains it, its variable, the frame it is fit on), empty when none is found
+    model: dict = field(default_factory=dict)
+    #: level 1: the data files the steps read, as written (``DataRead.to_dict`` with the step)
+    data: list[dict] = field(default_factory=list)
+    #: level 1: data validation (``enabled``, ``drift_threshold``, ``strict``)
+    validation: dict = field(default_factory=dict)
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -4,8 +4,9 @@ Cell tags (``metadata.tags``): ``imports``, ``functions``, ``pipeline-parameters
 ``parameters``), ``pipeline-metrics`` (alias ``metrics``), ``skip``, ``step:NAME`` (Kale's older
 ``block:NAME`` too), ``prev:NAME``, and per-step settings ``image:IMAGE``, ``limit:RES:QTY``,
 ``label:KEY:VALUE``, ``annotation:KEY:VALUE``, ``cache:enabled|disabled``, ``retry:N``,
-``secret:NAME:KEY:ENV``, ``report:enabled|disabled`` (the step's HTML report). Step names follow Kale: lower case letters, digits and ``_``, not
-starting with a digit. Tags of other tools (``hide-input``, ``raises-exception``…) are left
+``secret:NAME:KEY:ENV``, ``report:enabled|disabled`` (the step's HTML report); and
+``gate:CONDITION`` (on any cell: a condition of the model gate, :mod:`.gate`). Step names
+follow Kale: lower case letters, digits and ``_``, not starting with a digit. Tags of other tools (``hide-input``, ``raises-exception``…) are left
 alone; a tag that looks like a pipeline tag but is not one (``stpe:train``, ``prev:``) is an
 NB401 problem.
 """
@@ -25,7 +26,7 @@ ROLE_TAGS = {
 STEP_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 SETTING_PREFIXES = ("image", "limit", "label", "annotation", "cache", "retry", "secret",
                     "report")
-PREFIXES = ("step", "block", "prev") + SETTING_PREFIXES
+PREFIXES = ("step", "block", "prev", "gate") + SETTING_PREFIXES
 _K8S_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(/[A-Za-z0-9]([A-Za-z0-9._-]*"
                       r"[A-Za-z0-9])?)?$")
 _RESOURCE = re.compile(r"^[a-z][a-z0-9./-]*$")
@@ -52,6 +53,7 @@ class CellTags:
     step: str | None = None
     prev: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    gate: list[str] = field(default_factory=list)  # conditions of the model gate
     problems: list[TagProblem] = field(default_factory=list)
 
     @property
@@ -104,6 +106,15 @@ def parse_tags(tags: tuple[str, ...] | list[str]) -> CellTags:
                     "defined above this cell"))
                 continue
             result.prev.append(rest)
+        elif prefix == "gate":
+            from nb2pipe.pipeline.gate import GateError, parse
+
+            try:
+                parse(rest)
+            except GateError as error:
+                result.problems.append(TagProblem(tag, str(error), "see docs/tags.md"))
+                continue
+            result.gate.append(rest.strip())
         elif prefix == "notebook":
             result.problems.append(TagProblem(
                 tag, f"Kale's sub-pipeline tag `{tag}` is not supported",

@@ -118,6 +118,13 @@ def _notebook_source(path: str) -> Source:
     return Source(pipeline, folder, os.path.abspath(path), folder)
 
 
+def runs_dir_for(source: Source, runs_dir: str | None = None) -> str:
+    """Where runs go: ``--runs-dir``, else the converted folder's ``runs/`` (for a plain
+    notebook, ``runs/`` in the current folder)."""
+    return os.path.abspath(runs_dir or os.path.join(
+        source.folder if source.notebook is None else os.getcwd(), "runs"))
+
+
 class Runner:
     """Runs the parameter sets of one source, one after another or ``jobs`` at a time.
 
@@ -128,13 +135,24 @@ class Runner:
     starts.
     """
 
+    engine = "papermill"
+
     def __init__(self, source: Source, tracking: str = "mlflow", runs_dir: str | None = None,
                  isolate: bool = False, html: bool = True,
-                 report: Callable[[str], None] | None = None) -> None:
+                 report: Callable[[str], None] | None = None, validate: bool | None = None,
+                 strict: bool | None = None, register: bool = True) -> None:
+        from nb2pipe.run.validation import ValidationConfigError, options_for
+
         self.source = source
         self.tracking_mode = tracking
-        self.runs_dir = os.path.abspath(runs_dir or os.path.join(
-            source.folder if source.notebook is None else os.getcwd(), "runs"))
+        self.register = register
+        self._validations: dict[str, dict | None] = {}  # run id → what its steps validate
+        try:
+            self.validation_options = options_for(source.pipeline, source.folder, validate,
+                                                  strict)
+        except ValidationConfigError as error:
+            raise RunError(str(error)) from None
+        self.runs_dir = runs_dir_for(source, runs_dir)
         self.isolate = isolate
         self.html = html
         self.report = report or (lambda message: None)
@@ -214,6 +232,7 @@ class Runner:
             source=source.notebook or source.folder, parameters=parameters,
             steps={s.name: StepRecord() for s in pipeline.steps}, nb2pipe=__version__)
         record.status, record.finished = "running", None
+        self._validations[run_id] = self._prepare_level1(record, folder, parameters)
         record.write(folder)
         started = time.perf_counter()
         started_ms = int(time.time() * 1000)
@@ -258,10 +277,37 @@ class Runner:
             record.seconds = round(time.perf_counter() - started, 3)
             record.metrics = _read_metrics(folder)
             record.write(folder)
+            self._finish_level1(record, folder, started_ms)
             self._finish_tracking(record, folder, ran, started_ms)
         if self.html:
             self._render_html(record, folder)
         return record
+
+    def _prepare_level1(self, record: RunRecord, folder: str, parameters: dict) -> dict | None:
+        from nb2pipe.run.level1 import prepare
+        from nb2pipe.run.validation import ValidationConfigError
+
+        try:
+            return prepare(self, record, folder, parameters)
+        except ValidationConfigError as error:
+            raise RunError(str(error)) from None
+
+    def _finish_level1(self, record: RunRecord, folder: str, started_ms: int,
+                       gate_in_pipeline: bool = False) -> None:
+        """Validation's verdict, new baselines, the gate and the registry (which needs the
+        run's MLflow run, so it is created here when tracking is on)."""
+        from nb2pipe.run.level1 import finish
+
+        try:
+            if self.tracking_mode != "none" and record.status == "succeeded":
+                self._parent(record, started_ms)
+            finish(self, record, folder, gate_in_pipeline)
+        except Exception as error:  # the run's own result is recorded whatever happens here
+            record.gate = {"passed": None, "reasons": [], "error": str(error)} \
+                if self.source.pipeline.gate or self.source.pipeline.model else {}
+            self.report(f"warning: the level-1 checks after the run failed: "
+                        f"{type(error).__name__}: {error}")
+            record.write(folder)
 
     def _parent(self, record: RunRecord, started_ms: int):
         """The pipeline run's MLflow run, created on first need."""
@@ -288,6 +334,10 @@ class Runner:
                             parent, name, _ms(step_record.started))
                     self._end_step_tracking(step, step_record, folder)
             record.write(folder)
+            if parent:
+                from nb2pipe.run.level1 import log_to_tracker
+
+                log_to_tracker(self, record, folder)
             tracker.end(parent, record.status, record.metrics,
                         [os.path.join(folder, "run.json")])
         except Exception as error:  # the run's own result matters more than its logging
@@ -324,6 +374,8 @@ class Runner:
         step_record.error, step_record.tracking_run_id = None, None
         step_record.notebook = os.path.relpath(output, folder)
         info: dict = {"cwd": source.work_dir}
+        if self._validations.get(record.run_id) is not None:
+            info["validation"] = self._validations[record.run_id]
         if step.autolog and self.tracking_mode != "none":
             # Autologging runs in the kernel, which must attach to the step's MLflow run.
             parent = self._parent(record, started_ms)

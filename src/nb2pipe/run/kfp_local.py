@@ -53,6 +53,7 @@ class KfpLocalRunner(Runner):
         record = RunRecord(run_id=run_id, pipeline=pipeline.name, source=source.folder,
                            parameters=parameters, engine=self.engine, nb2pipe=__version__,
                            steps={s.name: StepRecord() for s in pipeline.steps})
+        validation = self._prepare_level1(record, folder, parameters)
         record.write(folder)
         started = time.perf_counter()
         started_ms = int(time.time() * 1000)
@@ -67,7 +68,8 @@ class KfpLocalRunner(Runner):
             if parent:
                 tracker = self.tracker
                 tracking = json.dumps({"uri": tracker.uri, "parent": parent,
-                                       "experiment_id": tracker.experiment_id})
+                                       "experiment_id": tracker.experiment_id,
+                                       "run_id": run_id})
         record.write(folder)
         self.report(f"running {len(pipeline.steps)} steps with kfp's local runner …")
         status, error, failed_task = "succeeded", None, None
@@ -78,9 +80,13 @@ class KfpLocalRunner(Runner):
                 local.init(runner=local.SubprocessRunner(use_venv=False),
                            pipeline_root=os.path.join(folder, "kfp"), raise_on_error=True)
                 pipeline_function = components.load_component_from_file(yaml_path)
+                accepted = set(pipeline_function.component_spec.inputs or {})
+                extra = {"nb2pipe_validation": json.dumps(validation) if validation else "",
+                         "nb2pipe_register": self.register and self.tracking_mode != "none"}
+                extra = {k: v for k, v in extra.items() if k in accepted}  # older conversions
                 os.chdir(source.work_dir)  # relative data paths, as in the notebook
                 pipeline_function(**parameters, nb2pipe_tracking=tracking,
-                                  nb2pipe_artifacts=os.path.join(folder, "artifacts"))
+                                  nb2pipe_artifacts=os.path.join(folder, "artifacts"), **extra)
         except Exception as failure:  # kfp raises RuntimeError for a failed task
             status = "failed"
             # kfp's message only names the task ("Inner task failed: 'b'", in colours);
@@ -97,8 +103,14 @@ class KfpLocalRunner(Runner):
         record.seconds = round(time.perf_counter() - started, 3)
         record.metrics = _read_metrics(folder)
         record.write(folder)
+        from nb2pipe.targets.kfp_level1 import has_gate
+
+        self._finish_level1(record, folder, started_ms, gate_in_pipeline=has_gate(pipeline))
         if self.tracking_mode != "none" and record.tracking.get("run_id"):
             try:
+                from nb2pipe.run.level1 import log_to_tracker
+
+                log_to_tracker(self, record, folder)
                 self.tracker.end(record.tracking["run_id"], status, record.metrics,
                                  [os.path.join(folder, "run.json")])
             except Exception as problem:  # the run's own result matters more than its logging

@@ -46,6 +46,12 @@ class RunRecord:
     metrics: dict = field(default_factory=dict)
     tracking: dict = field(default_factory=dict)  # uri, experiment, run_id
     nb2pipe: str = ""
+    #: what the run ran on: data hashes, code, parameters, git; and their fingerprint
+    lineage: dict = field(default_factory=dict)
+    #: data validation's verdict, per frame (``runs/ID/validation.json`` has the details)
+    validation: dict = field(default_factory=dict)
+    #: the model gate's decision: passed, reasons, champion compared with, version registered
+    gate: dict = field(default_factory=dict)
 
     def write(self, folder: str) -> None:
         path = os.path.join(folder, "run.json")

@@ -30,6 +30,7 @@ from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
+from nb2pipe.targets.kfp_level1 import VALIDATE, gate_components, gate_tasks, has_gate
 from nb2pipe.targets.project import requirements_for
 from nb2pipe.targets.pythonize import Pythonized, helper_code, pythonize
 
@@ -209,6 +210,8 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
               for index in pipeline.imports + pipeline.functions]
     for step in pipeline.steps:
         lines += ["", *_component(pipeline, notebook, analysis, step, shared, rendered), ""]
+    if has_gate(pipeline):
+        lines += ["", *gate_components(pipeline, _decorator(None), _runtime_source()), ""]
     lines += ["", *_pipeline_body(pipeline, function), "", "",
               'if __name__ == "__main__":',
               f"{INDENT}compiler.Compiler().compile(",
@@ -219,10 +222,7 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
 
 def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysis, step: Step,
                shared: list[Pythonized], rendered: Rendered) -> list[str]:
-    image = step.settings.get("image")
-    base = repr(image) if image else "BASE_IMAGE"
-    decorator = (f"@dsl.component(base_image={base}, packages_to_install=PACKAGES, "
-                 "install_kfp_package=not LOCAL)")
+    decorator = _decorator(step.settings.get("image"))
     arguments = [f"{name}: Input[{_artifact_type(name)}]" for name in sorted(step.inputs)]
     if step.kind == "metrics":
         arguments.append("metrics: Output[Metrics]")
@@ -231,12 +231,14 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                       for name in step.outputs]
     arguments += [f"{name}: {_TYPES.get(pipeline.parameter(name).type, 'str')} = "
                   f"{pipeline.parameter(name).default!r}" for name in step.parameters]
-    arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""']
+    arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
+                  'nb2pipe_validation: str = ""']
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
     helpers = set().union(*(part.helpers for part in shared))
     body += ["# The imports and functions cells (components run on their own)."]
     body += [part.source.strip() for part in shared if part.source.strip()]
     body += _runtime_source().strip("\n").split("\n")
+    body += VALIDATE.strip("\n").split("\n")
     body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
                 f"{step.autolog!r})")
     body += [f"{name} = _nb2pipe_load({name})" for name in sorted(step.inputs)]
@@ -270,8 +272,10 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                  f"{INDENT * 2}_json.dump({{k: (float(v) if isinstance(v, (int, float)) "
                  f"else repr(v)) for k, v in _values.items()}}, _handle)"]
     else:
-        body += [f"_nb2pipe_save({name}, {_output_name(name)}, {step.name!r}, {name!r})"
-                 for name in step.outputs]
+        for name in step.outputs:
+            body.append(f"_nb2pipe_save({name}, {_output_name(name)}, {step.name!r}, {name!r})")
+            body.append(f"_nb2pipe_validate({step.name!r}, {name!r}, {name}, "
+                        f"nb2pipe_validation)")
     body += ["if _mlflow is not None:", f"{INDENT}_mlflow.end_run()"]
     text = "\n".join(body)
     return [decorator, f"def {component_name(step, pipeline)}(" + ", ".join(arguments) + "):",
@@ -281,7 +285,10 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
 def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
     arguments = [f"{p.name}: {_TYPES.get(p.type, 'str')} = {p.default!r}"
                  for p in pipeline.parameters]
-    arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""']
+    arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
+                  'nb2pipe_validation: str = ""']
+    if has_gate(pipeline):
+        arguments.append("nb2pipe_register: bool = True")
     lines = [f"@dsl.pipeline(name={pipeline.name!r}, description="
              f"{'Converted by nb2pipe from ' + os.path.basename(pipeline.notebook)!r})",
              f"def {function}(" + ", ".join(arguments) + "):"]
@@ -289,7 +296,8 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
         args = [f"{name}={step.inputs[name]}_task.outputs[{_output_name(name)!r}]"
                 for name in sorted(step.inputs)]
         args += [f"{name}={name}" for name in step.parameters]
-        args += ["nb2pipe_tracking=nb2pipe_tracking", "nb2pipe_artifacts=nb2pipe_artifacts"]
+        args += ["nb2pipe_tracking=nb2pipe_tracking", "nb2pipe_artifacts=nb2pipe_artifacts",
+                 "nb2pipe_validation=nb2pipe_validation"]
         lines.append(f"{INDENT}{step.name}_task = {component_name(step, pipeline)}(" + ", ".join(args) +
                      ")")
         lines.append(f"{INDENT}{step.name}_task.set_display_name({step.name!r})")
@@ -297,7 +305,15 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
             if not any(p == parent for p in step.inputs.values()):
                 lines.append(f"{INDENT}{step.name}_task.after({parent}_task)")
         lines += [f"{INDENT}{line}" for line in _settings(step)]
+    if has_gate(pipeline):
+        lines += gate_tasks(pipeline, _output_name)
     return lines
+
+
+def _decorator(image: str | None) -> str:
+    base = repr(image) if image else "BASE_IMAGE"
+    return (f"@dsl.component(base_image={base}, packages_to_install=PACKAGES, "
+            "install_kfp_package=not LOCAL)")
 
 
 def _settings(step: Step) -> list[str]:

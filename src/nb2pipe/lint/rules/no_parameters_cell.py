@@ -19,7 +19,7 @@ def has_inputs(analysis) -> bool:
     """Whether a run could vary anything: the notebook reads data, trains a model, draws
     random numbers or sets constants (a tutorial on Python's syntax has nothing to vary)."""
     from nb2pipe.analysis.knowledge import SOURCE_OF_MODULE
-    from nb2pipe.lint.rules.no_experiment_tracking import first_training
+    from nb2pipe.analysis.training import first_training
 
     if analysis.unparsed:
         return True  # what a cell that does not parse reads is unknown

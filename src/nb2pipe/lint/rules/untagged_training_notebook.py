@@ -1,5 +1,5 @@
+from nb2pipe.analysis.training import first_training
 from nb2pipe.lint.rule import Context, Invalid, Rule
-from nb2pipe.lint.rules.no_experiment_tracking import first_training
 
 
 class UntaggedTrainingNotebook(Rule):

@@ -1,0 +1,186 @@
+"""What makes a run level 1, for both engines: before it, the lineage and the validation
+settings; after it, the validation verdict, new baselines, drift logged to MLflow, and the
+model gate with the registry.
+
+The steps validate their frames themselves (:mod:`nb2pipe.validation`); this module hands
+them their baselines and reads their reports. The gate runs here for the papermill engine;
+on Kubeflow (and ``--engine kfp-local``) it is a ``validate_model`` component with a
+``dsl.If`` around registration, and this module only reads its decision.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+
+from nb2pipe.run.record import RunRecord
+
+
+def prepare(runner, record: RunRecord, folder: str, parameters: dict) -> dict | None:
+    """Record the run's lineage; return what each step gets for data validation (``None``
+    when validation is off)."""
+    from nb2pipe.run.lineage import lineage
+    from nb2pipe.run.validation import load_baselines, step_settings
+
+    source = runner.source
+    record.lineage = lineage(source, parameters, getattr(runner, "engine", "papermill"))
+    options = runner.validation_options
+    if source.notebook is not None or not options.enabled:
+        record.validation = {"status": "off"}
+        return None
+    baselines = load_baselines(source.folder)
+    hint = (f"If the new data is right, accept it: nb2pipe baseline "
+            f"{shlex.quote(os.path.relpath(source.folder))} {record.run_id}")
+    return step_settings(options, baselines, folder, hint)
+
+
+def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = False) -> None:
+    """After the steps: the validation verdict (and new baselines when the run succeeded),
+    then the gate and the registry (unless the pipeline ran its own gate)."""
+    from nb2pipe.run.validation import record_new_baselines, summary
+
+    if record.validation.get("status") != "off":
+        result = summary(folder)
+        frames = {f["frame"]: {k: f.get(k) for k in ("status", "failures", "drifted", "drift",
+                                                   "rows")}
+                  for f in result["frames"]}
+        record.validation = {"status": result["status"], "frames": frames}
+        for name, frame in frames.items():
+            for column in frame.get("drifted") or []:
+                runner.report(f"warning: `{name}` drifted: column `{column}` has PSI "
+                              f"{frame['drift'][column]:.2f} against its baseline "
+                              f"(threshold {runner.validation_options.drift_threshold})")
+        if record.status == "succeeded":
+            new = record_new_baselines(runner.source.folder, folder, result["frames"])
+            if new:
+                record.validation["recorded"] = new
+                runner.report(f"Recorded the data baseline of {len(new)} frame"
+                              f"{'s' if len(new) != 1 else ''} in "
+                              f"{os.path.join(os.path.relpath(runner.source.folder), 'validation')}"
+                              f"/ ({', '.join(new)}): review and commit it")
+    if gate_in_pipeline:
+        decision = os.path.join(folder, "artifacts", "gate.json")
+        if os.path.exists(decision):
+            with open(decision, encoding="utf-8") as handle:
+                record.gate = json.load(handle)
+    elif record.status == "succeeded" and runner.source.notebook is None:
+        record.gate = _gate(runner, record, folder)
+    record.write(folder)
+
+
+def _gate(runner, record: RunRecord, folder: str) -> dict:
+    """Check the run's metrics and register the model when they pass."""
+    from nb2pipe.pipeline.gate import parse_all
+    from nb2pipe.runtime import load
+    from nb2pipe.tracking import TrackingError
+
+    pipeline = runner.source.pipeline
+    model = pipeline.model
+    conditions = parse_all(pipeline.gate)
+    if not conditions and not model:
+        return {}
+    parent = record.tracking.get("run_id")
+    registry = None
+    champion = None
+    if parent and runner.register:
+        from nb2pipe.tracking.registry import Registry
+
+        registry = Registry(runner.tracker.uri, pipeline.name)
+        champion = registry.champion()
+    from nb2pipe.tracking.registry import evaluate
+
+    decision = evaluate(conditions, record.metrics, champion)
+    if not decision.passed:
+        return decision.to_dict()
+    if registry is None:
+        decision.note = "not registered: tracking is off" if not parent else \
+            "not registered: --no-register"
+        return decision.to_dict()
+    if not model:
+        decision.note = "not registered: nb2pipe found no trained model in the pipeline"
+        return decision.to_dict()
+    artifacts = os.path.join(folder, "artifacts")
+    try:
+        value = load(artifacts, model["step"], model["name"])
+        example = None
+        if model.get("input"):
+            producer = pipeline.step(model["step"]).inputs.get(model["input"])
+            if producer:
+                example = load(artifacts, producer, model["input"])
+                example = example[:5] if hasattr(example, "__getitem__") else None
+        version = registry.register(value, parent, example, record.metrics, record.run_id)
+    except (TrackingError, FileNotFoundError) as error:
+        decision.note = f"not registered: {error}"
+        return decision.to_dict()
+    decision.registered = {"name": pipeline.name, "version": version}
+    return decision.to_dict()
+
+
+def log_to_tracker(runner, record: RunRecord, folder: str) -> None:
+    """Drift as metrics, the validation report and the gate's decision as tags and files, in
+    the run's MLflow run; the data files read as MLflow datasets (lineage)."""
+    parent = record.tracking.get("run_id")
+    if not parent:
+        return
+    tracker = runner.tracker
+    client = getattr(tracker, "client", None)
+    if client is None:
+        return
+    import time
+
+    from mlflow.entities import Metric, RunTag
+
+    stamp = int(time.time() * 1000)
+    metrics, tags = [], []
+    for name, frame in (record.validation.get("frames") or {}).items():
+        for column, value in (frame.get("drift") or {}).items():
+            metrics.append(Metric(_metric_name(f"drift.{name}.{column}"), float(value),
+                                  stamp, 0))
+    if record.validation.get("status"):
+        tags.append(RunTag("nb2pipe.validation", record.validation["status"]))
+    if record.gate:
+        tags.append(RunTag("nb2pipe.gate", "passed" if record.gate.get("passed") else
+                           "failed"))
+        tags.append(RunTag("nb2pipe.gate.reasons", "; ".join(record.gate.get("reasons",
+                                                                             []))[:5000]))
+        if record.gate.get("registered"):
+            tags.append(RunTag("nb2pipe.model.version",
+                               str(record.gate["registered"]["version"])))
+    lineage = record.lineage or {}
+    tags.append(RunTag("nb2pipe.fingerprint", lineage.get("fingerprint", "")))
+    if metrics or tags:
+        client.log_batch(parent, metrics=metrics, tags=tags)
+    path = os.path.join(folder, "validation.json")
+    if os.path.exists(path):
+        client.log_artifact(parent, path)
+    _log_datasets(runner, parent, lineage)
+
+
+def _log_datasets(runner, parent: str, lineage: dict) -> None:
+    """``mlflow.log_input`` of every data file hashed, so lineage shows in MLflow's UI."""
+    files = [d for d in lineage.get("data", []) if d.get("sha256")]
+    if not files:
+        return
+    import warnings
+
+    import mlflow
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    from nb2pipe.tracking.registry import using
+
+    with using(runner.tracker.uri), warnings.catch_warnings(), mlflow.start_run(run_id=parent):
+        warnings.simplefilter("ignore")
+        for entry in files:
+            absolute = os.path.normpath(os.path.join(runner.source.work_dir, entry["path"]))
+            dataset = MetaDataset(resolve_dataset_source(absolute), name=entry["path"],
+                                  digest=entry["sha256"][:16])
+            mlflow.log_input(dataset, context=entry.get("step") or "input")
+
+
+def _metric_name(name: str) -> str:
+    """MLflow metric names allow letters, digits, ``_ - . /`` and spaces."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", name)[:250]

@@ -1,0 +1,278 @@
+"""The model gate and the MLflow Model Registry.
+
+After a run's metrics are known, the gate compares them with its conditions: absolute
+thresholds, and the current champion's metrics (the registered model named after the
+pipeline, at alias ``champion``). When every condition holds, the trained model is logged
+with its flavour, signature and input example, registered as a new version, and
+``champion`` moves to it; the version it leaves gets the alias ``previous``. When one fails,
+nothing is registered and no alias moves; the reasons go to ``run.json``, to MLflow tags and
+to the terminal.
+
+Conditions that MLflow's own ``MetricThreshold`` can say are checked with
+``mlflow.validate_evaluation_results``; the others (strict comparisons, tolerances below the
+champion) by :meth:`nb2pipe.pipeline.gate.Condition.holds`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+
+from nb2pipe.pipeline.gate import Condition, parse_all
+from nb2pipe.tracking.errors import TrackingError
+
+CHAMPION, PREVIOUS = "champion", "previous"
+#: Tag of a registered version: the metrics of the run that made it, as JSON.
+METRICS_TAG = "nb2pipe.metrics"
+#: Model classes from these packages are logged with ``mlflow.sklearn`` (scikit-learn's API).
+SKLEARN_LIKE = ("sklearn", "xgboost", "lightgbm", "catboost", "imblearn")
+
+
+@dataclass
+class Decision:
+    """The gate's verdict on one run's model."""
+
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    champion: dict | None = None  # {"version", "metrics"} of the champion compared with
+    registered: dict | None = None  # {"name", "version"} when registered
+    note: str = ""  # why nothing was registered although the gate passed
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "reasons": self.reasons, "champion": self.champion,
+                "registered": self.registered, "note": self.note}
+
+
+def evaluate(conditions: list[Condition], metrics: dict, champion: dict | None) -> Decision:
+    """Check ``metrics`` against the conditions (``champion``'s metrics for the relative
+    ones; ``None`` when there is no champion yet: those then hold)."""
+    import logging
+
+    from mlflow import validate_evaluation_results
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import EvaluationResult, MetricThreshold
+
+    logging.getLogger("mlflow.models.evaluation").setLevel(logging.WARNING)
+
+    numbers = {k: float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    baseline = {k: float(v) for k, v in (champion or {}).get("metrics", {}).items()}
+    reasons, passed = [], True
+    for condition in conditions:
+        value = numbers.get(condition.metric)
+        best = baseline.get(condition.metric) if champion else None
+        if value is None:
+            holds = False
+        elif condition.relative and best is None:
+            holds = True
+        elif condition.metric_threshold() is not None:
+            try:
+                validate_evaluation_results(
+                    {condition.metric: MetricThreshold(**condition.metric_threshold())},
+                    EvaluationResult(numbers, {}),
+                    EvaluationResult(baseline, {}) if condition.relative else None)
+                holds = True
+            except MlflowException:
+                holds = False
+        else:
+            holds = bool(condition.holds(value, best))
+        passed = passed and holds
+        reasons.append(condition.describe(value, best))
+    return Decision(passed, reasons, champion)
+
+
+class Registry:
+    """The registered model of one pipeline in an MLflow tracking store."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        try:
+            import mlflow
+        except ImportError:
+            raise TrackingError("the model registry needs MLflow: pip install "
+                                "'nb2pipe[tracking]'") from None
+        self.uri, self.name = uri, name
+        self.client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def version(self, alias: str):
+        """The version at ``alias``, or ``None``."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(self.name, alias)
+        except MlflowException:
+            return None
+
+    def metrics_of(self, version) -> dict:
+        import json
+
+        text = (version.tags or {}).get(METRICS_TAG)
+        if text:
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass
+        if version.run_id:
+            return dict(self.client.get_run(version.run_id).data.metrics)
+        return {}
+
+    def champion(self) -> dict | None:
+        version = self.version(CHAMPION)
+        if version is None:
+            return None
+        return {"version": int(version.version), "metrics": self.metrics_of(version)}
+
+    def versions(self) -> list[dict]:
+        """Every version, newest first: number, aliases, metrics, the run that made it."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.search_model_versions(f"name='{self.name}'")
+            aliases = self.client.get_registered_model(self.name).aliases or {}
+        except MlflowException:
+            return []
+        by_version: dict[str, list[str]] = {}
+        for alias, number in sorted(aliases.items()):
+            by_version.setdefault(str(number), []).append(alias)
+        rows = []
+        for version in sorted(found, key=lambda v: -int(v.version)):
+            rows.append({"version": int(version.version),
+                         "aliases": by_version.get(str(version.version), []),
+                         "metrics": self.metrics_of(version), "run_id": version.run_id,
+                         "created": version.creation_timestamp,
+                         "nb2pipe_run": (version.tags or {}).get("nb2pipe.run")})
+        return rows
+
+    def register(self, model, parent_run: str, example, metrics: dict, run_id: str) -> int:
+        """Log ``model`` in the MLflow run ``parent_run``, register it, move the aliases;
+        return the new version."""
+        import json
+        import warnings
+
+        import mlflow
+        from mlflow.utils.logging_utils import disable_logging, enable_logging
+
+        flavour = _flavour(model)
+        # MLflow's own chatter ("Successfully registered model …", cloudpickle's caution:
+        # nb2pipe chose the format) goes; nb2pipe says what happened itself.
+        disable_logging()
+        try:
+            with using(self.uri), mlflow.start_run(run_id=parent_run), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                signature = None
+                if example is not None:
+                    from mlflow.models import infer_signature
+
+                    try:
+                        signature = infer_signature(example, model.predict(example))
+                    except Exception:  # predict needs more than the frame: no signature
+                        signature = None
+                info = flavour.log_model(
+                    model, name="model", registered_model_name=self.name,
+                    signature=signature, input_example=example,
+                    serialization_format="cloudpickle", pip_requirements=_requirements(model))
+        finally:
+            enable_logging()
+        version = int(info.registered_model_version)
+        numbers = {k: float(v) for k, v in metrics.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        self.client.set_model_version_tag(self.name, str(version), METRICS_TAG,
+                                          json.dumps(numbers, sort_keys=True))
+        self.client.set_model_version_tag(self.name, str(version), "nb2pipe.run", run_id)
+        self.promote(version)
+        return version
+
+    def promote(self, version: int) -> int | None:
+        """Make ``version`` the champion; the champion it replaces becomes ``previous``.
+        Returns the version that was champion."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_model_version(self.name, str(version))
+        except MlflowException:
+            known = ", ".join(str(v["version"]) for v in self.versions()) or "none"
+            raise TrackingError(f"model `{self.name}` has no version {version} (versions: "
+                                f"{known})") from None
+        old = self.version(CHAMPION)
+        if old is not None and int(old.version) != version:
+            self.client.set_registered_model_alias(self.name, PREVIOUS, old.version)
+        self.client.set_registered_model_alias(self.name, CHAMPION, str(version))
+        return int(old.version) if old is not None else None
+
+    def rollback(self) -> tuple[int, int]:
+        """``champion`` back to ``previous`` (which becomes the version rolled back from, so
+        that a second rollback undoes the first). Returns (from, to)."""
+        previous = self.version(PREVIOUS)
+        champion = self.version(CHAMPION)
+        if previous is None:
+            raise TrackingError(f"model `{self.name}` has no `previous` version to roll back "
+                                f"to (nb2pipe models shows its versions; nb2pipe promote sets "
+                                f"one)")
+        self.client.set_registered_model_alias(self.name, CHAMPION, previous.version)
+        if champion is not None:
+            self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
+        return (int(champion.version) if champion is not None else 0), int(previous.version)
+
+
+@contextlib.contextmanager
+def using(uri: str):
+    """MLflow's fluent API (``start_run``, ``log_model``) pointed at ``uri`` inside the block
+    only. ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` in this process's
+    environment, where every later run (a sweep, the Jupyter server) would find it: both the
+    globals and the environment are put back afterwards."""
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    environment = {name: os.environ.get(name) for name in names}
+    saved = (getattr(tracking_utils, "_tracking_uri", None),
+             getattr(registry_utils, "_registry_uri", None))
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for name, value in environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _flavour(model):
+    import importlib
+
+    package = type(model).__module__.partition(".")[0]
+    if package in SKLEARN_LIKE or hasattr(model, "predict") and hasattr(model, "get_params"):
+        return importlib.import_module("mlflow.sklearn")
+    raise TrackingError(f"nb2pipe registers scikit-learn-like models; "
+                        f"{type(model).__module__}.{type(model).__qualname__} is not one "
+                        f"(the model stays with the run's artifacts)")
+
+
+def _requirements(model) -> list[str]:
+    """What loading the model needs, pinned to this environment (MLflow would spend seconds
+    inferring it)."""
+    from importlib import metadata
+
+    distributions = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm",
+                     "catboost": "catboost", "imblearn": "imbalanced-learn"}
+    wanted = ["cloudpickle", "numpy", "pandas", "scikit-learn"]
+    package = type(model).__module__.partition(".")[0]
+    if package in distributions and distributions[package] not in wanted:
+        wanted.append(distributions[package])
+    pinned = []
+    for name in wanted:
+        try:
+            pinned.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pinned
+
+
+def conditions_of(pipeline) -> list[Condition]:
+    return parse_all(pipeline.gate)

@@ -1,0 +1,297 @@
+"""Level 1 for real: data validation against recorded baselines, the model gate with MLflow's
+registry, lineage and `run --if-changed` — real papermill runs, twice or more, on data the
+tests change in between."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli, write_notebook
+
+#: A small pipeline that reads a CSV: load → prepare → train → evaluate → metrics.
+NOTEBOOK = '''# %% tags=["imports"]
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+# %% tags=["pipeline-parameters"]
+C = 1.0
+# %% tags=["step:load"]
+table = pd.read_csv("data.csv")
+# %% tags=["step:prepare", "prev:load"]
+features = pd.get_dummies(table.drop(columns=["label"]), columns=["colour"], dtype=float)
+labels = table["label"]
+# %% tags=["step:train", "prev:prepare"]
+model = LogisticRegression(C=C, max_iter=500)
+model.fit(features, labels)
+# %% tags=["step:evaluate", "prev:train"]
+accuracy = float(accuracy_score(labels, model.predict(features)))
+# %% tags=["pipeline-metrics"]
+print(accuracy)
+'''
+
+
+def make_data(rows: int = 300, seed: int = 3):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    size = rng.normal(10, 2, rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    label = ((size + np.where(colour == "red", 2.0, 0.0) + rng.normal(0, 1, rows)) > 11)
+    return pd.DataFrame({"size": size, "count": rng.integers(0, 5, rows), "colour": colour,
+                         "label": label.astype(int)})
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A notebook, its data and its converted pipeline (with a gate)."""
+    monkeypatch.chdir(tmp_path)
+    make_data().to_csv(tmp_path / "data.csv", index=False)
+    write_notebook(tmp_path / "model.ipynb", NOTEBOOK)
+    code, _, err = run_cli("convert", "model.ipynb", "-o", "pipeline", "--gate",
+                           "accuracy>=0.6", "--gate", "accuracy>=champion")
+    assert code == 0, err
+    return tmp_path
+
+
+def run(*args):
+    return run_cli("run", "pipeline", *args)
+
+
+def last_record(project) -> dict:
+    runs = sorted((project / "pipeline" / "runs").iterdir())
+    return json.loads((runs[-1] / "run.json").read_text())
+
+
+def test_the_first_run_records_a_baseline_and_broken_data_stops_the_run(project):
+    code, out, err = run("--tracking", "none")
+    assert code == 0, err
+    baselines = project / "pipeline" / "validation"
+    assert (baselines / "load.table.schema.yaml").exists()
+    schema = (baselines / "load.table.schema.yaml").read_text()
+    assert "colour:" in schema and "- red" in schema and "coerce: true" not in schema
+    profile = json.loads((baselines / "load.table.profile.json").read_text())
+    assert profile["rows"] == 300 and len(profile["columns"]["size"]["shares"]) == 10
+    assert "Recorded the data baseline of" in err
+    clean = make_data()
+    broken = {
+        "dtype": (lambda f: f.assign(count=f["count"].astype(float)),
+                  "column `count` dtype int64 expected, got float64"),
+        "category": (lambda f: f.assign(colour=f["colour"].where(f.index > 2, "purple")),
+                     "column `colour` has values the baseline never had, 3 rows (e.g. 'purple')"),
+        "nulls": (lambda f: f.assign(size=f["size"].where(f.index > 4)),
+                  "column `size` has nulls (the baseline had none), 5 rows"),
+        "dropped": (lambda f: f.drop(columns=["count"]),
+                    "column `count` is missing (the baseline has it)"),
+    }
+    for name, (change, expected) in broken.items():
+        change(clean.copy()).to_csv(project / "data.csv", index=False)
+        code, out, err = run("--tracking", "none")
+        assert code == 4, (name, err)
+        assert "data validation failed for `load.table`" in err and expected in err, (name, err)
+        record = last_record(project)
+        assert record["steps"]["load"]["status"] == "failed"
+        assert record["steps"]["prepare"]["status"] == "skipped", name  # consumers never ran
+        assert record["validation"]["status"] == "failed"
+        assert "Traceback" not in err
+    # the baselines are untouched by failing runs
+    assert (baselines / "load.table.schema.yaml").read_text() == schema
+
+
+def test_drift_warns_fails_with_strict_and_baseline_accepts_the_new_data(project):
+    assert run("--tracking", "none")[0] == 0
+    shifted = make_data(seed=4)
+    shifted["size"] = shifted["size"] + 3  # same schema, another distribution
+    shifted.to_csv(project / "data.csv", index=False)
+    code, out, err = run("--tracking", "none")
+    assert code == 0, err
+    assert "warning: `load.table` drifted: column `size` has PSI" in err
+    record = last_record(project)
+    assert record["validation"]["frames"]["load.table"]["drift"]["size"] > 0.2
+    assert record["validation"]["frames"]["load.table"]["drift"]["count"] < 0.2
+    code, out, err = run("--tracking", "none", "--strict")
+    assert code == 4 and "column `size` drifted" in err
+    strict_run = last_record(project)["run_id"]
+    code, _, err = run_cli("baseline", "pipeline", strict_run)
+    assert code == 0, err
+    assert "Accepted the data of run" in err and "load.table" in err
+    assert "Dropped the baselines of" in err  # the frames the strict run never reached
+    code, _, err = run("--tracking", "none", "--strict")
+    assert code == 0, err
+    assert last_record(project)["validation"]["status"] in ("passed", "recorded")
+    assert "drifted" not in err
+
+
+def test_no_validate_skips_it(project):
+    assert run("--tracking", "none")[0] == 0
+    make_data().drop(columns=["count"]).to_csv(project / "data.csv", index=False)
+    code, _, err = run("--tracking", "none", "--no-validate")
+    assert code == 0, err  # the dropped column goes unnoticed: nothing validates it
+    assert "data validation" not in err
+    assert last_record(project)["validation"] == {"status": "off"}
+
+
+def test_the_gate_promotes_better_models_only_and_rollback_restores(project):
+    from mlflow import MlflowClient
+
+    code, out, err = run("-p", "C=0.01")
+    assert code == 0, err
+    assert "registered model version 1 as `champion`" in out.strip().splitlines()[-1]
+    uri = "sqlite:///" + str(project / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    name = last_record(project)["pipeline"]
+    assert int(client.get_model_version_by_alias(name, "champion").version) == 1
+    version = client.get_model_version(name, "1")
+    assert version.run_id == last_record(project)["tracking"]["run_id"]
+    # a worse model: the gate says no, with a distinct exit code, and no alias moves
+    code, out, err = run("-p", "C=0.00001")
+    assert code == 3, err
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("model gate NOT passed") and "champion" in last
+    record = last_record(project)
+    assert record["gate"]["passed"] is False and record["gate"]["registered"] is None
+    assert int(client.get_model_version_by_alias(name, "champion").version) == 1
+    run_tags = client.get_run(record["tracking"]["run_id"]).data.tags
+    assert run_tags["nb2pipe.gate"] == "failed" and "NOT met" in run_tags["nb2pipe.gate.reasons"]
+    # a better one is registered and becomes the champion; the old one is `previous`
+    code, out, err = run("-p", "C=1.0")
+    assert code == 0, err
+    assert "registered" in out.strip().splitlines()[-1]
+    assert int(client.get_model_version_by_alias(name, "champion").version) == 2
+    assert int(client.get_model_version_by_alias(name, "previous").version) == 1
+    model = client.get_model_version(name, "2")
+    assert json.loads(model.tags["nb2pipe.metrics"])["accuracy"] > 0.6
+    code, out, _ = run_cli("models", "pipeline")
+    assert code == 0 and "version 2" in out and "champion" in out and "previous" in out
+    # the registered model loads and predicts, with its signature
+    import mlflow
+
+    from nb2pipe.tracking.registry import using
+
+    with using(uri):
+        loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    assert loaded.metadata.signature is not None
+    code, out, err = run_cli("rollback", "pipeline")
+    assert code == 0, err
+    assert int(client.get_model_version_by_alias(name, "champion").version) == 1
+    code, out, err = run_cli("promote", "pipeline", "7")
+    assert code == 2 and "no version 7" in err
+
+
+def test_if_changed_runs_only_when_data_code_or_parameters_change(project):
+    code, _, err = run("--tracking", "none", "--if-changed")
+    assert code == 0 and "succeeded" in last_record(project)["status"]
+    first = last_record(project)
+    assert first["lineage"]["data"][0]["path"] == "data.csv"
+    assert len(first["lineage"]["data"][0]["sha256"]) == 64
+    code, _, err = run("--tracking", "none", "--if-changed")
+    assert code == 0 and f"up to date (last run {first['run_id']})" in err
+    assert last_record(project)["run_id"] == first["run_id"]
+    data = (project / "data.csv").read_bytes()
+    at = data.index(b"\n") + 2  # the second digit of the first row's `size`: one byte
+    changed = data[:at] + (b"7" if data[at:at + 1] != b"7" else b"6") + data[at + 1:]
+    (project / "data.csv").write_bytes(changed)
+    assert len(changed) == len(data) and changed != data
+    code, _, err = run("--tracking", "none", "--if-changed")
+    assert code in (0, 3, 4) and "up to date" not in err
+    second = last_record(project)
+    assert second["run_id"] != first["run_id"]
+    assert second["lineage"]["fingerprint"] != first["lineage"]["fingerprint"]
+    (project / "data.csv").write_bytes(data)
+    assert run("--tracking", "none", "--if-changed")[0] == 0  # back to the first data: runs
+    code, _, err = run("--tracking", "none", "--if-changed")
+    assert "up to date" in err
+    code, _, err = run("--tracking", "none", "--if-changed", "-p", "C=2.0")
+    assert "up to date" not in err and last_record(project)["parameters"] == {"C": 2.0}
+
+
+def test_bad_level1_input_gets_one_clear_line(project, monkeypatch):
+    code, _, err = run_cli("convert", "model.ipynb", "-o", "other", "--gate", "auc>=0.9")
+    assert code == 2 and "the pipeline has no metric `auc` (its metrics: `accuracy`)" in err
+    assert not (project / "other").exists()
+    code, _, err = run_cli("convert", "model.ipynb", "-o", "other", "--gate", "accuracy=>0.9")
+    assert code == 2 and "is not a gate condition" in err and "Traceback" not in err
+    assert run("--tracking", "none")[0] == 0
+    schema = project / "pipeline" / "validation" / "load.table.schema.yaml"
+    schema.write_text("columns: [unclosed\n")
+    code, _, err = run("--tracking", "none")
+    assert code == 2 and "load.table.schema.yaml" in err and "not valid YAML" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    schema.unlink()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    code, _, err = run()
+    assert code == 2 and "cannot reach the MLflow tracking server" in err
+    code, _, err = run_cli("models", "pipeline")
+    assert code == 2 and "cannot reach" in err and "Traceback" not in err
+
+
+def test_a_gate_tag_in_the_notebook_is_read_and_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_data().to_csv(tmp_path / "data.csv", index=False)
+    tagged = NOTEBOOK.replace('# %% tags=["pipeline-metrics"]',
+                              '# %% tags=["pipeline-metrics", "gate:accuracy>=0.99"]')
+    write_notebook(tmp_path / "model.ipynb", tagged)
+    assert run_cli("convert", "model.ipynb", "-o", "pipeline")[0] == 0
+    pipeline = json.loads((tmp_path / "pipeline" / "pipeline.json").read_text())
+    assert pipeline["gate"] == ["accuracy>=0.99"]
+    assert pipeline["model"] == {"step": "train", "name": "model", "input": "features"}
+    code, out, _ = run_cli("run", "pipeline", "--tracking", "none")
+    assert code == 3 and "NOT met" in out.strip().splitlines()[-1]
+    write_notebook(tmp_path / "bad.ipynb", NOTEBOOK.replace(
+        '# %% tags=["pipeline-metrics"]', '# %% tags=["pipeline-metrics", "gate:auc>=0.9"]'))
+    code, _, err = run_cli("convert", "bad.ipynb", "-o", "bad")
+    assert code == 1 and "NB401" in err and "no metric `auc`" in err
+
+
+def test_check_stays_light():
+    """Validation and the gate add nothing to what `nb2pipe check` imports."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom nb2pipe.cli import main\n"
+            "main(['check', '--help']) if False else None\n"
+            "import nb2pipe.cli, nb2pipe.lint.runner\n"
+            "print([m for m in ('pandas', 'pandera', 'mlflow', 'kfp', 'papermill') "
+            "if m in sys.modules])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_kfp_local_validates_gates_and_registers_like_papermill(project):
+    """The compiled Kubeflow pipeline, run by kfp's local runner: the same baselines, the
+    same validation failure, and the gate as `validate_model` + `dsl.If` + `register_model`."""
+    from mlflow import MlflowClient
+
+    dsl = (project / "pipeline" / "kfp" / "pipeline.py").read_text()
+    assert "def validate_model(" in dsl and 'dsl.If(validate_model_task.output == "register"' \
+        in dsl and "nb2pipe_validation: str" in dsl
+    code, out, err = run("--engine", "kfp-local", "-p", "C=0.01")
+    assert code == 0, err
+    assert "registered model version 1 as `champion`" in out.strip().splitlines()[-1]
+    assert (project / "pipeline" / "validation" / "prepare.features.schema.yaml").exists()
+    record = last_record(project)
+    assert record["engine"] == "kfp-local" and record["gate"]["passed"] is True
+    assert record["lineage"]["data"][0]["path"] == "data.csv"
+    data = (project / "data.csv").read_text()
+    make_data().assign(colour="purple").to_csv(project / "data.csv", index=False)
+    code, out, err = run("--engine", "kfp-local")
+    assert code == 4, err
+    assert "column `colour` has values the baseline never had, 300 rows" in err
+    assert last_record(project)["steps"]["train"]["status"] != "succeeded"
+    (project / "data.csv").write_text(data)
+    code, out, err = run("--engine", "kfp-local", "-p", "C=1.0")
+    assert code == 0, err
+    uri = "sqlite:///" + str(project / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    assert int(client.get_model_version_by_alias("model", "champion").version) == 2
+    assert int(client.get_model_version_by_alias("model", "previous").version) == 1
+    # the dry run shows what travels: the baselines' schemas and the gate
+    code, out, err = run_cli("submit", "pipeline", "--dry-run")
+    assert code == 0, err
+    request = json.loads(out)
+    assert "load.table" in request["level1"]["validation"]["frames"]
+    assert request["level1"]["gate"]["conditions"] == ["accuracy>=0.6", "accuracy>=champion"]
+    settings = json.loads(request["runs"][0]["arguments"]["nb2pipe_validation"])
+    assert "colour" in settings["baselines"]["load.table"]["schema"]
