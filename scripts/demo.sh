@@ -3,14 +3,17 @@
 # copy of the level-0 notebook, convert the tagged notebook into a pipeline (components,
 # papermill steps, Kubeflow YAML), run it with MLflow tracking in the embedded SQLite store,
 # run the Kubeflow pipeline with kfp's local runner, show what `submit` would send, and propose
-# steps for an untagged notebook (`convert --auto`) and run them. Everything goes to
+# steps for an untagged notebook (`convert --auto`) and run them. Then level 1: a level-0
+# notebook that reads a CSV is fixed, converted with a model gate, run twice (baselines, a
+# registered champion, then "up to date"), fails validation on changed data, accepts it as
+# the new baseline, rejects a worse model and promotes a better one. Everything goes to
 # demo-output/; the sample notebooks are never modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 rm -rf demo-output && mkdir -p demo-output
-cp sample_notebooks/*.ipynb sample_notebooks/requirements.txt demo-output/
+cp -r sample_notebooks/*.ipynb sample_notebooks/requirements.txt sample_notebooks/data demo-output/
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -44,6 +47,39 @@ nb2pipe run diabetes-pipeline -p ALPHA=0.1
 
 step "nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13   (a plain notebook)"
 nb2pipe run wine_report.ipynb -p MIN_ALCOHOL=13
+
+step "Level 1: nb2pipe check churn_level0.ipynb --fix   (a level-0 notebook that reads data/churn.csv)"
+nb2pipe check churn_level0.ipynb --fix --output-format concise || true
+
+step "nb2pipe convert --auto churn_level0.ipynb -o churn-pipeline --gate 'accuracy>=0.7' --gate 'f1>=champion'"
+nb2pipe convert --auto churn_level0.ipynb -o churn-pipeline --gate "accuracy>=0.7" --gate "f1>=champion"
+
+step "nb2pipe run churn-pipeline   (first run: data baselines recorded, model version 1 registered)"
+nb2pipe run churn-pipeline
+
+step "nb2pipe run churn-pipeline --if-changed   (nothing changed)"
+nb2pipe run churn-pipeline --if-changed
+
+step "new data arrives with a contract type never seen: nb2pipe run churn-pipeline --if-changed   (exit 4)"
+../.venv/bin/python -c "import pandas as pd; d = pd.read_csv('data/churn.csv'); d.loc[:40, 'contract'] = 'three-year'; d.to_csv('data/churn.csv', index=False)"
+code=0; nb2pipe run churn-pipeline --if-changed || code=$?
+echo "(exit code $code)"
+
+step "nb2pipe baseline churn-pipeline   (the new data is right: accept it)"
+nb2pipe baseline churn-pipeline
+
+step "nb2pipe run churn-pipeline -p DEPTH=1   (a worse model: the gate keeps it out, exit 3)"
+code=0; nb2pipe run churn-pipeline -p DEPTH=1 || code=$?
+echo "(exit code $code)"
+
+step "nb2pipe run churn-pipeline -p DEPTH=8   (a better model: version 2 becomes the champion)"
+nb2pipe run churn-pipeline -p DEPTH=8
+
+step "nb2pipe models churn-pipeline"
+nb2pipe models churn-pipeline
+
+step "nb2pipe check --maturity churn-pipeline   (level 1 once a scheduler runs --if-changed: docs/run.md)"
+nb2pipe check --maturity churn-pipeline
 
 printf '\nDone. Browse the runs: classifier-pipeline/runs/*/html/, and MLflow with\n'
 printf '  pip install mlflow==3.17.2 && mlflow ui --backend-store-uri sqlite:///demo-output/mlflow.db\n'
