@@ -78,7 +78,23 @@ nb2pipe run churn-pipeline -p DEPTH=8
 step "nb2pipe models churn-pipeline"
 nb2pipe models churn-pipeline
 
-step "nb2pipe check --maturity churn-pipeline   (level 1 once a scheduler runs --if-changed: docs/run.md)"
+step "schedule it: a GitHub Actions workflow runs nb2pipe run churn-pipeline --if-changed nightly"
+mkdir -p .github/workflows
+cat > .github/workflows/retrain.yml <<'YAML'
+name: retrain
+on:
+  schedule: [{cron: "0 3 * * *"}]
+jobs:
+  retrain:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pip install "nb2pipe[run,tracking]" -r churn-pipeline/requirements.txt
+      - run: nb2pipe run churn-pipeline --if-changed
+YAML
+cat .github/workflows/retrain.yml
+
+step "nb2pipe check --maturity churn-pipeline   (the six level-1 items)"
 nb2pipe check --maturity churn-pipeline
 
 printf '\nDone. Browse the runs: classifier-pipeline/runs/*/html/, and MLflow with\n'

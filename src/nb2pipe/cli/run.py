@@ -161,6 +161,11 @@ def _gate_line(record, label: bool) -> str:
     if gate.get("passed") is None:
         return f"{prefix}model gate not checked: {gate.get('error')}"
     reasons = "; ".join(gate.get("reasons") or []) or "no conditions"
+    if gate.get("passed") and not gate.get("reasons") and gate.get("registered"):
+        registered = gate["registered"]
+        return (f"{prefix}no model gate declared: registered {registered['name']} version "
+                f"{registered['version']} as `champion` (declare conditions with convert "
+                f"--gate, docs/level1.md)")
     if gate.get("passed"):
         registered = gate.get("registered")
         if registered:

@@ -16,6 +16,7 @@ champion) by :meth:`nb2pipe.pipeline.gate.Condition.holds`.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from dataclasses import dataclass, field
 
@@ -159,7 +160,7 @@ class Registry:
         disable_logging()
         try:
             with using(self.uri), mlflow.start_run(run_id=parent_run), \
-                    warnings.catch_warnings():
+                    warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
                 warnings.simplefilter("ignore")
                 signature = None
                 if example is not None:
