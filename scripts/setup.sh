@@ -30,6 +30,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 quiet() { grep -v "^WARNING: Location" || true; }
+say() { echo "setup: $*" >&2; }
+trap 'echo "setup failed; pip'"'"'s whole output is in .venv/pip-install.log" >&2' ERR
+say "upgrading pip in .venv …"
 .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | quiet
-.venv/bin/python -m pip install --quiet -e ".[test]" 2>&1 | quiet
+say "installing nb2pipe with kfp, papermill, MLflow, pandera, JupyterLab and the test tools" \
+      "(about 2 minutes the first time; one line per package) …"
+# pip's own one-line-per-package progress, without its download bars; the whole log is kept
+.venv/bin/python -m pip install --progress-bar off -e ".[test]" 2>&1 | tee .venv/pip-install.log \
+  | { grep -E "^(Collecting|Building|Successfully|ERROR|error)" || true; } | sed -u 's/^/  /' >&2
+trap - ERR
 .venv/bin/nb2pipe --version

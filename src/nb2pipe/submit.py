@@ -17,8 +17,8 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 
-from nb2pipe.run.engine import load_source
 from nb2pipe.run.params import parameter_sets
+from nb2pipe.run.source import load_source
 
 
 class SubmitError(Exception):

@@ -295,3 +295,28 @@ def test_kfp_local_validates_gates_and_registers_like_papermill(project):
     assert request["level1"]["gate"]["conditions"] == ["accuracy>=0.6", "accuracy>=champion"]
     settings = json.loads(request["runs"][0]["arguments"]["nb2pipe_validation"])
     assert "colour" in settings["baselines"]["load.table"]["schema"]
+
+
+def test_the_checklist_counts_level1_only_for_a_pipeline_with_its_parts(project):
+    """A notebook alone is at most "ready for level 1"; the converted folder reaches level 1
+    with a successful run (baselines, a registered model, lineage) and a trigger."""
+    code, out, _ = run_cli("check", "--maturity", "pipeline")
+    assert code == 0 and "pipeline: level 0 (1/6 level-1 items met)" in out  # the gate only
+    assert "✗ Automated pipeline" in out and "never run" in out
+    assert run("-p", "C=0.01")[0] == 0
+    code, out, _ = run_cli("check", "--maturity", "pipeline")
+    assert "pipeline: level 0 (5/6 level-1 items met)" in out
+    assert "✗ Pipeline trigger" in out and "(Google, level 1: pipeline triggers)" in out
+    workflows = project / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "retrain.yml").write_text("on: {schedule: [{cron: '0 3 * * *'}]}\n"
+                                           "jobs: {r: {steps: [{run: nb2pipe run pipeline "
+                                           "--if-changed}]}}\n")
+    code, out, _ = run_cli("check", "--maturity", "pipeline", "--output-format", "json")
+    (report,) = json.loads(out)["maturity"]
+    assert report["kind"] == "pipeline" and report["level"] == 1 and report["stage"] == "level 1"
+    assert {i["key"]: i["source"] for i in report["items"]}["model-registry"].startswith(
+        "Microsoft")
+    code, out, _ = run_cli("check", "--maturity", "model.ipynb", "--output-format", "json")
+    notebook = json.loads(out)["maturity"][0]
+    assert notebook["kind"] == "notebook" and notebook["level"] == 0

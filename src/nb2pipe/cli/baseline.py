@@ -22,7 +22,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from nb2pipe.run.engine import RunError, load_source, runs_dir_for
+    from nb2pipe.run.source import RunError, load_source, runs_dir_for
     from nb2pipe.run.validation import ValidationConfigError, accept
 
     try:

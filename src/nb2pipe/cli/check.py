@@ -114,7 +114,7 @@ def run(args) -> int:
 
             pipelines = collect_pipelines(args.paths)
             if pipelines:  # converted folders: their level-1 checklist alone
-                return _pipelines_only(pipelines, output_format)
+                return check_report.pipelines_only(pipelines, output_format)
         if not (args.quiet or args.silent):
             print("warning: no notebooks (.ipynb) found in " + ", ".join(args.paths),
                   file=sys.stderr)
@@ -257,18 +257,3 @@ def _fix_files(files, codes, settings, args):
         results.append(outcome.result)
     return _with_folder_rules(results, codes, args), fixed_total
 
-
-def _pipelines_only(pipelines: list[str], output_format: str) -> int:
-    """``check --maturity DIR`` on converted folders only: their level-1 checklist."""
-    import json
-
-    from nb2pipe.output.text import use_colour
-
-    maturity = check_report.maturity([], pipelines)
-    if output_format == "json":
-        sys.stdout.write(json.dumps({"diagnostics": [], "maturity": [m.to_dict() for m in
-                                                                     maturity]},
-                                    indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(check_report.maturity_text(maturity, use_colour()))
-    return EXIT_OK

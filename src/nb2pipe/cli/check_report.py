@@ -151,3 +151,19 @@ def summary(results, count: int, fixed: int, args) -> None:
     if fixed and not args.diff:
         print("Run the fixed notebooks again (Restart Kernel and Run All Cells) and save: their "
               "outputs are from before the fixes.", file=sys.stderr)
+
+
+def pipelines_only(pipelines: list[str], output_format: str) -> int:
+    """``check --maturity DIR`` on converted folders only: their level-1 checklist."""
+    import json
+
+    from nb2pipe.output.text import use_colour
+
+    reports = maturity([], pipelines)
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"diagnostics": [], "maturity": [m.to_dict() for m in
+                                                                     reports]},
+                                    indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(maturity_text(reports, use_colour()))
+    return 0

@@ -21,7 +21,7 @@ def add_parser(commands) -> None:
 def registry_for(folder: str):
     """The registry the pipeline's runs used: ``MLFLOW_TRACKING_URI`` when set, else the
     tracking store named in its latest run."""
-    from nb2pipe.run.engine import RunError, load_source, runs_dir_for
+    from nb2pipe.run.source import RunError, load_source, runs_dir_for
     from nb2pipe.tracking import TrackingError, check_tracker, default_uri
     from nb2pipe.tracking.registry import Registry
 

@@ -184,8 +184,8 @@ def _gate_line(record, label: bool) -> str:
 def _changed(source, sets: list[dict], args) -> list[dict]:
     """The parameter sets whose data, code or parameters changed since their last successful
     run (``--if-changed``); says "up to date" for the others."""
-    from nb2pipe.run.engine import runs_dir_for
     from nb2pipe.run.lineage import last_success, lineage
+    from nb2pipe.run.source import runs_dir_for
 
     runs_dir = runs_dir_for(source, args.runs_dir)
     changed = []

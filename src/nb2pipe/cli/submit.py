@@ -30,8 +30,8 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     import json
 
-    from nb2pipe.run.engine import RunError
     from nb2pipe.run.params import ParameterError
+    from nb2pipe.run.source import RunError
     from nb2pipe.submit import SubmitError, dry_run, plan, submit
 
     try:

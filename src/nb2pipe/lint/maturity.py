@@ -170,7 +170,6 @@ LEVEL1_ITEMS = (
 def assess_pipeline(folder: str) -> Maturity:
     """The level-1 checklist of a converted pipeline folder, from ``pipeline.json``, its
     ``validation/`` baselines and its runs' records."""
-    import json
     import os
 
     from nb2pipe.pipeline.model import Pipeline
