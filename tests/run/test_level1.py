@@ -110,6 +110,13 @@ def test_drift_warns_fails_with_strict_and_baseline_accepts_the_new_data(project
     record = last_record(project)
     assert record["validation"]["frames"]["load.table"]["drift"]["size"] > 0.2
     assert record["validation"]["frames"]["load.table"]["drift"]["count"] < 0.2
+    # the drift report a person opens: the drifted column first, its bins side by side
+    assert "data validation report: " in err
+    page = (project / "pipeline" / "runs" / record["run_id"] / record["validation"]["report"])
+    text = page.read_text()
+    assert text.index("<code>size</code>") < text.index("<code>count</code>")
+    assert "class=over" in text.split("<code>size</code>")[0].rsplit("<tr", 1)[1]
+    assert "baseline 10.0%, this run" in text  # decile bins: a tenth of the baseline each
     code, out, err = run("--tracking", "none", "--strict")
     assert code == 4 and "column `size` drifted" in err
     strict_run = last_record(project)["run_id"]

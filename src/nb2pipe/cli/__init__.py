@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # jsonschema (imported by nbformat, so by every command that reads or writes notebooks)
+    # compiles an RFC 3987 grammar at import when the optional `rfc3987-syntax` is installed,
+    # as Jupyter's own dependencies make it: 1.2 s of every `convert` and `run`. nb2pipe
+    # validates no IRIs; in its own process jsonschema goes without that one format check.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -139,6 +139,9 @@ class Runner:
             steps={s.name: StepRecord() for s in pipeline.steps}, nb2pipe=__version__)
         record.status, record.finished = "running", None
         self._validations[run_id] = self._prepare_level1(record, folder, parameters)
+        from nb2pipe.run.level1 import ModelPrefetch
+
+        prefetch = ModelPrefetch(self, folder)
         record.write(folder)
         started = time.perf_counter()
         started_ms = int(time.time() * 1000)
@@ -165,6 +168,8 @@ class Runner:
                 if not ok:
                     failed.add(step.name)
                     status = "failed"
+                else:
+                    prefetch.step_done(step.name)
                 if self.isolate:
                     kernel.shutdown()
             if failed:
@@ -183,7 +188,7 @@ class Runner:
             record.seconds = round(time.perf_counter() - started, 3)
             record.metrics = _read_metrics(folder)
             record.write(folder)
-            self._finish_level1(record, folder, started_ms)
+            self._finish_level1(record, folder, started_ms, prefetch=prefetch)
             self._finish_tracking(record, folder, ran, started_ms)
         if self.html:
             self._render_html(record, folder)
@@ -199,7 +204,7 @@ class Runner:
             raise RunError(str(error)) from None
 
     def _finish_level1(self, record: RunRecord, folder: str, started_ms: int,
-                       gate_in_pipeline: bool = False) -> None:
+                       gate_in_pipeline: bool = False, prefetch=None) -> None:
         """Validation's verdict, new baselines, the gate and the registry (which needs the
         run's MLflow run, so it is created here when tracking is on)."""
         from nb2pipe.run.level1 import finish
@@ -207,7 +212,7 @@ class Runner:
         try:
             if self.tracking_mode != "none" and record.status == "succeeded":
                 self._parent(record, started_ms)
-            finish(self, record, folder, gate_in_pipeline)
+            finish(self, record, folder, gate_in_pipeline, prefetch)
         except Exception as error:  # the run's own result is recorded whatever happens here
             record.gate = {"passed": None, "reasons": [], "error": str(error)} \
                 if self.source.pipeline.gate or self.source.pipeline.model else {}

@@ -35,7 +35,73 @@ def prepare(runner, record: RunRecord, folder: str, parameters: dict) -> dict | 
     return step_settings(options, baselines, folder, hint)
 
 
-def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = False) -> None:
+class ModelPrefetch:
+    """The trained model, its input example and MLflow's flavour module, loaded in a thread
+    as soon as the step that trains it has succeeded, while the later steps run (the runner
+    mostly waits on the kernel then): the gate finds them ready instead of spending a second
+    or two on imports and unpickling after the last step."""
+
+    def __init__(self, runner, folder: str):
+        pipeline = runner.source.pipeline
+        self._model = pipeline.model if runner.register and runner.tracking_mode != "none" \
+            and runner.source.notebook is None else None
+        self._pipeline, self._folder = pipeline, folder
+        self._thread = None
+        self._result: tuple | None = None
+
+    def step_done(self, step_name: str) -> None:
+        if not self._model or self._model["step"] != step_name or self._thread is not None:
+            return
+        import threading
+
+        self._thread = threading.Thread(target=self._load, name="nb2pipe-model-prefetch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._result = load_model(self._pipeline, self._folder)
+            from mlflow.models import infer_signature  # noqa: F401
+
+            from nb2pipe.tracking.registry import _flavour
+
+            _flavour(self._result[0])
+            # MLflow maps the installed distributions to their modules when it logs a model
+            # (0.9 s here) and caches the map: filled now, off the run's critical path.
+            from mlflow.utils import requirements_utils
+
+            requirements_utils._init_modules_to_packages_map()
+        except Exception:  # noqa: S110  (the gate loads again, and reports what fails)
+            pass
+
+    def result(self) -> tuple:
+        """``(model, example)``: the thread's when it loaded them, else loaded now (so that
+        an error is raised here, for the gate to report)."""
+        if self._thread is not None:
+            self._thread.join()
+            if self._result is not None:
+                return self._result
+        return load_model(self._pipeline, self._folder)
+
+
+def load_model(pipeline, folder: str) -> tuple:
+    """The model the pipeline trained and the first rows of the frame it was fit on."""
+    from nb2pipe.runtime import load
+
+    model = pipeline.model
+    artifacts = os.path.join(folder, "artifacts")
+    value = load(artifacts, model["step"], model["name"])
+    example = None
+    if model.get("input"):
+        producer = pipeline.step(model["step"]).inputs.get(model["input"])
+        if producer:
+            example = load(artifacts, producer, model["input"])
+            example = example[:5] if hasattr(example, "__getitem__") else None
+    return value, example
+
+
+def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = False,
+           prefetch: ModelPrefetch | None = None) -> None:
     """After the steps: the validation verdict (and new baselines when the run succeeded),
     then the gate and the registry (unless the pipeline ran its own gate)."""
     from nb2pipe.run.validation import record_new_baselines, summary
@@ -46,6 +112,14 @@ def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = Fals
                                                    "rows")}
                   for f in result["frames"]}
         record.validation = {"status": result["status"], "frames": frames}
+        from nb2pipe.run import drift_report
+
+        report = drift_report.write(folder, result, runner.validation_options.drift_threshold,
+                                    record.run_id)
+        if report:
+            record.validation["report"] = os.path.relpath(report, folder)
+            if result["status"] in ("drifted", "failed"):
+                runner.report(f"data validation report: {os.path.relpath(report)}")
         for name, frame in frames.items():
             for column in frame.get("drifted") or []:
                 runner.report(f"warning: `{name}` drifted: column `{column}` has PSI "
@@ -65,14 +139,14 @@ def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = Fals
             with open(decision, encoding="utf-8") as handle:
                 record.gate = json.load(handle)
     elif record.status == "succeeded" and runner.source.notebook is None:
-        record.gate = _gate(runner, record, folder)
+        record.gate = _gate(runner, record, folder, prefetch)
     record.write(folder)
 
 
-def _gate(runner, record: RunRecord, folder: str) -> dict:
+def _gate(runner, record: RunRecord, folder: str,
+          prefetch: ModelPrefetch | None = None) -> dict:
     """Check the run's metrics and register the model when they pass."""
     from nb2pipe.pipeline.gate import parse_all
-    from nb2pipe.runtime import load
     from nb2pipe.tracking import TrackingError
 
     pipeline = runner.source.pipeline
@@ -100,15 +174,9 @@ def _gate(runner, record: RunRecord, folder: str) -> dict:
     if not model:
         decision.note = "not registered: nb2pipe found no trained model in the pipeline"
         return decision.to_dict()
-    artifacts = os.path.join(folder, "artifacts")
     try:
-        value = load(artifacts, model["step"], model["name"])
-        example = None
-        if model.get("input"):
-            producer = pipeline.step(model["step"]).inputs.get(model["input"])
-            if producer:
-                example = load(artifacts, producer, model["input"])
-                example = example[:5] if hasattr(example, "__getitem__") else None
+        value, example = prefetch.result() if prefetch is not None else \
+            load_model(pipeline, folder)
         version = registry.register(value, parent, example, record.metrics, record.run_id)
     except (TrackingError, FileNotFoundError) as error:
         decision.note = f"not registered: {error}"
@@ -151,9 +219,10 @@ def log_to_tracker(runner, record: RunRecord, folder: str) -> None:
     tags.append(RunTag("nb2pipe.fingerprint", lineage.get("fingerprint", "")))
     if metrics or tags:
         client.log_batch(parent, metrics=metrics, tags=tags)
-    path = os.path.join(folder, "validation.json")
-    if os.path.exists(path):
-        client.log_artifact(parent, path)
+    for name in ("validation.json", "validation.html"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            client.log_artifact(parent, path)
     _log_datasets(runner, parent, lineage)
 
 

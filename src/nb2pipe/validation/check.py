@@ -131,12 +131,15 @@ def validate_value(step: str, name: str, value: Any,
     if frame is not None and baseline.get("schema"):
         schema = schemas.from_yaml(baseline["schema"], f"validation/{key}.schema.yaml")
         failures += schemas.validate(schema, frame)
-    drift = profiles.drift(baseline.get("profile") or {}, frame) if frame is not None else {}
+    bins = profiles.drift_bins(baseline.get("profile") or {}, frame) \
+        if frame is not None else {}
+    drift = {column: entry.pop("psi") for column, entry in bins.items()}
     drifted = {c: v for c, v in drift.items() if v > settings.drift_threshold}
     report.update(status="failed" if failures or (drifted and settings.strict) else
                   "drifted" if drifted else "passed",
                   failures=[f.to_dict() for f in failures],
-                  drift={c: round(v, 6) for c, v in drift.items()}, drifted=sorted(drifted))
+                  drift={c: round(v, 6) for c, v in drift.items()}, drifted=sorted(drifted),
+                  bins=bins)
     _write(settings.report_dir, f"{key}.json", json.dumps(report, indent=1, default=str) + "\n")
     if failures or (drifted and settings.strict):
         raise DataValidationError(key, failures, drifted if settings.strict else {},

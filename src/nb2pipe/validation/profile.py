@@ -111,6 +111,13 @@ def psi(expected: list[float], actual: list[float]) -> float:
 def drift(baseline: dict, frame) -> dict[str, float]:
     """Column → PSI of ``frame`` against ``baseline`` (columns both have, with the
     statistics a PSI needs)."""
+    return {name: entry["psi"] for name, entry in drift_bins(baseline, frame).items()}
+
+
+def drift_bins(baseline: dict, frame) -> dict[str, dict]:
+    """Column → ``{"psi", "labels", "baseline", "current"}``: the PSI and the shares it was
+    computed from, bin by bin (the decile bins of the baseline for numbers, its frequent
+    values and "other" for categories) — what the drift report draws."""
     import numpy
 
     found = {}
@@ -121,17 +128,28 @@ def drift(baseline: dict, frame) -> dict[str, float]:
         if "edges" in base and is_number(series):
             values = series.to_numpy(dtype="float64", na_value=numpy.nan)
             values = values[numpy.isfinite(values)]
-            if len(values):
-                found[name] = psi(base["shares"], _shares(_sample(values), base["edges"]))
+            if not len(values):
+                continue
+            expected = list(base["shares"])
+            actual = _shares(_sample(values), base["edges"])
+            edges = base["edges"]
+            labels = [f"< {edges[1]:.4g}"] + \
+                [f"{edges[i]:.4g} – {edges[i + 1]:.4g}" for i in range(1, len(edges) - 2)] + \
+                [f"≥ {edges[-2]:.4g}"]
         elif "top" in base and is_category(series):
             counts = series.value_counts(dropna=True)
             total = int(counts.sum())
             if not total:
                 continue
             shares = {str(k): float(v) / total for k, v in counts.items()}
-            keys = list(base["top"])
-            expected = [base["top"][k] for k in keys] + [base.get("other", 0.0)]
-            actual = [shares.get(k, 0.0) for k in keys]
+            labels = list(base["top"])
+            expected = [base["top"][k] for k in labels] + [base.get("other", 0.0)]
+            actual = [shares.get(k, 0.0) for k in labels]
             actual.append(max(0.0, 1.0 - sum(actual)))
-            found[name] = psi(expected, actual)
+            labels.append("(other values)")
+        else:
+            continue
+        found[name] = {"psi": psi(expected, actual), "labels": labels,
+                       "baseline": [round(e, 6) for e in expected],
+                       "current": [round(a, 6) for a in actual]}
     return found
