@@ -1,7 +1,7 @@
 # nb2pipe: two commands for a fresh machine.
 #   make demo   set everything up, then lint (and fix a copy of) the sample notebooks
 #   make test   set everything up, then run the whole test suite
-.PHONY: demo test setup docs bench clean
+.PHONY: demo test setup docs docs-pictures bench clean
 
 demo:
 	./scripts/demo.sh
@@ -14,6 +14,9 @@ setup:
 
 docs:
 	.venv/bin/python scripts/gen_rule_docs.py
+
+docs-pictures:
+	./scripts/docs_pictures.sh
 
 bench:
 	./scripts/setup.sh && .venv/bin/python benchmarks/bench_check.py

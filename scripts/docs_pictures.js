@@ -6,12 +6,18 @@ const { chromium } = require('@playwright/test');
     executablePath: process.env.CHROMIUM,
     args: ['--no-sandbox']
   });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 640 } });
 
   // MLflow's registry: the model's versions, aliases and source runs
   await page.goto(`${process.env.MLFLOW_URL}/#/models/churn-level0`);
   await page.getByText('champion', { exact: false }).first().waitFor({ timeout: 60000 });
   await page.waitForTimeout(1500);
+  // the assistant's side panel, open by default, is not what the picture is about
+  const close = page.locator('[aria-label="Close"], [aria-label="close"]').last();
+  if (await close.count()) {
+    await close.click().catch(() => {});
+    await page.waitForTimeout(500);
+  }
   await page.screenshot({ path: 'docs/level1-registry.png' });
 
   // the drift report of the run that new data stopped

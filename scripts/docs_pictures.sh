@@ -4,27 +4,23 @@
 #                             and their aliases (champion, previous)
 #   docs/level1-drift.png     runs/ID/validation.html of the run the changed data stopped
 # MLflow's UI needs the full `mlflow` package (nb2pipe depends on mlflow-skinny, which has no
-# UI server): it is installed, pinned like the client, in its own .cache/mlflow-ui venv.
+# UI server): scripts/mlflow_full.sh installs it, pinned like the client, in .cache/mlflow-full.
 # Chromium is Debian's, driven by the Playwright of the Galata tests (labextension/ui-tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "docs-pictures: $*" >&2; }
+export PATH="$PWD/.venv/bin:$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 if [ ! -f demo-output/mlflow.db ] || [ ! -d demo-output/churn-pipeline/runs ]; then
   say "no demo-output/ yet: running make demo first …"
   make demo >/dev/null
 fi
-if [ ! -x .cache/mlflow-ui/bin/mlflow ]; then
-  say "installing mlflow==3.17.2 (with its UI) into .cache/mlflow-ui (about a minute) …"
-  python3 -m venv .cache/mlflow-ui
-  .cache/mlflow-ui/bin/python -m pip install --quiet --progress-bar off "mlflow==3.17.2" 2>&1 \
-    | { grep -v "^WARNING: Location" || true; }
-fi
+./scripts/mlflow_full.sh
 (cd labextension/ui-tests && [ -d node_modules/@playwright ] || jlpm install --immutable >/dev/null)
 
 PORT=${PORT:-5077}
 say "starting MLflow's UI on 127.0.0.1:$PORT (demo-output/mlflow.db) …"
-.cache/mlflow-ui/bin/mlflow ui --backend-store-uri "sqlite:///$PWD/demo-output/mlflow.db" \
+.cache/mlflow-full/bin/mlflow ui --backend-store-uri "sqlite:///$PWD/demo-output/mlflow.db" \
   --host 127.0.0.1 --port "$PORT" >.cache/mlflow-ui.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

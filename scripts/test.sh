@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
+./scripts/mlflow_full.sh  # MLflow's tracking server, for the tests against a real one
 .venv/bin/python -m pytest "$@"
 
 echo "== Jest: the panel's model"

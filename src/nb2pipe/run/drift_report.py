@@ -37,11 +37,13 @@ def write(run_folder: str, result: dict, threshold: float, run_id: str) -> str |
              f"</title><style>{_STYLE}</style>",
              f"<h1>Data validation of run <code>{html.escape(run_id)}</code> "
              f"{_badge(result.get('status', ''))}</h1>",
-             f"<p class=muted>{len(frames)} frame{'s' if len(frames) != 1 else ''} compared "
-             f"with their baselines. Drift is the population stability index (PSI) of each "
-             f"column; above {threshold:g} a column has drifted. "
-             f"<span class=legend><span style='background:{_BASE}'></span>baseline"
-             f"<span style='background:{_NOW}'></span>this run</span></p>"]
+             f"<p class=muted>{_frames(len(frames))} compared with "
+             f"{'its baseline' if len(frames) == 1 else 'their baselines'} (the pipeline "
+             f"folder's <code>validation/</code>). Drift is the population stability index "
+             f"(PSI) of each column; above {threshold:g} (the dashed line) a column has "
+             f"drifted.<br><span class=legend><span style='background:{_BASE};margin-left:0'>"
+             f"</span>baseline<span style='background:{_NOW}'></span>this run</span> "
+             f"(hover a bar for its bin and shares)</p>"]
     order = {"failed": 0, "drifted": 1, "passed": 2}
     for frame in sorted(frames, key=lambda f: (order.get(f.get("status"), 3), f["frame"])):
         parts.append(_frame(frame, threshold))
@@ -49,6 +51,10 @@ def write(run_folder: str, result: dict, threshold: float, run_id: str) -> str |
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(parts) + "\n")
     return path
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' if count != 1 else ''}"
 
 
 def _badge(status: str) -> str:
