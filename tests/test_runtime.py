@@ -110,3 +110,84 @@ def test_secret_looking_parameters_are_never_logged():
                       "URL": "postgres://ana:s3cr3tpw@db:5432/x"})
     assert safe["LR"] == 0.1
     assert "not logged" in safe["API_KEY"] and "not logged" in safe["URL"]
+
+
+# -- dtypes survive the crossing (issue M) -------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _column(kind: str, rows: int, draw):
+    ints = draw(st.lists(st.integers(-5, 5), min_size=rows, max_size=rows))
+    texts = [("abc"[i % 3] * (1 + i % 2)) for i in ints]
+    missing = [i % 4 == 0 for i in ints]
+    if kind == "int_category":
+        return pd.Categorical(ints)
+    if kind == "text_category_ordered":
+        return pd.Categorical(texts, categories=sorted(set(texts) | {"zz"}), ordered=True)
+    if kind == "nullable_int":
+        return pd.array([None if m else i for i, m in zip(ints, missing)], dtype="Int64")
+    if kind == "string_pyarrow":
+        return pd.array([None if m else t for t, m in zip(texts, missing)],
+                        dtype="string[pyarrow]")
+    if kind == "object_text":
+        return np.array(texts, dtype=object)
+    if kind == "datetime_tz":
+        return pd.to_datetime(ints, unit="D", origin="2026-01-01").tz_localize("Asia/Tokyo")
+    if kind == "period":
+        return pd.array([pd.Period("2026-01", "M") + i for i in ints], dtype="period[M]")
+    if kind == "interval":
+        return pd.arrays.IntervalArray.from_breaks(range(rows + 1)) if rows else \
+            pd.arrays.IntervalArray.from_breaks([0])
+    if kind == "bool":
+        return np.array(missing)
+    return np.array(ints, dtype="float32")
+
+
+KINDS = ["int_category", "text_category_ordered", "nullable_int", "string_pyarrow",
+         "object_text", "datetime_tz", "period", "interval", "bool", "float32"]
+
+
+@st.composite
+def frames(draw):
+    rows = draw(st.integers(0, 6))
+    kinds = draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=4))
+    labels = draw(st.sampled_from(["text", "int", "multi"]))
+    data = {}
+    for n, kind in enumerate(kinds):
+        label = f"c{n}_{kind}" if labels == "text" else n if labels == "int" else \
+            ("group", f"c{n}")
+        data[label] = _column(kind, rows, draw)
+    frame = pd.DataFrame(data)
+    index = draw(st.sampled_from(["range", "named", "multi"]))
+    if index == "named":
+        frame.index = pd.Index(range(100, 100 + rows), name="id")
+    elif index == "multi":
+        frame.index = pd.MultiIndex.from_arrays([list(range(rows)), ["x"] * rows],
+                                                names=["n", "tag"])
+    if draw(st.booleans()):
+        frame.attrs["source"] = "sensor 7"
+    return frame if draw(st.integers(0, 4)) else frame.iloc[:, 0]  # now and then a Series
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(value=frames())
+def test_values_cross_steps_with_their_exact_types(tmp_path, value):
+    """A frame or series of any of these dtypes comes back exactly: dtypes (categories and
+    their order, nullable integers, string[pyarrow] against object, time zones, periods,
+    intervals), index types and names, column labels, attrs. Where parquet cannot keep one,
+    another format carries it, and the record says why."""
+    record = runtime.save(str(tmp_path), "step", "value", value)
+    back = runtime.load(str(tmp_path), "step", "value")
+    if isinstance(value, pd.Series):
+        pd.testing.assert_series_equal(back, value, check_exact=True, check_index_type=True,
+                                       check_categorical=True, check_freq=False)
+    else:
+        pd.testing.assert_frame_equal(back, value, check_exact=True, check_index_type=True,
+                                      check_column_type=True, check_categorical=True,
+                                      check_freq=False)
+    assert back.attrs == value.attrs
+    if record["format"] != "parquet":
+        assert any(note.startswith("parquet") for note in record["not"])

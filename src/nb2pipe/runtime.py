@@ -71,10 +71,48 @@ _SERIES = "__nb2pipe_series__"
 
 
 def _save_parquet(value: Any, path: str) -> None:
+    original = value
     if type(value).__name__ == "Series":  # a one-column frame; the column keeps the name
         name = "" if value.name is None else str(value.name)
         value = value.to_frame(name=f"{_SERIES}{name}")
     value.to_parquet(path)
+    # Parquet cannot keep every pandas type (integer-coded categories, some extension
+    # types, non-string column names, attrs…): what it would change goes by pickle instead
+    # (the next serializer), never silently changed.
+    change = _parquet_change(original, _load_parquet(path))
+    if change:
+        raise ValueError(f"parquet would change it ({change})")
+
+
+def _parquet_change(before: Any, after: Any) -> str | None:
+    """What a round trip through parquet changed, or ``None``."""
+    if type(before) is not type(after):
+        return f"{type(before).__name__} came back as {type(after).__name__}"
+    if type(before).__name__ == "Series":
+        if before.dtype != after.dtype or str(before.dtype) != str(after.dtype):
+            return f"dtype {before.dtype} came back as {after.dtype}"
+        if before.name != after.name:
+            return f"name {before.name!r} came back as {after.name!r}"
+    else:
+        if not before.columns.equals(after.columns) or \
+                type(before.columns) is not type(after.columns) or \
+                list(before.columns.names) != list(after.columns.names) or \
+                before.columns.dtype != after.columns.dtype:
+            return "the column labels changed"
+        for column, dtype in zip(range(before.shape[1]), before.dtypes):
+            other = after.dtypes.iloc[column]
+            if dtype != other or str(dtype) != str(other):
+                return f"column {before.columns[column]!r}: dtype {dtype} came back as {other}"
+    index, other = before.index, after.index
+    if type(index) is not type(other) or list(index.names) != list(other.names) or \
+            index.dtype != other.dtype or str(index.dtype) != str(other.dtype):
+        return f"the index ({type(index).__name__} {index.dtype}) came back as " \
+               f"{type(other).__name__} {other.dtype}"
+    if before.attrs != after.attrs:
+        return "its attrs were lost"
+    if not before.equals(after):
+        return "its values changed"
+    return None
 
 
 def _load_parquet(path: str) -> Any:
@@ -268,6 +306,8 @@ def save(folder: str, step: str, name: str, value: Any) -> dict:
         record = {"name": name, "step": step, "format": serializer.format,
                   "file": os.path.basename(path),
                   "type": f"{type(value).__module__}.{type(value).__qualname__}"}
+        if errors:  # why the formats tried first were not used
+            record["not"] = errors
         with open(os.path.join(target, name + ".meta.json"), "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=1, sort_keys=True)
         _validate(step, name, value)

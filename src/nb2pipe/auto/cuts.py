@@ -77,6 +77,24 @@ class Cuts:
         bounds = [0] + sorted(cuts) + [len(work)]
         for a, b in zip(bounds, bounds[1:]):
             result.append(Work(work[a:b], reasons[a]))
+        return self.absorb_settings(result)
+
+    def absorb_settings(self, groups: list[Work]) -> list[Work]:
+        """A group of settings only (``plt.rcParams[…] = …`` under its own heading) is no
+        step: it joins the next one (the last, the one before), and travels on from there
+        to the steps after it."""
+        result: list[Work] = []
+        pending: list[int] = []
+        for group in groups:
+            if self.only_settings(group.cells):
+                pending += group.cells
+                continue
+            result.append(Work(pending + group.cells, group.reason) if pending else group)
+            pending = []
+        if pending:
+            if not result:
+                return groups
+            result[-1] = Work(result[-1].cells + pending, result[-1].reason)
         return result
 
     def reads_names_from_strings(self):

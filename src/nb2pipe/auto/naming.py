@@ -45,9 +45,10 @@ class Naming:
         return self.name_from_code(group) or f"step_{number}"
 
     def previous_code_cell(self, index: int) -> int:
-        """The index of the last non-empty code cell above ``index`` (-1 if none)."""
+        """The index of the last code cell above ``index`` with code in it (-1 if none)."""
         return max((c.index for c in self.notebook.code_cells
-                    if c.index < index and not c.is_empty), default=-1)
+                    if c.index < index and not c.is_empty and not self._only_notes(c)),
+                   default=-1)
 
     def name_from_code(self, group: Work) -> str | None:
         calls = []

@@ -24,8 +24,8 @@ class Roles:
         work: list[int] = []
         shared: set[str] = set()
         for cell in self.notebook.code_cells:
-            if cell.is_empty:
-                continue
+            if cell.is_empty or self._only_notes(cell):
+                continue  # a comment-only cell is no work: it joins the step around it
             if any(t in ("parameters", "pipeline-parameters") for t in cell.tags):
                 self.roles["parameters"].append(cell.index)
                 shared |= self.analysis.cell_binds(cell.index).keys()
@@ -33,7 +33,7 @@ class Roles:
             if any(t in ("metrics", "pipeline-metrics") for t in cell.tags):
                 self.roles["metrics"].append(cell.index)  # already tagged: kept as it is
                 continue
-            role = self._role(cell, shared)
+            role = self._role(cell, shared, before_work=not work)
             if role is None:
                 work.append(cell.index)
             else:
@@ -42,7 +42,7 @@ class Roles:
                     shared |= self.analysis.cell_binds(cell.index).keys()
         return work
 
-    def _role(self, cell: Cell, shared: set[str]) -> str | None:
+    def _role(self, cell: Cell, shared: set[str], before_work: bool = True) -> str | None:
         magics = cell.code.magics
         tree = cell.tree
         if tree is None:  # a cell magic in another language (%%bash, %%html…)
@@ -62,6 +62,8 @@ class Roles:
             return None
         if all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in statements):
             return "imports"
+        if before_work and self.only_settings([cell.index]):
+            return "imports"  # imports and settings (styles, print options…): every step's
         if all(isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
                               ast.ClassDef)) for s in statements):
             facts = self.facts(cell.index)
@@ -70,6 +72,32 @@ class Roles:
             if not needs and not self._holds_state(statements):
                 return "functions"
         return None
+
+    @staticmethod
+    def _only_notes(cell: Cell) -> bool:
+        tree = cell.tree
+        return tree is not None and not cell.code.magics and \
+            all(is_note(s) for s in tree.body)
+
+    def only_settings(self, cells: list[int]) -> bool:
+        """Whether ``cells`` hold nothing but imports, settings (:mod:`nb2pipe.analysis.settings`),
+        setup magics and notes, with at least one setting."""
+        from nb2pipe.analysis.settings import is_setting
+
+        found = False
+        for index in cells:
+            cell = self.notebook.cells[index]
+            tree = cell.tree
+            if tree is None or any(m.kind != "line" or m.name not in SETUP_MAGICS
+                                   for m in cell.code.magics):
+                return False
+            for statement in tree.body:
+                if is_note(statement) or isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    continue
+                if not is_setting(statement, self.analysis.qualify):
+                    return False
+                found = True
+        return found
 
     def _holds_state(self, statements: list[ast.stmt]) -> bool:
         """Whether a definition keeps state that the work changes: a class whose methods set

@@ -54,9 +54,10 @@ _TRAINING = frozenset({"fit", "fit_generator", "partial_fit", "fit_transform", "
 
 
 def autolog_flavours(analysis: NotebookAnalysis, cells: list[int], shared: list[int]) -> list[str]:
-    """MLflow flavours to autolog in a step: those of the frameworks it imports, when it trains
-    something (autologging costs seconds to set up; steps that only load or transform data do
-    without)."""
+    """MLflow flavours to autolog in a step: when it trains something, those of the
+    frameworks the notebook has imported by then — in the step, in the shared cells or in any
+    cell above it, wherever a tidy or the author put the imports (autologging costs seconds to
+    set up; steps that only load or transform data do without)."""
     trains = False
     for index in cells:
         facts = analysis.facts.get(index)
@@ -66,7 +67,8 @@ def autolog_flavours(analysis: NotebookAnalysis, cells: list[int], shared: list[
     if not trains:
         return []
     modules: set[str] = set()
-    for index in shared + cells:
+    last = max(cells)
+    for index in set(shared) | set(cells) | {i for i in analysis.facts if i <= last}:
         facts = analysis.facts.get(index)
         if facts is not None:
             modules |= {f.module.partition(".")[0] for f in facts.imports}
@@ -367,6 +369,8 @@ class _Builder:
                                 f"step `{name}` needs `{needed}`, which no cell defines",
                                 f"define `{needed}` in this step or an earlier one",
                                 read.line, read.col)
+            imports = sorted(set(imports)) + self._settings_before(group.cells, groups, roles,
+                                                                   shared | set(imports))
             after = sorted(set(inputs.values()) | set(group.prev), key=order.index)
             ancestors[name] = set(after)
             for parent in after:
@@ -374,11 +378,48 @@ class _Builder:
             steps.append(Step(name=name, cells=group.cells,
                               inputs=dict(sorted(inputs.items())),
                               parameters=sorted(used_parameters), after=after,
-                              settings=group.settings, imports=sorted(set(imports)),
+                              settings=group.settings, imports=imports,
                               autolog=autolog_flavours(analysis, group.cells,
                                                        roles["imports"] + roles["functions"])))
         self._set_outputs(steps)
         return steps
+
+    def _settings_before(self, cells: list[int], groups, roles, known: set[str]) -> list[str]:
+        """The settings (:mod:`nb2pipe.analysis.settings`) that the notebook ran before the
+        step's first cell in other steps' cells or untagged ones, with the imports they
+        need: they held there, so they are replayed here (a step is a process of its own).
+        Only settings that read nothing but modules travel."""
+        from nb2pipe.analysis.settings import is_setting, module_names_used
+
+        first = min(cells)
+        own = set(cells)
+        shared = set(roles["imports"] + roles["functions"] + roles["parameters"])
+        earlier = sorted(i for group in groups.values() for i in group.cells
+                         if i < first and i not in own)
+        earlier = sorted(set(earlier) | {i for i in roles["orphan"] if i < first})
+        analysis = self.analysis
+        modules = analysis.module_names
+        statements: list[str] = []
+        needed_imports: list[str] = []
+        every = sorted(analysis.facts)
+        for index in earlier:
+            if index in shared:
+                continue
+            tree = self.notebook.cells[index].tree
+            for statement in tree.body if tree is not None else ():
+                if not is_setting(statement, analysis.qualify):
+                    continue
+                names = module_names_used(statement) - BUILTIN_NAMES
+                if not names <= modules:
+                    continue  # it reads a value: it stays where it is
+                for name in sorted(names - known):
+                    line = _import_of(analysis, every, name)
+                    if line and line not in needed_imports:
+                        needed_imports.append(line)
+                text = ast.unparse(statement)
+                if text not in statements:
+                    statements.append(text)
+        return needed_imports + statements
 
     def _metrics_step(self, cells, steps, roles, parameters, groups) -> Step:
         analysis = self.analysis

@@ -97,7 +97,15 @@ class ComponentsTarget:
         if not any(line.strip() and not line.strip().startswith("#") for line in body):
             body.append(f"{INDENT}pass")
         helper_modules, helper_definitions = helper_code(helpers)
-        imports = [f"import {m}" for m in sorted(modules | helper_modules)] + list(step.imports)
+        # settings the notebook ran in earlier steps (`plt.rcParams[…] = …`) start the
+        # function, so that they hold when it runs, not when the package is imported
+        replayed = [line for line in step.imports if not _is_import(line)]
+        used = used | (_names_read(replayed) & common_names)
+        if replayed:
+            body[0:0] = [f"{INDENT}# settings from earlier steps"] + \
+                [indent_code(line, INDENT) for line in replayed]
+        imports = [f"import {m}" for m in sorted(modules | helper_modules)] + \
+            [line for line in step.imports if _is_import(line)]
         if used:
             imports.append(_from_import(".common", sorted(used)))
         if _star_imports(notebook, pipeline.imports + pipeline.functions):
@@ -268,3 +276,26 @@ def _star_imports(notebook: Notebook, cells: list[int]) -> bool:
     return any(isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
                for index in cells if notebook.cells[index].tree is not None
                for node in notebook.cells[index].tree.body)
+
+
+def _is_import(line: str) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(line)
+    except SyntaxError:
+        return False
+    return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)
+
+
+def _names_read(lines: list[str]) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for line in lines:
+        try:
+            tree = ast.parse(line)
+        except SyntaxError:
+            continue
+        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return names

@@ -40,10 +40,10 @@ _TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": 
 
 # Inlined into every component: components run in their own containers, without nb2pipe.
 RUNTIME = '''
-def _nb2pipe_load(artifact):
+def _nb2pipe_load(artifact, fmt=None):
     import json as _json
     import pickle as _pickle
-    fmt = artifact.metadata.get("format", "pickle")
+    fmt = fmt or artifact.metadata.get("format", "pickle")
     if fmt == "parquet":
         import pandas as _pd
         frame = _pd.read_parquet(artifact.path)
@@ -79,8 +79,11 @@ def _nb2pipe_save(value, artifact, step, name):
             frame = value if kind == "DataFrame" else value.to_frame(
                 name="__nb2pipe_series__" + ("" if value.name is None else str(value.name)))
             frame.to_parquet(artifact.path)
-            artifact.metadata["format"] = "parquet"
-            return
+            change = _nb2pipe_parquet_change(value, _nb2pipe_load(artifact, "parquet"))
+            if change is None:
+                artifact.metadata["format"] = "parquet"
+                return
+            artifact.metadata["not"] = [f"parquet would change it ({change})"]
         except ImportError:
             pass
     if module == "numpy" and kind == "ndarray":
@@ -89,10 +92,7 @@ def _nb2pipe_save(value, artifact, step, name):
             _np.save(handle, value, allow_pickle=value.dtype == object)
         artifact.metadata["format"] = "npy"
         return
-    try:
-        text = _json.dumps(value)
-    except (TypeError, ValueError):
-        text = None
+    text = _json.dumps(value) if _nb2pipe_is_json(value) else None  # never a tuple as a list
     if text is not None:
         with open(artifact.path, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -152,7 +152,13 @@ def _runtime_source() -> str:
 
     by_value = inspect.getsource(runtime.by_value).replace("def by_value(value: Any,",
                                                           "def _nb2pipe_by_value(value,")
-    return RUNTIME + "\n" + by_value
+    # the same checks as nb2pipe.runtime's: what parquet or JSON would change goes by pickle
+    change = inspect.getsource(runtime._parquet_change).replace(
+        "def _parquet_change(before: Any, after: Any) -> str | None:",
+        "def _nb2pipe_parquet_change(before, after):")
+    is_json = inspect.getsource(runtime._is_json).replace("_is_json(", "_nb2pipe_is_json(") \
+        .replace("value: Any, depth: int = 0) -> bool:", "value, depth=0):")
+    return "\n".join([RUNTIME, by_value, change, is_json])
 
 
 class KfpTarget:

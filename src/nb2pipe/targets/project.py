@@ -114,6 +114,27 @@ def mermaid(pipeline: Pipeline) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_lines(pipeline: Pipeline) -> str:
+    """The README's commands: the parameter examples only when there are parameters."""
+    import shlex
+
+    lines = [("nb2pipe run .", "every step, in dependency order, with MLflow tracking")]
+    if pipeline.parameters:
+        first = pipeline.parameters[0]
+        lines.append((f"nb2pipe run . -p {shlex.quote(f'{first.name}={first.default!r}')}",
+                      "other parameter values"))
+        if isinstance(first.default, (int, float)) and not isinstance(first.default, bool):
+            other = first.default * 2 if first.default else 1
+            lines.append((f"nb2pipe run . -p {first.name}={first.default!r},{other!r}",
+                          "a sweep: one run per value"))
+    lines += [("nb2pipe run . --tracking none", "without tracking"),
+              ("nb2pipe run . --resume RUN_ID", "continue a failed run from the failed step"),
+              ("nb2pipe run . --if-changed", "only when the data, code or parameters changed"),
+              ("mlflow ui --backend-store-uri sqlite:///mlflow.db", "browse the tracked runs")]
+    width = max(len(command) for command, _ in lines) + 2
+    return "\n".join(f"{command:<{width}}# {note}" for command, note in lines)
+
+
 def _readme(pipeline: Pipeline) -> str:
     parameters = "\n".join(f"| `{p.name}` | {p.type} | `{p.default!r}` |"
                            for p in pipeline.parameters) or "| – | | |"
@@ -121,7 +142,6 @@ def _readme(pipeline: Pipeline) -> str:
         f"| `{s.name}` | {', '.join(f'`{n}`' for n in sorted(s.inputs)) or '–'} | "
         f"{', '.join(f'`{n}`' for n in s.outputs) or ('metrics: ' + ', '.join(s.metrics) if s.metrics else '–')} | "
         f"{', '.join(f'`{a}`' for a in s.after) or '–'} |" for s in pipeline.steps)
-    example = " ".join(f"-p {p.name}={p.default!r}" for p in pipeline.parameters[:1]) or ""
     return f"""# Pipeline `{pipeline.name}`
 
 Converted by nb2pipe {__version__} from `{pipeline.notebook}`. Do not edit these files: edit the
@@ -146,12 +166,7 @@ notebook and run `nb2pipe convert` again (the same notebook always gives the sam
 ## Running it
 
 ```bash
-nb2pipe run .                         # every step, in dependency order, with MLflow tracking
-nb2pipe run . {example}          # other parameter values
-nb2pipe run . -p {pipeline.parameters[0].name if pipeline.parameters else 'NAME'}=1,2        # a sweep: one run per value
-nb2pipe run . --tracking none         # without tracking
-nb2pipe run . --resume RUN_ID         # continue a failed run from the failed step
-mlflow ui --backend-store-uri sqlite:///mlflow.db   # browse the tracked runs
+{_run_lines(pipeline)}
 ```
 
 Each run writes `runs/RUN_ID/`: the executed step notebooks (and HTML renderings), the artifacts
