@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def edit_at(node_type: str, edits: dict[tuple[int, int], Callable]) -> Callable:
+def edit_at(node_type: str, edits: dict[tuple, Callable]) -> Callable:
     """A change for :meth:`NotebookEditor.rewrite`: ``edits[(line, col)]`` rewrites the node of
     libcst type ``node_type`` (``"Call"``, ``"SimpleString"``…) that starts at that 1-based
-    position; every other node is left as it is."""
+    position; every other node is left as it is.
+
+    Several nodes can start at one position: in ``Tree(depth=3).fit(X, y)`` the call of
+    ``fit`` starts where the call of ``Tree`` does. A key ``(line, col, end_line, end_col)``
+    names the one that also ends there; a ``(line, col)`` key edits only the innermost (the
+    first one left), never a method chained after it."""
 
     def change(module):
         import libcst
@@ -16,11 +21,17 @@ def edit_at(node_type: str, edits: dict[tuple[int, int], Callable]) -> Callable:
 
         wrapper = MetadataWrapper(module)
         positions_of = wrapper.resolve(PositionProvider)
+        done: set[tuple] = set()
 
         def leave(self, original, updated):
-            start = positions_of[original].start
-            edit = edits.get((start.line, start.column + 1))
-            return edit(updated) if edit is not None else updated
+            where = positions_of[original]
+            start = (where.start.line, where.start.column + 1)
+            full = start + (where.end.line, where.end.column + 1)
+            key = full if full in edits else start if start in edits else None
+            if key is None or key in done:
+                return updated
+            done.add(key)
+            return edits[key](updated)
 
         transformer = type("Edit", (libcst.CSTTransformer,), {f"leave_{node_type}": leave})
         return wrapper.module.visit(transformer())

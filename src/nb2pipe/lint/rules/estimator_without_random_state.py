@@ -79,6 +79,16 @@ class EstimatorWithoutRandomState(Rule):
                       '# %%\nimport pandas as pd\ndf = pd.read_csv(\'a.csv\')\n# %%\n'
                       'part = df.sample(frac=0.1, random_state=SEED)\n'
                       'few = df.sample(5, random_state=SEED)\n'),
+        # A chained call: the estimator gets the seed, never the `.fit` after it (which
+        # would raise TypeError).
+        Invalid("# %%\nfrom sklearn.tree import DecisionTreeClassifier\n"
+                "# %% tags=[\"parameters\"]\nSEED = 0\n"
+                "# %%\nmodel = DecisionTreeClassifier(max_depth=3).fit(X_train, y_train)\n",
+                count=1,
+                fixed="# %%\nfrom sklearn.tree import DecisionTreeClassifier\n"
+                      "# %% tags=[\"parameters\"]\nSEED = 0\n"
+                      "# %%\nmodel = DecisionTreeClassifier(max_depth=3, random_state=SEED)"
+                      ".fit(X_train, y_train)\n"),
         # The ensemble without a seed is flagged, not the tree it seeds from its own generator.
         Invalid("# %%\nfrom sklearn.ensemble import BaggingClassifier\n"
                 "from sklearn.tree import DecisionTreeClassifier\n"
@@ -144,7 +154,10 @@ class EstimatorWithoutRandomState(Rule):
         seed, exists = seed_parameter(editor)
         by_cell: dict[int, set] = {}
         for diagnostic in diagnostics:
-            by_cell.setdefault(diagnostic.cell, set()).add((diagnostic.line, diagnostic.col))
+            position = (diagnostic.line, diagnostic.col)
+            if diagnostic.end_line is not None and diagnostic.end_col is not None:
+                position += (diagnostic.end_line, diagnostic.end_col)  # the call, not a chain
+            by_cell.setdefault(diagnostic.cell, set()).add(position)
         for index, positions in by_cell.items():
             editor.rewrite(index, edit_calls(positions, add_keyword("random_state", seed)))
         if not exists:
