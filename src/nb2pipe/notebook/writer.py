@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from dataclasses import dataclass
 import json
 import os
 import tempfile
@@ -21,16 +22,56 @@ from nb2pipe.notebook.model import Notebook
 _SPLIT_MIMES = frozenset({"application/javascript", "image/svg+xml"})
 
 
-def dumps(raw: dict) -> str:
-    """The notebook JSON as Jupyter writes it."""
+@dataclass(frozen=True)
+class Style:
+    """How a notebook file lays out its JSON, so that a rewrite keeps it: a fixed notebook
+    differs from the original only in the cells that changed. The default is Jupyter's."""
+
+    indent: int | None = 1
+    sort_keys: bool = True
+    ensure_ascii: bool = False
+    final_newline: bool = True
+    split_lines: bool = True  # sources and outputs as lists of lines, as nbformat writes
+
+
+JUPYTER = Style()
+
+
+def style_of(text: str) -> Style:
+    """The layout of the notebook JSON ``text``."""
+    indent: int | None = None
+    for line in text.splitlines()[1:3]:
+        stripped = line.lstrip(" ")
+        if stripped and len(stripped) < len(line):
+            indent = len(line) - len(stripped)
+            break
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return JUPYTER
+    keys = list(raw) if isinstance(raw, dict) else []
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    first = cells[0] if isinstance(cells, list) and cells and isinstance(cells[0], dict) else {}
+    sort_keys = keys == sorted(keys) and list(first) == sorted(first)
+    non_ascii = any(ord(ch) > 127 for ch in text)
+    escaped = "\\u" in text and not non_ascii
+    sources = [c.get("source") for c in cells or [] if isinstance(c, dict)]
+    split_lines = not any(isinstance(source, str) and "\n" in source for source in sources)
+    return Style(indent, sort_keys, escaped, text.endswith("\n"), split_lines)
+
+
+def dumps(raw: dict, style: Style = JUPYTER) -> str:
+    """The notebook JSON as Jupyter writes it, or in ``style`` (the original file's)."""
     notebook = copy.deepcopy(raw)
     metadata = notebook.get("metadata")
     if isinstance(metadata, dict):
         for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
             metadata.pop(key, None)
     for cell in notebook.get("cells", []):
-        if isinstance(cell.get("source"), str):
+        if isinstance(cell.get("source"), str) and style.split_lines:
             cell["source"] = cell["source"].splitlines(True)
+        elif isinstance(cell.get("source"), list) and not style.split_lines:
+            cell["source"] = "".join(cell["source"])
         if isinstance(cell.get("metadata"), dict):
             cell["metadata"].pop("trusted", None)
         for attachment in (cell.get("attachments") or {}).values():
@@ -41,13 +82,16 @@ def dumps(raw: dict) -> str:
             kind = output.get("output_type")
             if kind in ("execute_result", "display_data"):
                 _split_bundle(output.get("data", {}))
-            elif kind == "stream" and isinstance(output.get("text"), str):
+            elif kind == "stream" and isinstance(output.get("text"), str) and \
+                    style.split_lines:
                 output["text"] = output["text"].splitlines(True)
-    return json.dumps(notebook, indent=1, sort_keys=True, separators=(",", ": "),
-                      ensure_ascii=False)
+    text = json.dumps(notebook, indent=style.indent, sort_keys=style.sort_keys,
+                      separators=(",", ": ") if style.indent is not None else (", ", ": "),
+                      ensure_ascii=style.ensure_ascii)
+    return text + "\n" if style.final_newline else text
 
 
-def _split_bundle(data: dict) -> None:
+def _split_bundle(data: dict, style: Style = JUPYTER) -> None:
     for key, value in list(data.items()):
         if isinstance(value, str) and (key.startswith("text/") or key in _SPLIT_MIMES):
             data[key] = value.splitlines(True)
@@ -66,9 +110,17 @@ def new_notebook(cells: list[dict], metadata: dict) -> dict:
     return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
-def write_notebook(path: str, raw: dict) -> None:
-    """Write ``raw`` to ``path`` atomically: readers see the old file or the new one, whole."""
-    text = dumps(raw)
+def write_notebook(path: str, raw: dict, style: Style | None = None) -> None:
+    """Write ``raw`` to ``path`` atomically: readers see the old file or the new one, whole.
+    A file that exists keeps its layout (indent, key order, escaping, final newline) unless
+    ``style`` says otherwise; a new one is laid out as Jupyter does."""
+    if style is None:
+        try:
+            with open(path, encoding="utf-8-sig") as handle:
+                style = style_of(handle.read())
+        except (OSError, UnicodeDecodeError):
+            style = JUPYTER
+    text = dumps(raw, style)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".nb2pipe-", suffix=".ipynb", dir=folder)
     try:

@@ -63,13 +63,18 @@ class NoExperimentTracking(Rule):
     metrics and model to MLflow (to `$MLFLOW_TRACKING_URI`; under `nb2pipe run`, into the run's
     own store). It is unsafe because the notebook now needs MLflow installed and writes
     tracking data when it runs.
+
+    The fix does not edit your dependency file (nb2pipe never rewrites a file it did not
+    write): declare `mlflow` there yourself. Until then NB205 reports the new import — the one
+    finding this fix can add, on purpose, and its title says so.
     """
 
     code = "NB301"
     name = "no-experiment-tracking"
     category = "tracked"
     fix_safety = "unsafe"
-    fix_title = "Log every fit to MLflow with `mlflow.autolog()`"
+    fix_title = ("Log every fit to MLflow with `mlflow.autolog()` (then declare `mlflow` in "
+                 "your dependency file)")
     fix_edits = "notebook"
     VALID = (
         '# %%\nfrom sklearn.svm import SVC\nm = SVC().fit(X, y)\n# %% tags=["pipeline-metrics"]\n'

@@ -7,7 +7,8 @@ class UnexecutedCell(Rule):
 
     ## What it does
     Flags a code cell without an execution count when cells above and below it have one (a cell
-    that is empty or holds only comments runs nothing, and is left alone). A notebook with code
+    that is empty or holds only comments runs nothing, and is left alone; so is a cell that
+    `nb2pipe check --fix` inserted, such as the parameters cell: a fix makes no new finding). A notebook with code
     whose cells were never run gets one finding for the whole notebook.
 
     ## Why is this bad?
@@ -63,10 +64,9 @@ class UnexecutedCell(Rule):
                      "that its outputs show what it does")
             return
         for cell in code[executed[0] + 1:executed[-1]]:
-            if cell.execution_count is None:
-                added = inserted_by_fix(cell)
+            if cell.execution_count is None and not inserted_by_fix(cell):
+                # (a cell a fix inserted — the parameters cell, a seed — is not reported: the
+                # fix made it, and `check --fix` already says to run the notebook again)
                 yield self.report(
-                    ctx, cell, "cell was never run, but cells above and below it were" + (
-                        " (`nb2pipe check --fix` added it)" if added else ""),
-                    help="restart the kernel, run all cells and save" if added else
-                    "delete it if it is not needed, or restart the kernel and run all cells")
+                    ctx, cell, "cell was never run, but cells above and below it were",
+                    help="delete it if it is not needed, or restart the kernel and run all cells")
