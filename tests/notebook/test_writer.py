@@ -4,7 +4,6 @@ that a fixed notebook's diff touches only the cells that changed."""
 
 import difflib
 import json
-from pathlib import Path
 
 import pytest
 

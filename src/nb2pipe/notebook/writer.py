@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 
 from nb2pipe.notebook.model import Notebook
 
