@@ -152,3 +152,96 @@ async def test_oversized_bodies_are_refused(jp_fetch, monkeypatch):
     with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
         await post(jp_fetch, "check", {"notebook": notebook_json("# %%\n" + "x = 1\n" * 50)})
     assert raised.value.code == 413
+
+
+# -- never blocking, never a 500 (issue G) --------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
+                  st.floats(allow_nan=False), st.text(max_size=30),
+                  st.sampled_from(["a\x00b", "../../etc/passwd", "/abs.ipynb", "x" * 5000,
+                                   "NB203", "ALL", "nb.ipynb", "~/x"]))
+_json = st.recursive(_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20)
+_fields = st.fixed_dictionaries({}, optional={
+    "notebook": _json, "path": _json, "output": _json, "select": _json, "ignore": _json,
+    "extend_select": _json, "codes": _json, "unsafe": _json})
+_bodies = st.one_of(_fields, _json)
+
+
+def _generated(count: int) -> list:
+    """``count`` request bodies drawn by hypothesis (which cannot drive an async test
+    itself: it draws them here, the test posts them)."""
+    drawn: list = []
+
+    @settings(max_examples=count, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(body=_bodies, endpoint=st.sampled_from(["check", "fix", "convert"]))
+    def draw(body, endpoint):
+        drawn.append((endpoint, body))
+
+    draw()
+    return drawn
+
+
+async def test_any_json_gets_a_4xx_with_one_line_never_a_500(jp_fetch):
+    for endpoint, body in _generated(60):
+        try:
+            response = await jp_fetch("nb2pipe", endpoint, method="POST",
+                                      body=json.dumps(body))
+            code, text = response.code, response.body
+        except tornado.httpclient.HTTPClientError as error:
+            code, text = error.code, error.response.body
+        assert code < 500, (endpoint, body, code, text[:300])
+        if code >= 400:
+            data = json.loads(text)
+            message = data.get("message") or data["error"]["message"]
+            assert message and "\n" not in message and "Traceback" not in message
+            assert "object has no attribute" not in message and "unhashable" not in message
+
+
+async def test_the_known_bad_bodies_get_a_clear_400(jp_fetch):
+    for endpoint, body, expected in (
+            ("check", {"select": [5]}, "`select` must be a list of rule codes"),
+            ("check", {"notebook": {}, "path": "a\x00b.ipynb"}, "must not contain a NUL"),
+            ("fix", {"notebook": notebook_json("# %%\nx = 1\n"), "codes": [[1]]},
+             "`codes` must be a list of rule codes"),
+            ("check", {"select": 5}, "`select` must be a list of rule codes")):
+        with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+            await post(jp_fetch, endpoint, body)
+        assert raised.value.code == 400, (endpoint, body)
+        assert expected in json.loads(raised.value.response.body)["message"]
+
+
+async def test_a_big_check_does_not_block_the_server(jp_fetch):
+    """check, fix and convert run in worker processes: while a 60 MB notebook is checked,
+    Jupyter's own API keeps answering at once."""
+    import asyncio
+    import time
+
+    blob = "x" * (2 * 1024 * 1024)
+    cells = "".join(f"# %%\nvalue_{n} = {n}\nprint(value_{n})\n" for n in range(30))
+    notebook = notebook_json(cells)
+    for cell in notebook["cells"]:
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": blob}]
+    body = json.dumps({"notebook": notebook})
+    assert len(body) > 60 * 1024 * 1024
+    await jp_fetch("api", "status")  # the pool is warm after one small check
+    await post(jp_fetch, "check", {"notebook": notebook_json("# %%\nx = 1\n")})
+    checking = asyncio.ensure_future(jp_fetch("nb2pipe", "check", method="POST", body=body,
+                                              request_timeout=300))
+    slowest, polls = 0.0, 0
+    await asyncio.sleep(0.05)
+    while not checking.done():
+        started = time.perf_counter()
+        await jp_fetch("api", "status")
+        slowest = max(slowest, time.perf_counter() - started)
+        polls += 1
+        await asyncio.sleep(0.02)
+    result = json.loads((await checking).body)
+    assert "diagnostics" in result
+    assert polls >= 3  # the check took a while: the server was asked during it
+    assert slowest < 0.2, f"/api/status took {slowest:.3f} s while the check ran"
