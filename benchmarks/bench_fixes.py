@@ -7,6 +7,7 @@
 - unsafe fixes (`--fix --unsafe-fixes`) are measured the same way, on another copy.
 
     python benchmarks/bench_fixes.py [--corpus ../shared/corpus] [--limit N] [--timeout S]
+                                     [--jobs N] [--only NOTEBOOK…]
 
 Each notebook runs in a scratch copy of its folder (its data beside it), with papermill and
 the `python3` kernel of this environment. Notebooks the fixes do not change are counted and
@@ -118,6 +119,8 @@ def main() -> int:
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=40)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks at a time (each runs in its own kernel)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="these notebooks (paths relative to the corpus) only")
     args = parser.parse_args()
@@ -130,9 +133,12 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
     started = time.perf_counter()
-    for number, notebook in enumerate(notebooks, 1):
-        results.append(bench_one(notebook, args.timeout))
-        last = results[-1]
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+    outcomes = pool.map(lambda notebook: bench_one(notebook, args.timeout), notebooks)
+    for number, (notebook, last) in enumerate(zip(notebooks, outcomes), 1):
+        results.append(last)
         state = "no fix applies" if last.get("unchanged") else \
             "not executable" if not last.get("executable") else ", ".join(
             f"{mode}: {'unchanged' if not last[mode].get('changed') else 'runs' if last[mode].get('runs') else 'BROKEN ' + last[mode].get('error', '')}"
