@@ -132,6 +132,16 @@ SKLEARN_RANDOM: dict[str, tuple[str, tuple] | None] = {
         "SparseRandomProjection", "permutation_importance", "make_classification",
         "make_regression", "make_blobs", "make_moons", "make_circles", "resample", "shuffle",
         "HalvingRandomSearchCV", "IterativeImputer",
+        # random functions, not only estimators: feature scores estimated with random
+        # nearest neighbours, permutations, generated data sets
+        "mutual_info_classif", "mutual_info_regression", "make_s_curve", "make_swiss_roll",
+        "make_gaussian_quantiles", "make_hastie_10_2", "make_multilabel_classification",
+        "make_friedman1", "make_friedman2", "make_friedman3", "make_low_rank_matrix",
+        "make_sparse_coded_signal", "make_sparse_spd_matrix", "make_spd_matrix",
+        "make_sparse_uncorrelated", "make_biclusters", "make_checkerboard",
+        "SpectralClustering", "LatentDirichletAllocation", "FastICA", "MDS",
+        "SpectralEmbedding", "HistGradientBoostingClassifier",
+        "HistGradientBoostingRegressor",
     )
 }
 SKLEARN_RANDOM.update({
@@ -145,6 +155,10 @@ SKLEARN_RANDOM.update({
     "Lasso": ("selection", ("random",)),
     "ElasticNet": ("selection", ("random",)),
     "PCA": ("svd_solver", ("randomized", "arpack")),
+    "KernelPCA": ("eigen_solver", ("randomized", "arpack")),
+    "NMF": ("init", ("random", "nndsvdar")),
+    "DummyClassifier": ("strategy", ("stratified", "uniform")),
+    "learning_curve": ("shuffle", (True,)),
 })
 
 #: The functions that split data into training and test parts.

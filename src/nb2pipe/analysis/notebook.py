@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -425,11 +426,64 @@ class NotebookAnalysis:
                         seen.add(read.name)
                         problems.append(OrderProblem(cell, read, None, via=deferred.name))
             defined.update(self.cell_binds(index))
+            for fact in facts.imports:
+                if fact.bound == "*":  # `from helper import *`, helper.py beside the notebook
+                    defined.update(self.star_exports(fact.module))
             for name in facts.deleted:
                 defined.discard(name)
                 deleted_in[name] = cell
             functions.update(facts.deferred)
         return problems
+
+    def star_exports(self, module: str) -> set[str]:
+        """The names ``from module import *`` binds when ``module`` is a Python file (or a
+        package) in the notebook's folder: its ``__all__`` when it lists them, else its public
+        top-level names. Empty for other modules (what they export is not known here)."""
+        cache = self.__dict__.setdefault("_star_exports", {})
+        if module in cache:
+            return cache[module]
+        names: set[str] = set()
+        folder = os.path.dirname(os.path.abspath(self.notebook.path or "."))
+        relative = module.lstrip(".").replace(".", os.sep)
+        for candidate in (os.path.join(folder, relative + ".py"),
+                          os.path.join(folder, relative, "__init__.py")):
+            if relative and os.path.isfile(candidate):
+                names = _module_exports(candidate)
+                break
+        cache[module] = names
+        return names
+
+
+def _module_exports(path: str) -> set[str]:
+    """What ``from <path's module> import *`` binds: ``__all__`` when it is a literal list or
+    tuple of strings, else the public names bound at the module's top level."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return set()
+    public: set[str] = set()
+    for statement in tree.body:
+        targets: list = []
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            public.add(statement.name)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            public.update((alias.asname or alias.name).partition(".")[0]
+                          for alias in statement.names if alias.name != "*")
+        elif isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets = [statement.target]
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id == "__all__" and \
+                    isinstance(statement.value, (ast.List, ast.Tuple)) and all(
+                        isinstance(e, ast.Constant) and isinstance(e.value, str)
+                        for e in statement.value.elts):
+                return {e.value for e in statement.value.elts}
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    public.add(node.id)
+    return {name for name in public if not name.startswith("_")}
 
 
 def _output_history(name: str) -> bool:

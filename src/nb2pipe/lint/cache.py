@@ -70,14 +70,19 @@ class ResultCache:
 
     def _dependencies(self, path: str) -> list:
         """What a notebook's findings depend on besides itself, with their stamps: the
-        dependency files of its project, and its folder (a module added next to it, such as
-        `helpers.py`, is local, not a missing dependency)."""
+        dependency files of its project, its folder (a module added next to it, such as
+        `helpers.py`, is local, not a missing dependency) and the modules in it."""
         from nb2pipe.lint.project import project_for
 
         folder = os.path.dirname(os.path.abspath(path))
         found = self._projects.get(folder)
         if found is None:
-            files = [folder, *project_for(folder).dependency_files]
+            try:  # modules beside it: what `from helper import *` binds (NB105, NB106)
+                modules = sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                                 if name.endswith(".py"))
+            except OSError:
+                modules = []
+            files = [folder, *project_for(folder).dependency_files, *modules]
             found = self._projects[folder] = [[file, _stamp(file)] for file in files]
         return found
 

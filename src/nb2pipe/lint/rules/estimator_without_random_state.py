@@ -10,8 +10,9 @@ class EstimatorWithoutRandomState(Rule):
     ## What it does
     Flags calls to scikit-learn functions and estimators whose result depends on a random number
     generator — `train_test_split`, `KFold(shuffle=True)`, random forests, gradient boosting,
-    k-means, `SGDClassifier`, `MLPClassifier`, `RandomizedSearchCV`, `TSNE`… — and pandas'
-    `df.sample(…)` when they are given no `random_state`. Estimators that are random only with
+    k-means, `SGDClassifier`, `MLPClassifier`, `RandomizedSearchCV`, `TSNE`, and functions
+    such as `mutual_info_classif`, `permutation_importance` and the `make_*` data generators —
+    and pandas' `df.sample(…)` when they are given no `random_state`. Estimators that are random only with
     some settings (`LogisticRegression(solver="saga")`, `SVC(probability=True)`) are flagged
     only then. An estimator given to a bagging or boosting ensemble
     (`BaggingClassifier(DecisionTreeClassifier())`) is not flagged: the ensemble sets its
@@ -89,6 +90,12 @@ class EstimatorWithoutRandomState(Rule):
                       "# %% tags=[\"parameters\"]\nSEED = 0\n"
                       "# %%\nmodel = DecisionTreeClassifier(max_depth=3, random_state=SEED)"
                       ".fit(X_train, y_train)\n"),
+        # Random functions, not only estimators.
+        Invalid("# %%\nfrom sklearn.feature_selection import mutual_info_classif\n"
+                "from sklearn.datasets import make_s_curve\n"
+                "from sklearn.inspection import permutation_importance\n"
+                "scores = mutual_info_classif(X, y)\nX2, t = make_s_curve(100)\n"
+                "result = permutation_importance(model, X, y)\n", count=3),
         # The ensemble without a seed is flagged, not the tree it seeds from its own generator.
         Invalid("# %%\nfrom sklearn.ensemble import BaggingClassifier\n"
                 "from sklearn.tree import DecisionTreeClassifier\n"

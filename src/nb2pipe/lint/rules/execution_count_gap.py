@@ -40,6 +40,9 @@ class ExecutionCountGap(Rule):
         # out of order (NB101), but every run is here
         "# %% execution_count=1\nx = 1\n# %% execution_count=3\ny = 2\n"
         "# %% execution_count=2\nz = 3\n",
+        # an empty cell run last, after a restart of the count elsewhere: nothing to say
+        "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = 2\n"
+        "# %% execution_count=9\n\n",
     )
     INVALID = (
         Invalid("# %% execution_count=3\nx = 1\n# %% execution_count=4\ny = 2\n", count=1),
@@ -53,15 +56,24 @@ class ExecutionCountGap(Rule):
         # (NB101) misses no run when every count from 1 up is there.
         ran = sorted((cell.execution_count, cell.index, cell) for cell in ctx.notebook.code_cells
                      if cell.execution_count is not None)
-        previous = None
-        for count, _, cell in ran:
-            if previous is None and count != 1:
+        # An empty cell's run fills its place in the count, but an empty cell is never the
+        # one reported: a late start shows on the first cell with code.
+        first = ran[0][0] if ran else 1
+        if first != 1:
+            cell = next((c for _, _, c in ran if not c.is_empty), None)
+            if cell is not None:
                 yield self.report(
                     ctx, cell,
-                    f"execution counts start at [{count}], not [1]: the kernel ran "
-                    f"{'once' if count == 2 else f'{count - 1} times'} before this cell",
+                    f"execution counts start at [{first}], not [1]: the kernel ran "
+                    f"{'once' if first == 2 else f'{first - 1} times'} before "
+                    f"{'this cell' if cell.execution_count == first else 'the first cell'}",
                     help="restart the kernel and run all cells, then save")
-            elif previous is not None and count > previous.execution_count + 1:
+        previous = None
+        for count, _, cell in ran:
+            if cell.is_empty:
+                previous = cell
+                continue
+            if previous is not None and count > previous.execution_count + 1:
                 missing = count - previous.execution_count - 1
                 yield self.report(
                     ctx, cell,

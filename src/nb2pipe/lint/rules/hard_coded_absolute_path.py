@@ -17,6 +17,11 @@ _ABSOLUTE = re.compile("|".join((
 )).join((r"^\s*(?:", ")")))
 
 
+# The same paths inside a longer string, after a separator: `";C:\\Program Files\\gs\\bin"`
+# added to PATH, `"--data /home/ana/x"` (flagged, with no automatic fix).
+_INSIDE = re.compile(r"[;=,\s](?:[A-Za-z]:[\\/][^\\/\s]|/(?:home|Users)/[^/\s]|~/\S)")
+
+
 class HardCodedAbsolutePath(Rule):
     """Absolute paths that only exist on one machine.
 
@@ -63,6 +68,7 @@ class HardCodedAbsolutePath(Rule):
         '# %%\ndf = pd.read_csv("data/churn.csv")\n',
         '# %%\nurl = "https://example.com/home/data.csv"\nhome = os.path.expanduser("~")\n',
         '# %%\nfmt = "%d/%m/%Y"\nratio = "1/2"\n',
+        '# %%\nnote = "see https://example.com/home/x; c = a:b"\n',
     )
     INVALID = (
         Invalid('# %%\nimport pandas as pd\n# %%\ndf = pd.read_csv("/Users/ana/Downloads/churn.csv")\n'
@@ -84,6 +90,10 @@ class HardCodedAbsolutePath(Rule):
                 'x = load("/home/ana/data/x.npy")\n', count=1,
                 fixed='# %% tags=["parameters"]\nDATA_DIR = "/srv/shared/data"\n'
                       'DATA_DIR_2 = "/home/ana/data"\n# %%\nx = load(f"{DATA_DIR_2}/x.npy")\n'),
+        # inside a longer string: flagged, with no automatic fix
+        Invalid('# %%\nimport os\nos.environ["PATH"] += ";C:\\\\Program Files\\\\gs\\\\bin"\n'
+                'args = "--data /home/ana/data.csv --fast"\n', count=2,
+                message="(inside a longer string) only exists on one machine"),
         # the user's name in an f-string: still a Linux home folder
         Invalid('# %%\ndf = read(f"/home/{user}/data.csv")\n', count=1,
                 message="absolute path `/home/…`"),
@@ -95,6 +105,19 @@ class HardCodedAbsolutePath(Rule):
                 continue
             for string in facts.strings:
                 if string.docstring or len(string.value) > 400:
+                    continue
+                inside = None if _ABSOLUTE.match(string.value) else \
+                    _INSIDE.search(string.value)
+                if inside is not None:
+                    path = string.value[inside.start() + 1:].split(";")[0].strip()
+                    if not re.match(r"[A-Za-z]:", path):  # (a Windows path may hold spaces)
+                        path = path.split()[0]
+                    shown = path if len(path) <= 60 else path[:57] + "..."
+                    yield self.report(
+                        ctx, cell, f"absolute path `{shown}` (inside a longer string) only "
+                                   f"exists on one machine", node=string.node, fix=False,
+                        help="build the string from a parameter of the parameters cell "
+                             "(`TOOLS_DIR = …`), or read it from the environment")
                     continue
                 if _ABSOLUTE.match(string.value):
                     shown = string.value.strip()

@@ -34,6 +34,9 @@ class NonLinearExecution(Rule):
     VALID = (
         "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = x + 1\n",
         "# %% execution_count=1\nx = 1\n# %%\n# %% execution_count=5\ny = x\n",
+        # an empty cell run later changes nothing
+        "# %% execution_count=1\nx = 1\n# %% execution_count=9\n\n"
+        "# %% execution_count=2\ny = x\n",
     )
     INVALID = (
         Invalid("# %% execution_count=2\nx = 1\n# %% execution_count=1\ny = x + 1\n", count=1),
@@ -46,7 +49,7 @@ class NonLinearExecution(Rule):
         previous = None
         for cell in ctx.notebook.code_cells:
             count = cell.execution_count
-            if count is None:
+            if count is None or cell.is_empty:  # an empty cell computed nothing
                 continue
             if previous is not None and count <= previous.execution_count:
                 yield self.report(
