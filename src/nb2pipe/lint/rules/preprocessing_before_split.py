@@ -62,6 +62,10 @@ class PreprocessingBeforeSplit(Rule):
     (`PolynomialFeatures`, `FunctionTransformer`…), label encoders (`LabelEncoder` learns only
     the classes) and transformers inside a `Pipeline` are not flagged.
 
+    A transformer fit on all rows whose output only feeds a plot, and that is never used again
+    (`PCA(2).fit_transform(X)` drawn in a scatter plot, then `X` split), leaks nothing and is
+    left alone.
+
     ## Why is this bad?
     The transformer has seen the test rows: their means, categories or missing values shape
     the features the model is trained on. The test score is optimistic (data leakage, the
@@ -106,6 +110,11 @@ class PreprocessingBeforeSplit(Rule):
         "# %%\nfrom sklearn.model_selection import train_test_split\n"
         "from sklearn.decomposition import PCA\nZ = PCA(2).fit_transform(X)\n"
         "X = load_other()\na, b = train_test_split(X, random_state=0)\n",
+        # a PCA fit on everything, only to draw it: the split gets the raw data
+        "# %%\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.decomposition import PCA\nimport matplotlib.pyplot as plt\n"
+        "pca = PCA(2)\nshown = pca.fit_transform(X)\nplt.scatter(shown[:, 0], shown[:, 1])\n"
+        "X_train, X_test = train_test_split(X, random_state=0)\n",
         "# %%\nfrom sklearn.model_selection import train_test_split\n"
         "from sklearn.preprocessing import LabelEncoder\ny = LabelEncoder().fit_transform(y)\n"
         "a, b, c, d = train_test_split(X, y, random_state=0)\n",
@@ -117,6 +126,12 @@ class PreprocessingBeforeSplit(Rule):
         "X_test = X_test.fillna(X_train.mean())\nX_train = X_train.fillna(X_train.mean())\n",
     )
     INVALID = (
+        # the same PCA, used again on the test rows: it learned from them
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.decomposition import PCA\n"
+                "pca = PCA(2)\nshown = pca.fit_transform(X)\n"
+                "X_train, X_test = train_test_split(X, random_state=0)\n"
+                "Z = pca.transform(X_test)\n", count=1),
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
                 "from sklearn.preprocessing import StandardScaler\n# %%\n"
                 "X_scaled = StandardScaler().fit_transform(X)\n# %%\n"
@@ -159,7 +174,7 @@ class PreprocessingBeforeSplit(Rule):
                         statistic = _statistic_of((value,), data)
                         if statistic:
                             events.append(((cell.index, assignment.stmt.lineno, 0), "fit",
-                                           (cell, value, data, statistic, None)))
+                                           (cell, value, data, statistic, None, False)))
                             break
                 events.append(((cell.index, assignment.stmt.lineno, 1), "assign",
                                (assignment.name, value)))
@@ -180,7 +195,8 @@ class PreprocessingBeforeSplit(Rule):
                         k.arg == "inplace" and isinstance(k.value, ast.Constant) and
                         k.value.value is True for k in node.keywords)
                     if statistic and used:
-                        events.append((position, "fit", (cell, node, data, statistic, None)))
+                        events.append((position, "fit",
+                                       (cell, node, data, statistic, None, False)))
                     continue
                 if call.attr not in ("fit", "fit_transform") or not node.args:
                     continue
@@ -194,7 +210,14 @@ class PreprocessingBeforeSplit(Rule):
                 data = base_name(node.args[0])
                 if learner and data:
                     shown = call.dotted or f"{learner}().{call.attr}"  # `SelectKBest().fit(…)`
-                    events.append((position, "fit", (cell, node, data, None, shown)))
+                    # `fit_transform` by a transformer never used again: only its output
+                    # carries what it learned (a PCA drawn in a scatter plot leaks nothing
+                    # into a split of the data it was fit on)
+                    only_output = call.attr == "fit_transform" and (
+                        not isinstance(receiver, ast.Name) or
+                        receiver.id not in _reused(analysis))
+                    events.append((position, "fit",
+                                   (cell, node, data, None, shown, only_output)))
             # subscript stores (`df[cols] = scaler.fit_transform(df[cols])`) keep `df` tainted
         if not any(kind == "fit" for _, kind, _ in events):
             return
@@ -204,8 +227,8 @@ class PreprocessingBeforeSplit(Rule):
         for index, (position, kind, payload) in enumerate(events):
             if kind != "fit":
                 continue
-            cell, node, data, statistic, shown = payload
-            tainted = {data}
+            cell, node, data, statistic, shown, only_output = payload
+            tainted = set() if only_output else {data}
             if statistic is None:
                 tainted |= _output_names(node, analysis.facts[cell.index])
             for later_position, later_kind, later in events[index + 1:]:
@@ -242,6 +265,18 @@ class PreprocessingBeforeSplit(Rule):
                                 help="split first, then fit on the training rows only (or put "
                                      "the transformer in a Pipeline fit on the training split)")
                         break
+
+
+def _reused(analysis) -> set[str]:
+    """Names of fitted objects used again to transform or predict (``scaler.transform(…)``)."""
+    found = analysis.__dict__.get("_nb601_reused")
+    if found is None:
+        found = {base_name(call.node.func.value) for _, call, _ in analysis.qualified_calls
+                 if call.attr in ("transform", "inverse_transform", "predict", "score",
+                                  "predict_proba", "decision_function") and
+                 isinstance(call.node.func, ast.Attribute)}
+        analysis.__dict__["_nb601_reused"] = found
+    return found
 
 
 def _output_names(call: ast.Call, facts) -> set[str]:

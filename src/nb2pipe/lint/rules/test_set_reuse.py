@@ -29,6 +29,9 @@ class TestSetReuse(Rule):
     two ways of choosing with them: fitting and then scoring or predicting on them inside a
     `for`/`while` loop (tuning a hyperparameter, or comparing models, on the test split), and
     scoring three or more different models on them (picking the best by its test score).
+    Every such loop is reported. Where the notebook visibly picks nothing (no `max`, `sorted`,
+    `idxmax`…, no name with `best` in it), models scored side by side are reported more
+    softly: the score is optimistic only if one of them is then chosen by it.
     Test data transformed from the split (`X_test = scaler.transform(X_test)`) is still the
     split; a name rebound to other data is not. A `predict` counts as a score when its cell
     also reads the test labels (`accuracy_score(y_test, model.predict(X_test))`); predictions
@@ -98,6 +101,19 @@ class TestSetReuse(Rule):
                 "# %%\nprint(accuracy_score(y_test, lr.predict(X_test)))\n"
                 "print(accuracy_score(y_test, svm.predict(X_test)))\n"
                 "print(accuracy_score(y_test, knn.predict(X_test)))\n", count=1),
+        # every tuning loop is reported, not only the first
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+                "# %%\nfor k in range(1, 20):\n    model = KNN(k).fit(X_train, y_train)\n"
+                "    print(k, model.score(X_test, y_test))\n"
+                "# %%\nfor d in range(1, 9):\n    tree = Tree(d).fit(X_train, y_train)\n"
+                "    print(d, tree.score(X_test, y_test))\n", count=2),
+        # models only scored side by side, nothing picked: said more softly
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
+                "# %%\nprint(lr.score(X_test, y_test), svm.score(X_test, y_test), "
+                "rf.score(X_test, y_test))\n", count=1,
+                message="scored side by side on the same test split: if one is chosen"),
         # scaled test data is still the test split
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
                 "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
@@ -134,7 +150,7 @@ class TestSetReuse(Rule):
         split_of: dict[str, int] = {}  # test name → the split it holds
         splits = 0
         models: dict[int, dict[str, tuple]] = {}  # split → model → where it was first scored
-        loop_reported = False
+        loops_reported: set[int] = set()
         for _position, kind, payload in events:
             if kind == "split":
                 splits += 1
@@ -159,8 +175,9 @@ class TestSetReuse(Rule):
                     continue  # predictions the cell does not score (`y_test` unread): no choice
                 model = base_name(node.func.value) or ast.unparse(node.func.value)[:30]
                 if id(node) in looped:
-                    if not loop_reported:
-                        loop_reported = True
+                    loop = (cell.index, looped[id(node)])
+                    if loop not in loops_reported:  # every tuning loop, once
+                        loops_reported.add(loop)
                         yield self.report(
                             ctx, cell, f"`{model}.{call.attr}()` on the test split inside a "
                                        f"loop: choosing by the test score makes it optimistic",
@@ -169,26 +186,50 @@ class TestSetReuse(Rule):
                                  "split; score the final model on the test split once")
                     continue
                 models.setdefault(split, {}).setdefault(model, (cell, node))
+        chooses = None
         for scored in models.values():
             if len(scored) >= MANY:
                 cell, node = list(scored.values())[MANY - 1]
                 names = ", ".join(f"`{m}`" for m in list(scored)[:5])
+                chooses = _chooses(analysis) if chooses is None else chooses
+                message = (f"{len(scored)} models ({names}) are scored on the same test "
+                           f"split: picking the best of them by it makes its score optimistic"
+                           if chooses else
+                           f"{len(scored)} models ({names}) are scored side by side on the "
+                           f"same test split: if one is chosen by these scores, its score is "
+                           f"optimistic")
                 yield self.report(
-                    ctx, cell, f"{len(scored)} models ({names}) are scored on the same test "
-                               f"split: picking the best of them by it makes its score "
-                               f"optimistic", node=node,
+                    ctx, cell, message, node=node,
                     help="compare models with cross-validation or a validation split; score "
                          "only the chosen one on the test split")
 
 
-def _calls_in_loops(facts) -> set[int]:
-    """Calls inside loops that also fit something: a loop that trains and scores is tuning."""
-    found: set[int] = set()
+def _calls_in_loops(facts) -> dict[int, int]:
+    """Calls inside loops that also fit something (a loop that trains and scores is tuning):
+    call id → the id of the outermost such loop."""
+    found: dict[int, int] = {}
     for loop in facts.loops:
         start, end = (loop.lineno, loop.col_offset), (loop.end_lineno, loop.end_col_offset)
         calls = [c.node for c in facts.calls
                  if start <= (c.node.lineno, c.node.col_offset) <= end]
         if any(isinstance(c.func, ast.Attribute) and c.func.attr in ("fit", "fit_predict")
                for c in calls):
-            found |= {id(c) for c in calls}
+            for call in calls:
+                found.setdefault(id(call), id(loop))
     return found
+
+
+#: Calls that pick one of several scores.
+_CHOOSERS = frozenset({"max", "min", "sorted", "argmax", "argmin", "idxmax", "idxmin",
+                       "nlargest", "nsmallest", "sort_values"})
+
+
+def _chooses(analysis) -> bool:
+    """Whether the notebook visibly picks among scores: a `max`/`sorted`/`idxmax`… call, or a
+    name with `best` in it."""
+    for _, facts in analysis.cells_with_facts():
+        if any((c.attr or c.dotted or "") in _CHOOSERS for c in facts.calls):
+            return True
+        if any("best" in a.name.lower() for a in facts.assignments):
+            return True
+    return False
