@@ -22,7 +22,8 @@ PARAMETER_TAGS = ("parameters", "pipeline-parameters")
 PARAMETERS_HEADER = "# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these values."
 TRACKING_HEADER = ("# Experiment tracking: MLflow logs the parameters, metrics and model of every "
                    "fit")
-INSERTED_CELL_HEADERS = (PARAMETERS_HEADER, TRACKING_HEADER)
+SEED_HEADER = "# Seed the random generators once, with the seed of the parameters cell."
+INSERTED_CELL_HEADERS = (PARAMETERS_HEADER, TRACKING_HEADER, SEED_HEADER)
 
 
 def inserted_by_fix(cell) -> bool:

@@ -103,7 +103,7 @@ class MissingRandomSeed(Rule):
         Invalid("# %%\nimport numpy as np\n# %%\nnoise = np.random.normal(size=100)\n", count=1,
                 fixed='# %%\nimport numpy as np\n# %% tags=["parameters"]\n# Parameters: '
                       '`nb2pipe run -p NAME=VALUE` and papermill replace these values.\n'
-                      'SEED = 42\n# %%\nnp.random.seed(SEED)\n# %%\n'
+                      'SEED = 42\n# %%\n# Seed the random generators once, with the seed of the parameters cell.\nnp.random.seed(SEED)\n# %%\n'
                       'noise = np.random.normal(size=100)\n'),
         Invalid("# %%\nimport random\nfrom numpy.random import rand\n# %%\nrandom.shuffle(items)\n"
                 "x = rand(3)\n", count=2),
@@ -116,14 +116,14 @@ class MissingRandomSeed(Rule):
                 message="tensorflow's generator is never seeded",
                 fixed='# %%\nfrom tensorflow import keras\n# %% tags=["parameters"]\n'
                       '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
-                      'values.\nSEED = 42\n# %%\nimport tensorflow\n'
+                      'values.\nSEED = 42\n# %%\n# Seed the random generators once, with the seed of the parameters cell.\nimport tensorflow\n'
                       'tensorflow.random.set_seed(SEED)\n# %%\nmodel = keras.Sequential(['
                       'keras.layers.Dense(8), keras.layers.Dropout(0.2)])\n'),
         Invalid("# %%\nimport keras\nfrom keras import layers\n# %%\nmodel = keras.Sequential(["
                 "layers.Dense(8)])\n", count=1, message="keras's generator is never seeded",
                 fixed='# %%\nimport keras\nfrom keras import layers\n# %% tags=["parameters"]\n'
                       '# Parameters: `nb2pipe run -p NAME=VALUE` and papermill replace these '
-                      'values.\nSEED = 42\n# %%\nkeras.utils.set_random_seed(SEED)\n'
+                      'values.\nSEED = 42\n# %%\n# Seed the random generators once, with the seed of the parameters cell.\nkeras.utils.set_random_seed(SEED)\n'
                       '# %%\nmodel = keras.Sequential([layers.Dense(8)])\n'),
     )
 
@@ -151,7 +151,9 @@ class MissingRandomSeed(Rule):
         unseeded = unseeded_draws(analysis)
         if not unseeded:
             return
-        lines = []
+        from nb2pipe.editor import SEED_HEADER
+
+        lines = [SEED_HEADER]  # (how NB103 knows the cell was inserted, even without ids)
         position = editor.parameters_cell() or 0
         for source in RANDOM_SOURCES:
             if source.name not in unseeded:
