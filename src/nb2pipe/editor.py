@@ -211,12 +211,16 @@ def fresh_name(name: str, taken: set[str]) -> str:
 
 
 def seed_parameter(editor: NotebookEditor) -> tuple[str, bool]:
-    """The name of the notebook's seed parameter, and whether it already exists."""
+    """The name of the notebook's seed parameter, and whether the parameters cell already
+    sets it. Only the parameters cell counts: a `random_state = 170` further down is not
+    defined where a fix would use it (a NameError in a fresh run)."""
     from nb2pipe.analysis.notebook import NotebookAnalysis
 
     analysis = NotebookAnalysis(editor.notebook())
+    cell = editor.parameters_cell()
+    bound = analysis.cell_binds(cell) if cell is not None else {}
     for name in SEED_NAMES:
-        if name in analysis.first_binding:
+        if name in bound:
             return name, True
     return "SEED", False
 

@@ -96,6 +96,17 @@ class EstimatorWithoutRandomState(Rule):
                 "from sklearn.inspection import permutation_importance\n"
                 "scores = mutual_info_classif(X, y)\nX2, t = make_s_curve(100)\n"
                 "result = permutation_importance(model, X, y)\n", count=3),
+        # A seed-like name bound further down is not the seed: the fix adds SEED (a corpus
+        # notebook got `random_state=random_state` before `random_state = 170` was set).
+        Invalid("# %%\nfrom sklearn.datasets import make_circles, make_blobs\n"
+                "# %%\nX = make_circles(noise=0.05)\n"
+                "# %%\nrandom_state = 170\nY = make_blobs(random_state=random_state)\n",
+                count=1,
+                fixed='# %%\nfrom sklearn.datasets import make_circles, make_blobs\n'
+                      '# %% tags=["parameters"]\n# Parameters: `nb2pipe run -p NAME=VALUE` and '
+                      'papermill replace these values.\nSEED = 42\n'
+                      '# %%\nX = make_circles(noise=0.05, random_state=SEED)\n'
+                      '# %%\nrandom_state = 170\nY = make_blobs(random_state=random_state)\n'),
         # The ensemble without a seed is flagged, not the tree it seeds from its own generator.
         Invalid("# %%\nfrom sklearn.ensemble import BaggingClassifier\n"
                 "from sklearn.tree import DecisionTreeClassifier\n"
