@@ -131,3 +131,31 @@ def test_the_real_corpus_checks_without_a_crash():
     crashed = [(r.path, r.crashed) for r in results if r.crashed]
     assert crashed == []
     assert len(files) > 300
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
+def test_safe_fixes_make_no_new_findings_on_the_corpus(tmp_path):
+    """`check --fix` on every corpus notebook (a copy): per notebook and rule, the findings
+    after are at most those before minus the ones fixed. A fix that inserts a cell (never
+    run), imports, or writes a seed must not make a finding of its own."""
+    import shutil
+    from collections import Counter
+
+    from tests.helpers import run_cli
+
+    copy = tmp_path / "corpus"
+    shutil.copytree(CORPUS, copy, ignore=shutil.ignore_patterns(".git"))
+
+    def findings() -> Counter:
+        code, out, _ = run_cli("check", copy, "--output-format", "json", "--exit-zero",
+                               "--no-cache")
+        return Counter((d["path"], d["code"]) for d in json.loads(out)["diagnostics"])
+
+    before = findings()
+    code, out, err = run_cli("check", copy, "--fix", "--exit-zero", "--no-cache",
+                             "--output-format", "json")
+    assert "Fixed" in err
+    after = findings()
+    new = {key: after[key] - before[key] for key in after if after[key] > before[key]}
+    assert new == {}, sorted(new.items())[:10]
+    assert sum(after.values()) < sum(before.values())
