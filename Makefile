@@ -13,7 +13,7 @@ setup:
 	./scripts/setup.sh
 
 docs:
-	.venv/bin/python scripts/gen_rule_docs.py
+	./scripts/setup.sh && .venv/bin/python scripts/build_docs.py
 
 docs-pictures:
 	./scripts/docs_pictures.sh

@@ -136,8 +136,18 @@ def diagnostic(code: str, message: str, path: str, cell=None, *, severity: Sever
                       cell_id=None if cell is None else cell.id, line=line, col=col, help=help)
 
 
+#: Where the rule pages are: the docs site that `make docs` builds from docs/ and that is
+#: published there (its layout puts docs/rules/NB203.md at rules/NB203/). A project can point
+#: elsewhere with `docs-url` in [tool.nb2pipe] (a mirror, an intranet copy).
 DOCS_URL = "https://nb2pipe.readthedocs.io/en/latest/rules/{code}/"
+_docs_url = DOCS_URL
+
+
+def set_docs_url(template: str | None) -> None:
+    """Use ``template`` (with ``{code}``) for rule links from now on; ``None``: the default."""
+    global _docs_url
+    _docs_url = template or DOCS_URL
 
 
 def rule_url(code: str) -> str:
-    return DOCS_URL.format(code=code)
+    return _docs_url.format(code=code)

@@ -85,6 +85,9 @@ def run(args) -> int:
         settings = load_settings(start, args.config)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    from nb2pipe.diagnostic import set_docs_url
+
+    set_docs_url(settings.docs_url)
     try:
         codes = resolve(args.select if args.select is not None else settings.select,
                         list(settings.extend_select) + list(args.extend_select),
@@ -94,6 +97,7 @@ def run(args) -> int:
     output_format = args.output_format or settings.output_format or "full"
     if output_format not in ("full", "concise", "json", "sarif", "github"):
         raise UsageError(f"unknown output format `{output_format}` in {settings.source}")
+    args.output_format = output_format  # (the summary's last line depends on it)
     try:
         if args.exclude is not None:
             settings.exclude = list(args.exclude)

@@ -148,6 +148,12 @@ def summary(results, count: int, fixed: int, args) -> None:
         parts.append(f"{around} about the project around the notebooks (NB7xx)")
     message = "; ".join(parts)
     print(message[0].upper() + message[1:] + ".", file=sys.stderr)
+    if count and getattr(args, "output_format", "full") == "full":
+        from nb2pipe.diagnostic import rule_url
+
+        code = next(d.code for r in results for d in r.diagnostics)
+        print(f"What a rule means and how to fix it: `nb2pipe rule {code}` (offline), or "
+              f"{rule_url(code)}", file=sys.stderr)
     if fixed and not args.diff:
         print("Run the fixed notebooks again (Restart Kernel and Run All Cells) and save: their "
               "outputs are from before the fixes.", file=sys.stderr)

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 
 KNOWN_KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude",
-              "extend-exclude", "output-format", "validation")
+              "extend-exclude", "output-format", "validation", "docs-url")
 #: ``[tool.nb2pipe.validation]``: data validation of ``nb2pipe run`` (docs/level1.md).
 VALIDATION_KEYS = ("enabled", "drift-threshold", "strict")
 DEFAULT_EXCLUDE = (".ipynb_checkpoints", ".git", ".hg", ".svn", ".venv", "venv", ".tox",
@@ -30,6 +30,8 @@ class Settings:
     output_format: str | None = None
     #: ``[tool.nb2pipe.validation]``, with Python names (``drift_threshold``)
     validation: dict = field(default_factory=dict)
+    #: where a finding's rule page is: a URL with `{code}` (the docs site's by default)
+    docs_url: str | None = None
     source: str | None = None  # the pyproject.toml it came from
 
     @property
@@ -100,6 +102,11 @@ def settings_from_table(table: dict, path: str) -> Settings:
             settings.per_file_ignores = {k: list(v) for k, v in value.items()}
         elif key == "validation":
             settings.validation = _validation(value, path)
+        elif key == "docs-url":
+            if not isinstance(value, str) or "{code}" not in value:
+                raise ConfigError(f"{path}: `docs-url` must be a string with `{{code}}` in it, "
+                                  f'like docs-url = "https://docs.example.com/rules/{{code}}/"')
+            settings.docs_url = value
         elif key == "output-format":
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: `output-format` must be a string")
