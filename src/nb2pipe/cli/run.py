@@ -79,12 +79,15 @@ def run(args) -> int:
                               validate=False if args.no_validate else None,
                               strict=True if args.strict else None,
                               register=not args.no_register)
-        if args.resume:
-            records = [runner.resume(args.resume)]
-        else:
-            if len(sets) > 1:
-                report(f"{len(sets)} parameter sets: {len(sets)} runs")
-            records = runner.run_all(sets, jobs=max(1, args.jobs))
+        try:
+            if args.resume:
+                records = [runner.resume(args.resume)]
+            else:
+                if len(sets) > 1:
+                    report(f"{len(sets)} parameter sets: {len(sets)} runs")
+                records = runner.run_all(sets, jobs=max(1, args.jobs))
+        except KeyboardInterrupt:
+            return _interrupted(runner, args)
     except (RunError, ParameterError, TrackingError) as error:
         raise UsageError(str(error)) from None
     failed = invalid = rejected = 0
@@ -129,8 +132,8 @@ def run(args) -> int:
                 elif os.path.exists(os.path.join(folder, "kfp.log")):
                     print(f"  kfp's log: {os.path.join(folder, 'kfp.log')}", file=sys.stderr)
         if not invalid:
-            print(f"  fix it, then: nb2pipe run {shlex.quote(args.source)} --resume "
-                  f"{record.run_id}", file=sys.stderr)
+            print(f"  fix it, then: {_again(args, record.run_id, record.parameters)}",
+                  file=sys.stderr)
     if records and records[0].tracking.get("uri"):
         uri = records[0].tracking["uri"]
         report(f"Tracked in {uri}" + (f" (browse: mlflow ui --backend-store-uri {uri})"
@@ -199,3 +202,40 @@ def _changed(source, sets: list[dict], args) -> list[dict]:
             continue
         changed.append(parameters)
     return changed
+
+
+def _again(args, run_id: str, parameters: dict | None = None) -> str:
+    """The command that continues run ``run_id``, right for the engine that ran it: papermill
+    resumes from the failed step; kfp's local runner has no resume, so the run starts again,
+    with the run's own parameters."""
+    import json
+
+    source = shlex.quote(args.source)
+    if getattr(args, "engine", "papermill") == "kfp-local":
+        values = " ".join(
+            "-p " + shlex.quote(f"{name}={value if isinstance(value, str) else json.dumps(value)}")
+            for name, value in (parameters or {}).items())
+        return (f"nb2pipe run {source} --engine kfp-local" + (f" {values}" if values else "") +
+                "   (kfp's local runner cannot resume: every step runs again)")
+    return f"nb2pipe run {source} --resume {run_id}"
+
+
+def _interrupted(runner, args) -> int:
+    """Ctrl-C: say which runs stopped and how to go on; exit code 130, as a shell does."""
+    started = list(getattr(runner, "started_runs", []))
+    if not started:
+        print("interrupted before any run started", file=sys.stderr)
+        return 130
+    for run_id in started:
+        print(f"interrupted: run {run_id} stopped ({os.path.join(runner.runs_dir, run_id)})",
+              file=sys.stderr)
+    import json
+
+    try:
+        with open(os.path.join(runner.runs_dir, started[-1], "run.json"),
+                  encoding="utf-8") as handle:
+            parameters = json.load(handle).get("parameters")
+    except (OSError, ValueError):
+        parameters = None
+    print(f"  go on with: {_again(args, started[-1], parameters)}", file=sys.stderr)
+    return 130

@@ -53,6 +53,7 @@ class Runner:
         self.tracking_mode = tracking
         self.register = register
         self._validations: dict[str, dict | None] = {}  # run id → what its steps validate
+        self.started_runs: list[str] = []  # run ids, in the order they started
         try:
             self.validation_options = options_for(source.pipeline, source.folder, validate,
                                                   strict)
@@ -130,6 +131,7 @@ class Runner:
         source = self.source
         pipeline = source.pipeline
         run_id = resumed.run_id if resumed else new_run_id()
+        self.started_runs.append(run_id)  # (what Ctrl-C names)
         folder = os.path.join(self.runs_dir, run_id)
         for sub in ("notebooks", "artifacts", "html"):
             os.makedirs(os.path.join(folder, sub), exist_ok=True)

@@ -48,6 +48,7 @@ class KfpLocalRunner(Runner):
         from nb2pipe.targets.kfp import compile_dsl
 
         run_id = new_run_id()
+        self.started_runs.append(run_id)
         folder = os.path.join(self.runs_dir, run_id)
         os.makedirs(os.path.join(folder, "artifacts"), exist_ok=True)
         record = RunRecord(run_id=run_id, pipeline=pipeline.name, source=source.folder,

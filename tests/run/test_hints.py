@@ -1,0 +1,75 @@
+"""What `nb2pipe run` tells a user who stops a run or sees one fail: the run id and a command
+that works as printed, shell-quoted, right for the engine (issue H)."""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from tests.helpers import run_cli, write_notebook
+
+SLOW = '''# %% tags=["imports"]
+import os
+import time
+# %% tags=["pipeline-parameters"]
+N = 3
+# %% tags=["step:first"]
+values = list(range(N))
+# %% tags=["step:slow", "prev:first"]
+if os.path.exists("slow.flag"):
+    time.sleep(120)
+total = sum(values)
+# %% tags=["pipeline-metrics"]
+print(total)
+'''
+
+
+def test_ctrl_c_names_the_run_and_a_resume_command_that_works(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb", SLOW)
+    (tmp_path / "slow.flag").write_text("")
+    assert run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "my pipeline")[0] == 0
+    process = subprocess.Popen([sys.executable, "-m", "nb2pipe", "run", "my pipeline",
+                                "--tracking", "none", "--no-html"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = tmp_path / "my pipeline" / "runs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the slow step is running
+        records = list(runs.glob("*/run.json")) if runs.exists() else []
+        if records and json.loads(records[0].read_text())["steps"]["slow"]["status"] == \
+                "running":
+            break
+        time.sleep(0.5)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    run_id = records[0].parent.name
+    assert f"interrupted: run {run_id} stopped" in err
+    command = f"nb2pipe run 'my pipeline' --resume {run_id}"
+    assert f"go on with: {command}" in err
+    assert json.loads(records[0].read_text())["status"] == "interrupted"
+    os.unlink(tmp_path / "slow.flag")
+    # the command as printed (`nb2pipe` is this environment's), quoting and all
+    again = subprocess.run([sys.executable, "-m", *shlex.split(command), "--tracking", "none",
+                            "--no-html"], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(records[0].read_text())["status"] == "succeeded"
+
+
+FAILS = SLOW.replace('if os.path.exists("slow.flag"):\n    time.sleep(120)\n',
+                     'if N > 2:\n    raise ValueError("too many")\n')
+
+
+def test_a_kfp_local_failure_says_how_to_run_again_not_resume(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "nb.ipynb", FAILS)
+    assert run_cli("convert", "nb.ipynb", "-o", "pipeline")[0] == 0
+    code, out, err = run_cli("run", "pipeline", "--engine", "kfp-local", "--tracking", "none",
+                             "-p", "N=5")
+    assert code == 1, err
+    hint = next(line for line in err.splitlines() if "fix it, then:" in line)
+    assert "nb2pipe run pipeline --engine kfp-local -p N=5" in hint
+    assert "--resume" not in hint and "cannot resume" in hint
