@@ -43,9 +43,11 @@ def plan(folder: str, cli=(), file=None) -> tuple[str, list[dict]]:
     if not os.path.exists(package):
         raise SubmitError(f"{package} is missing: convert again with kfp installed "
                           f"(pip install 'nb2pipe[kfp]')")
+    from nb2pipe.targets.kfp import kfp_arguments
+
     sets = parameter_sets(source.pipeline.parameters, cli, file)
     level1 = level1_arguments(source, package)
-    return package, [{**s, **level1} for s in sets]
+    return package, [{**kfp_arguments(source.pipeline, s), **level1} for s in sets]
 
 
 def level1_arguments(source, package: str) -> dict:

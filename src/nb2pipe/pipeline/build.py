@@ -289,13 +289,22 @@ class _Builder:
                     continue
                 try:
                     default = ast.literal_eval(value)
-                    json.dumps(default)
                 except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                     self.report("NB405", cell, f"parameter `{target.id}` is set to "
                                 f"`{ast.unparse(value)[:60]}`, which is not a literal",
-                                "give it a literal value (number, string, bool, list, dict) "
-                                "and compute derived values in a step", value.lineno,
-                                value.col_offset + 1)
+                                "give it a literal value (number, string, bool, None, list, "
+                                "tuple, set, dict) and compute derived values in a step",
+                                value.lineno, value.col_offset + 1)
+                    continue
+                from nb2pipe.pipeline.literals import json_exact, round_trip_problem
+
+                problem = None if json_exact(default) else round_trip_problem(default)
+                if problem:
+                    self.report("NB405", cell, f"parameter `{target.id}`: {problem}, so it "
+                                f"cannot cross to a pipeline's steps",
+                                "write it as a literal that reads back the same (`[]` for an "
+                                "empty set, no nan or inf), or compute it in a step",
+                                value.lineno, value.col_offset + 1)
                     continue
                 parameters = [p for p in parameters if p.name != target.id]
                 parameters.append(Parameter(target.id, _type_name(default), default, index))
@@ -566,10 +575,14 @@ def _merge_settings(into: dict, settings: dict) -> None:
 
 
 def _type_name(value) -> str:
-    if value is None:
-        return "none"
-    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list",
-            dict: "dict"}.get(type(value), "str")
+    """The parameter's type: JSON's own, or ``literal`` for what JSON cannot carry exactly
+    (a tuple, a set, ``None``, and containers holding them: :mod:`nb2pipe.pipeline.literals`)."""
+    from nb2pipe.pipeline.literals import LITERAL, json_exact
+
+    if not json_exact(value):
+        return LITERAL
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list",
+            dict: "dict"}[type(value)]
 
 
 def _topological(steps: list[Step]) -> list[Step]:

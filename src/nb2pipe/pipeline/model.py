@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 @dataclass
 class Parameter:
     name: str
-    type: str  # int, float, str, bool, list, dict, none
+    type: str  # int, float, str, bool, list, dict, literal (tuples, sets, None…), none (old)
     default: object
     cell: int  # 0-based index of the cell that defines it
 
@@ -94,6 +94,9 @@ class Pipeline:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["schema"] = SCHEMA_VERSION
+        for parameter in data["parameters"]:  # (a tuple stays a tuple: kept as its literal)
+            if parameter["type"] == "literal":
+                parameter["default"] = repr(parameter["default"])
         return data
 
     def to_json(self) -> str:
@@ -104,7 +107,7 @@ class Pipeline:
         data = dict(data)
         data.pop("schema", None)
         return cls(
-            parameters=[Parameter(**p) for p in data.pop("parameters")],
+            parameters=[_parameter(p) for p in data.pop("parameters")],
             steps=[Step(**s) for s in data.pop("steps")],
             edges=[Edge(**e) for e in data.pop("edges")],
             artifacts=[Artifact(**a) for a in data.pop("artifacts")],
@@ -114,3 +117,12 @@ class Pipeline:
     @classmethod
     def from_json(cls, text: str) -> Pipeline:
         return cls.from_dict(json.loads(text))
+
+
+def _parameter(data: dict) -> Parameter:
+    parameter = Parameter(**data)
+    if parameter.type == "literal" and isinstance(parameter.default, str):
+        import ast
+
+        parameter.default = ast.literal_eval(parameter.default)
+    return parameter

@@ -306,8 +306,12 @@ class Runner:
             kernel.ensure()
             notebook_input = source.step_notebook(step) if source.notebook is None else \
                 _with_tracking_cells(source.notebook, step)
+            from nb2pipe.run.kernel import literal_values
+
             papermill.execute_notebook(
-                notebook_input, output, parameters=values, kernel_name=KERNEL,
+                notebook_input, output,
+                parameters=literal_values(source.pipeline.parameters, values),
+                kernel_name=KERNEL,
                 engine_name=register_engine(), km=kernel.manager, progress_bar=False,
                 log_output=False, report_mode=False, request_save_on_cell_execute=False)
         except PapermillExecutionError as error:

@@ -50,12 +50,44 @@ class SharedKernel:
 
 
 def register_engine() -> str:
-    """Register the ``nb2pipe`` papermill engine (once) and return its name."""
+    """Register the ``nb2pipe`` papermill engine (once) and return its name; and papermill's
+    Python translator that writes tuples, sets, complex numbers and bytes as the literals they
+    are (papermill's own writes them as strings: `(1, 2)` would arrive as `"(1, 2)"`)."""
     from papermill.engines import papermill_engines
 
     if ENGINE not in papermill_engines._engines:
         papermill_engines.register(ENGINE, _engine_class())
+        _register_literal_translator()
     return ENGINE
+
+
+class LiteralText(str):
+    """A parameter value given to papermill as the text of its Python literal (a set, which
+    papermill could not record in the notebook's metadata, or a tuple): injected as code,
+    recorded as text."""
+
+
+def literal_values(parameters, values: dict) -> dict:
+    """``values`` with those of ``literal`` parameters (tuples, sets, None…) as
+    :class:`LiteralText`."""
+    literal = {p.name for p in parameters if p.type == "literal"}
+    return {name: LiteralText(repr(value)) if name in literal else value
+            for name, value in values.items()}
+
+
+def _register_literal_translator() -> None:
+    from papermill.translators import PythonTranslator, papermill_translators
+
+    class LiteralTranslator(PythonTranslator):
+        @classmethod
+        def translate(cls, val):
+            if isinstance(val, LiteralText):
+                return str(val)
+            if isinstance(val, (tuple, set, frozenset, complex, bytes)):
+                return repr(val)
+            return super().translate(val)
+
+    papermill_translators.register("python", LiteralTranslator)
 
 
 def _engine_class():

@@ -86,7 +86,10 @@ class KfpLocalRunner(Runner):
                          "nb2pipe_register": self.register and self.tracking_mode != "none"}
                 extra = {k: v for k, v in extra.items() if k in accepted}  # older conversions
                 os.chdir(source.work_dir)  # relative data paths, as in the notebook
-                pipeline_function(**parameters, nb2pipe_tracking=tracking,
+                from nb2pipe.targets.kfp import kfp_arguments
+
+                pipeline_function(**kfp_arguments(pipeline, parameters),
+                                  nb2pipe_tracking=tracking,
                                   nb2pipe_artifacts=os.path.join(folder, "artifacts"), **extra)
         except Exception as failure:  # kfp raises RuntimeError for a failed task
             status = "failed"

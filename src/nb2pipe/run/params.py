@@ -44,6 +44,14 @@ def coerce(parameter: Parameter, value):
             return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
         if kind in ("none",):
             return value
+        if kind == "literal":  # a tuple, a set, None…: `-p shape="(1, 2, 3)"` is that tuple
+            from nb2pipe.pipeline.literals import parse_literal, round_trip_problem
+
+            value = parse_literal(value) if isinstance(value, str) else value
+            if isinstance(value, list) and isinstance(parameter.default, tuple):
+                value = tuple(value)  # from JSON (a YAML file, `-p shape=[1, 2]`)
+            if round_trip_problem(value) is None:
+                return value
         expected = {"int": int, "float": float, "bool": bool, "str": str, "list": list,
                     "dict": dict}[kind]
         if isinstance(value, expected) and not (kind == "int" and isinstance(value, bool)):
@@ -51,7 +59,8 @@ def coerce(parameter: Parameter, value):
     except (KeyError, ValueError):
         pass
     what = {"int": "an integer", "float": "a number", "bool": "True or False",
-            "str": "a string", "list": "a list", "dict": "a dict"}.get(kind, f"a {kind}")
+            "str": "a string", "list": "a list", "dict": "a dict",
+            "literal": "a Python literal such as (1, 2, 3)"}.get(kind, f"a {kind}")
     raise ParameterError(f"parameter `{parameter.name}` is {what} (default "
                          f"{parameter.default!r}), not {value!r}")
 
@@ -82,14 +91,11 @@ def parameter_sets(parameters: list[Parameter], cli: Iterable[str] = (),
         if not sep or not name:
             raise ParameterError(f"`-p {item}`: write `-p NAME=VALUE`")
         parameter = known.get(name)
-        if "," in text and not (parameter and parameter.type in ("list", "dict", "str")
-                                and text.strip().startswith(("[", "{"))):
-            if parameter is not None and parameter.type == "str" and not text.count(","):
-                single[name] = text
-            else:
-                grid[name] = [parse_value(part) for part in text.split(",")]
-                single.pop(name, None)
-                continue
+        parts = _top_level_split(text)
+        if len(parts) > 1:  # a sweep: commas inside brackets or quotes belong to one value
+            grid[name] = [parse_value(part) for part in parts]
+            single.pop(name, None)
+            continue
         single[name] = parse_value(text)
         grid.pop(name, None)
     for name in list(single) + list(grid):
@@ -108,6 +114,25 @@ def parameter_sets(parameters: list[Parameter], cli: Iterable[str] = (),
     values = [[coerce(known[n], v) for v in grid[n]] for n in names]
     return [{**base, **dict(zip(names, combination))}
             for combination in itertools.product(*values)]
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``"1,2"`` → two values; ``"(1, 2),(3, 4)"`` → two tuples; ``"[1, 2]"`` → one list."""
+    parts, depth, quote, start = [], 0, "", 0
+    for position, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(text[start:position])
+            start = position + 1
+    parts.append(text[start:])
+    return parts
 
 
 def _load_file(path: str) -> dict:

@@ -27,6 +27,7 @@ from nb2pipe import __version__
 from nb2pipe.analysis.knowledge import looks_like_model
 from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
+from nb2pipe.pipeline.literals import LITERAL
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
@@ -143,6 +144,19 @@ def _nb2pipe_tracking(step, tracking, autolog):
 '''
 
 
+def kfp_default(parameter):
+    """A parameter's value as Kubeflow carries it: the text of a literal (``"(32, 32, 3)"``)
+    for the types JSON cannot carry exactly, else the value."""
+    return repr(parameter.default) if parameter.type == LITERAL else parameter.default
+
+
+def kfp_arguments(pipeline, values: dict) -> dict:
+    """Run arguments as Kubeflow carries them (see :func:`kfp_default`)."""
+    types = {p.name: p.type for p in pipeline.parameters}
+    return {name: repr(value) if types.get(name) == LITERAL else value
+            for name, value in values.items()}
+
+
 @functools.lru_cache(maxsize=None)
 def _runtime_source() -> str:
     """What every component inlines: ``RUNTIME`` and nb2pipe.runtime's own ``by_value``."""
@@ -236,11 +250,16 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
         arguments += [f"{_output_name(name)}: Output[{_artifact_type(name)}]"
                       for name in step.outputs]
     arguments += [f"{name}: {_TYPES.get(pipeline.parameter(name).type, 'str')} = "
-                  f"{pipeline.parameter(name).default!r}" for name in step.parameters]
+                  f"{kfp_default(pipeline.parameter(name))!r}" for name in step.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
                   'nb2pipe_validation: str = ""']
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
     helpers = set().union(*(part.helpers for part in shared))
+    literal = [name for name in step.parameters
+               if pipeline.parameter(name).type == LITERAL]
+    if literal:  # tuples, sets, None…: Kubeflow passes their text, read back here
+        body += ["import ast as _ast"] + [f"{name} = _ast.literal_eval({name})"
+                                          for name in literal]
     body += ["# The imports and functions cells (components run on their own)."]
     body += [part.source.strip() for part in shared if part.source.strip()]
     body += _runtime_source().strip("\n").split("\n")
@@ -289,7 +308,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
 
 
 def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
-    arguments = [f"{p.name}: {_TYPES.get(p.type, 'str')} = {p.default!r}"
+    arguments = [f"{p.name}: {_TYPES.get(p.type, 'str')} = {kfp_default(p)!r}"
                  for p in pipeline.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
                   'nb2pipe_validation: str = ""']

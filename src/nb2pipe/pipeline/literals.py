@@ -1,0 +1,53 @@
+"""Parameter values that JSON cannot carry exactly — tuples, sets, ``None``, complex numbers,
+bytes, and containers holding them (``input_shape = (32, 32, 3)``). They are parameters of
+type ``literal``: Kubeflow gets them as text (a string parameter holding the Python literal,
+``"(32, 32, 3)"``) and each component turns the text back into the same value with
+``ast.literal_eval``; papermill gets the literal itself; ``-p input_shape="(1, 2, 3)"`` is read
+with ``ast.literal_eval`` too. Anything else JSON can carry keeps its own KFP type."""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+LITERAL = "literal"
+
+
+def json_exact(value: Any, nested: bool = False) -> bool:
+    """Whether Kubeflow gives ``value`` back with the same types: JSON's types (no tuple
+    turned list, no set), and no integer inside a list or dict — Kubeflow keeps a list or
+    dict parameter as a protobuf Struct, whose numbers are all doubles (`[0]` would come back
+    as `[0.0]`)."""
+    kind = type(value)
+    if kind in (bool, str):
+        return True
+    if kind is int:
+        return not nested
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all(json_exact(v, True) for v in value)
+    if kind is dict:
+        return all(type(k) is str and json_exact(v, True) for k, v in value.items())
+    return False
+
+
+def round_trip_problem(value: Any) -> str | None:
+    """Why ``repr(value)`` would not read back as ``value`` (``set()``, ``nan``), or ``None``."""
+    try:
+        back = ast.literal_eval(repr(value))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return f"`{repr(value)[:40]}` cannot be written as a literal and read back"
+    if back != value or type(back) is not type(value):
+        return f"`{repr(value)[:40]}` reads back as another value"
+    return None
+
+
+def parse_literal(text: str) -> Any:
+    """The value of a literal parameter given as text (``"(1, 2, 3)"``); the text itself if it
+    is not a Python literal."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
