@@ -90,7 +90,6 @@ def parameter_sets(parameters: list[Parameter], cli: Iterable[str] = (),
         name = name.strip()
         if not sep or not name:
             raise ParameterError(f"`-p {item}`: write `-p NAME=VALUE`")
-        parameter = known.get(name)
         parts = _top_level_split(text)
         if len(parts) > 1:  # a sweep: commas inside brackets or quotes belong to one value
             grid[name] = [parse_value(part) for part in parts]
