@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis
 from nb2pipe.diagnostic import Diagnostic, diagnostic
 from nb2pipe.notebook.model import Cell, Notebook
+from nb2pipe.pipeline.carry import autolog_flavours, import_of, settings_before
 from nb2pipe.pipeline.model import Artifact, Edge, Parameter, Pipeline, Step
 from nb2pipe.pipeline.tags import CellTags, parse_tags
 
@@ -45,36 +46,6 @@ UNSERIALIZABLE_CALLS = {
     "itertools.count": "an iterator", "itertools.chain": "an iterator",
 }
 METRICS_STEP = "metrics"
-#: Libraries whose MLflow autologging a step turns on when it imports them and trains.
-AUTOLOG = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm",
-           "statsmodels": "statsmodels", "tensorflow": "tensorflow", "keras": "keras",
-           "torch": "pytorch", "pytorch_lightning": "pytorch", "lightning": "pytorch",
-           "transformers": "transformers", "catboost": "catboost", "prophet": "prophet"}
-_TRAINING = frozenset({"fit", "fit_generator", "partial_fit", "fit_transform", "train"})
-
-
-def autolog_flavours(analysis: NotebookAnalysis, cells: list[int], shared: list[int]) -> list[str]:
-    """MLflow flavours to autolog in a step: when it trains something, those of the
-    frameworks the notebook has imported by then — in the step, in the shared cells or in any
-    cell above it, wherever a tidy or the author put the imports (autologging costs seconds to
-    set up; steps that only load or transform data do without)."""
-    trains = False
-    for index in cells:
-        facts = analysis.facts.get(index)
-        if facts is not None and any(c.attr in _TRAINING or (c.dotted or "").endswith(
-                (".train", ".cv")) for c in facts.calls):
-            trains = True
-    if not trains:
-        return []
-    modules: set[str] = set()
-    last = max(cells)
-    for index in set(shared) | set(cells) | {i for i in analysis.facts if i <= last}:
-        facts = analysis.facts.get(index)
-        if facts is not None:
-            modules |= {f.module.partition(".")[0] for f in facts.imports}
-    return sorted({AUTOLOG[m] for m in modules if m in AUTOLOG})
-
-
 class PipelineError(Exception):
     """The notebook cannot become a pipeline; ``diagnostics`` say why, cell by cell."""
 
@@ -345,7 +316,7 @@ class _Builder:
                 if needed in shared or needed in BUILTIN_NAMES and not earlier and \
                         needed not in parameter_names:
                     continue  # a builtin, until a step or the parameters rebind its name
-                statement = _import_of(analysis, groups[earlier[-1]].cells, needed) \
+                statement = import_of(analysis, groups[earlier[-1]].cells, needed) \
                     if earlier else None
                 if statement:
                     imports.append(statement)  # a module is imported again, not passed
@@ -378,8 +349,9 @@ class _Builder:
                                 f"step `{name}` needs `{needed}`, which no cell defines",
                                 f"define `{needed}` in this step or an earlier one",
                                 read.line, read.col)
-            imports = sorted(set(imports)) + self._settings_before(group.cells, groups, roles,
-                                                                   shared | set(imports))
+            imports = sorted(set(imports)) + settings_before(
+                self.notebook, analysis, group.cells,
+                [c for g in groups.values() for c in g.cells], roles, shared | set(imports))
             after = sorted(set(inputs.values()) | set(group.prev), key=order.index)
             ancestors[name] = set(after)
             for parent in after:
@@ -392,43 +364,6 @@ class _Builder:
                                                        roles["imports"] + roles["functions"])))
         self._set_outputs(steps)
         return steps
-
-    def _settings_before(self, cells: list[int], groups, roles, known: set[str]) -> list[str]:
-        """The settings (:mod:`nb2pipe.analysis.settings`) that the notebook ran before the
-        step's first cell in other steps' cells or untagged ones, with the imports they
-        need: they held there, so they are replayed here (a step is a process of its own).
-        Only settings that read nothing but modules travel."""
-        from nb2pipe.analysis.settings import is_setting, module_names_used
-
-        first = min(cells)
-        own = set(cells)
-        shared = set(roles["imports"] + roles["functions"] + roles["parameters"])
-        earlier = sorted(i for group in groups.values() for i in group.cells
-                         if i < first and i not in own)
-        earlier = sorted(set(earlier) | {i for i in roles["orphan"] if i < first})
-        analysis = self.analysis
-        modules = analysis.module_names
-        statements: list[str] = []
-        needed_imports: list[str] = []
-        every = sorted(analysis.facts)
-        for index in earlier:
-            if index in shared:
-                continue
-            tree = self.notebook.cells[index].tree
-            for statement in tree.body if tree is not None else ():
-                if not is_setting(statement, analysis.qualify):
-                    continue
-                names = module_names_used(statement) - BUILTIN_NAMES
-                if not names <= modules:
-                    continue  # it reads a value: it stays where it is
-                for name in sorted(names - known):
-                    line = _import_of(analysis, every, name)
-                    if line and line not in needed_imports:
-                        needed_imports.append(line)
-                text = ast.unparse(statement)
-                if text not in statements:
-                    statements.append(text)
-        return needed_imports + statements
 
     def _metrics_step(self, cells, steps, roles, parameters, groups) -> Step:
         analysis = self.analysis
@@ -535,21 +470,6 @@ def _printed_name(statement: ast.stmt) -> str | None:
         if isinstance(call.func, ast.Name) and call.func.id == "print" and \
                 len(call.args) == 1 and isinstance(call.args[0], ast.Name) and not call.keywords:
             return call.args[0].id
-    return None
-
-
-def _import_of(analysis: NotebookAnalysis, cells: list[int], name: str) -> str | None:
-    """The import statement by which one of ``cells`` binds ``name``, if it does."""
-    for index in cells:
-        facts = analysis.facts.get(index)
-        for fact in facts.imports if facts is not None else ():
-            if fact.bound != name or not fact.top_level:
-                continue
-            if fact.name is None:
-                return f"import {fact.module}" if fact.module == name else \
-                    f"import {fact.module} as {name}"
-            alias = "" if fact.name == name else f" as {name}"
-            return f"from {fact.module} import {fact.name}{alias}"
     return None
 
 

@@ -53,12 +53,8 @@ def _notebook_source(path: str) -> Source:
     from nb2pipe.analysis.notebook import NotebookAnalysis
     from nb2pipe.notebook.reader import NotebookError, read_notebook
     from nb2pipe.pipeline.build import _Builder as Builder
-    from nb2pipe.pipeline.build import (
-        _printed_name,
-        autolog_flavours,
-        pipeline_name,
-        source_hash,
-    )
+    from nb2pipe.pipeline.build import _printed_name, pipeline_name, source_hash
+    from nb2pipe.pipeline.carry import autolog_flavours
 
     try:
         notebook = read_notebook(path)
