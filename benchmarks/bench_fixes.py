@@ -101,7 +101,8 @@ def bench_one(notebook: Path, timeout: float) -> dict:
                 result[mode] = {"changed": False}
                 continue
             ran, error, first = execute(copy, timeout)
-            if not ran and error.startswith("timed out"):  # a busy machine, or the fix?
+            if not ran and (error.startswith("timed out") or "Kernel died before" in error):
+                # a busy machine (a slow run, a kernel that did not start), or the fix?
                 ran, error, first = execute(copy, timeout * 3)
             entry = {"changed": True, "runs": ran, "error": error}
             if ran and seeds(copy) > seeds(original):  # the fix seeded something
