@@ -141,6 +141,10 @@ def test_autologging_follows_the_model_and_auto_proposes_metrics(tmp_path, monke
     record = json.loads((_last_run(tmp_path / "pipeline") / "run.json").read_text())
     assert record["metrics"]["accuracy"] > 0.8 and record["metrics"]["score"] > 0.8
     client = MlflowClient("sqlite:///" + str(tmp_path / "mlflow.db"))
+    # the runs' files are beside the database, not wherever the run started from
+    experiment = client.get_experiment(client.get_run(record["tracking"]["run_id"])
+                                       .info.experiment_id)
+    assert experiment.artifact_location == f"file://{tmp_path / 'mlruns'}"
     trained = client.get_run(record["steps"]["train"]["tracking_run_id"]).data
     assert trained.params["max_depth"] == "3" and trained.params["random_state"] == "0"
 

@@ -134,7 +134,7 @@ def run(args) -> int:
         if not invalid:
             print(f"  fix it, then: {_again(args, record.run_id, record.parameters)}",
                   file=sys.stderr)
-    if records and records[0].tracking.get("uri"):
+    if records and records[0].tracking.get("uri") and args.tracking != "none":
         uri = records[0].tracking["uri"]
         report(f"Tracked in {uri}" + (f" (browse: mlflow ui --backend-store-uri {uri})"
                                       if uri.startswith("sqlite") else ""))

@@ -31,7 +31,7 @@ class MlflowTracker:
         try:
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = found.experiment_id if found else \
-                self.client.create_experiment(experiment)
+                self.client.create_experiment(experiment, artifact_location=_artifacts(uri))
         except Exception as error:  # MLflow raises many types for a broken store
             raise TrackingError(f"the MLflow tracking store at {uri} cannot be used: "
                                 f"{type(error).__name__}: {str(error)[:300]}; fix it, set "
@@ -137,3 +137,13 @@ def check_reachable(uri: str) -> None:
         except sqlite3.Error as error:
             raise TrackingError(f"cannot open the MLflow store {path}: {error}; set "
                                 f"MLFLOW_TRACKING_URI, or run with --tracking none") from None
+
+
+def _artifacts(uri: str) -> str | None:
+    """Where a new experiment keeps its runs' files (the executed notebooks, models): beside
+    the SQLite store, in `mlruns/` (MLflow's default is `./mlruns` in whatever folder the run
+    started from). A tracking server decides for itself."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    folder = os.path.dirname(os.path.abspath(uri[len("sqlite:///"):]))
+    return "file://" + os.path.join(folder, "mlruns")
