@@ -177,7 +177,12 @@ def _gate_line(record, label: bool) -> str:
             return (f"{prefix}model gate passed ({reasons}): registered "
                     f"{registered['name']} version {registered['version']} as `champion`"
                     f"{before}")
-        return f"{prefix}model gate passed ({reasons}); {gate.get('note') or 'not registered'}"
+        note = gate.get("note") or "not registered"
+        if not (record.tracking or {}).get("uri"):
+            note = "not registered: tracking is off (--tracking none)"
+        if not gate.get("reasons"):
+            return f"{prefix}no model gate declared; {note}"
+        return f"{prefix}model gate passed ({reasons}); {note}"
     champion = gate.get("champion")
     stays = f"`champion` stays version {champion['version']}" if champion else \
         "nothing registered"
