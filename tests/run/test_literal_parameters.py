@@ -27,7 +27,7 @@ def _notebook(value) -> str:
             f'# %% tags=["pipeline-metrics"]\nprint(same)\n')
 
 
-@settings(max_examples=8, deadline=None, database=None,
+@settings(max_examples=12, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(value=_literals)
 def test_literal_parameters_cross_to_every_step_unchanged(tmp_path_factory, value):
