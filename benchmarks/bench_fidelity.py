@@ -42,11 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SOORGEON_VENV = ROOT / ".cache" / "bench-venvs" / "soorgeon"
 #: What the soorgeon venv gets besides soorgeon: the data-science packages of the corpus.
-DS_PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "scipy", "ipykernel"]
+DS_PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "scipy", "ipykernel",
+               "pyarrow"]  # (as nb2pipe's: without it pandas prints other string dtypes)
 BIN = Path(sys.executable).parent
 MAX_FOLDER_BYTES = 200 * 1024 * 1024
 _NOISE = [
-    (re.compile(r"0x[0-9a-fA-F]+"), "0x…"),
+    # object addresses only (`at 0x7f3a5c2b1d90`): not sizes such as "600x400" or short hex
+    (re.compile(r"0x[0-9a-fA-F]{8,}"), "0x…"),
     (re.compile(r"^(CPU times|Wall time|Elapsed|.*it/s\]|.*s/it\]).*$", re.M), ""),
     (re.compile(r"\d+(\.\d+)? ?(ms|µs|us|ns|s) ± .*$", re.M), ""),
 ]
