@@ -151,3 +151,18 @@ def set_docs_url(template: str | None) -> None:
 
 def rule_url(code: str) -> str:
     return _docs_url.format(code=code)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, never inside a word: at the last space
+    (or, in code, the last bracket, comma or operator) before the limit, with "…" to say so."""
+    text = " ".join(text.split()) if "\n" in text else text
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    for marks in (" ", "([{,=.:"):
+        at = max(cut.rfind(mark) for mark in marks)
+        if at >= limit // 2:
+            keep = 1 if cut[at] in "([{" else 0  # `f(…` reads better than `f…`
+            return cut[:at + keep].rstrip() + "…"
+    return cut.rstrip() + "…"

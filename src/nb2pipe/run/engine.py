@@ -399,8 +399,10 @@ def _with_tracking_cells(path: str, step: Step):
 
 def _describe_failure(error, output: str, original_path: str | None = None) -> dict:
     """Where a step failed, in the user's notebook: cell number, line, exception."""
-    info = {"ename": error.ename, "evalue": str(error.evalue)[:2000],
-            "message": f"{error.ename}: {str(error.evalue)[:300]}"}
+    from nb2pipe.diagnostic import shorten
+
+    info = {"ename": error.ename, "evalue": str(error.evalue)[:20000],  # the whole of it
+            "message": shorten(f"{error.ename}: {error.evalue}", 300)}
     try:
         import nbformat
 

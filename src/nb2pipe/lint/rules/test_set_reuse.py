@@ -2,6 +2,7 @@ import ast
 
 from nb2pipe.analysis.facts import base_name, names_in
 from nb2pipe.analysis.knowledge import TRAIN_TEST_SPLITS
+from nb2pipe.diagnostic import shorten
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 _EVALUATIONS = frozenset({"score", "predict", "predict_proba", "decision_function", "evaluate"})
@@ -173,7 +174,7 @@ class TestSetReuse(Rule):
                         split_of.get(read.name) == split and read.name not in arguments
                         for read in analysis.facts[cell.index].reads):
                     continue  # predictions the cell does not score (`y_test` unread): no choice
-                model = base_name(node.func.value) or ast.unparse(node.func.value)[:30]
+                model = base_name(node.func.value) or shorten(ast.unparse(node.func.value), 40)
                 if id(node) in looped:
                     loop = (cell.index, looped[id(node)])
                     if loop not in loops_reported:  # every tuning loop, once
