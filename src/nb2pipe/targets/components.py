@@ -289,13 +289,10 @@ def _is_import(line: str) -> bool:
 
 
 def _names_read(lines: list[str]) -> set[str]:
+    """The names the replayed settings read (each line is one parsed statement)."""
     import ast
 
-    names: set[str] = set()
-    for line in lines:
-        try:
-            tree = ast.parse(line)
-        except SyntaxError:
-            continue
-        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    return names
+    from nb2pipe.analysis.settings import module_names_used
+
+    return set().union(*(module_names_used(statement) for line in lines
+                         for statement in ast.parse(line).body))

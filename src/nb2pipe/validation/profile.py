@@ -108,12 +108,6 @@ def psi(expected: list[float], actual: list[float]) -> float:
     return total
 
 
-def drift(baseline: dict, frame) -> dict[str, float]:
-    """Column → PSI of ``frame`` against ``baseline`` (columns both have, with the
-    statistics a PSI needs)."""
-    return {name: entry["psi"] for name, entry in drift_bins(baseline, frame).items()}
-
-
 def drift_bins(baseline: dict, frame) -> dict[str, dict]:
     """Column → ``{"psi", "labels", "baseline", "current"}``: the PSI and the shares it was
     computed from, bin by bin (the decile bins of the baseline for numbers, its frequent
