@@ -3,6 +3,7 @@
 #   docs/level1-registry.png  MLflow's UI on demo-output/mlflow.db: the churn model's versions
 #                             and their aliases (champion, previous)
 #   docs/level1-drift.png     runs/ID/validation.html of the run the changed data stopped
+#   docs/panel.png            the MLOps hints panel on the level-0 sample (Galata)
 # MLflow's UI needs the full `mlflow` package (nb2pipe depends on mlflow-skinny, which has no
 # UI server): scripts/mlflow_full.sh installs it, pinned like the client, in .cache/mlflow-full.
 # Chromium is Debian's, driven by the Playwright of the Galata tests (labextension/ui-tests).
@@ -48,3 +49,8 @@ NODE_PATH="$PWD/labextension/ui-tests/node_modules" \
   CHROMIUM=${CHROMIUM:-/usr/lib/chromium/chromium} MLFLOW_URL="http://127.0.0.1:$PORT" \
   REPORT="$PWD/$REPORT" node scripts/docs_pictures.js
 say "wrote docs/level1-registry.png and docs/level1-drift.png"
+
+say "photographing the MLOps hints panel (docs/panel.png) with the Galata suite …"
+(cd labextension/ui-tests && NB2PIPE_UPDATE_DOCS=1 npx playwright test -g "shows the level-0" \
+  >/dev/null)
+say "wrote docs/panel.png"

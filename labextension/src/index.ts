@@ -7,6 +7,7 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { checkIcon } from '@jupyterlab/ui-components';
@@ -14,6 +15,7 @@ import { checkIcon } from '@jupyterlab/ui-components';
 import { applyFixedNotebook, HintsModel, IEditableNotebook } from './model';
 import { HintsPanel } from './panel';
 import { RequestError, requestAPI } from './request';
+import { openRulePage } from './rulepage';
 import {
   CommandIDs,
   ICheckReply,
@@ -35,13 +37,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'MLOps hints for notebooks, from nb2pipe.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ITranslator, ICommandPalette],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
     translator: ITranslator | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load('nb2pipe');
     const options = { select: [] as string[], ignore: [] as string[], debounce: 300 };
@@ -157,7 +160,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.state.converting = false;
         panel.update();
       },
-      recheck: checkNow
+      recheck: checkNow,
+      openRule: (code: string) => {
+        void app.commands.execute(CommandIDs.openRule, { code });
+      }
     };
 
     const panel = new HintsPanel(model, actions, trans);
@@ -212,6 +218,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Convert Notebook to Pipeline'),
       isEnabled: () => current !== null,
       execute: () => actions.convert()
+    });
+    app.commands.addCommand(CommandIDs.openRule, {
+      label: args => (args.code ? trans.__('Show Rule %1', args.code as string) : trans.__('Show Rule')),
+      execute: async args => {
+        try {
+          await openRulePage(app, rendermime, String(args.code ?? ''), trans);
+        } catch (error) {
+          panel.state.fixError = trans.__('Cannot show rule %1: %2', String(args.code), describe(error));
+          panel.update();
+        }
+      }
     });
     if (palette) {
       for (const command of [CommandIDs.open, CommandIDs.check, CommandIDs.convert]) {

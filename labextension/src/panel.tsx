@@ -14,6 +14,8 @@ export interface IPanelActions {
   applyFix(diagnostic: IDiagnostic): Promise<void>;
   convert(): Promise<void>;
   recheck(): void;
+  /** Open the rule's page in a JupyterLab tab. */
+  openRule(code: string): void;
 }
 
 export interface IPanelState {
@@ -214,8 +216,20 @@ function CellFindings(props: {
               }}
             >
               <span className="nb2pipe-severity">{d.severity}</span>{' '}
-              <a href={d.url} target="_blank" rel="noopener noreferrer" className="nb2pipe-code"
-                 onClick={event => event.stopPropagation()}>
+              <a
+                href={d.url}
+                target="_blank"
+                rel="noopener noreferrer"
+                className="nb2pipe-code"
+                title={trans.__('Show the rule (Ctrl/Cmd-click: its web page)')}
+                onClick={event => {
+                  event.stopPropagation();
+                  if (!(event.ctrlKey || event.metaKey)) {
+                    event.preventDefault();
+                    actions.openRule(d.code);
+                  }
+                }}
+              >
                 {d.code}
               </a>{' '}
               {d.cell && <span className="nb2pipe-line">{trans.__('line %1', d.location.row)} </span>}

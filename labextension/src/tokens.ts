@@ -82,6 +82,15 @@ export namespace CommandIDs {
   export const open = 'nb2pipe:open-hints';
   export const check = 'nb2pipe:check';
   export const convert = 'nb2pipe:convert';
+  export const openRule = 'nb2pipe:open-rule';
+}
+
+/** A rule's page, as the server extension sends it (`GET nb2pipe/rules/CODE`). */
+export interface IRulePage {
+  code: string;
+  name: string;
+  url: string;
+  markdown: string;
 }
 
 export const PLUGIN_ID = '@nb2pipe/labextension:plugin';

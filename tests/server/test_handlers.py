@@ -129,11 +129,42 @@ async def test_rules_lists_every_rule(jp_fetch):
     assert all(r["markdown"].startswith(f"# {r['code']}") for r in rules)
 
 
+async def test_a_rule_page_is_served_offline_from_the_package(jp_fetch):
+    page = json.loads((await jp_fetch("nb2pipe", "rules", "NB203")).body)
+    assert page["markdown"].startswith("# NB203") and "random_state" in page["markdown"]
+    assert page["url"].endswith("/rules/NB203/")
+    from nb2pipe.lint.registry import RULES
+
+    for code in RULES:  # every rule a finding can name has its page in JupyterLab
+        page = json.loads((await jp_fetch("nb2pipe", "rules", code)).body)
+        assert page["markdown"].startswith(f"# {code}"), code
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await jp_fetch("nb2pipe", "rules", "NB999")
+    assert raised.value.code == 404
+    assert "nb2pipe rule --all" in json.loads(raised.value.response.body)["message"]
+
+
+async def test_findings_link_to_the_docs_url_of_the_notebooks_project(jp_fetch, jp_root_dir):
+    project = Path(jp_root_dir) / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.nb2pipe]\ndocs-url = "https://docs.example.org/nb2pipe/{code}.html"\n')
+    source = notebook_json("# %%\nprint(gone)\n")
+    reply = await post(jp_fetch, "check", {"notebook": source, "path": "project/a.ipynb",
+                                           "select": ["NB106"]})
+    assert reply["diagnostics"][0]["url"] == "https://docs.example.org/nb2pipe/NB106.html"
+    # another notebook, outside that project: the default site again
+    reply = await post(jp_fetch, "check", {"notebook": source, "path": "b.ipynb",
+                                           "select": ["NB106"]})
+    assert reply["diagnostics"][0]["url"].endswith("/rules/NB106/")
+
+
 async def test_handlers_need_credentials(jp_fetch, jp_base_url, http_server_port):
     client = tornado.httpclient.AsyncHTTPClient()
     url = f"http://127.0.0.1:{http_server_port[-1]}{jp_base_url}nb2pipe/"
     for endpoint, method, body in (("check", "POST", "{}"), ("fix", "POST", "{}"),
-                                   ("convert", "POST", "{}"), ("rules", "GET", None)):
+                                   ("convert", "POST", "{}"), ("rules", "GET", None),
+                                   ("rules/NB105", "GET", None)):
         response = await client.fetch(url + endpoint, method=method, body=body,
                                       raise_error=False, follow_redirects=False)
         assert response.code == 403, (endpoint, response.code)

@@ -122,6 +122,23 @@ class RulesHandler(_Handler):
             for code, rule in sorted(RULES.items())]})
 
 
+class RuleHandler(_Handler):
+    """One rule's page, as Markdown from the installed package: the panel renders it in a
+    JupyterLab tab (offline; the web page is a Ctrl/Cmd-click away)."""
+
+    @tornado.web.authenticated
+    def get(self, code: str) -> None:
+        from nb2pipe.diagnostic import rule_url
+        from nb2pipe.lint.registry import RULES
+
+        rule = RULES.get(code.upper())
+        if rule is None:
+            self.reply({"message": f"no rule {code}: `nb2pipe rule --all` lists them"}, 404)
+            return
+        self.reply({"code": rule.code, "name": rule.name, "url": rule_url(rule.code),
+                    "markdown": rule.markdown()})
+
+
 def setup_handlers(web_app) -> None:
     base = web_app.settings["base_url"]
     web_app.add_handlers(".*$", [
@@ -129,4 +146,5 @@ def setup_handlers(web_app) -> None:
         (url_path_join(base, "nb2pipe", "fix"), FixHandler),
         (url_path_join(base, "nb2pipe", "convert"), ConvertHandler),
         (url_path_join(base, "nb2pipe", "rules"), RulesHandler),
+        (url_path_join(base, "nb2pipe", "rules", r"([A-Za-z]{2}[0-9]{3})"), RuleHandler),
     ])

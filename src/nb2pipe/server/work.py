@@ -98,6 +98,18 @@ def selection(data: dict) -> set[str]:
         raise Refused(400, str(error)) from None
 
 
+def use_docs_url(notebook_path: str) -> None:
+    """Findings link to the docs site the notebook's project names (``[tool.nb2pipe]
+    docs-url``), as on the command line; a broken pyproject keeps the default."""
+    from nb2pipe.diagnostic import set_docs_url
+    from nb2pipe.lint.config import ConfigError, load_settings
+
+    try:
+        set_docs_url(load_settings(os.path.dirname(notebook_path)).docs_url)
+    except ConfigError:
+        set_docs_url(None)
+
+
 def notebook_from(data: dict, root: str):
     from nb2pipe.notebook.reader import NotebookError, notebook_from_dict
 
@@ -121,6 +133,8 @@ def check(body: bytes, root: str) -> tuple[int, dict]:
     data = parse(body)
     codes = selection(data)
     notebook, problem = notebook_from(data, root)
+    use_docs_url(local_path(root, text_field(data, "path") or "notebook.ipynb",
+                            must_exist=False))
     if notebook is None:
         error = NotebookError(problem["message"], problem["help"] or "", problem["cell"])
         diagnostics = [error_diagnostic(text_field(data, "path") or "notebook.ipynb", error)]
