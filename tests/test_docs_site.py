@@ -61,3 +61,25 @@ def test_rule_links_follow_docs_url_and_the_human_output_names_the_offline_page(
         assert code == 2 and "`docs-url` must be a string with `{code}` in it" in err
     finally:
         set_docs_url(None)
+
+
+def test_no_dead_link_in_the_readme_or_architecture():
+    """The site build checks docs/; the README and ARCHITECTURE.md sit outside it: their
+    relative links (and anchors) must name files and headings that exist."""
+    import re
+
+    def anchors(page: Path) -> set[str]:
+        return {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+                for line in page.read_text(encoding="utf-8").splitlines()
+                if line.startswith("#")}
+
+    dead = []
+    for source in (ROOT / "README.md", ROOT / "ARCHITECTURE.md"):
+        for target in re.findall(r"\]\(([^)\s]+)\)", source.read_text(encoding="utf-8")):
+            if urlparse(target).scheme:
+                continue
+            path, _, anchor = target.partition("#")
+            page = (source.parent / path) if path else source
+            if not page.exists() or (anchor and anchor not in anchors(page)):
+                dead.append(f"{source.name}: {target}")
+    assert dead == []
