@@ -40,6 +40,8 @@ class Conversion:
     files: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: the notebook's local modules (``preamble.py``…) that the Kubeflow components carry
+    local_modules: list[str] = field(default_factory=list)
 
 
 def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None,
@@ -78,7 +80,12 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None
         rendered = get(name).render(pipeline, notebook)
         files.update(rendered.files)
         warnings.extend(rendered.warnings)
-    return Conversion(pipeline, dict(sorted(files.items())), warnings, diagnostics)
+    shipped = []
+    if "kfp" in targets:
+        from nb2pipe.targets.project import shipped_modules
+
+        shipped = list(shipped_modules(notebook))
+    return Conversion(pipeline, dict(sorted(files.items())), warnings, diagnostics, shipped)
 
 
 def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]:

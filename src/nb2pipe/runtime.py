@@ -389,3 +389,53 @@ def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
         import mlflow
 
         mlflow.end_run()
+
+
+# -- data files as inputs (Kubeflow components; issue K) -------------------------------------
+# A component runs far from the notebook's folder: the data files the notebook reads come
+# from the pipeline's data folder (`--data-dir`, `nb2pipe submit --upload`), anything fsspec
+# opens: a local folder, file://, s3://, gs://, a MinIO bucket. Components inline these two
+# functions (kfp.py), and `submit --upload` lays the files out with the same keys.
+
+def data_key(path: str) -> str:
+    """Where the file a notebook reads as ``path`` sits in a data folder: its path relative
+    to the notebook's folder (``..`` becomes ``_up``), or ``_abs/…`` for an absolute path."""
+    import posixpath
+
+    path = str(path).replace("\\", "/")
+    if path.startswith("/"):
+        return "_abs" + posixpath.normpath(path)
+    parts = [("_up" if part == ".." else part) for part in posixpath.normpath(path).split("/")
+             if part not in ("", ".")]
+    return "/".join(parts)
+
+
+def stage_data(data_dir: str, paths: list) -> str | None:
+    """Copy the files a step reads (``paths``, as the notebook names them) from ``data_dir``
+    into a new working folder laid out like the notebook's, and work there (an absolute path
+    is written where the notebook reads it). Nothing happens without a ``data_dir``. A file
+    missing there is reported and left for the step's own code to fail on, as it would."""
+    if not data_dir:
+        return None
+    import os
+    import sys
+    import tempfile
+
+    import fsspec
+
+    filesystem, root = fsspec.core.url_to_fs(data_dir)
+    relative = [str(p) for p in paths if not os.path.isabs(str(p))]
+    up = max((os.path.normpath(p).split(os.sep).count("..") for p in relative), default=0)
+    work = os.path.join(tempfile.mkdtemp(prefix="nb2pipe-data-"), *(["nb"] * up))
+    os.makedirs(work, exist_ok=True)
+    for path in dict.fromkeys(str(p) for p in paths):
+        source = root.rstrip("/") + "/" + data_key(path)
+        target = path if os.path.isabs(path) else os.path.normpath(os.path.join(work, path))
+        if not filesystem.exists(source):
+            print(f"nb2pipe: {path!r} is not in the pipeline's data folder "
+                  f"({data_dir.rstrip('/')}/{data_key(path)})", file=sys.stderr)
+            continue
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        filesystem.get(source, target, recursive=filesystem.isdir(source))
+    os.chdir(work)
+    return work

@@ -33,8 +33,10 @@ class Submission:
     arguments: dict
 
 
-def plan(folder: str, cli=(), file=None) -> tuple[str, list[dict]]:
-    """The compiled YAML and the parameter sets to send."""
+def plan(folder: str, cli=(), file=None, data_dir: str | None = None) \
+        -> tuple[str, list[dict]]:
+    """The compiled YAML and the parameter sets to send (with the data folder the steps read
+    the notebook's data files from, for a pipeline compiled with that input)."""
     source = load_source(folder)
     if source.notebook is not None:
         raise SubmitError("submit sends a converted pipeline: nb2pipe convert NOTEBOOK -o DIR "
@@ -47,7 +49,46 @@ def plan(folder: str, cli=(), file=None) -> tuple[str, list[dict]]:
 
     sets = parameter_sets(source.pipeline.parameters, cli, file)
     level1 = level1_arguments(source, package)
+    if data_dir and "nb2pipe_data_dir" in _pipeline_inputs(package):
+        level1["nb2pipe_data_dir"] = data_dir
+    elif data_dir:
+        raise SubmitError(f"{package} predates data folders: convert the notebook again")
     return package, [{**kfp_arguments(source.pipeline, s), **level1} for s in sets]
+
+
+def _pipeline_inputs(package: str) -> dict:
+    import yaml
+
+    with open(package, encoding="utf-8") as handle:
+        spec = next(yaml.safe_load_all(handle)) or {}
+    return ((spec.get("root") or {}).get("inputDefinitions") or {}).get("parameters") or {}
+
+
+def data_plan(folder: str, cli=(), file=None) -> list:
+    """The data files the runs read (every parameter set's), as :mod:`nb2pipe.run.datadir`
+    finds them in the notebook's folder."""
+    from nb2pipe.run.datadir import data_files
+
+    source = load_source(folder)
+    found = {}
+    for values in parameter_sets(source.pipeline.parameters, cli, file):
+        for data in data_files(source.pipeline, source.work_dir, values):
+            found.setdefault(data.path, data)
+    return list(found.values())
+
+
+def data_summary(files: list, upload: str | None, data_dir: str | None) -> dict:
+    """What a dry run says of the data: the files, where they would go, and what is missing."""
+    summary: dict = {"files": [{"path": f.path, "local": f.local, "bytes": f.size,
+                                "key": f.key} for f in files]}
+    if upload:
+        summary["would_upload_to"] = upload
+    elif data_dir:
+        summary["read_from"] = data_dir
+    elif files:
+        summary["problem"] = ("the steps read these files, which a pod does not have: add "
+                              "--upload s3://BUCKET/PREFIX or --data-dir URI")
+    return summary
 
 
 def level1_arguments(source, package: str) -> dict:

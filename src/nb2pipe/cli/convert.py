@@ -90,6 +90,9 @@ def run(args) -> int:
     steps = ", ".join(s.name for s in pipeline.steps)
     print(f"Wrote {output}/ ({len(conversion.files)} files): {counted(pipeline.steps, 'step')} "
           f"({steps}), {counted(pipeline.parameters, 'parameter')}.", file=sys.stderr)
+    if conversion.local_modules:
+        print(f"Local modules shipped inside the Kubeflow components (not in requirements.txt): "
+              f"{', '.join(conversion.local_modules)}", file=sys.stderr)
     for line in _level1(pipeline, output):
         print(line, file=sys.stderr)
     print(f"Run it: nb2pipe run {shlex.quote(output)}", file=sys.stderr)

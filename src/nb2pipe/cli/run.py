@@ -33,6 +33,13 @@ def add_parser(commands) -> None:
                      help="runs of a sweep to run at once")
     run.add_argument("--resume", metavar="RUN_ID", help="re-run what did not succeed in a run")
     run.add_argument("--runs-dir", metavar="DIR", help="where runs go (default: SOURCE/runs)")
+    run.add_argument("--data-dir", metavar="URI",
+                     help="kfp-local: where the steps read the notebook's data files: a folder, "
+                          "file://, s3://BUCKET/PREFIX, gs://… (default: the notebook's folder; "
+                          "each step runs in an empty folder of its own, as on a cluster)")
+    run.add_argument("--upload", metavar="URI",
+                     help="kfp-local: upload the notebook's data files to URI first (s3://…, "
+                          "gs://…, a folder), then read them from there (implies --data-dir URI)")
     run.add_argument("--isolate", action="store_true",
                      help="a fresh kernel for every step (slower; default: one, reset between)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML reports")
@@ -79,6 +86,15 @@ def run(args) -> int:
                               validate=False if args.no_validate else None,
                               strict=True if args.strict else None,
                               register=not args.no_register)
+        if args.data_dir or args.upload:
+            if args.engine != "kfp-local":
+                raise UsageError("--data-dir and --upload are for --engine kfp-local "
+                                 "(papermill steps read the data in the notebook's folder)")
+            if args.data_dir and args.upload:
+                raise UsageError("--upload URI also reads from URI: drop --data-dir")
+            if args.upload:
+                _upload(source, sets or [{}], args.upload, report)
+            runner.data_dir = args.data_dir or args.upload
         try:
             if args.resume:
                 records = [runner.resume(args.resume)]
@@ -244,3 +260,17 @@ def _interrupted(runner, args) -> int:
         parameters = None
     print(f"  go on with: {_again(args, started[-1], parameters)}", file=sys.stderr)
     return 130
+
+
+def _upload(source, sets: list[dict], uri: str, report) -> None:
+    """The data files of every parameter set, to ``uri``, with what it took."""
+    from nb2pipe.run.datadir import data_files, upload
+
+    files = {f.path: f for values in sets
+             for f in data_files(source.pipeline, source.work_dir, values)}
+    if not files:
+        report(f"no data files to upload to {uri} (the notebook reads none by a known path)")
+        return
+    sent, seconds = upload(list(files.values()), uri, report)
+    report(f"uploaded {len(files)} data file{'s' if len(files) != 1 else ''} "
+           f"({sent / 1e6:.1f} MB) to {uri} in {seconds:.1f} s")

@@ -21,8 +21,16 @@ def add_parser(commands) -> None:
                         help="parameter values (YAML or JSON)")
     submit.add_argument("--schedule", metavar="CRON",
                         help='a recurring run instead, e.g. "0 3 * * *" (03:00 every day)')
+    submit.add_argument("--upload", metavar="URI",
+                        help="upload the notebook's data files to URI (s3://BUCKET/PREFIX, "
+                             "gs://…, MinIO through s3:// and AWS_ENDPOINT_URL) and have the "
+                             "steps read them there")
+    submit.add_argument("--data-dir", metavar="URI",
+                        help="the steps read the notebook's data files from URI, where they "
+                             "already are (laid out as `--upload` does)")
     submit.add_argument("--dry-run", action="store_true",
-                        help="print what would be sent, as JSON, and send nothing")
+                        help="print what would be sent (and uploaded), as JSON, and send "
+                             "nothing; needs no --host")
     submit.add_argument("--timeout", type=float, default=30, metavar="SECONDS",
                         help="how long to wait for the cluster (default 30)")
 
@@ -32,17 +40,33 @@ def run(args) -> int:
 
     from nb2pipe.run.params import ParameterError
     from nb2pipe.run.source import RunError
-    from nb2pipe.submit import SubmitError, dry_run, plan, submit
+    from nb2pipe.submit import SubmitError, data_plan, data_summary, dry_run, plan, submit
 
+    if args.upload and args.data_dir:
+        raise UsageError("--upload URI also has the steps read from URI: drop --data-dir")
+    data_dir = args.upload or args.data_dir
     try:
-        package, sets = plan(args.source, args.parameter, args.parameters_file)
+        package, sets = plan(args.source, args.parameter, args.parameters_file, data_dir)
         if not args.host and not args.dry_run:
             raise UsageError("submit needs --host URL (the Kubeflow Pipelines API), or "
                              "--dry-run to see what it would send")
+        files = data_plan(args.source, args.parameter, args.parameters_file)
         if args.dry_run:
-            print(json.dumps(dry_run(args.host, package, sets, args.experiment, args.run_name,
-                                     args.schedule), indent=2))
+            request = dry_run(args.host, package, sets, args.experiment, args.run_name,
+                              args.schedule)
+            request["data"] = data_summary(files, args.upload, args.data_dir)
+            print(json.dumps(request, indent=2))
             return EXIT_OK
+        if files and not data_dir:
+            raise UsageError(
+                f"the steps read {', '.join(f.path for f in files[:3])}"
+                f"{' …' if len(files) > 3 else ''}, which a pod does not have: add --upload "
+                f"s3://BUCKET/PREFIX (uploads them first) or --data-dir URI (already there)")
+        if args.upload and files:
+            from nb2pipe.run.datadir import upload
+
+            sent, seconds = upload(files, args.upload, print)
+            print(f"uploaded {len(files)} data files ({sent / 1e6:.1f} MB) in {seconds:.1f} s")
         results = submit(args.host, package, sets, args.experiment, args.run_name,
                          args.schedule, args.timeout)
     except (SubmitError, RunError, ParameterError) as error:

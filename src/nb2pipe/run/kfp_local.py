@@ -21,8 +21,16 @@ from nb2pipe.run.engine import RunError, Runner, _read_metrics
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
 
+def _file_uri(folder: str) -> str:
+    from pathlib import Path
+
+    return Path(folder).resolve().as_uri()
+
+
 class KfpLocalRunner(Runner):
     engine = "kfp-local"
+    #: where components read the notebook's data files (fsspec URI); None: its folder
+    data_dir: str | None = None
 
     def check_source(self) -> None:
         if not os.path.exists(os.path.join(self.source.folder, "kfp", "pipeline.py")):
@@ -83,9 +91,17 @@ class KfpLocalRunner(Runner):
                 pipeline_function = components.load_component_from_file(yaml_path)
                 accepted = set(pipeline_function.component_spec.inputs or {})
                 extra = {"nb2pipe_validation": json.dumps(validation) if validation else "",
-                         "nb2pipe_register": self.register and self.tracking_mode != "none"}
+                         "nb2pipe_register": self.register and self.tracking_mode != "none",
+                         "nb2pipe_data_dir": self.data_dir or _file_uri(source.work_dir)}
                 extra = {k: v for k, v in extra.items() if k in accepted}  # older conversions
-                os.chdir(source.work_dir)  # relative data paths, as in the notebook
+                if "nb2pipe_data_dir" in accepted:
+                    # as on a cluster: nothing of the notebook's folder but its declared data
+                    # files (staged by each step) and the modules the components carry
+                    scratch = os.path.join(folder, "scratch")
+                    os.makedirs(scratch, exist_ok=True)
+                    os.chdir(scratch)
+                else:
+                    os.chdir(source.work_dir)  # relative data paths, as in the notebook
                 from nb2pipe.targets.kfp import kfp_arguments
 
                 pipeline_function(**kfp_arguments(pipeline, parameters),

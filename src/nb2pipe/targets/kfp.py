@@ -32,7 +32,7 @@ from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
 from nb2pipe.targets.kfp_level1 import VALIDATE, gate_components, gate_tasks, has_gate
-from nb2pipe.targets.project import requirements_for
+from nb2pipe.targets.project import requirements_for, shipped_modules
 from nb2pipe.targets.pythonize import Pythonized, helper_code, pythonize
 
 BASE_IMAGE = "python:3.11-slim"
@@ -172,7 +172,9 @@ def _runtime_source() -> str:
         "def _nb2pipe_parquet_change(before, after):")
     is_json = inspect.getsource(runtime._is_json).replace("_is_json(", "_nb2pipe_is_json(") \
         .replace("value: Any, depth: int = 0) -> bool:", "value, depth=0):")
-    return "\n".join([RUNTIME, by_value, change, is_json])
+    data = (inspect.getsource(runtime.data_key) + "\n" + inspect.getsource(runtime.stage_data)) \
+        .replace("data_key(", "_nb2pipe_data_key(").replace("stage_data(", "_nb2pipe_stage_data(")
+    return "\n".join([RUNTIME, by_value, change, is_json, data])
 
 
 class KfpTarget:
@@ -228,8 +230,10 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
     ]
     shared = [pythonize(notebook.cells[index].source)
               for index in pipeline.imports + pipeline.functions]
+    ship = _ship_modules(shipped_modules(notebook))
     for step in pipeline.steps:
-        lines += ["", *_component(pipeline, notebook, analysis, step, shared, rendered), ""]
+        lines += ["", *_component(pipeline, notebook, analysis, step, shared, rendered, ship),
+                  ""]
     if has_gate(pipeline):
         lines += ["", *gate_components(pipeline, _decorator(None), _runtime_source()), ""]
     lines += ["", *_pipeline_body(pipeline, function), "", "",
@@ -240,8 +244,55 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
     return "\n".join(lines)
 
 
+def step_reads(pipeline: Pipeline, notebook: Notebook, step: Step,
+               rendered: Rendered | None = None) -> list[str]:
+    """The path expressions of the data files ``step`` reads, as the component evaluates them
+    (with its parameters). A path computed at run time cannot become an input: a warning
+    names its cell and line."""
+    from nb2pipe.analysis.inputs import Unresolved, resolve
+
+    defaults = {p.name: p.default for p in pipeline.parameters}
+    reads = []
+    for read in pipeline.data:
+        if read.get("step") != step.name:
+            continue
+        try:
+            resolve(read["path"], defaults)
+        except Unresolved:
+            if rendered is not None:
+                rendered.warnings.append(
+                    f"cell {notebook.cells[read['cell']].number}, line {read['line']}: "
+                    f"`{read['path']}` is computed at run time, so it cannot become an input "
+                    f"of the Kubeflow pipeline (a pod will not find it): make it a literal "
+                    f"path or a parameter")
+            continue
+        reads.append(read["path"])
+    return list(dict.fromkeys(reads))
+
+
+def _ship_modules(modules: dict[str, str]) -> list[str]:
+    """Component code that recreates the notebook's local modules (``preamble.py``…) in a
+    scratch folder on the import path: a pod has no notebook folder to import them from."""
+    if not modules:
+        return []
+    entries = "".join(f"\n{INDENT}{path!r}: {source!r}," for path, source in modules.items())
+    return [
+        "# The notebook's local modules, shipped inside the component (not on PyPI).",
+        "import os as _os, sys as _sys, tempfile as _tempfile",
+        "_nb2pipe_modules = {" + entries + "\n}",
+        "_nb2pipe_module_dir = _tempfile.mkdtemp(prefix='nb2pipe-modules-')",
+        "for _path, _text in _nb2pipe_modules.items():",
+        f"{INDENT}_file = _os.path.join(_nb2pipe_module_dir, *_path.split('/'))",
+        f"{INDENT}_os.makedirs(_os.path.dirname(_file), exist_ok=True)",
+        f"{INDENT}with open(_file, 'w', encoding='utf-8') as _handle:",
+        f"{INDENT * 2}_handle.write(_text)",
+        "_sys.path.insert(0, _nb2pipe_module_dir)",
+    ]
+
+
 def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysis, step: Step,
-               shared: list[Pythonized], rendered: Rendered) -> list[str]:
+               shared: list[Pythonized], rendered: Rendered,
+               ship: list[str] = ()) -> list[str]:
     decorator = _decorator(step.settings.get("image"))
     arguments = [f"{name}: Input[{_artifact_type(name)}]" for name in sorted(step.inputs)]
     if step.kind == "metrics":
@@ -252,7 +303,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     arguments += [f"{name}: {_TYPES.get(pipeline.parameter(name).type, 'str')} = "
                   f"{kfp_default(pipeline.parameter(name))!r}" for name in step.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
-                  'nb2pipe_validation: str = ""']
+                  'nb2pipe_validation: str = ""', 'nb2pipe_data_dir: str = ""']
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
     helpers = set().union(*(part.helpers for part in shared))
     literal = [name for name in step.parameters
@@ -260,12 +311,16 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     if literal:  # tuples, sets, None…: Kubeflow passes their text, read back here
         body += ["import ast as _ast"] + [f"{name} = _ast.literal_eval({name})"
                                           for name in literal]
+    body += list(ship)
     body += ["# The imports and functions cells (components run on their own)."]
     body += [part.source.strip() for part in shared if part.source.strip()]
     body += _runtime_source().strip("\n").split("\n")
     body += VALIDATE.strip("\n").split("\n")
     body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
                 f"{step.autolog!r})")
+    reads = step_reads(pipeline, notebook, step, rendered)
+    if reads:  # the data files this step reads, from the pipeline's data folder
+        body.append(f"_nb2pipe_stage_data(nb2pipe_data_dir, [{', '.join(reads)}])")
     body += [f"{name} = _nb2pipe_load({name})" for name in sorted(step.inputs)]
     body += list(step.imports)
     for index in step.cells:
@@ -311,7 +366,7 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
     arguments = [f"{p.name}: {_TYPES.get(p.type, 'str')} = {kfp_default(p)!r}"
                  for p in pipeline.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
-                  'nb2pipe_validation: str = ""']
+                  'nb2pipe_validation: str = ""', 'nb2pipe_data_dir: str = ""']
     if has_gate(pipeline):
         arguments.append("nb2pipe_register: bool = True")
     lines = [f"@dsl.pipeline(name={pipeline.name!r}, description="
@@ -322,7 +377,7 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
                 for name in sorted(step.inputs)]
         args += [f"{name}={name}" for name in step.parameters]
         args += ["nb2pipe_tracking=nb2pipe_tracking", "nb2pipe_artifacts=nb2pipe_artifacts",
-                 "nb2pipe_validation=nb2pipe_validation"]
+                 "nb2pipe_validation=nb2pipe_validation", "nb2pipe_data_dir=nb2pipe_data_dir"]
         lines.append(f"{INDENT}{step.name}_task = {component_name(step, pipeline)}(" + ", ".join(args) +
                      ")")
         lines.append(f"{INDENT}{step.name}_task.set_display_name({step.name!r})")

@@ -13,6 +13,7 @@ from importlib import metadata
 from nb2pipe import __version__
 from nb2pipe.analysis.installs import install_magics, install_specs
 from nb2pipe.analysis.knowledge import DISTRIBUTIONS, KERNEL_MODULES
+from nb2pipe.analysis.local_modules import local_modules, module_files
 from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline
@@ -47,8 +48,11 @@ def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[st
     found: dict[str, str | None] = {}
     unknown: list[str] = []
     providers = None
+    folder = _folder(notebook)
     for module in sorted(analysis.imported_modules):
         if module in _STDLIB or module in KERNEL_MODULES or not module:
+            continue
+        if module_files(folder, module):  # beside the notebook: shipped, not installed
             continue
         distribution = DISTRIBUTIONS.get(module, module)
         version = _version(distribution)
@@ -79,6 +83,18 @@ def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[st
 
 
 _REQUIREMENTS: dict = {}
+
+
+def _folder(notebook: Notebook) -> str:
+    import os
+
+    return os.path.dirname(os.path.abspath(notebook.path or "."))
+
+
+def shipped_modules(notebook: Notebook) -> dict[str, str]:
+    """The notebook's local modules (relative path → source), which every Kubeflow component
+    carries: see :mod:`nb2pipe.analysis.local_modules`."""
+    return local_modules(_folder(notebook), NotebookAnalysis(notebook).imported_modules)
 
 
 def _version(distribution: str) -> str | None:

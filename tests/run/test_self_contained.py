@@ -1,0 +1,150 @@
+"""A compiled pipeline carries what it needs to run on a cluster (issue K): the notebook's
+local modules travel inside the components, its data files are inputs read through fsspec,
+and kfp-local runs every step from an empty folder of its own, as a pod would. The data
+comes from a real S3-compatible server on localhost (moto's server mode)."""
+
+import json
+import socket
+
+import pytest
+
+from tests.helpers import run_cli
+
+HELPER = '''"""What the study's notebook imports with `from helper import *`."""
+import pandas as pd
+from scaling import scale
+
+__all__ = ["clean", "THRESHOLD"]
+THRESHOLD = 0.5
+
+
+def clean(frame: pd.DataFrame) -> pd.DataFrame:
+    return scale(frame.dropna())
+
+
+def _private():
+    return 1
+'''
+SCALING = "def scale(frame):\n    return (frame - frame.mean()) / frame.std()\n"
+NOTEBOOK = '''# %% tags=["imports"]
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from helper import *
+# %% tags=["pipeline-parameters"]
+C = 1.0
+# %% tags=["step:load"]
+df = pd.read_csv("data.csv")
+X = clean(df[["a", "b"]])
+y = (df["a"] + df["b"] > 2 * THRESHOLD).astype(int)
+# %% tags=["step:train"]
+model = LogisticRegression(C=C).fit(X, y)
+accuracy = model.score(X, y)
+# %% tags=["pipeline-metrics"]
+accuracy
+'''
+
+
+@pytest.fixture
+def study(tmp_path):
+    from tests.helpers import write_notebook
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "helper.py").write_text(HELPER)
+    (folder / "scaling.py").write_text(SCALING)
+    rows = ["a,b"] + [f"{(i * 37 % 101) / 101:.4f},{(i * 53 % 97) / 97:.4f}" for i in range(300)]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+    write_notebook(folder / "study.ipynb", NOTEBOOK)
+    code, _, err = run_cli("convert", folder / "study.ipynb", "-o", folder / "pipeline")
+    assert code == 0, err
+    return folder, err
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """moto's S3 server on a free localhost port, with a bucket; stopped after the test."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}.items():
+        monkeypatch.setenv(name, value)  # the steps' processes inherit these, as pods would
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    filesystem = s3fs.S3FileSystem()
+    filesystem.mkdir("study-data")
+    yield filesystem
+    server.stop()
+
+
+def _metrics(folder) -> dict:
+    runs = sorted((folder / "pipeline" / "runs").iterdir())
+    record = json.loads((runs[-1] / "run.json").read_text())
+    assert record["status"] == "succeeded", record
+    return record["metrics"]
+
+
+def test_local_modules_ship_with_the_pipeline_and_stay_out_of_requirements(study):
+    folder, err = study
+    assert "Local modules shipped inside the Kubeflow components" in err
+    assert "helper.py, scaling.py" in err  # scaling.py: helper imports it
+    requirements = (folder / "pipeline" / "requirements.txt").read_text()
+    assert "helper" not in requirements and "scaling" not in requirements
+    assert "not installed here" not in err
+    code, _, _ = run_cli("check", folder / "study.ipynb", "--select", "NB106")
+    assert code == 0  # `clean` and THRESHOLD come from helper's __all__
+
+
+def test_it_runs_from_an_empty_folder_reading_s3_with_the_notebooks_metrics(study, s3):
+    folder, _ = study
+    code, _, err = run_cli("run", folder / "pipeline", "--tracking", "none", "--no-html")
+    assert code == 0, err
+    expected = _metrics(folder)
+    assert expected["accuracy"] > 0.5
+
+    code, _, err = run_cli("run", folder / "pipeline", "--engine", "kfp-local", "--tracking",
+                           "none", "--upload", "s3://study-data/v1")
+    assert code == 0, err
+    assert "uploaded 1 data file" in err
+    assert s3.find("study-data/v1") == ["study-data/v1/data.csv"]
+    assert _metrics(folder) == expected
+
+    # the steps only have what was declared: a data folder without the file fails as a pod
+    # would, naming the file
+    code, out, err = run_cli("run", folder / "pipeline", "--engine", "kfp-local", "--tracking",
+                             "none", "--data-dir", "s3://study-data/empty")
+    assert code != 0
+    assert "No such file or directory: 'data.csv'" in out + err
+
+
+def test_submit_dry_run_needs_no_host_and_lists_the_uploads(study):
+    folder, _ = study
+    code, out, err = run_cli("submit", folder / "pipeline", "--dry-run", "--upload",
+                             "s3://study-data/v2")
+    assert code == 0, err
+    request = json.loads(out)
+    assert request["host"] is None
+    assert request["data"]["would_upload_to"] == "s3://study-data/v2"
+    assert [f["key"] for f in request["data"]["files"]] == ["data.csv"]
+    assert request["runs"][0]["arguments"]["nb2pipe_data_dir"] == "s3://study-data/v2"
+    # without a data folder, a real submit stops before sending anything, and says why
+    code, _, err = run_cli("submit", folder / "pipeline", "--host", "http://127.0.0.1:9")
+    assert code == 2 and "--upload s3://BUCKET/PREFIX" in err
+
+
+def test_a_path_computed_at_run_time_is_a_convert_warning_with_its_place(tmp_path):
+    from tests.helpers import write_notebook
+
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["step:load"]\nimport pandas as pd\nimport glob\n'
+                   'frame = pd.read_csv(sorted(glob.glob("*.csv"))[0])\n'
+                   '# %% tags=["step:use"]\nrows = len(frame)\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    assert 'cell 1, line 3: `sorted(glob.glob("*.csv"))[0]` is computed at run time' in err
