@@ -45,13 +45,14 @@ class Conversion:
 
 
 def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None,
-           gate=()) -> Conversion:
+           gate=(), image: str | None = None) -> Conversion:
     """Build the pipeline and render the targets, in memory.
 
     Args:
         notebook_ref: how the pipeline refers to its notebook (a path relative to the output
             folder, so that runs find the notebook's data files); the notebook's path if None.
         gate: model gate conditions besides the notebook's (``convert --gate``).
+        image: the Kubeflow components' image, which has what they need (``--image``).
 
     Raises:
         PipelineError: the notebook's tags or dataflow do not make a pipeline.
@@ -62,6 +63,8 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None
         raise PipelineError([d for d in diagnostics if d.severity == "error"])
     if notebook_ref is not None:
         pipeline.notebook = notebook_ref
+    if image:
+        pipeline.image = image
     if gate:
         from nb2pipe.pipeline.level1 import gate_problem
 
@@ -118,7 +121,7 @@ def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]
 
 
 def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
-            force: bool = False, protected=(), gate=()) -> Conversion:
+            force: bool = False, protected=(), gate=(), image: str | None = None) -> Conversion:
     """Convert ``notebook_path`` into ``out_dir``; an earlier conversion there is replaced,
     and nothing else (see :func:`write_tree`).
 
@@ -130,7 +133,7 @@ def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
     protected = [notebook_path, *protected]
     check_target(out_dir, protected)
     reference = os.path.relpath(os.path.abspath(notebook_path), os.path.abspath(out_dir))
-    conversion = render(notebook, targets, reference.replace(os.sep, "/"), gate)
+    conversion = render(notebook, targets, reference.replace(os.sep, "/"), gate, image)
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected))
     return conversion
 
@@ -143,7 +146,7 @@ def tagged_copy_path(notebook_path: str) -> str:
 
 
 def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, force: bool = False,
-                 in_place: bool = False, gate=()):
+                 in_place: bool = False, gate=(), image: str | None = None):
     """Propose tags for an untagged notebook, write them into a copy (or back into the
     notebook with ``in_place``) and convert that.
 
@@ -169,7 +172,8 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
                            f"or pass --force to replace it")
     proposal = propose(notebook, tidy)
     reference = os.path.relpath(os.path.abspath(tagged_path), os.path.abspath(out_dir))
-    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"), gate)
+    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"), gate,
+                        image)
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected=[notebook_path]))
     raw = proposal.notebook.raw
     if conversion.pipeline.gate:  # converting the tagged copy again keeps the gate

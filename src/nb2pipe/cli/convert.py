@@ -28,6 +28,10 @@ def add_parser(commands) -> None:
                          help='a condition the model must meet to be registered and become '
                               'the champion, e.g. "accuracy>=0.9" or "f1>=champion-0.01" '
                               '(repeat for more; docs/level1.md)')
+    convert.add_argument("--image", metavar="IMAGE",
+                         help="the Kubeflow components' image, built from kfp/Dockerfile: they "
+                              "install nothing when they start (default: python:3.11-slim, "
+                              "installing what they need)")
     convert.add_argument("--in-place", action="store_true",
                          help="with --auto: write the tags into NOTEBOOK itself")
 
@@ -51,10 +55,10 @@ def run(args) -> int:
         if args.auto:
             proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
                                                         force=args.force, in_place=args.in_place,
-                                                        gate=args.gate)
+                                                        gate=args.gate, image=args.image)
         else:
             conversion = convert(args.notebook, output, targets, force=args.force,
-                                 gate=args.gate)
+                                 gate=args.gate, image=args.image)
     except AutoTagError as error:
         for problem in error.problems:
             print(f"{args.notebook}: {problem}", file=sys.stderr)

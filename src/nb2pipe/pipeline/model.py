@@ -74,6 +74,8 @@ class Pipeline:
     data: list[dict] = field(default_factory=list)
     #: level 1: data validation (``enabled``, ``drift_threshold``, ``strict``)
     validation: dict = field(default_factory=dict)
+    #: the Kubeflow components' image (``convert --image``), which has what they need
+    image: str = ""
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -94,6 +96,8 @@ class Pipeline:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["schema"] = SCHEMA_VERSION
+        if not data["image"]:
+            del data["image"]  # (pipeline.json stays as it was without an image)
         for parameter in data["parameters"]:  # (a tuple stays a tuple: kept as its literal)
             if parameter["type"] == "literal":
                 parameter["default"] = repr(parameter["default"])

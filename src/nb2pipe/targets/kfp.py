@@ -191,13 +191,49 @@ class KfpTarget:
             return rendered
         requirements, _unknown = requirements_for(notebook)
         packages = [f"{n}=={v}" for n, v in requirements.items() if v]
-        if _defines_code(pipeline, notebook) and "cloudpickle" not in requirements:
-            # a function or class the notebook defines crosses components by value
-            packages.append(_pinned("cloudpickle"))
-        source = render_dsl(pipeline, notebook, packages, rendered)
+        runtime = runtime_packages(pipeline, notebook, set(requirements))
+        source = render_dsl(pipeline, notebook, packages + runtime, rendered)
         rendered.files["kfp/pipeline.py"] = source
         rendered.files["kfp/pipeline.yaml"] = compile_dsl(source, pipeline)
+        rendered.files["kfp/Dockerfile"] = dockerfile(pipeline, runtime)
         return rendered
+
+
+def runtime_packages(pipeline: Pipeline, notebook: Notebook, required: set[str]) -> list[str]:
+    """What the components need besides the notebook's imports, pinned as installed here:
+    nb2pipe's runtime (data validation, the model gate; with pandera and MLflow's client),
+    cloudpickle when a function or class the notebook defines crosses components, fsspec and
+    s3fs when steps read data files from the pipeline's data folder."""
+    packages = [f"nb2pipe[run,tracking]=={__version__}"]
+    if _defines_code(pipeline, notebook) and "cloudpickle" not in required:
+        packages.append(_pinned("cloudpickle"))
+    if pipeline.data:
+        packages += [_pinned(name) for name in ("fsspec", "s3fs") if name not in required]
+    return packages
+
+
+def dockerfile(pipeline: Pipeline, runtime: list[str]) -> str:
+    """An image with everything the components install when they start: built once, pushed,
+    and named with ``convert --image``, the components start at once and offline."""
+    listed = " \\\n    ".join(f'"{p}"' for p in [*runtime, _pinned("kfp")])
+    return f"""# The image of the Kubeflow components of `{pipeline.name}`, written by nb2pipe {__version__}.
+# It holds what the components would otherwise install at every start: the notebook's imports
+# (requirements.txt) and what the components need besides (nb2pipe's runtime, MLflow's client,
+# fsspec for the data folder, the kfp SDK). Build it from the pipeline's folder, push it where
+# the cluster pulls images from, and convert again with --image:
+#
+#   docker build -f kfp/Dockerfile -t REGISTRY/{pipeline.name}:1 .
+#   docker push REGISTRY/{pipeline.name}:1
+#   nb2pipe convert NOTEBOOK -o DIR --image REGISTRY/{pipeline.name}:1
+#
+# Where nb2pipe is not on your package index, build its wheel (`pip wheel --no-deps
+# NB2PIPE_SOURCE -w kfp/`) and install it first: COPY kfp/nb2pipe-*.whl /tmp/ and add
+# /tmp/nb2pipe-*.whl to the pip line.
+FROM {BASE_IMAGE}
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt \\
+    {listed}
+"""
 
 
 def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
@@ -221,11 +257,21 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
         "from kfp import compiler, dsl" + (", kubernetes" if _needs_kubernetes(pipeline) else ""),
         "from kfp.dsl import Dataset, Input, Metrics, Model, Output",
         "",
-        f"BASE_IMAGE = {BASE_IMAGE!r}",
-        "# Cluster runs install what the code imports (requirements.txt); nb2pipe run --engine",
-        "# kfp-local sets NB2PIPE_KFP_LOCAL=1 and uses the current environment instead.",
+        f"BASE_IMAGE = {pipeline.image or BASE_IMAGE!r}",
         'LOCAL = os.environ.get("NB2PIPE_KFP_LOCAL") == "1"',
-        "PACKAGES = [] if LOCAL else " + _list(packages),
+        *([
+            "# The image has what the components need (built from kfp/Dockerfile): they",
+            "# install nothing when they start.",
+            "PACKAGES = []",
+            "INSTALL_KFP = False",
+        ] if pipeline.image else [
+            "# Cluster runs install what the code imports (requirements.txt) and what the",
+            "# components need (nb2pipe's runtime, fsspec…) at every start; an image built from",
+            "# kfp/Dockerfile has them (convert --image). nb2pipe run --engine kfp-local sets",
+            "# NB2PIPE_KFP_LOCAL=1 and uses the current environment instead.",
+            "PACKAGES = [] if LOCAL else " + _list(packages),
+            "INSTALL_KFP = not LOCAL",
+        ]),
         "",
     ]
     shared = [pythonize(notebook.cells[index].source)
@@ -393,7 +439,7 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
 def _decorator(image: str | None) -> str:
     base = repr(image) if image else "BASE_IMAGE"
     return (f"@dsl.component(base_image={base}, packages_to_install=PACKAGES, "
-            "install_kfp_package=not LOCAL)")
+            "install_kfp_package=INSTALL_KFP)")
 
 
 def _settings(step: Step) -> list[str]:
