@@ -73,3 +73,49 @@ def test_a_kfp_local_failure_says_how_to_run_again_not_resume(tmp_path, monkeypa
     hint = next(line for line in err.splitlines() if "fix it, then:" in line)
     assert "nb2pipe run pipeline --engine kfp-local -p N=5" in hint
     assert "--resume" not in hint and "cannot resume" in hint
+
+
+PLACES = '''# %% [markdown]
+# A study whose third step fails inside scikit-learn.
+# %% tags=["imports"]
+from sklearn.linear_model import LogisticRegression
+# %% tags=["step:data"]
+X = [[0.0], [1.0], [2.0]]
+# %% [markdown]
+# Only one class: scikit-learn refuses to fit.
+# %% tags=["step:fit"]
+y = [1, 1, 1]
+note = "one class"
+model = LogisticRegression().fit(X, y)
+# %% tags=["pipeline-metrics"]
+print(model)
+'''
+
+
+def test_a_failure_names_the_users_cell_and_its_line_not_the_librarys(tmp_path):
+    """Cell 5 as `check` numbers it (markdown counts; In[] would say 3), line 3 of that cell:
+    not the line of scikit-learn's own code where the exception was raised."""
+    write_notebook(tmp_path / "nb.ipynb", PLACES)
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", tmp_path / "pipeline", "--tracking", "none", "--no-html")
+    assert code != 0
+    assert "step `fit` failed in cell 5, line 3: ValueError" in err, err
+    # the notebook itself, as one step: the same place
+    code, _, err = run_cli("run", tmp_path / "nb.ipynb", "--tracking", "none", "--no-html")
+    assert code != 0
+    assert "failed in cell 5, line 3: ValueError" in err, err
+
+
+def test_a_failure_in_nb2pipes_own_cells_says_what_they_were_doing(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["step:make"]\nimport threading\n\n\ndef make():\n'
+                   '    return threading.Lock()\n\n\nlock = make()\n'
+                   '# %% tags=["step:use"]\nfree = not lock.locked()\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", tmp_path / "pipeline", "--tracking", "none", "--no-html")
+    assert code != 0
+    assert "step `make` failed while saving the values the step passes on (after cell 1)" \
+        in err, err
+    assert "in cell 3" not in err and "in cell 4" not in err

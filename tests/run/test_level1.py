@@ -327,3 +327,25 @@ def test_the_checklist_counts_level1_only_for_a_pipeline_with_its_parts(project)
     code, out, _ = run_cli("check", "--maturity", "model.ipynb", "--output-format", "json")
     notebook = json.loads(out)["maturity"][0]
     assert notebook["kind"] == "notebook" and notebook["level"] == 0
+
+
+def test_values_without_columns_pass_between_steps_unvalidated(tmp_path):
+    """A structured array (numpy `void` records), an array of objects: no schema describes
+    them, and validating them must not break the step that passes them on (a corpus notebook,
+    PythonDataScienceHandbook 02.09, failed there with pandera's "Data type not understood")."""
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["step:make"]\nimport numpy as np\n'
+                   'data = np.zeros(4, dtype={"names": ("name", "age"), '
+                   '"formats": ("U10", "i4")})\ndata["age"] = [25, 45, 37, 19]\n'
+                   'mixed = np.array([1, "a", None], dtype=object)\n'
+                   'ages = data["age"] * 1.0\n'
+                   '# %% tags=["step:use"]\nmean_age = float(data["age"].mean() + ages.sum())\n'
+                   'count = len(mixed)\n'
+                   '# %% tags=["pipeline-metrics"]\nmean_age\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    code, out, err = run_cli("run", tmp_path / "pipeline", "--tracking", "none", "--no-html")
+    assert code == 0, err
+    assert "mean_age=" in out
+    # the plain float array still gets a baseline
+    assert (tmp_path / "pipeline" / "validation" / "make.ages.schema.yaml").exists()

@@ -121,6 +121,7 @@ def test_it_runs_from_an_empty_folder_reading_s3_with_the_notebooks_metrics(stud
                              "none", "--data-dir", "s3://study-data/empty")
     assert code != 0
     assert "No such file or directory: 'data.csv'" in out + err
+    assert "nb2pipe run" in err and "--data-dir s3://study-data/empty" in err  # to run again
 
 
 def test_submit_dry_run_needs_no_host_and_lists_the_uploads(study):

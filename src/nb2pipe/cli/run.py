@@ -138,7 +138,8 @@ def run(args) -> int:
         for name, step in record.steps.items():
             if step.status == "failed" and step.error and not (
                     invalid and "DataValidationError" in str(step.error.get("message"))):
-                where = f" in cell {step.error['cell']}" if step.error.get("cell") else ""
+                where = f" in cell {step.error['cell']}" if step.error.get("cell") else \
+                    f" {step.error['during']}" if step.error.get("during") else ""
                 line = f", line {step.error['line']}" if step.error.get("line") else ""
                 print(f"  step `{name}` failed{where}{line}: {step.error.get('message')}",
                       file=sys.stderr)
@@ -236,7 +237,11 @@ def _again(args, run_id: str, parameters: dict | None = None) -> str:
         values = " ".join(
             "-p " + shlex.quote(f"{name}={value if isinstance(value, str) else json.dumps(value)}")
             for name, value in (parameters or {}).items())
-        return (f"nb2pipe run {source} --engine kfp-local" + (f" {values}" if values else "") +
+        # the data is where the run read it: uploaded once, it is read from there again
+        data_dir = getattr(args, "upload", None) or getattr(args, "data_dir", None)
+        data = f" --data-dir {shlex.quote(data_dir)}" if data_dir else ""
+        return (f"nb2pipe run {source} --engine kfp-local{data}" +
+                (f" {values}" if values else "") +
                 "   (kfp's local runner cannot resume: every step runs again)")
     return f"nb2pipe run {source} --resume {run_id}"
 

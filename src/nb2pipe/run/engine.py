@@ -397,8 +397,23 @@ def _with_tracking_cells(path: str, step: Step):
     return notebook
 
 
+#: What the cells nb2pipe adds to a step do, for a failure in one of them.
+_GENERATED = {"nb2pipe-reset": "while resetting the kernel before the step",
+              "nb2pipe-setup": "while starting the step (nb2pipe's setup)",
+              "nb2pipe-imports": "in the imports the step repeats from earlier cells",
+              "nb2pipe-load": "while loading the values the step reads",
+              "nb2pipe-save": "while saving the values the step passes on",
+              "parameters": "in the step's parameters"}
+#: The frame of the cell itself in an IPython traceback (``Cell In[12], line 3``; older
+#: IPython: ``Input In [12]``, ``<ipython-input-12-…>``): its line is the line in the cell.
+_CELL_FRAME = re.compile(r"(?:Cell In ?\[\d*\]|Input In \[\d*\]|<ipython-input-[\w-]+>),? "
+                         r"(?:in \S+\(\)?,? )?line (\d+)")
+
+
 def _describe_failure(error, output: str, original_path: str | None = None) -> dict:
-    """Where a step failed, in the user's notebook: cell number, line, exception."""
+    """Where a step failed, in the user's notebook: the cell as ``check`` numbers it, the line
+    within that cell's source, the exception. A failure in a cell nb2pipe added says what that
+    cell was doing, and after which of the user's cells; never a kernel's ``In[]`` number."""
     from nb2pipe.diagnostic import shorten
 
     info = {"ename": error.ename, "evalue": str(error.evalue)[:20000],  # the whole of it
@@ -408,18 +423,30 @@ def _describe_failure(error, output: str, original_path: str | None = None) -> d
 
         executed = nbformat.read(output, as_version=4)
         # papermill adds marker cells to the output, so find the cell by its error output.
-        cell = next(c for c in executed.cells if any(
+        position, cell = next((n, c) for n, c in enumerate(executed.cells) if any(
             o.get("output_type") == "error" for o in c.get("outputs", [])))
-        original = cell.get("metadata", {}).get("nb2pipe", {}).get("cell")
-        if original is None and original_path and cell.get("id"):
-            source = nbformat.read(original_path, as_version=4)
-            original = next((n for n, c in enumerate(source.cells, 1)
-                             if c.get("id") == cell.get("id")), None)
-        info["cell"] = original or error.exec_count
-        traceback = _ANSI.sub("", "\n".join(error.traceback or []))
-        lines = re.findall(r"line (\d+)", traceback)
-        if lines:
-            info["line"] = int(lines[-1])
+        source = nbformat.read(original_path, as_version=4) if original_path else None
+
+        def number_of(candidate) -> int | None:
+            number = candidate.get("metadata", {}).get("nb2pipe", {}).get("cell")
+            if number is None and source is not None and candidate.get("id"):
+                number = next((n for n, c in enumerate(source.cells, 1)
+                               if c.get("id") == candidate.get("id")), None)
+            return number
+
+        original = number_of(cell)
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        generated = next((_GENERATED[t] for t in _GENERATED if t in tags), None)
+        if original is not None:
+            info["cell"] = original
+            traceback = _ANSI.sub("", "\n".join(error.traceback or []))
+            frame = _CELL_FRAME.search(traceback)  # the first: the cell's own frame
+            if frame:
+                info["line"] = int(frame.group(1))
+        elif generated:
+            before = next((number_of(c) for c in reversed(executed.cells[:position])
+                           if number_of(c) is not None), None)
+            info["during"] = generated + (f" (after cell {before})" if before else "")
     except Exception:  # the description is a courtesy; the error itself is recorded
         pass
     return info

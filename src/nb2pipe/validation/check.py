@@ -68,7 +68,10 @@ def is_frame(value: Any) -> bool:
     kind = type(value).__name__
     return (module == "pandas" and kind in ("DataFrame", "Series")) or \
         (module == "numpy" and kind == "ndarray" and getattr(value, "dtype", None) is not None
-         and value.dtype != object and value.size > 0)
+         # numbers, booleans, times, text: not objects, nor structured records (`void`),
+         # which have no columns a schema could describe
+         and value.dtype.kind in "biufcmMSU" and value.dtype.names is None
+         and value.size > 0)
 
 
 def frame_of(value: Any):
