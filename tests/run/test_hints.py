@@ -119,3 +119,31 @@ def test_a_failure_in_nb2pipes_own_cells_says_what_they_were_doing(tmp_path):
     assert "step `make` failed while saving the values the step passes on (after cell 1)" \
         in err, err
     assert "in cell 3" not in err and "in cell 4" not in err
+
+
+def test_a_sweep_labels_its_lines_and_ends_with_a_table_best_first(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["pipeline-parameters"]\nC = 1.0\nname = "a"\n'
+                   '# %% tags=["step:score"]\nscore = 1 - abs(C - 2) / 10\nloss = abs(C - 2)\n'
+                   '# %% tags=["pipeline-metrics"]\nscore\nloss\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    code, out, err = run_cli("run", tmp_path / "pipeline", "--tracking", "none", "--no-html",
+                             "-p", "C=0.5,2,8", "--jobs", "2")
+    assert code == 0, err
+    # every progress line of a run carries its parameter set (not `name`: it does not vary)
+    assert "[C=2.0] [1/2] score" in err and "[C=8.0]" in err and "name=" not in err
+    assert "[C=0.5] run " in out
+    table = out[out.index("sweep of 3 runs"):].splitlines()
+    assert "best first by score (higher is better)" in table[0]
+    assert table[2].startswith("* 2.0 ")  # score 1.0; then 0.5 (0.85) and 8.0 (0.4)
+    assert table[3].startswith("  0.5 ") and table[4].startswith("  8.0 ")
+    summary = next((tmp_path / "pipeline" / "runs").glob("sweep-*/summary.csv")).read_text()
+    rows = summary.splitlines()
+    assert rows[0] == "C,status,score,loss,run_id,seconds"
+    assert rows[1].startswith("2.0,succeeded,1.0,0")
+    # --sort loss: lower is better
+    code, out, _ = run_cli("run", tmp_path / "pipeline", "--tracking", "none", "--no-html",
+                           "-p", "C=0.5,8", "--sort", "loss")
+    assert "best first by loss (lower is better)" in out
+    assert out[out.index("sweep of 2 runs"):].splitlines()[2].startswith("* 0.5 ")

@@ -50,6 +50,9 @@ def add_parser(commands) -> None:
                      help="skip data validation against the baselines in DIR/validation/")
     run.add_argument("--strict", action="store_true",
                      help="fail a step whose data drifted over the threshold (default: warn)")
+    run.add_argument("--sort", metavar="METRIC",
+                     help="a sweep's summary table, best first by METRIC (default: the "
+                          "pipeline's first metric; lower is better for loss, error, mse…)")
     run.add_argument("--no-register", action="store_true",
                      help="check the model gate but register nothing in MLflow's registry")
 
@@ -107,8 +110,13 @@ def run(args) -> int:
     except (RunError, ParameterError, TrackingError) as error:
         raise UsageError(str(error)) from None
     failed = invalid = rejected = 0
+    from nb2pipe.run.engine import sweep_columns
+
+    varying = sweep_columns([r.parameters for r in records]) if len(records) > 1 else []
     for record in records:
         folder = os.path.join(runner.runs_dir, record.run_id)
+        label = "[" + ", ".join(f"{k}={record.parameters.get(k)!r}" for k in varying) + "] " \
+            if varying else ""
         if record.validation.get("status") == "failed":
             invalid += 1
         if record.gate and record.gate.get("passed") is False:
@@ -116,11 +124,11 @@ def run(args) -> int:
         if record.status == "succeeded":
             metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                 for k, v in record.metrics.items())
-            print(f"run {record.run_id}: succeeded in {record.seconds:.1f} s"
+            print(f"{label}run {record.run_id}: succeeded in {record.seconds:.1f} s"
                   + (f"; {metrics}" if metrics else "") + f" ({folder})")
             continue
         failed += 1
-        print(f"run {record.run_id}: {record.status} ({folder})")
+        print(f"{label}run {record.run_id}: {record.status} ({folder})")
         frames = record.validation.get("frames") or {}
         for name, frame in frames.items():
             if frame.get("status") == "failed":
@@ -158,6 +166,11 @@ def run(args) -> int:
     for record in records:
         if record.gate:
             print(_gate_line(record, len(records) > 1))
+    if len(records) > 1:
+        from nb2pipe.run.sweep import summarize
+
+        for line in summarize(records, runner.runs_dir, source.pipeline.metrics, args.sort):
+            print(line)
     if invalid:
         return EXIT_INVALID_DATA
     if failed:

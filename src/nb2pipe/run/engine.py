@@ -62,8 +62,16 @@ class Runner:
         self.runs_dir = runs_dir_for(source, runs_dir)
         self.isolate = isolate
         self.html = html
-        self.report = report or (lambda message: None)
+        import threading
+
+        self._say = report or (lambda message: None)
+        self._label = threading.local()  # a sweep's run: its parameters, before each line
         self._tracker_future = None
+
+    def report(self, message: str) -> None:
+        """A progress line for the user; in a sweep, it starts with the run's parameters."""
+        label = getattr(self._label, "text", "")
+        self._say(f"{label}{message}" if label else message)
 
     def start_tracker(self) -> None:
         """Check the tracker now (fails fast) and load it in the background."""
@@ -104,12 +112,23 @@ class Runner:
     def run_all(self, sets: list[dict], jobs: int = 1) -> list[RunRecord]:
         self.check_source()
         self.start_tracker()
-        if jobs <= 1 or len(sets) == 1:
-            return [self.run(parameters) for parameters in sets]
+        if len(sets) == 1:
+            return [self.run(sets[0])]
+        varying = sweep_columns(sets)
+
+        def labelled(parameters: dict) -> RunRecord:
+            self._label.text = "[" + ", ".join(f"{k}={parameters[k]!r}" for k in varying) + "] "
+            try:
+                return self.run(parameters)
+            finally:
+                self._label.text = ""
+
+        if jobs <= 1:
+            return [labelled(parameters) for parameters in sets]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(jobs) as pool:
-            return list(pool.map(self.run, sets))
+            return list(pool.map(labelled, sets))
 
     def resume(self, run_id: str) -> RunRecord:
         folder = os.path.join(self.runs_dir, run_id)
@@ -408,6 +427,13 @@ _GENERATED = {"nb2pipe-reset": "while resetting the kernel before the step",
 #: IPython: ``Input In [12]``, ``<ipython-input-12-…>``): its line is the line in the cell.
 _CELL_FRAME = re.compile(r"(?:Cell In ?\[\d*\]|Input In \[\d*\]|<ipython-input-[\w-]+>),? "
                          r"(?:in \S+\(\)?,? )?line (\d+)")
+
+
+def sweep_columns(sets: list[dict]) -> list[str]:
+    """The parameters that differ between the runs of a sweep (all of them if none do)."""
+    names = list(dict.fromkeys(k for values in sets for k in values))
+    varying = [k for k in names if len({repr(v.get(k)) for v in sets}) > 1]
+    return varying or names
 
 
 def _describe_failure(error, output: str, original_path: str | None = None) -> dict:
