@@ -147,3 +147,51 @@ def test_a_sweep_labels_its_lines_and_ends_with_a_table_best_first(tmp_path):
                            "-p", "C=0.5,8", "--sort", "loss")
     assert "best first by loss (lower is better)" in out
     assert out[out.index("sweep of 2 runs"):].splitlines()[2].startswith("* 0.5 ")
+
+
+def _in_a_terminal(command: list[str], cwd) -> str:
+    """What a user sees running ``command`` in a terminal of 120 columns (a pseudo-terminal)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(command, cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
+                               close_fds=True)
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=60)
+    os.close(master)
+    return seen.decode(errors="replace")
+
+
+def test_progress_shows_the_step_and_cell_on_a_terminal_only(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% [markdown]\n# Slow enough to watch.\n'
+                   '# %% tags=["step:wait"]\nimport time\ntime.sleep(1)\nx = 1\n'
+                   '# %% tags=["step:use"]\ny = x + 1\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    nb2pipe = [sys.executable, "-m", "nb2pipe", "run", "pipeline", "--tracking", "none",
+               "--no-html"]
+    seen = _in_a_terminal(nb2pipe, tmp_path)
+    assert "wait · cell 2" in seen  # the cell as the user numbers it (markdown counts)
+    assert "cell/s]" in seen or "s/cell]" in seen  # tqdm's elapsed time and rate
+    piped = subprocess.run(nb2pipe, cwd=tmp_path, capture_output=True, text=True)
+    assert piped.returncode == 0
+    assert "· cell" not in piped.stderr and "[1/2] wait" in piped.stderr  # logs stay plain

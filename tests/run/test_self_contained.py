@@ -112,6 +112,7 @@ def test_it_runs_from_an_empty_folder_reading_s3_with_the_notebooks_metrics(stud
                            "none", "--upload", "s3://study-data/v1")
     assert code == 0, err
     assert "uploaded 1 data file" in err
+    assert "[1/3] load …" in err and "    train: ok (" in err  # each task as it starts, ends
     assert s3.find("study-data/v1") == ["study-data/v1/data.csv"]
     assert _metrics(folder) == expected
 

@@ -89,6 +89,7 @@ def run(args) -> int:
                               validate=False if args.no_validate else None,
                               strict=True if args.strict else None,
                               register=not args.no_register)
+        runner.progress = sys.stderr.isatty() and args.jobs <= 1
         if args.data_dir or args.upload:
             if args.engine != "kfp-local":
                 raise UsageError("--data-dir and --upload are for --engine kfp-local "

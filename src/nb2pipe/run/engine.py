@@ -42,6 +42,8 @@ class Runner:
     """
 
     engine = "papermill"
+    #: a live bar per step (the current cell, the elapsed time): on a terminal only
+    progress = False
 
     def __init__(self, source: Source, tracking: str = "mlflow", runs_dir: str | None = None,
                  isolate: bool = False, html: bool = True,
@@ -331,7 +333,8 @@ class Runner:
                 notebook_input, output,
                 parameters=literal_values(source.pipeline.parameters, values),
                 kernel_name=KERNEL,
-                engine_name=register_engine(), km=kernel.manager, progress_bar=False,
+                engine_name=register_engine(), km=kernel.manager,
+                progress_bar={"desc": step.name, "leave": False} if self.progress else False,
                 log_output=False, report_mode=False, request_save_on_cell_execute=False)
         except PapermillExecutionError as error:
             ok = False

@@ -118,6 +118,16 @@ def _engine_class():
                                      stdout_file=None, stderr_file=None, start_timeout=60,
                                      execution_timeout=None, **kwargs):
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            if getattr(nb_man, "pbar", None) is not None:
+                # the bar names the step and the cell as the user numbers it (tqdm adds
+                # the elapsed time): "train · cell 12"
+                step = nb_man.pbar.desc
+
+                def describe(cell, step=step):
+                    number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
+                    return f"{step} · cell {number}" if number else f"{step} · nb2pipe"
+
+                nb_man.get_cell_description = describe
             final = merge_kwargs(kwargs, timeout=execution_timeout,
                                  startup_timeout=start_timeout, kernel_name=kernel_name,
                                  log=logger, log_output=log_output, stdout_file=stdout_file,

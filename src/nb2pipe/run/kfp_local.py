@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 
 from nb2pipe import __version__
@@ -85,7 +86,8 @@ class KfpLocalRunner(Runner):
         log_path = os.path.join(folder, "kfp.log")
         previous = os.getcwd()
         try:
-            with open(log_path, "w", encoding="utf-8") as log, _quiet(log):
+            progress = _TaskProgress(self.report, [s.name for s in pipeline.steps])
+            with open(log_path, "w", encoding="utf-8") as log, _quiet(log, progress):
                 local.init(runner=local.SubprocessRunner(use_venv=False),
                            pipeline_root=os.path.join(folder, "kfp"), raise_on_error=True)
                 pipeline_function = components.load_component_from_file(yaml_path)
@@ -186,9 +188,69 @@ def _raised_in(log_path: str) -> str:
     return ""
 
 
+class _TaskProgress:
+    """Reads kfp's "Executing task 'x'" and "Task 'x' finished with status S" lines as they go
+    to the run's log, and tells the user which step runs and how it ended, as papermill's
+    engine does."""
+
+    _START = re.compile(r"Executing task '([^']+)'")
+    _END = re.compile(r"Task '([^']+)' finished with status (\w+)")
+
+    def __init__(self, report, steps: list[str]) -> None:
+        self.say, self.steps, self.started = report, steps, {}
+
+    out = err = None  # the user's streams, which kfp's output is kept away from
+
+    def tell(self, message: str) -> None:
+        with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
+            self.say(message)
+
+    def line(self, text: str) -> None:
+        text = _ANSI.sub("", text)
+        start, end = self._START.search(text), self._END.search(text)
+        if start:
+            name = start.group(1).replace("-", "_")
+            self.started[name] = time.perf_counter()
+            number = self.steps.index(name) + 1 if name in self.steps else None
+            self.tell(f"[{number}/{len(self.steps)}] {name} …" if number else f"{name} …")
+        elif end:
+            name = end.group(1).replace("-", "_")
+            seconds = time.perf_counter() - self.started.get(name, time.perf_counter())
+            outcome = "ok" if end.group(2) == "SUCCESS" else end.group(2).lower()
+            self.tell(f"    {name}: {outcome} ({seconds:.1f} s)")
+
+
+class _Tee:
+    """A file that writes to the run's log and hands each whole line to ``on_line``."""
+
+    def __init__(self, log, on_line) -> None:
+        self.log, self.on_line, self.pending = log, on_line, ""
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            try:
+                self.on_line(line)
+            except Exception:  # noqa: BLE001 - progress is a courtesy, never a failure
+                pass
+        return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.log, name)
+
+
 @contextlib.contextmanager
-def _quiet(log):
-    """kfp's local runner logs every task at INFO on stdout: keep that in the run's log."""
+def _quiet(log, progress: _TaskProgress | None = None):
+    """kfp's local runner logs every task at INFO on stdout: keep that in the run's log (and
+    tell the user each task's start and end through ``progress``)."""
+    if progress is not None:  # its lines go to where the user reads, not to the log
+        progress.out, progress.err = sys.stdout, sys.stderr
+        log = _Tee(log, progress.line)
     handler = logging.StreamHandler(log)
     loggers = [logging.getLogger(name) for name in ("kfp", "kfp.local", "root")]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
