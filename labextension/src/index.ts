@@ -30,6 +30,8 @@ const FLAGGED = 'nb2pipe-flagged';
 interface IFixable {
   code: string;
   fix?: { applicability: 'safe' | 'unsafe' } | null;
+  cell?: { index: number } | null;
+  location?: { row: number; column: number };
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -110,7 +112,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void content.scrollToItem(index, 'center');
         current.content.activate();
       },
-      applyFix: async (diagnostic: IFixable) => {
+      applyFix: async (diagnostic: IFixable, scope: 'one' | 'all' = 'all') => {
         if (!current) {
           return;
         }
@@ -125,6 +127,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
               notebook,
               path: current.context.path,
               codes: [diagnostic.code],
+              // "Fix" fixes the finding clicked; "Fix all NBxxx" every one of the rule
+              only:
+                scope === 'one' && diagnostic.cell
+                  ? { cell: diagnostic.cell.index, ...diagnostic.location }
+                  : undefined,
               // pressing the button of an unsafe fix (like "Tag steps") is the user's consent
               unsafe: diagnostic.fix?.applicability === 'unsafe'
             })
@@ -161,6 +168,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.update();
       },
       recheck: checkNow,
+      openFile: (path: string) => {
+        void app.commands.execute('docmanager:open', { path });
+      },
+      openSettings: () => {
+        void app.commands.execute('settingeditor:open', { query: 'MLOps hints' });
+      },
       openRule: (code: string) => {
         void app.commands.execute(CommandIDs.openRule, { code });
       }

@@ -1,6 +1,16 @@
 /** The "MLOps hints" sidebar: the view of a HintsModel, plus conversion results. */
 
-import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Clipboard } from '@jupyterlab/apputils';
+import {
+  copyIcon,
+  errorIcon,
+  infoIcon,
+  ReactWidget,
+  refreshIcon,
+  settingsIcon,
+  ToolbarButtonComponent,
+  UseSignal
+} from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -11,7 +21,12 @@ import { IConvertReply, IDiagnostic } from './tokens';
 
 export interface IPanelActions {
   selectCell(cellId: string | null, cellNumber: number | null): void;
-  applyFix(diagnostic: IDiagnostic): Promise<void>;
+  /** Fix this finding (`one`), or every finding of its rule. */
+  applyFix(diagnostic: IDiagnostic, scope?: 'one' | 'all'): Promise<void>;
+  /** Open a file the conversion wrote (a server path). */
+  openFile(path: string): void;
+  /** The panel's settings (select, ignore, debounce) in the Settings Editor. */
+  openSettings(): void;
   convert(): Promise<void>;
   recheck(): void;
   /** Open the rule's page in a JupyterLab tab. */
@@ -102,21 +117,47 @@ function HintsView(props: {
   const maturity = model.maturity;
   // NB406's fix is "tag steps": offered as a button next to "Convert to pipeline"
   const tagSteps = model.diagnostics.find(d => d.code === 'NB406' && d.fix) ?? null;
+  const counts = new Map<string, number>();
+  for (const d of model.diagnostics) {
+    if (d.fix) {
+      counts.set(d.code, (counts.get(d.code) ?? 0) + 1);
+    }
+  }
   return (
+    <>
+      <div className="nb2pipe-toolbar" role="toolbar" aria-label={trans.__('MLOps hints')}>
+        <h2 className="nb2pipe-title">{trans.__('MLOps hints')}</h2>
+        {model.status === 'ready' && (
+          <span className="nb2pipe-count" title={trans._n('%1 finding', '%1 findings', model.diagnostics.length)}>
+            {model.diagnostics.length}
+          </span>
+        )}
+        <span className="nb2pipe-toolbar-spacer" />
+        <ToolbarButtonComponent
+          className="nb2pipe-refresh"
+          icon={refreshIcon}
+          tooltip={trans.__('Check the notebook again')}
+          onClick={() => actions.recheck()}
+        />
+        <ToolbarButtonComponent
+          className="nb2pipe-settings"
+          icon={settingsIcon}
+          tooltip={trans.__('Settings: the rules to select or ignore, the delay after edits')}
+          onClick={() => actions.openSettings()}
+        />
+      </div>
     <div className="nb2pipe-content">
-      <header className="nb2pipe-header">
-        <h2>{trans.__('MLOps hints')}</h2>
-        <div className="nb2pipe-status" aria-live="polite" data-status={model.status}>
-          {model.status === 'checking'
-            ? trans.__('Checking…')
-            : model.status === 'error'
-              ? trans.__('nb2pipe could not check this notebook: %1', model.error ?? '')
-              : model.status === 'ready'
-                ? trans._n('%1 finding', '%1 findings', model.diagnostics.length)
-                : ''}
-        </div>
-      </header>
-      {maturity && (
+      <div className="nb2pipe-status" aria-live="polite" data-status={model.status}
+           role={model.status === 'error' ? 'alert' : undefined}>
+        {model.status === 'checking'
+          ? trans.__('Checking…')
+          : model.status === 'error'
+            ? trans.__('nb2pipe could not check this notebook: %1. The findings shown before are hidden; the refresh button tries again.', model.error ?? '')
+            : model.status === 'ready'
+              ? trans._n('%1 finding', '%1 findings', model.diagnostics.length)
+              : ''}
+      </div>
+      {maturity && model.status !== 'error' && (
         <section className="nb2pipe-checklist" aria-label={trans.__('Level 1 checklist')}>
           <h3>
             {maturity.ready
@@ -150,8 +191,8 @@ function HintsView(props: {
       )}
       {state.fixError && <div className="nb2pipe-error" role="alert">{state.fixError}</div>}
       <section className="nb2pipe-findings" aria-label={trans.__('Findings')}>
-        {model.groups.map(group => (
-          <CellFindings key={group.key} group={group} state={state} actions={actions} trans={trans} />
+        {model.status !== 'error' && model.groups.map(group => (
+          <CellFindings key={group.key} group={group} counts={counts} state={state} actions={actions} trans={trans} />
         ))}
       </section>
       <section className="nb2pipe-convert" aria-label={trans.__('Pipeline')}>
@@ -182,14 +223,16 @@ function HintsView(props: {
             </ul>
           </div>
         )}
-        {state.conversion && <Conversion result={state.conversion} trans={trans} />}
+        {state.conversion && <Conversion result={state.conversion} actions={actions} trans={trans} />}
       </section>
     </div>
+    </>
   );
 }
 
 function CellFindings(props: {
   group: ICellGroup;
+  counts: Map<string, number>;
   state: IPanelState;
   actions: IPanelActions;
   trans: TranslationBundle;
@@ -215,7 +258,13 @@ function CellFindings(props: {
                 }
               }}
             >
-              <span className="nb2pipe-severity">{d.severity}</span>{' '}
+              <span className="nb2pipe-severity" aria-label={d.severity} title={d.severity}>
+                {d.severity === 'info' ? (
+                  <infoIcon.react tag="span" className="nb2pipe-severity-icon" />
+                ) : (
+                  <errorIcon.react tag="span" className="nb2pipe-severity-icon" />
+                )}
+              </span>{' '}
               <a
                 href={d.url}
                 target="_blank"
@@ -236,14 +285,26 @@ function CellFindings(props: {
               <span className="nb2pipe-message">{d.message}</span>
             </div>
             {d.fix && (
-              <button
-                className="jp-mod-styled nb2pipe-fix-button"
-                disabled={state.fixing !== null}
-                title={d.fix.message}
-                onClick={() => void actions.applyFix(d)}
-              >
-                {state.fixing === d.code ? trans.__('Fixing…') : trans.__('Fix: %1', d.fix.message)}
-              </button>
+              <div className="nb2pipe-fix-buttons">
+                <button
+                  className="jp-mod-styled nb2pipe-fix-button"
+                  disabled={state.fixing !== null}
+                  title={trans.__('%1 — this finding only. Undo: Esc, then Z (or Edit › Undo).', d.fix.message)}
+                  onClick={() => void actions.applyFix(d, 'one')}
+                >
+                  {state.fixing === d.code ? trans.__('Fixing…') : trans.__('Fix: %1', d.fix.message)}
+                </button>
+                {(props.counts.get(d.code) ?? 0) > 1 && (
+                  <button
+                    className="jp-mod-styled nb2pipe-fix-all-button"
+                    disabled={state.fixing !== null}
+                    title={trans.__('Fix every %1 finding of this notebook. Undo: Esc, then Z (or Edit › Undo).', d.code)}
+                    onClick={() => void actions.applyFix(d, 'all')}
+                  >
+                    {trans.__('Fix all %1 (%2)', d.code, props.counts.get(d.code) ?? 0)}
+                  </button>
+                )}
+              </div>
             )}
           </li>
         ))}
@@ -252,12 +313,24 @@ function CellFindings(props: {
   );
 }
 
-function Conversion(props: { result: IConvertReply; trans: TranslationBundle }): JSX.Element {
-  const { result, trans } = props;
+function Conversion(props: {
+  result: IConvertReply;
+  actions: IPanelActions;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { result, actions, trans } = props;
   return (
     <div className="nb2pipe-conversion">
       <p>{trans.__('Wrote %1/ — run it with:', result.output)}</p>
-      <pre className="nb2pipe-command">{result.command}</pre>
+      <div className="nb2pipe-command-row">
+        <pre className="nb2pipe-command">{result.command}</pre>
+        <ToolbarButtonComponent
+          className="nb2pipe-copy"
+          icon={copyIcon}
+          tooltip={trans.__('Copy the command')}
+          onClick={() => Clipboard.copyToSystem(result.command)}
+        />
+      </div>
       <Dag result={result} trans={trans} />
       {result.warnings.map((w, i) => (
         <p key={i} className="nb2pipe-warning">{w}</p>
@@ -266,7 +339,19 @@ function Conversion(props: { result: IConvertReply; trans: TranslationBundle }):
         <summary>{trans._n('%1 file', '%1 files', result.files.length)}</summary>
         <ul className="nb2pipe-files">
           {result.files.map(f => (
-            <li key={f}>{f}</li>
+            <li key={f}>
+              <a
+                href="#"
+                className="nb2pipe-file"
+                title={trans.__('Open %1', `${result.output}/${f}`)}
+                onClick={event => {
+                  event.preventDefault();
+                  actions.openFile(`${result.output}/${f}`);
+                }}
+              >
+                {f}
+              </a>
+            </li>
           ))}
         </ul>
       </details>
@@ -303,6 +388,7 @@ export function Dag(props: { result: IConvertReply; trans: TranslationBundle }):
       aria-label={trans.__('Pipeline steps and their dependencies')}
       width={columns * width + 10}
       height={rows.size * height + 10}
+      viewBox={`0 0 ${columns * width + 10} ${rows.size * height + 10}`}
     >
       {result.edges.map((e, i) => {
         const a = position.get(e.source);

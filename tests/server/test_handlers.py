@@ -50,6 +50,23 @@ async def test_fix_returns_the_fixed_notebook_and_writes_nothing(jp_fetch, jp_ro
     assert list(Path(jp_root_dir).iterdir()) == []
 
 
+async def test_fix_can_fix_the_one_finding_clicked(jp_fetch):
+    source = notebook_json("# %%\nfrom sklearn.tree import DecisionTreeClassifier\n"
+                           "a = DecisionTreeClassifier()\nb = DecisionTreeClassifier()\n")
+    checked = await post(jp_fetch, "check", {"notebook": source, "select": ["NB203"]})
+    second = checked["diagnostics"][1]
+    only = {"cell": second["cell"]["index"], **second["location"]}
+    reply = await post(jp_fetch, "fix", {"notebook": source, "codes": ["NB203"], "only": only})
+    code = "".join("".join(c["source"]) for c in reply["notebook"]["cells"])
+    assert "b = DecisionTreeClassifier(random_state=" in code
+    assert "a = DecisionTreeClassifier()" in code  # the other finding is left as it was
+    assert [d["location"]["row"] for d in reply["remaining"] if d["code"] == "NB203"] == \
+        [checked["diagnostics"][0]["location"]["row"]]
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "fix", {"notebook": source, "codes": ["NB203"], "only": {"cell": 0}})
+    assert raised.value.code == 400
+
+
 async def test_convert_writes_the_pipeline_under_the_root(jp_fetch, jp_root_dir):
     shutil.copy(SAMPLES / "classifier_pipeline.ipynb", jp_root_dir)
     reply = await post(jp_fetch, "convert", {"path": "classifier_pipeline.ipynb"})

@@ -68,17 +68,34 @@ test.describe('MLOps hints panel', () => {
       .click();
     await expect(page.locator('.jp-Notebook .jp-Cell.jp-mod-active')).toContainText('print(f1)');
 
-    // Applying a fix changes the cell and the finding goes away.
-    const fix = panel.locator('.nb2pipe-finding[data-code="NB203"] .nb2pipe-fix-button').first();
-    await fix.click();
-    await expect(page.locator('.jp-Notebook')).toContainText('random_state=SEED');
-    await expect(panel.locator('.nb2pipe-finding[data-code="NB203"]')).toHaveCount(0);
+    // The header is a toolbar, as Table of Contents has: a small title, the count, refresh.
+    await expect(panel.locator('.nb2pipe-toolbar .nb2pipe-title')).toHaveText(/MLOps hints/i);
+    const count = Number(await panel.locator('.nb2pipe-count').textContent());
+    await expect(panel.locator('.nb2pipe-finding')).toHaveCount(count);
+    await expect(panel.locator('.nb2pipe-finding[data-code="NB203"] .nb2pipe-severity svg').first())
+      .toBeVisible();
+    // nothing scrolls sideways
+    expect(await panel.evaluate((node: HTMLElement) => node.scrollWidth <= node.clientWidth)).toBe(true);
 
-    // The fix went through the notebook model: the user can undo it.
+    // "Fix" fixes the finding clicked, and only it: the cell changes, one finding goes.
+    const nb203 = panel.locator('.nb2pipe-finding[data-code="NB203"]');
+    await expect(nb203).toHaveCount(2);
+    await expect(nb203.first().locator('.nb2pipe-fix-all-button')).toHaveText('Fix all NB203 (2)');
+    await nb203.first().locator('.nb2pipe-fix-button').click();
+    await expect(page.locator('.jp-Notebook')).toContainText('random_state=SEED');
+    await expect(nb203).toHaveCount(1);
+    await expect(nb203.first()).toContainText('RandomForestClassifier');
+
+    // The fix went through the notebook model: the user can undo it (Esc, then Z).
     await page.evaluate(async () => {
       await (window as any).jupyterapp.commands.execute('notebook:undo-cell-action');
     });
     await expect(page.locator('.jp-Notebook')).not.toContainText('random_state=SEED');
+    await expect(nb203).toHaveCount(2);
+
+    // "Fix all NB203" fixes every finding of the rule.
+    await nb203.first().locator('.nb2pipe-fix-all-button').click();
+    await expect(nb203).toHaveCount(0);
   });
 
   test('tags the steps of an untagged notebook, then converts it', async ({ page, tmpPath }) => {
@@ -113,6 +130,16 @@ test.describe('MLOps hints panel', () => {
     await expect(panel.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(5);
     await panel.locator('.nb2pipe-conversion summary').click();
     await expect(panel.locator('.nb2pipe-files')).toContainText('kfp/pipeline.yaml');
+    // the files open in JupyterLab
+    await panel.locator('.nb2pipe-file', { hasText: 'requirements.txt' }).click();
+    await expect(page.locator('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel')).toHaveText(
+      'requirements.txt'
+    );
+    // the command has a copy button
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await panel.locator('.nb2pipe-copy').click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toBe(`nb2pipe run ${tmpPath}/classifier_pipeline-pipeline`);
   });
 
   test('re-checks as the user types (latency from the last keystroke)', async ({
@@ -174,14 +201,19 @@ test('says so plainly when the server extension fails, and recovers', async ({ p
       await route.continue();
     }
   });
-  await open(page, tmpPath, TAGGED);
+  failing = false;
+  await open(page, tmpPath, LEVEL0);
   const panel = await openHints(page);
+  await expect(panel.locator('.nb2pipe-finding').first()).toBeVisible({ timeout: 20000 });
+  failing = true;
+  await panel.locator('.nb2pipe-refresh').click();
   await expect(panel.locator('.nb2pipe-status')).toContainText(
     'the nb2pipe server extension is not installed or not enabled'
   );
+  // the findings of the last good check are not left on screen as if current
+  await expect(panel.locator('.nb2pipe-finding')).toHaveCount(0);
+  await expect(panel.locator('.nb2pipe-checklist')).toHaveCount(0);
   failing = false;
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.commands.execute('nb2pipe:check');
-  });
-  await expect(panel.locator('.nb2pipe-status')).toContainText('0 findings');
+  await panel.locator('.nb2pipe-refresh').click();
+  await expect(panel.locator('.nb2pipe-finding').first()).toBeVisible();
 });

@@ -167,11 +167,35 @@ def fix(body: bytes, root: str) -> tuple[int, dict]:
     unsafe = data.get("unsafe", False)
     if not isinstance(unsafe, bool):
         raise Refused(400, "`unsafe` must be true or false")
+    only = one_finding(data)
     rules = {code: RULES[code]() for code in codes}
-    outcome = fix_notebook(notebook, lambda nb: lint_notebook(nb, codes), rules, unsafe=unsafe)
+
+    def check(candidate):
+        found = lint_notebook(candidate, codes)
+        if only is None:
+            return found
+        # one finding: the one at this place; once fixed, nothing more is fixed
+        return [d for d in found if (d.cell, d.line, d.col) == only]
+
+    outcome = fix_notebook(notebook, check, rules, unsafe=unsafe)
+    remaining = outcome.remaining if only is None else lint_notebook(outcome.notebook, codes)
     return 200, {"notebook": outcome.notebook.raw,
                  "fixed": [d.to_dict() for d in outcome.fixed],
-                 "remaining": [d.to_dict() for d in outcome.remaining]}
+                 "remaining": [d.to_dict() for d in remaining]}
+
+
+def one_finding(data: dict) -> tuple[int, int, int] | None:
+    """``only``: the place of the one finding to fix (``{"cell": INDEX, "row": R, "column":
+    C}``, as in a diagnostic), or None for every finding of the rules."""
+    only = data.get("only")
+    if only is None:
+        return None
+    if not isinstance(only, dict) or not all(
+            isinstance(only.get(k), int) and not isinstance(only.get(k), bool)
+            for k in ("cell", "row", "column")):
+        raise Refused(400, "`only` must be {\"cell\": INDEX, \"row\": R, \"column\": C}, "
+                           "integers as in a finding")
+    return only["cell"], only["row"], only["column"]
 
 
 @_answer
