@@ -289,7 +289,7 @@ function CellFindings(props: {
                 <button
                   className="jp-mod-styled nb2pipe-fix-button"
                   disabled={state.fixing !== null}
-                  title={trans.__('%1 — this finding only. Undo: Esc, then Z (or Edit › Undo).', d.fix.message)}
+                  title={trans.__('%1 — this finding only. Undo: Esc, then Z (command mode); Shift+Z redoes.', d.fix.message)}
                   onClick={() => void actions.applyFix(d, 'one')}
                 >
                   {state.fixing === d.code ? trans.__('Fixing…') : trans.__('Fix: %1', d.fix.message)}
@@ -298,7 +298,7 @@ function CellFindings(props: {
                   <button
                     className="jp-mod-styled nb2pipe-fix-all-button"
                     disabled={state.fixing !== null}
-                    title={trans.__('Fix every %1 finding of this notebook. Undo: Esc, then Z (or Edit › Undo).', d.code)}
+                    title={trans.__('Fix every %1 finding of this notebook. Undo: Esc, then Z (command mode); Shift+Z redoes.', d.code)}
                     onClick={() => void actions.applyFix(d, 'all')}
                   >
                     {trans.__('Fix all %1 (%2)', d.code, props.counts.get(d.code) ?? 0)}

@@ -28,6 +28,19 @@ async function open(page: any, tmpPath: string, name: string): Promise<string> {
   return target;
 }
 
+/** The sources of the current notebook's cells, from its model (the view renders only the
+ * cells on screen). */
+async function sources(page: any): Promise<string> {
+  return await page.evaluate(() => {
+    const model = (window as any).jupyterapp.shell.currentWidget.content.model;
+    const texts: string[] = [];
+    for (let i = 0; i < model.cells.length; i++) {
+      texts.push(model.cells.get(i).sharedModel.getSource());
+    }
+    return texts.join('\n');
+  });
+}
+
 async function openHints(page: any): Promise<any> {
   await page.evaluate(async () => {
     await (window as any).jupyterapp.commands.execute('nb2pipe:open-hints');
@@ -82,16 +95,22 @@ test.describe('MLOps hints panel', () => {
     await expect(nb203).toHaveCount(2);
     await expect(nb203.first().locator('.nb2pipe-fix-all-button')).toHaveText('Fix all NB203 (2)');
     await nb203.first().locator('.nb2pipe-fix-button').click();
-    await expect(page.locator('.jp-Notebook')).toContainText('random_state=SEED');
+    await expect.poll(() => sources(page)).toContain('random_state=SEED');
     await expect(nb203).toHaveCount(1);
     await expect(nb203.first()).toContainText('RandomForestClassifier');
 
-    // The fix went through the notebook model: the user can undo it (Esc, then Z).
-    await page.evaluate(async () => {
-      await (window as any).jupyterapp.commands.execute('notebook:undo-cell-action');
-    });
-    await expect(page.locator('.jp-Notebook')).not.toContainText('random_state=SEED');
+    // The fix went through the notebook model: the user can undo it, as the tooltip says:
+    // Esc, then Z (command mode's undo).
+    await page.notebook.selectCells(0);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('z');
+    await expect.poll(() => sources(page)).not.toContain('random_state=SEED');
     await expect(nb203).toHaveCount(2);
+    // (Shift+Z redoes it; Esc, Z undoes it again)
+    await page.keyboard.press('Shift+z');
+    await expect.poll(() => sources(page)).toContain('random_state=SEED');
+    await page.keyboard.press('z');
+    await expect.poll(() => sources(page)).not.toContain('random_state=SEED');
 
     // "Fix all NB203" fixes every finding of the rule.
     await nb203.first().locator('.nb2pipe-fix-all-button').click();
