@@ -181,7 +181,8 @@ async def test_handlers_need_credentials(jp_fetch, jp_base_url, http_server_port
     url = f"http://127.0.0.1:{http_server_port[-1]}{jp_base_url}nb2pipe/"
     for endpoint, method, body in (("check", "POST", "{}"), ("fix", "POST", "{}"),
                                    ("convert", "POST", "{}"), ("rules", "GET", None),
-                                   ("rules/NB105", "GET", None)):
+                                   ("rules/NB105", "GET", None), ("run", "POST", "{}"),
+                                   ("run/stop", "POST", "{}"), ("runs", "POST", "{}")):
         response = await client.fetch(url + endpoint, method=method, body=body,
                                       raise_error=False, follow_redirects=False)
         assert response.code == 403, (endpoint, response.code)
@@ -295,3 +296,63 @@ async def test_a_big_check_does_not_block_the_server(jp_fetch):
     assert len(times) >= 3, times
     typical = sorted(times)[len(times) // 2]
     assert typical < 0.2, f"/api/status took {typical:.3f} s (median) while the check ran"
+
+
+async def _wait_for(jp_fetch, pipeline: str, done, timeout: float = 120) -> dict:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = await post(jp_fetch, "runs", {"pipeline": pipeline})
+        if done(reply):
+            return reply
+        assert time.monotonic() < deadline, reply
+        await asyncio.sleep(0.5)
+
+
+async def test_a_run_started_from_jupyterlab_runs_in_the_background(jp_fetch, jp_root_dir):
+    import time
+
+    from tests.helpers import write_notebook
+
+    write_notebook(Path(jp_root_dir) / "nb.ipynb",
+                   '# %% tags=["pipeline-parameters"]\nN = 3\n'
+                   '# %% tags=["step:count"]\nimport os\nimport time\n'
+                   'if os.path.exists("slow.flag"):\n    time.sleep(60)\n'
+                   'total = sum(range(N))\n'
+                   '# %% tags=["pipeline-metrics"]\ntotal\n')
+    await post(jp_fetch, "convert", {"path": "nb.ipynb"})
+    started = time.monotonic()
+    reply = await post(jp_fetch, "run", {"pipeline": "nb-pipeline", "parameters": {"N": "5"},
+                                         "tracking": "none"})
+    assert time.monotonic() - started < 2  # the server answers at once; the run goes on
+    assert reply["active"]["pid"]
+    reply = await _wait_for(jp_fetch, "nb-pipeline",
+                            lambda r: r["runs"] and r["runs"][0]["status"] != "running"
+                            and not r["active"])
+    run = reply["runs"][0]
+    assert run["status"] == "succeeded" and run["metrics"] == {"total": 10}
+    assert run["parameters"]["N"] == 5
+    assert run["steps"]["count"]["notebook"].startswith("nb-pipeline/runs/")
+
+    # one run per pipeline at a time; stop interrupts it (as Ctrl-C), and it can be resumed
+    (Path(jp_root_dir) / "slow.flag").write_text("")
+    await post(jp_fetch, "run", {"pipeline": "nb-pipeline", "tracking": "none"})
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "run", {"pipeline": "nb-pipeline", "tracking": "none"})
+    assert raised.value.code == 409
+    await _wait_for(jp_fetch, "nb-pipeline",
+                    lambda r: r["runs"] and r["runs"][0]["status"] == "running" and
+                    r["runs"][0]["steps"]["count"]["status"] == "running")
+    await post(jp_fetch, "run/stop", {"pipeline": "nb-pipeline"})
+    reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"])
+    stopped = reply["runs"][0]
+    assert stopped["status"] == "interrupted", stopped["status"]
+    assert "go on with:" in reply["output"]
+    (Path(jp_root_dir) / "slow.flag").unlink()
+    await post(jp_fetch, "run", {"pipeline": "nb-pipeline", "resume": stopped["run_id"],
+                                 "tracking": "none"})
+    reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"])
+    resumed = next(r for r in reply["runs"] if r["run_id"] == stopped["run_id"])
+    assert resumed["status"] == "succeeded" and resumed["metrics"] == {"total": 3}

@@ -10,6 +10,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from nb2pipe import __version__
+from nb2pipe.server import runs as work_runs
 from nb2pipe.server import work
 
 #: Larger request bodies are refused, before they are read (a notebook with outputs fits).
@@ -109,6 +110,39 @@ class ConvertHandler(_WorkHandler):
     compute = staticmethod(work.convert)
 
 
+class _RunsHandler(_Handler):
+    """A POST route of the runs started from JupyterLab (:mod:`nb2pipe.server.runs`)."""
+
+    compute = None
+    in_pool = True  # reading runs: in the pool; starting and stopping: here (they are quick)
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        work_runs.reap()
+        body = self.request.body
+        if len(body) > MAX_BODY:
+            raise tornado.web.HTTPError(413)
+        if self.in_pool:
+            status, payload = await run_off_loop(type(self).compute, body, self.root)
+        else:
+            status, payload = type(self).compute(body, self.root)
+        self.reply(payload, status)
+
+
+class RunStartHandler(_RunsHandler):
+    compute = staticmethod(work_runs.start)
+    in_pool = False
+
+
+class RunStopHandler(_RunsHandler):
+    compute = staticmethod(work_runs.stop)
+    in_pool = False
+
+
+class RunsHandler(_RunsHandler):
+    compute = staticmethod(work_runs.status)
+
+
 class RulesHandler(_Handler):
     @tornado.web.authenticated
     def get(self) -> None:
@@ -146,5 +180,8 @@ def setup_handlers(web_app) -> None:
         (url_path_join(base, "nb2pipe", "fix"), FixHandler),
         (url_path_join(base, "nb2pipe", "convert"), ConvertHandler),
         (url_path_join(base, "nb2pipe", "rules"), RulesHandler),
+        (url_path_join(base, "nb2pipe", "run"), RunStartHandler),
+        (url_path_join(base, "nb2pipe", "run", "stop"), RunStopHandler),
+        (url_path_join(base, "nb2pipe", "runs"), RunsHandler),
         (url_path_join(base, "nb2pipe", "rules", r"([A-Za-z]{2}[0-9]{3})"), RuleHandler),
     ])

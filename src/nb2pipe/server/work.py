@@ -41,6 +41,7 @@ def _answer(function):
 
     wrapper.__name__ = function.__name__
     wrapper.__qualname__ = function.__qualname__
+    wrapper.__module__ = function.__module__  # (the pool pickles it by name)
     return wrapper
 
 
