@@ -4,6 +4,7 @@
 #                             and their aliases (champion, previous)
 #   docs/level1-drift.png     runs/ID/validation.html of the run the changed data stopped
 #   docs/panel.png            the MLOps hints panel on the level-0 sample (Galata)
+#   docs/lab-run.png, docs/lab-run-dark.png   runs from the panel, light and dark (Galata)
 # MLflow's UI needs the full `mlflow` package (nb2pipe depends on mlflow-skinny, which has no
 # UI server): scripts/mlflow_full.sh installs it, pinned like the client, in .cache/mlflow-full.
 # Chromium is Debian's, driven by the Playwright of the Galata tests (labextension/ui-tests).
@@ -50,7 +51,7 @@ NODE_PATH="$PWD/labextension/ui-tests/node_modules" \
   REPORT="$PWD/$REPORT" node scripts/docs_pictures.js
 say "wrote docs/level1-registry.png and docs/level1-drift.png"
 
-say "photographing the MLOps hints panel (docs/panel.png) with the Galata suite …"
-(cd labextension/ui-tests && NB2PIPE_UPDATE_DOCS=1 npx playwright test -g "shows the level-0" \
-  >/dev/null)
-say "wrote docs/panel.png"
+say "photographing the MLOps hints panel and its runs with the Galata suite …"
+(cd labextension/ui-tests && NB2PIPE_UPDATE_DOCS=1 \
+  npx playwright test -g "shows the level-0|runs the converted" >/dev/null)
+say "wrote docs/panel.png, docs/lab-run.png and docs/lab-run-dark.png"

@@ -22,6 +22,7 @@ import {
   IConvertReply,
   IFixReply,
   INotebookJSON,
+  IRunsReply,
   PLUGIN_ID
 } from './tokens';
 
@@ -95,6 +96,54 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     model.changed.connect(markCells);
 
+    // Runs of the converted pipeline: polled every second while one goes.
+    let polling: number | undefined;
+    const refreshRuns = async (): Promise<void> => {
+      const pipeline = panel.state.conversion?.output;
+      if (!pipeline) {
+        return;
+      }
+      try {
+        const reply = await requestAPI<IRunsReply>('runs', {
+          method: 'POST',
+          body: JSON.stringify({ pipeline })
+        });
+        if (panel.state.conversion?.output !== pipeline) {
+          return; // another notebook meanwhile
+        }
+        panel.state.runs = reply;
+        panel.state.runError = null;
+      } catch (error) {
+        panel.state.runError = trans.__('Cannot read the runs: %1', describe(error));
+      }
+      panel.update();
+      window.clearTimeout(polling);
+      if (panel.state.runs?.active) {
+        polling = window.setTimeout(() => void refreshRuns(), 1000);
+      }
+    };
+    /** After a reload: a notebook converted before shows its pipeline and runs again. */
+    const findPipeline = async (path: string): Promise<void> => {
+      const pipeline = path.replace(/\.ipynb$/, '-pipeline');
+      try {
+        const reply = await requestAPI<IRunsReply>('runs', {
+          method: 'POST',
+          body: JSON.stringify({ pipeline })
+        });
+        if (panel.state.notebook !== path || panel.state.conversion) {
+          return;
+        }
+        panel.state.conversion = { ...reply.summary, files: [], warnings: [] };
+        panel.state.runs = reply;
+        panel.update();
+        if (reply.active) {
+          void refreshRuns();
+        }
+      } catch {
+        // not converted (404): nothing to show
+      }
+    };
+
     const actions = {
       selectCell: (cellId: string | null, cellNumber: number | null) => {
         if (!current) {
@@ -159,6 +208,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             method: 'POST',
             body: JSON.stringify({ path: current.context.path })
           });
+          panel.state.runs = null;
+          void refreshRuns();
         } catch (error) {
           panel.state.conversionError = trans.__('Not converted: %1', describe(error));
           const body = error instanceof RequestError ? (error.body as any) : null;
@@ -168,6 +219,56 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.update();
       },
       recheck: checkNow,
+      startRun: async (values: Record<string, string>, tracking: boolean, resume?: string) => {
+        const pipeline = panel.state.conversion?.output;
+        if (!pipeline) {
+          return;
+        }
+        panel.state.runError = null;
+        try {
+          await requestAPI('run', {
+            method: 'POST',
+            body: JSON.stringify({
+              pipeline,
+              parameters: resume ? undefined : values,
+              tracking: tracking ? 'mlflow' : 'none',
+              resume
+            })
+          });
+        } catch (error) {
+          panel.state.runError = trans.__('Not started: %1', describe(error));
+        }
+        await refreshRuns();
+      },
+      stopRun: async () => {
+        const pipeline = panel.state.conversion?.output;
+        if (!pipeline) {
+          return;
+        }
+        try {
+          await requestAPI('run/stop', { method: 'POST', body: JSON.stringify({ pipeline }) });
+        } catch (error) {
+          panel.state.runError = trans.__('Cannot stop: %1', describe(error));
+        }
+        await refreshRuns();
+      },
+      openStep: (notebook: string, cell: number | null) => {
+        void app.commands.execute('docmanager:open', { path: notebook }).then(async widget => {
+          const opened = widget as NotebookPanel;
+          if (cell === null || !opened?.context) {
+            return;
+          }
+          await opened.context.ready;
+          // the executed step notebook marks each cell with the user's cell number
+          const index = opened.content.widgets.findIndex(
+            c => (c.model.getMetadata('nb2pipe') as any)?.cell === cell
+          );
+          if (index >= 0) {
+            opened.content.activeCellIndex = index;
+            void opened.content.scrollToItem(index, 'center');
+          }
+        });
+      },
       openFile: (path: string) => {
         void app.commands.execute('docmanager:open', { path });
       },
@@ -202,10 +303,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       panel.state.notebook = notebook ? notebook.context.path : null;
       panel.state.conversion = null;
       panel.state.conversionError = null;
+      panel.state.runs = null;
+      panel.state.runError = null;
+      window.clearTimeout(polling);
       panel.update();
       if (!notebook) {
         return;
       }
+      void findPipeline(notebook.context.path);
       void notebook.context.ready.then(() => {
         if (current !== notebook) {
           return;

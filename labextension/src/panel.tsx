@@ -17,9 +17,10 @@ import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { HintsModel, ICellGroup } from './model';
-import { IConvertReply, IDiagnostic } from './tokens';
+import { IRunActions, RunSection } from './runs';
+import { IConvertReply, IDiagnostic, IRunsReply } from './tokens';
 
-export interface IPanelActions {
+export interface IPanelActions extends IRunActions {
   selectCell(cellId: string | null, cellNumber: number | null): void;
   /** Fix this finding (`one`), or every finding of its rule. */
   applyFix(diagnostic: IDiagnostic, scope?: 'one' | 'all'): Promise<void>;
@@ -41,6 +42,9 @@ export interface IPanelState {
   conversionProblems: IDiagnostic[];
   fixing: string | null;
   fixError: string | null;
+  /** The converted pipeline's runs (polled while one goes). */
+  runs: IRunsReply | null;
+  runError: string | null;
 }
 
 export class HintsPanel extends ReactWidget {
@@ -62,7 +66,9 @@ export class HintsPanel extends ReactWidget {
     conversionError: null,
     conversionProblems: [],
     fixing: null,
-    fixError: null
+    fixError: null,
+    runs: null,
+    runError: null
   };
 
   get shown(): ISignal<this, void> {
@@ -223,7 +229,19 @@ function HintsView(props: {
             </ul>
           </div>
         )}
-        {state.conversion && <Conversion result={state.conversion} actions={actions} trans={trans} />}
+        {state.conversion && (
+          <Conversion result={state.conversion} runs={state.runs} actions={actions} trans={trans} />
+        )}
+        {state.conversion && (
+          <RunSection
+            key={state.conversion.output}
+            conversion={state.conversion}
+            runs={state.runs}
+            error={state.runError}
+            actions={actions}
+            trans={trans}
+          />
+        )}
       </section>
     </div>
     </>
@@ -315,13 +333,22 @@ function CellFindings(props: {
 
 function Conversion(props: {
   result: IConvertReply;
+  runs: IRunsReply | null;
   actions: IPanelActions;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { result, actions, trans } = props;
+  const { result, runs, actions, trans } = props;
+  const latest = runs?.runs[0];
+  const states = latest
+    ? Object.fromEntries(Object.entries(latest.steps).map(([name, step]) => [name, step.status]))
+    : {};
   return (
     <div className="nb2pipe-conversion">
-      <p>{trans.__('Wrote %1/ — run it with:', result.output)}</p>
+      <p>
+        {result.files.length
+          ? trans.__('Wrote %1/ — run it here, or with:', result.output)
+          : trans.__('%1/ — run it here, or with:', result.output)}
+      </p>
       <div className="nb2pipe-command-row">
         <pre className="nb2pipe-command">{result.command}</pre>
         <ToolbarButtonComponent
@@ -331,10 +358,11 @@ function Conversion(props: {
           onClick={() => Clipboard.copyToSystem(result.command)}
         />
       </div>
-      <Dag result={result} trans={trans} />
+      <Dag result={result} states={states} trans={trans} />
       {result.warnings.map((w, i) => (
         <p key={i} className="nb2pipe-warning">{w}</p>
       ))}
+      {result.files.length > 0 && (
       <details>
         <summary>{trans._n('%1 file', '%1 files', result.files.length)}</summary>
         <ul className="nb2pipe-files">
@@ -355,13 +383,19 @@ function Conversion(props: {
           ))}
         </ul>
       </details>
+      )}
     </div>
   );
 }
 
 /** The pipeline's DAG as a small SVG: one row per depth, edges as lines (dashed: ordering). */
-export function Dag(props: { result: IConvertReply; trans: TranslationBundle }): JSX.Element {
+export function Dag(props: {
+  result: Pick<IConvertReply, 'steps' | 'edges'>;
+  states?: Record<string, string>;
+  trans: TranslationBundle;
+}): JSX.Element {
   const { result, trans } = props;
+  const states = props.states ?? {};
   const depth = new Map<string, number>();
   for (const step of result.steps) {
     depth.set(step.name, Math.max(0, ...step.after.map(a => (depth.get(a) ?? 0) + 1)));
@@ -401,7 +435,10 @@ export function Dag(props: { result: IConvertReply; trans: TranslationBundle }):
       {result.steps.map(step => {
         const p = position.get(step.name)!;
         return (
-          <g key={step.name} transform={`translate(${p.x},${p.y})`} className="nb2pipe-node">
+          <g key={step.name} transform={`translate(${p.x},${p.y})`}
+             className={`nb2pipe-node${states[step.name] ? ' nb2pipe-node-' + states[step.name] : ''}`}
+             data-step={step.name} data-status={states[step.name] ?? ''}>
+            <title>{states[step.name] ? `${step.name}: ${states[step.name]}` : step.name}</title>
             <rect width={100} height={24} rx={4} />
             <text x={50} y={16} textAnchor="middle">{step.name}</text>
           </g>

@@ -83,6 +83,7 @@ export namespace CommandIDs {
   export const check = 'nb2pipe:check';
   export const convert = 'nb2pipe:convert';
   export const openRule = 'nb2pipe:open-rule';
+  export const run = 'nb2pipe:run';
 }
 
 /** A rule's page, as the server extension sends it (`GET nb2pipe/rules/CODE`). */
@@ -94,3 +95,36 @@ export interface IRulePage {
 }
 
 export const PLUGIN_ID = '@nb2pipe/labextension:plugin';
+
+/** A step of a run, as run.json records it (`notebook`: server-relative). */
+export interface IStepRun {
+  status: 'waiting' | 'running' | 'succeeded' | 'failed' | 'skipped' | string;
+  started: string | null;
+  finished: string | null;
+  seconds: number | null;
+  notebook: string | null;
+  error: { message?: string; cell?: number; line?: number; during?: string } | null;
+}
+
+/** A run, as `nb2pipe run` writes runs/RUN_ID/run.json. */
+export interface IRun {
+  run_id: string;
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted' | string;
+  parameters: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  seconds: number | null;
+  started: string | null;
+  steps: Record<string, IStepRun>;
+  tracking: { run_id?: string; experiment_id?: string; uri?: string };
+}
+
+/** What `POST nb2pipe/runs` answers: the pipeline's runs, newest first. */
+export interface IRunsReply {
+  pipeline: string;
+  active: { pid: number; started: string; command: string } | null;
+  runs: IRun[];
+  output?: string;
+  mlflow_ui: string | null;
+  /** The pipeline's steps, edges and parameters (as a conversion reply has them). */
+  summary: Omit<IConvertReply, 'files' | 'warnings'>;
+}

@@ -236,3 +236,122 @@ test('says so plainly when the server extension fails, and recovers', async ({ p
   await panel.locator('.nb2pipe-refresh').click();
   await expect(panel.locator('.nb2pipe-finding').first()).toBeVisible();
 });
+
+/** A notebook of two steps whose behaviour the test steers with flag files beside it:
+ * `slow.flag` makes the first step wait, `broken.flag` makes the second fail. */
+function steeredNotebook(): string {
+  const cell = (tags: string[], source: string) => ({
+    cell_type: 'code',
+    execution_count: null,
+    metadata: { tags },
+    outputs: [],
+    source
+  });
+  return JSON.stringify({
+    cells: [
+      cell(['imports'], 'import os\nimport time'),
+      cell(['pipeline-parameters'], 'N = 3'),
+      cell(['step:make'], 'while os.path.exists("slow.flag"):\n    time.sleep(0.2)\nvalues = list(range(N))'),
+      cell(['step:check'], 'assert not os.path.exists("broken.flag"), "broken.flag is there"\ntotal = sum(values)'),
+      cell(['pipeline-metrics'], 'total')
+    ],
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+test('runs the converted pipeline from the panel: run, failure, resume, stop', async ({
+  page,
+  tmpPath
+}) => {
+  await page.contents.uploadContent(steeredNotebook(), 'text', `${tmpPath}/steered.ipynb`);
+  await page.notebook.openByPath(`${tmpPath}/steered.ipynb`);
+  await page.notebook.activate('steered.ipynb');
+  const panel = await openHints(page);
+  await panel.locator('.nb2pipe-convert-button').click();
+  const form = panel.locator('.nb2pipe-run-form');
+  await expect(form.locator('input[name="N"]')).toHaveValue('3', { timeout: 60000 });
+
+  // Run, with a parameter typed in the form: the steps turn green on the DAG
+  await form.locator('input[name="N"]').fill('5');
+  await form.locator('.nb2pipe-tracking input').uncheck();
+  const started = Date.now();
+  await form.locator('.nb2pipe-run-button').click();
+  await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toBeVisible({ timeout: 10000 });
+  test.info().annotations.push({ type: 'run-start-ms', description: String(Date.now() - started) });
+  await expect(panel.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'succeeded', {
+    timeout: 60000
+  });
+  await expect(panel.locator('.nb2pipe-dag .nb2pipe-node-succeeded')).toHaveCount(3);
+  await expect(panel.locator('.nb2pipe-runs-table tbody tr')).toHaveCount(1);
+  await expect(panel.locator('.nb2pipe-runs-table tbody tr').first()).toContainText('N=5');
+  await expect(panel.locator('.nb2pipe-runs-table tbody tr').first()).toContainText('10');
+
+  // A failing step: its place, and its executed notebook opened at the failing cell
+  await page.contents.uploadContent('', 'text', `${tmpPath}/broken.flag`);
+  await form.locator('.nb2pipe-run-button').click();
+  await expect(panel.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'failed', {
+    timeout: 60000
+  });
+  const failed = panel.locator('.nb2pipe-step[data-step="check"]');
+  await expect(failed).toContainText('cell 4, line 1: AssertionError: broken.flag is there');
+  await failed.locator('.nb2pipe-open-step').click();
+  await expect(page.locator('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel')).toHaveText(
+    'check.ipynb'
+  );
+  await expect(page.locator('.jp-NotebookPanel:visible .jp-Cell.jp-mod-active')).toContainText(
+    'broken.flag'
+  );
+  await page.notebook.activate('steered.ipynb');
+
+  // Resume, once the cause is gone: the failed step runs again and the run succeeds
+  await page.contents.deleteFile(`${tmpPath}/broken.flag`);
+  await panel.locator('.nb2pipe-resume-button').click();
+  await expect(panel.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'succeeded', {
+    timeout: 60000
+  });
+  await expect(panel.locator('.nb2pipe-runs-table tbody tr')).toHaveCount(2);
+
+  // Stop: the running step is interrupted, as Ctrl-C would; Resume is offered
+  await page.contents.uploadContent('', 'text', `${tmpPath}/slow.flag`);
+  await form.locator('.nb2pipe-run-button').click();
+  await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toHaveClass(/nb2pipe-step-running/, {
+    timeout: 60000
+  });
+  await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toContainText('running');
+  await panel.locator('.nb2pipe-stop-button').click();
+  await expect(panel.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'interrupted', {
+    timeout: 30000
+  });
+  await expect(panel.locator('.nb2pipe-resume-button')).toBeVisible();
+  await page.contents.deleteFile(`${tmpPath}/slow.flag`);
+
+  // A reload finds the pipeline and its runs again
+  await page.evaluate(() => window.location.reload());
+  await page.waitForFunction(() => (window as any).jupyterapp?.commands?.hasCommand('nb2pipe:open-hints'), null, {
+    timeout: 60000
+  });
+  await page.locator('.jp-NotebookPanel:visible').first().waitFor({ timeout: 60000 });
+  const again = await openHints(page);
+  await expect(again.locator('.nb2pipe-runs-table tbody tr')).toHaveCount(3, { timeout: 20000 });
+
+  // docs/lab.md's pictures of the run and the runs, light and dark
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.sidebar.close('left');
+  await again.locator('.nb2pipe-run').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('lab-run.png') });
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
+      theme: 'JupyterLab Dark'
+    });
+  });
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout: 30000 });
+  await page.screenshot({ path: screenshotPath('lab-run-dark.png') });
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
+      theme: 'JupyterLab Light'
+    });
+  });
+});

@@ -162,7 +162,13 @@ def status(body: bytes, root: str) -> tuple[int, dict]:
         if len(runs) >= 50:
             break
     going = active(folder)
-    reply: dict = {"pipeline": relative, "active": going, "runs": runs,
+    from nb2pipe.pipeline.model import Pipeline
+    from nb2pipe.server.work import pipeline_summary
+
+    with open(os.path.join(folder, "pipeline.json"), encoding="utf-8") as handle:
+        summary = pipeline_summary(Pipeline.from_json(handle.read()),
+                                   os.path.relpath(folder, root).replace(os.sep, "/"))
+    reply: dict = {"pipeline": relative, "active": going, "runs": runs, "summary": summary,
                    "mlflow_ui": os.environ.get("NB2PIPE_MLFLOW_UI") or None}
     log = going["log"] if going else _last_log(folder, root)
     if log:

@@ -225,15 +225,21 @@ def convert(body: bytes, root: str) -> tuple[int, dict]:
                      "diagnostics": [d.to_dict() for d in error.diagnostics]}
     except ConvertError as error:
         return 409, {"error": {"message": str(error)}}
-    pipeline = conversion.pipeline
-    payload: dict[str, Any] = {
-        "output": output_relative, "files": sorted(conversion.files),
+    payload: dict[str, Any] = {**pipeline_summary(conversion.pipeline, output_relative),
+                               "files": sorted(conversion.files),
+                               "warnings": conversion.warnings}
+    return 200, payload
+
+
+def pipeline_summary(pipeline, output_relative: str) -> dict:
+    """What the panel shows of a converted pipeline: its steps and edges (the DAG), its
+    parameters (the run form) and the command that runs it."""
+    return {
+        "output": output_relative,
         "steps": [{"name": s.name, "after": s.after, "inputs": sorted(s.inputs),
                    "outputs": s.outputs} for s in pipeline.steps],
         "edges": [{"source": e.source, "target": e.target, "kind": e.kind}
                   for e in pipeline.edges],
         "parameters": [{"name": p.name, "type": p.type, "default": p.default}
                        for p in pipeline.parameters],
-        "command": f"nb2pipe run {shlex.quote(output_relative)}",
-        "warnings": conversion.warnings}
-    return 200, payload
+        "command": f"nb2pipe run {shlex.quote(output_relative)}"}
