@@ -439,3 +439,32 @@ def stage_data(data_dir: str, paths: list) -> str | None:
         filesystem.get(source, target, recursive=filesystem.isdir(source))
     os.chdir(work)
     return work
+
+
+# -- where a component failed, in the notebook's terms (issue H) -----------------------------
+
+def failure_place(function: str, here: int, cells: list) -> None:
+    """Make a component's traceback end with the notebook cell and the line in it: the
+    component's own frame gives the line that was running; ``cells`` are ``(first, last,
+    number)`` line ranges counted from ``here`` (the line of the component's first
+    statement). What it prints: ``nb2pipe: failed in cell 5, line 3``."""
+    import sys
+
+    previous = sys.excepthook
+
+    code = sys._getframe(1).f_code  # the component's (a library's `fit` has its name too)
+
+    def hook(kind, value, traceback):
+        previous(kind, value, traceback)
+        line, entry = None, traceback
+        while entry is not None:  # the component's own frame: the line that was running
+            if entry.tb_frame.f_code is code and code.co_name == function:
+                line = entry.tb_lineno
+            entry = entry.tb_next
+        for first, last, number in cells if line is not None else ():
+            if first <= line - here <= last:
+                print(f"nb2pipe: failed in cell {number}, line {line - here - first + 1}",
+                      file=sys.stderr, flush=True)
+                break
+
+    sys.excepthook = hook

@@ -195,3 +195,13 @@ def test_progress_shows_the_step_and_cell_on_a_terminal_only(tmp_path):
     piped = subprocess.run(nb2pipe, cwd=tmp_path, capture_output=True, text=True)
     assert piped.returncode == 0
     assert "· cell" not in piped.stderr and "[1/2] wait" in piped.stderr  # logs stay plain
+
+
+def test_a_kfp_local_failure_names_the_cell_and_line_too(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb", PLACES)
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", tmp_path / "pipeline", "--engine", "kfp-local",
+                           "--tracking", "none")
+    assert code != 0
+    assert "step `fit` failed in cell 5, line 3: ValueError" in err, err

@@ -158,7 +158,8 @@ class KfpLocalRunner(Runner):
             step_record.status = "succeeded" if done else (
                 "failed" if error and (this_failed or failed_task is None) else "skipped")
             if not done and error and this_failed:
-                step_record.error = {"message": error.splitlines()[0][:500]}
+                step_record.error = {"message": error.splitlines()[0][:500],
+                                     **_place_in(os.path.join(folder, "kfp.log"))}
         if error and not any(s.status == "failed" and s.error for s in record.steps.values()):
             first = next((s for s in record.steps.values() if s.status != "succeeded"), None)
             if first is not None:
@@ -168,6 +169,19 @@ class KfpLocalRunner(Runner):
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _FAILED_TASK = re.compile(r"Inner task failed: '([^']+)'")
+
+
+_PLACE = re.compile(r"nb2pipe: failed in cell (\d+), line (\d+)")
+
+
+def _place_in(log_path: str) -> dict:
+    """The notebook cell and line a failing component named in kfp's log (the last one)."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            found = _PLACE.findall(_ANSI.sub("", handle.read()))
+    except OSError:
+        return {}
+    return {"cell": int(found[-1][0]), "line": int(found[-1][1])} if found else {}
 
 
 def _raised_in(log_path: str) -> str:

@@ -174,7 +174,10 @@ def _runtime_source() -> str:
         .replace("value: Any, depth: int = 0) -> bool:", "value, depth=0):")
     data = (inspect.getsource(runtime.data_key) + "\n" + inspect.getsource(runtime.stage_data)) \
         .replace("data_key(", "_nb2pipe_data_key(").replace("stage_data(", "_nb2pipe_stage_data(")
-    return "\n".join([RUNTIME, by_value, change, is_json, data])
+    place = inspect.getsource(runtime.failure_place).replace(
+        "def failure_place(function: str, here: int, cells: list) -> None:",
+        "def _nb2pipe_failure_place(function, here, cells):")
+    return "\n".join([RUNTIME, by_value, change, is_json, data, place])
 
 
 class KfpTarget:
@@ -316,6 +319,19 @@ def step_reads(pipeline: Pipeline, notebook: Notebook, step: Step,
     return list(dict.fromkeys(reads))
 
 
+def _failure_hook(body: list[str], cell_code: list[tuple[int, int]], function: str) -> str:
+    """The line that makes a failing component name its notebook cell and line: each cell's
+    line range, counted from the component's first statement (``_nb2pipe_here``)."""
+    starts, line = [], 0
+    for part in body:
+        starts.append(line)
+        line += part.count("\n") + 1
+    here = starts[next(i for i, part in enumerate(body) if part.startswith("_nb2pipe_here"))]
+    cells = [(starts[index] - here, starts[index] - here + body[index].count("\n"), number)
+             for index, number in cell_code]
+    return f"_nb2pipe_failure_place({function!r}, _nb2pipe_here, {cells!r})"
+
+
 def _ship_modules(modules: dict[str, str]) -> list[str]:
     """Component code that recreates the notebook's local modules (``preamble.py``…) in a
     scratch folder on the import path: a pod has no notebook folder to import them from."""
@@ -350,7 +366,9 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                   f"{kfp_default(pipeline.parameter(name))!r}" for name in step.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
                   'nb2pipe_validation: str = ""', 'nb2pipe_data_dir: str = ""']
-    body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""']
+    body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""',
+                       "_nb2pipe_here = __import__('sys')._getframe().f_lineno"]
+    cell_code: list[tuple[int, int]] = []  # (index in body, the cell's number)
     helpers = set().union(*(part.helpers for part in shared))
     literal = [name for name in step.parameters
                if pipeline.parameter(name).type == LITERAL]
@@ -362,6 +380,8 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     body += [part.source.strip() for part in shared if part.source.strip()]
     body += _runtime_source().strip("\n").split("\n")
     body += VALIDATE.strip("\n").split("\n")
+    place_at = len(body)
+    body.append("")  # where the failure hook goes, once the cells' lines are known
     body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
                 f"{step.autolog!r})")
     reads = step_reads(pipeline, notebook, step, rendered)
@@ -380,10 +400,14 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                 f"NotImplementedError there)")
         body += [f"import {m}" for m in sorted(converted.imports)]
         body.append(f"# cell {cell.number}")
+        cell_code.append((len(body), cell.number))
         body.append(converted.source.strip("\n"))
     if helpers:  # what translated magics use (`%%capture` → _Captured), before any cell
         modules, code = helper_code(helpers)
-        body[1:1] = [f"import {m}" for m in sorted(modules)] + code.split("\n")
+        added = [f"import {m}" for m in sorted(modules)] + code.split("\n")
+        body[1:1] = added
+        place_at += len(added)
+        cell_code = [(index + len(added), number) for index, number in cell_code]
     if step.kind == "metrics":
         body.append("_values = {" + ", ".join(f"{m!r}: {m}" for m in step.metrics) + "}")
         body += ["for _name, _value in _values.items():",
@@ -403,6 +427,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
             body.append(f"_nb2pipe_validate({step.name!r}, {name!r}, {name}, "
                         f"nb2pipe_validation)")
     body += ["if _mlflow is not None:", f"{INDENT}_mlflow.end_run()"]
+    body[place_at] = _failure_hook(body, cell_code, component_name(step, pipeline))
     text = "\n".join(body)
     return [decorator, f"def {component_name(step, pipeline)}(" + ", ".join(arguments) + "):",
             indent_code(text, INDENT)]
