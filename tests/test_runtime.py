@@ -191,3 +191,30 @@ def test_values_cross_steps_with_their_exact_types(tmp_path, value):
     assert back.attrs == value.attrs
     if record["format"] != "parquet":
         assert any(note.startswith("parquet") for note in record["not"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(value=frames())
+def test_values_cross_kubeflow_components_with_their_exact_types(tmp_path_factory, value):
+    """The same on the Kubeflow engine: the save and load code every component inlines
+    (kfp/pipeline.py), on kfp's own artifact objects."""
+    from kfp import dsl
+
+    from nb2pipe.targets.kfp import _runtime_source
+
+    inlined: dict = {}
+    exec(compile(_runtime_source(), "<component runtime>", "exec"), inlined)
+    folder = tmp_path_factory.mktemp("artifact")
+    produced = dsl.Dataset(uri=str(folder / "value"), metadata={})
+    inlined["_nb2pipe_save"](value, produced, "step", "value")
+    consumed = dsl.Dataset(uri=produced.uri, metadata=dict(produced.metadata))
+    back = inlined["_nb2pipe_load"](consumed)
+    if isinstance(value, pd.Series):
+        pd.testing.assert_series_equal(back, value, check_exact=True, check_index_type=True,
+                                       check_categorical=True, check_freq=False)
+    else:
+        pd.testing.assert_frame_equal(back, value, check_exact=True, check_index_type=True,
+                                      check_column_type=True, check_categorical=True,
+                                      check_freq=False)
+    assert back.attrs == value.attrs
