@@ -31,11 +31,18 @@ from nb2pipe.pipeline.literals import LITERAL
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
+from nb2pipe.targets.kfp_cluster import (
+    BASE_IMAGE,
+    dockerfile,
+    failure_hook,
+    runtime_packages,
+    ship_modules,
+    step_reads,
+)
 from nb2pipe.targets.kfp_level1 import VALIDATE, gate_components, gate_tasks, has_gate
 from nb2pipe.targets.project import requirements_for, shipped_modules
 from nb2pipe.targets.pythonize import Pythonized, helper_code, pythonize
 
-BASE_IMAGE = "python:3.11-slim"
 _TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
           "dict": "dict"}
 
@@ -202,43 +209,6 @@ class KfpTarget:
         return rendered
 
 
-def runtime_packages(pipeline: Pipeline, notebook: Notebook, required: set[str]) -> list[str]:
-    """What the components need besides the notebook's imports, pinned as installed here:
-    nb2pipe's runtime (data validation, the model gate; with pandera and MLflow's client),
-    cloudpickle when a function or class the notebook defines crosses components, fsspec and
-    s3fs when steps read data files from the pipeline's data folder."""
-    packages = [f"nb2pipe[run,tracking]=={__version__}"]
-    if _defines_code(pipeline, notebook) and "cloudpickle" not in required:
-        packages.append(_pinned("cloudpickle"))
-    if pipeline.data:
-        packages += [_pinned(name) for name in ("fsspec", "s3fs") if name not in required]
-    return packages
-
-
-def dockerfile(pipeline: Pipeline, runtime: list[str]) -> str:
-    """An image with everything the components install when they start: built once, pushed,
-    and named with ``convert --image``, the components start at once and offline."""
-    listed = " \\\n    ".join(f'"{p}"' for p in [*runtime, _pinned("kfp")])
-    return f"""# The image of the Kubeflow components of `{pipeline.name}`, written by nb2pipe {__version__}.
-# It holds what the components would otherwise install at every start: the notebook's imports
-# (requirements.txt) and what the components need besides (nb2pipe's runtime, MLflow's client,
-# fsspec for the data folder, the kfp SDK). Build it from the pipeline's folder, push it where
-# the cluster pulls images from, and convert again with --image:
-#
-#   docker build -f kfp/Dockerfile -t REGISTRY/{pipeline.name}:1 .
-#   docker push REGISTRY/{pipeline.name}:1
-#   nb2pipe convert NOTEBOOK -o DIR --image REGISTRY/{pipeline.name}:1
-#
-# Where nb2pipe is not on your package index, build its wheel (`pip wheel --no-deps
-# NB2PIPE_SOURCE -w kfp/`) and install it first: COPY kfp/nb2pipe-*.whl /tmp/ and add
-# /tmp/nb2pipe-*.whl to the pip line.
-FROM {BASE_IMAGE}
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir -r /tmp/requirements.txt \\
-    {listed}
-"""
-
-
 def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
                rendered: Rendered) -> str:
     analysis = NotebookAnalysis(notebook)
@@ -279,7 +249,7 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
     ]
     shared = [pythonize(notebook.cells[index].source)
               for index in pipeline.imports + pipeline.functions]
-    ship = _ship_modules(shipped_modules(notebook))
+    ship = ship_modules(shipped_modules(notebook))
     for step in pipeline.steps:
         lines += ["", *_component(pipeline, notebook, analysis, step, shared, rendered, ship),
                   ""]
@@ -291,65 +261,6 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
               f"{INDENT * 2}{function}, os.path.join(os.path.dirname(__file__), "
               f"\"pipeline.yaml\"))", ""]
     return "\n".join(lines)
-
-
-def step_reads(pipeline: Pipeline, notebook: Notebook, step: Step,
-               rendered: Rendered | None = None) -> list[str]:
-    """The path expressions of the data files ``step`` reads, as the component evaluates them
-    (with its parameters). A path computed at run time cannot become an input: a warning
-    names its cell and line."""
-    from nb2pipe.analysis.inputs import Unresolved, resolve
-
-    defaults = {p.name: p.default for p in pipeline.parameters}
-    reads = []
-    for read in pipeline.data:
-        if read.get("step") != step.name:
-            continue
-        try:
-            resolve(read["path"], defaults)
-        except Unresolved:
-            if rendered is not None:
-                rendered.warnings.append(
-                    f"cell {notebook.cells[read['cell']].number}, line {read['line']}: "
-                    f"`{read['path']}` is computed at run time, so it cannot become an input "
-                    f"of the Kubeflow pipeline (a pod will not find it): make it a literal "
-                    f"path or a parameter")
-            continue
-        reads.append(read["path"])
-    return list(dict.fromkeys(reads))
-
-
-def _failure_hook(body: list[str], cell_code: list[tuple[int, int]], function: str) -> str:
-    """The line that makes a failing component name its notebook cell and line: each cell's
-    line range, counted from the component's first statement (``_nb2pipe_here``)."""
-    starts, line = [], 0
-    for part in body:
-        starts.append(line)
-        line += part.count("\n") + 1
-    here = starts[next(i for i, part in enumerate(body) if part.startswith("_nb2pipe_here"))]
-    cells = [(starts[index] - here, starts[index] - here + body[index].count("\n"), number)
-             for index, number in cell_code]
-    return f"_nb2pipe_failure_place({function!r}, _nb2pipe_here, {cells!r})"
-
-
-def _ship_modules(modules: dict[str, str]) -> list[str]:
-    """Component code that recreates the notebook's local modules (``preamble.py``…) in a
-    scratch folder on the import path: a pod has no notebook folder to import them from."""
-    if not modules:
-        return []
-    entries = "".join(f"\n{INDENT}{path!r}: {source!r}," for path, source in modules.items())
-    return [
-        "# The notebook's local modules, shipped inside the component (not on PyPI).",
-        "import os as _os, sys as _sys, tempfile as _tempfile",
-        "_nb2pipe_modules = {" + entries + "\n}",
-        "_nb2pipe_module_dir = _tempfile.mkdtemp(prefix='nb2pipe-modules-')",
-        "for _path, _text in _nb2pipe_modules.items():",
-        f"{INDENT}_file = _os.path.join(_nb2pipe_module_dir, *_path.split('/'))",
-        f"{INDENT}_os.makedirs(_os.path.dirname(_file), exist_ok=True)",
-        f"{INDENT}with open(_file, 'w', encoding='utf-8') as _handle:",
-        f"{INDENT * 2}_handle.write(_text)",
-        "_sys.path.insert(0, _nb2pipe_module_dir)",
-    ]
 
 
 def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysis, step: Step,
@@ -427,7 +338,7 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
             body.append(f"_nb2pipe_validate({step.name!r}, {name!r}, {name}, "
                         f"nb2pipe_validation)")
     body += ["if _mlflow is not None:", f"{INDENT}_mlflow.end_run()"]
-    body[place_at] = _failure_hook(body, cell_code, component_name(step, pipeline))
+    body[place_at] = failure_hook(body, cell_code, component_name(step, pipeline))
     text = "\n".join(body)
     return [decorator, f"def {component_name(step, pipeline)}(" + ", ".join(arguments) + "):",
             indent_code(text, INDENT)]
@@ -491,30 +402,6 @@ def _settings(step: Step) -> list[str]:
         lines.append(f"kubernetes.use_secret_as_env({task}, secret_name={secret['secret']!r}, "
                      f"secret_key_to_env={{{secret['key']!r}: {secret['env']!r}}})")
     return lines
-
-
-def _defines_code(pipeline: Pipeline, notebook: Notebook) -> bool:
-    """Whether the pipeline's cells define a function, lambda or class (whose values, or
-    instances, may cross components: those go by value, with cloudpickle)."""
-    import ast
-
-    cells = pipeline.functions + [i for step in pipeline.steps for i in step.cells]
-    for index in cells:
-        tree = notebook.cells[index].tree
-        if tree is not None and any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                      ast.ClassDef, ast.Lambda))
-                                    for node in ast.walk(tree)):
-            return True
-    return False
-
-
-def _pinned(distribution: str) -> str:
-    from importlib import metadata
-
-    try:
-        return f"{distribution}=={metadata.version(distribution)}"
-    except metadata.PackageNotFoundError:
-        return distribution
 
 
 def _needs_kubernetes(pipeline: Pipeline) -> bool:
