@@ -135,6 +135,12 @@ def test_submit_dry_run_needs_no_host_and_lists_the_uploads(study):
     assert request["data"]["would_upload_to"] == "s3://study-data/v2"
     assert [f["key"] for f in request["data"]["files"]] == ["data.csv"]
     assert request["runs"][0]["arguments"]["nb2pipe_data_dir"] == "s3://study-data/v2"
+    # the data folder as a parameter, as Kubeflow users write it
+    code, out, err = run_cli("submit", folder / "pipeline", "--dry-run", "-p",
+                             "DATA_DIR=s3://study-data/v3", "-p", "C=0.5")
+    assert code == 0, err
+    arguments = json.loads(out)["runs"][0]["arguments"]
+    assert arguments["nb2pipe_data_dir"] == "s3://study-data/v3" and arguments["C"] == 0.5
     # without a data folder, a real submit stops before sending anything, and says why
     code, _, err = run_cli("submit", folder / "pipeline", "--host", "http://127.0.0.1:9")
     assert code == 2 and "--upload s3://BUCKET/PREFIX" in err

@@ -72,6 +72,11 @@ def run(args) -> int:
         if args.resume and args.if_changed:
             raise UsageError("--if-changed decides whether to start a run: drop --resume")
         sets = None
+        if args.engine == "kfp-local" and not args.data_dir:
+            from nb2pipe.run.params import split_data_dir
+
+            args.parameter, args.data_dir = split_data_dir(source.pipeline.parameters,
+                                                           args.parameter)
         if not args.resume:
             from nb2pipe.run.params import parameter_sets
 

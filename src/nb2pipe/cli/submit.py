@@ -42,6 +42,16 @@ def run(args) -> int:
     from nb2pipe.run.source import RunError
     from nb2pipe.submit import SubmitError, data_plan, data_summary, dry_run, plan, submit
 
+    if not args.data_dir:  # `-p DATA_DIR=s3://…`, when the notebook has no such parameter
+        from nb2pipe.run.params import split_data_dir
+        from nb2pipe.run.source import RunError as SourceError
+        from nb2pipe.run.source import load_source
+
+        try:
+            parameters = load_source(args.source).pipeline.parameters
+        except SourceError as error:
+            raise UsageError(str(error)) from None
+        args.parameter, args.data_dir = split_data_dir(parameters, args.parameter)
     if args.upload and args.data_dir:
         raise UsageError("--upload URI also has the steps read from URI: drop --data-dir")
     data_dir = args.upload or args.data_dir

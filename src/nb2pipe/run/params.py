@@ -160,3 +160,23 @@ def _load_file(path: str) -> dict:
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected a mapping of parameter names to values")
     return data
+
+
+#: ``-p DATA_DIR=s3://bucket/prefix``: the pipeline's data folder, when the notebook has no
+#: parameter of that name (Kubeflow runs read the notebook's data files from there).
+DATA_DIR = "DATA_DIR"
+
+
+def split_data_dir(parameters: list[Parameter], cli: list[str]) -> tuple[list[str], str | None]:
+    """``cli`` without a ``-p DATA_DIR=URI`` that names the data folder, and that URI (None
+    when there is none, or when DATA_DIR is one of the notebook's own parameters)."""
+    if any(p.name == DATA_DIR for p in parameters):
+        return list(cli), None
+    kept, uri = [], None
+    for item in cli:
+        name, sep, text = item.partition("=")
+        if sep and name.strip() == DATA_DIR:
+            uri = text.strip()
+        else:
+            kept.append(item)
+    return kept, uri
