@@ -344,3 +344,19 @@ def test_the_proposal_does_not_depend_on_the_hash_seed(tmp_path, sample):
             p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in files)
         digests.add(hashlib.sha256(blob).hexdigest())
     assert len(digests) == 1
+
+
+def test_an_empty_parameters_cell_from_fix_stays_the_parameters_cell(tmp_path):
+    """`check --fix` may add a parameters cell with no values yet (only its comment);
+    `convert --auto` then failed with NB401 (it gave that cell the next step's tag, as it does
+    comment-only cells) — found by the fidelity benchmark's seeded table."""
+    from tests.helpers import run_cli, write_notebook
+
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["parameters"]\n# Parameters: `nb2pipe run -p NAME=VALUE`.\n'
+                   '# %%\nimport numpy as np\n# %%\nvalues = np.arange(5)\n'
+                   '# %%\ntotal = values.sum()\nprint(total)\n')
+    code, _, err = run_cli("convert", "--auto", tmp_path / "nb.ipynb", "-o",
+                           tmp_path / "pipeline")
+    assert code == 0, err
+    assert "NB401" not in err

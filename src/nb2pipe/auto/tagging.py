@@ -9,6 +9,10 @@ from nb2pipe.analysis.facts import dotted_name
 from nb2pipe.auto.model import Proposal, ProposedStep, Work
 from nb2pipe.editor import NotebookEditor
 
+#: Tags that give a cell its role already: a comment-only cell with one is not a step's.
+_KEEPS_ITS_ROLE = frozenset({"parameters", "pipeline-parameters", "metrics", "pipeline-metrics",
+                             "imports", "functions", "skip"})
+
 
 class Tagging:
     """The tags of a :class:`~nb2pipe.auto.proposer.Proposer`."""
@@ -24,6 +28,8 @@ class Tagging:
             for index in group.cells:
                 editor.add_tags(index, [f"step:{name}"])
         for cell in self.notebook.code_cells:  # a comment-only cell goes with the step after it
+            if any(t in _KEEPS_ITS_ROLE or t.startswith("step:") for t in cell.tags):
+                continue  # (an empty parameters cell from `check --fix` stays the parameters)
             if self._only_notes(cell) and not cell.is_empty:
                 after = next((n for g, n in zip(groups, names) if g.cells[0] > cell.index), None)
                 if after is not None and not any(cell.index in cells
