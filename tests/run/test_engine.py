@@ -210,9 +210,10 @@ def test_plain_notebook_runs_as_one_step_with_parameters_and_sweeps(tmp_path, mo
     code, out, err = run_cli("run", "wine_report.ipynb", "-p", "MIN_ALCOHOL=12,14",
                              "--tracking", "none", "--no-html", "--jobs", "2")
     assert code == 0, err
-    assert "2 parameter sets: 2 runs" in err and out.count("succeeded") == 2
-    shares = sorted(json.loads((r / "run.json").read_text())["metrics"]["share"]
-                    for r in (tmp_path / "runs").iterdir())
+    assert "2 parameter sets: 2 runs" in err and out.count(": succeeded in") == 2
+    assert "sweep of 2 runs" in out  # and the table of the two
+    shares = sorted(json.loads(r.read_text())["metrics"]["share"]
+                    for r in (tmp_path / "runs").glob("*/run.json"))
     assert shares[0] < shares[1]
 
 
