@@ -136,7 +136,9 @@ function StepStates(props: { run: IRun; actions: IRunActions; trans: Translation
             <span className="nb2pipe-step-name">{name}</span>{' '}
             <span className="nb2pipe-step-status">
               {step.status === 'running'
-                ? trans.__('running, %1', elapsed(step.started))
+                ? step.cell
+                  ? trans.__('running cell %1, %2', step.cell, elapsed(step.started))
+                  : trans.__('running, %1', elapsed(step.started))
                 : step.status === 'succeeded' && step.seconds !== null
                   ? trans.__('succeeded in %1 s', step.seconds.toFixed(1))
                   : step.status}

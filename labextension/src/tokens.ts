@@ -104,6 +104,8 @@ export interface IStepRun {
   seconds: number | null;
   notebook: string | null;
   error: { message?: string; cell?: number; line?: number; during?: string } | null;
+  /** While it runs: the notebook cell running (as the user numbers it). */
+  cell?: number | null;
 }
 
 /** A run, as `nb2pipe run` writes runs/RUN_ID/run.json. */

@@ -344,7 +344,8 @@ async def test_a_run_started_from_jupyterlab_runs_in_the_background(jp_fetch, jp
     assert raised.value.code == 409
     await _wait_for(jp_fetch, "nb-pipeline",
                     lambda r: r["runs"] and r["runs"][0]["status"] == "running" and
-                    r["runs"][0]["steps"]["count"]["status"] == "running")
+                    r["runs"][0]["steps"]["count"]["status"] == "running" and
+                    r["runs"][0]["steps"]["count"].get("cell") == 2)  # the cell running
     await post(jp_fetch, "run/stop", {"pipeline": "nb-pipeline"})
     reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"])
     stopped = reply["runs"][0]

@@ -321,7 +321,8 @@ test('runs the converted pipeline from the panel: run, failure, resume, stop', a
   await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toHaveClass(/nb2pipe-step-running/, {
     timeout: 60000
   });
-  await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toContainText('running');
+  // the step's state says which cell runs: the loop waiting for slow.flag, cell 3
+  await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toContainText('running cell 3');
   await panel.locator('.nb2pipe-stop-button').click();
   await expect(panel.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'interrupted', {
     timeout: 30000

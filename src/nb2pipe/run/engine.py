@@ -335,6 +335,7 @@ class Runner:
                 kernel_name=KERNEL,
                 engine_name=register_engine(), km=kernel.manager,
                 progress_bar={"desc": step.name, "leave": False} if self.progress else False,
+                on_cell=lambda number: _running_cell(step_record, number, record, folder),
                 log_output=False, report_mode=False, request_save_on_cell_execute=False)
         except PapermillExecutionError as error:
             ok = False
@@ -346,6 +347,8 @@ class Runner:
         step_record.seconds = round(time.perf_counter() - started, 3)
         step_record.finished = now()
         step_record.status = "succeeded" if ok else "failed"
+        if ok:
+            step_record.cell = None  # (a failed step keeps the cell it stopped in)
         record.write(folder)
         if step_record.tracking_run_id:
             self._end_step_tracking(step, step_record, folder)
@@ -430,6 +433,13 @@ _GENERATED = {"nb2pipe-reset": "while resetting the kernel before the step",
 #: IPython: ``Input In [12]``, ``<ipython-input-12-…>``): its line is the line in the cell.
 _CELL_FRAME = re.compile(r"(?:Cell In ?\[\d*\]|Input In \[\d*\]|<ipython-input-[\w-]+>),? "
                          r"(?:in \S+\(\)?,? )?line (\d+)")
+
+
+def _running_cell(step_record, number: int, record, folder: str) -> None:
+    """Record the cell a step is running (the panel shows it); run.json is small."""
+    if step_record.cell != number:
+        step_record.cell = number
+        record.write(folder)
 
 
 def sweep_columns(sets: list[dict]) -> list[str]:

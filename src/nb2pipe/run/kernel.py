@@ -117,7 +117,18 @@ def _engine_class():
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
                                      stdout_file=None, stderr_file=None, start_timeout=60,
                                      execution_timeout=None, **kwargs):
+            on_cell = kwargs.pop("on_cell", None)
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            if on_cell is not None:  # the cell running, as the user numbers it
+                started = nb_man.cell_start
+
+                def cell_start(cell, cell_index=None, **more):
+                    number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
+                    if number:
+                        on_cell(number)
+                    return started(cell, cell_index, **more)
+
+                nb_man.cell_start = cell_start
             if getattr(nb_man, "pbar", None) is not None:
                 # the bar names the step and the cell as the user numbers it (tqdm adds
                 # the elapsed time): "train · cell 12"

@@ -29,6 +29,7 @@ class StepRecord:
     html: str | None = None
     error: dict | None = None  # cell, line, ename, evalue
     tracking_run_id: str | None = None
+    cell: int | None = None  # while it runs: the notebook cell (as the user numbers it) running
 
 
 @dataclass
