@@ -171,6 +171,18 @@ def frames(draw):
     return frame if draw(st.integers(0, 4)) else frame.iloc[:, 0]  # now and then a Series
 
 
+def _assert_same(back, value) -> None:
+    """The same frame or series: dtypes, index types and names, labels, attrs."""
+    if isinstance(value, pd.Series):
+        pd.testing.assert_series_equal(back, value, check_exact=True, check_index_type=True,
+                                       check_categorical=True, check_freq=False)
+    else:
+        pd.testing.assert_frame_equal(back, value, check_exact=True, check_index_type=True,
+                                      check_column_type=True, check_categorical=True,
+                                      check_freq=False)
+    assert back.attrs == value.attrs
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(value=frames())
@@ -181,14 +193,7 @@ def test_values_cross_steps_with_their_exact_types(tmp_path, value):
     another format carries it, and the record says why."""
     record = runtime.save(str(tmp_path), "step", "value", value)
     back = runtime.load(str(tmp_path), "step", "value")
-    if isinstance(value, pd.Series):
-        pd.testing.assert_series_equal(back, value, check_exact=True, check_index_type=True,
-                                       check_categorical=True, check_freq=False)
-    else:
-        pd.testing.assert_frame_equal(back, value, check_exact=True, check_index_type=True,
-                                      check_column_type=True, check_categorical=True,
-                                      check_freq=False)
-    assert back.attrs == value.attrs
+    _assert_same(back, value)
     if record["format"] != "parquet":
         assert any(note.startswith("parquet") for note in record["not"])
 
@@ -210,11 +215,4 @@ def test_values_cross_kubeflow_components_with_their_exact_types(tmp_path_factor
     inlined["_nb2pipe_save"](value, produced, "step", "value")
     consumed = dsl.Dataset(uri=produced.uri, metadata=dict(produced.metadata))
     back = inlined["_nb2pipe_load"](consumed)
-    if isinstance(value, pd.Series):
-        pd.testing.assert_series_equal(back, value, check_exact=True, check_index_type=True,
-                                       check_categorical=True, check_freq=False)
-    else:
-        pd.testing.assert_frame_equal(back, value, check_exact=True, check_index_type=True,
-                                      check_column_type=True, check_categorical=True,
-                                      check_freq=False)
-    assert back.attrs == value.attrs
+    _assert_same(back, value)
