@@ -413,8 +413,9 @@ def data_key(path: str) -> str:
 def stage_data(data_dir: str, paths: list) -> str | None:
     """Copy the files a step reads (``paths``, as the notebook names them) from ``data_dir``
     into a new working folder laid out like the notebook's, and work there (an absolute path
-    is written where the notebook reads it). Nothing happens without a ``data_dir``. A file
-    missing there is reported and left for the step's own code to fail on, as it would."""
+    is written where the notebook reads it, unless a file is there already: on this machine
+    that is the user's own, never overwritten). Nothing happens without a ``data_dir``. A
+    file missing there is reported and left for the step's own code to fail on, as it would."""
     if not data_dir:
         return None
     import os
@@ -431,6 +432,8 @@ def stage_data(data_dir: str, paths: list) -> str | None:
     for path in dict.fromkeys(str(p) for p in paths):
         source = root.rstrip("/") + "/" + data_key(path)
         target = path if os.path.isabs(path) else os.path.normpath(os.path.join(work, path))
+        if os.path.isabs(path) and os.path.exists(path):
+            continue  # read where it is: staging must not replace a file of the machine's
         if not filesystem.exists(source):
             print(f"nb2pipe: {path!r} is not in the pipeline's data folder "
                   f"({data_dir.rstrip('/')}/{data_key(path)})", file=sys.stderr)

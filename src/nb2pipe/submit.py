@@ -67,14 +67,10 @@ def _pipeline_inputs(package: str) -> dict:
 def data_plan(folder: str, cli=(), file=None) -> list:
     """The data files the runs read (every parameter set's), as :mod:`nb2pipe.run.datadir`
     finds them in the notebook's folder."""
-    from nb2pipe.run.datadir import data_files
+    from nb2pipe.run.datadir import sweep_data_files
 
     source = load_source(folder)
-    found = {}
-    for values in parameter_sets(source.pipeline.parameters, cli, file):
-        for data in data_files(source.pipeline, source.work_dir, values):
-            found.setdefault(data.path, data)
-    return list(found.values())
+    return sweep_data_files(source, parameter_sets(source.pipeline.parameters, cli, file))
 
 
 def data_summary(files: list, upload: str | None, data_dir: str | None) -> dict:

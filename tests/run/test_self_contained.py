@@ -5,6 +5,7 @@ comes from a real S3-compatible server on localhost (moto's server mode)."""
 
 import json
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,22 @@ def test_a_path_computed_at_run_time_is_a_convert_warning_with_its_place(tmp_pat
     code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
     assert code == 0, err
     assert 'cell 1, line 3: `sorted(glob.glob("*.csv"))[0]` is computed at run time' in err
+
+
+def test_staging_never_replaces_a_file_of_this_machine(tmp_path, monkeypatch):
+    """A notebook that reads an absolute path gets that file from the data folder on a pod;
+    here, where the path exists, the user's file is read where it is, never overwritten."""
+    from nb2pipe.runtime import data_key, stage_data
+
+    mine = tmp_path / "home" / "data.csv"
+    mine.parent.mkdir()
+    mine.write_text("mine\n")
+    store = tmp_path / "store"
+    staged = store / data_key(str(mine))
+    staged.parent.mkdir(parents=True)
+    staged.write_text("other version\n")
+    (store / "rel.csv").write_text("relative\n")
+    monkeypatch.chdir(tmp_path)
+    work = stage_data(store.as_uri(), [str(mine), "rel.csv"])
+    assert mine.read_text() == "mine\n"
+    assert (Path(work) / "rel.csv").read_text() == "relative\n"

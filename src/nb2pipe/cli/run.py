@@ -288,13 +288,12 @@ def _interrupted(runner, args) -> int:
 
 def _upload(source, sets: list[dict], uri: str, report) -> None:
     """The data files of every parameter set, to ``uri``, with what it took."""
-    from nb2pipe.run.datadir import data_files, upload
+    from nb2pipe.run.datadir import sweep_data_files, upload
 
-    files = {f.path: f for values in sets
-             for f in data_files(source.pipeline, source.work_dir, values)}
+    files = sweep_data_files(source, sets)
     if not files:
         report(f"no data files to upload to {uri} (the notebook reads none by a known path)")
         return
-    sent, seconds = upload(list(files.values()), uri, report)
+    sent, seconds = upload(files, uri, report)
     report(f"uploaded {len(files)} data file{'s' if len(files) != 1 else ''} "
            f"({sent / 1e6:.1f} MB) to {uri} in {seconds:.1f} s")

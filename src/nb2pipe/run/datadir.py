@@ -31,6 +31,15 @@ class DataFile:
         return os.path.getsize(self.local)
 
 
+def sweep_data_files(source, sets: list[dict]) -> list[DataFile]:
+    """The data files of every parameter set of a run or a submission, each once."""
+    found: dict[str, DataFile] = {}
+    for values in sets:
+        for data in data_files(source.pipeline, source.work_dir, values):
+            found.setdefault(data.path, data)
+    return list(found.values())
+
+
 def data_files(pipeline, work_dir: str, parameters: dict) -> list[DataFile]:
     """The data files ``pipeline`` reads with these ``parameters``, found under ``work_dir``
     (the notebook's folder). Paths computed at run time are left out (convert warned)."""

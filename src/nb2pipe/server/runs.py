@@ -74,7 +74,10 @@ def active(folder: str) -> dict | None:
         return None
     if isinstance(job.get("pid"), int) and _alive(job["pid"]):
         return job
-    os.replace(path, path + ".done")  # it ended: keep the record of the last one
+    try:
+        os.replace(path, path + ".done")  # it ended: keep the record of the last one
+    except OSError:
+        pass  # another request moved it first
     return None
 
 
