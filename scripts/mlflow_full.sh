@@ -10,7 +10,6 @@ if [ -x "$VENV/bin/mlflow" ]; then
   exit 0
 fi
 echo "setup: installing mlflow==3.17.2 with its tracking server into $VENV" \
-     "(for the tests against a real server; about a minute, once) …" >&2
+     "(for the tests against a real server; 2–9 minutes once, on a busy 2-core machine) …" >&2
 python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --progress-bar off "mlflow==3.17.2" 2>&1 \
-  | { grep -v "^WARNING: Location" || true; } >&2
+scripts/pip_progress.sh "$VENV/bin/python" "$VENV/pip-install.log" "mlflow==3.17.2"

@@ -35,9 +35,8 @@ trap 'echo "setup failed; pip'"'"'s whole output is in .venv/pip-install.log" >&
 say "upgrading pip in .venv …"
 .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | quiet
 say "installing nb2pipe with kfp, papermill, MLflow, pandera, JupyterLab and the test tools" \
-      "(about 2 minutes the first time; one line per package) …"
-# pip's own one-line-per-package progress, without its download bars; the whole log is kept
-.venv/bin/python -m pip install --progress-bar off -e ".[test]" 2>&1 | tee .venv/pip-install.log \
-  | { grep -E "^(Collecting|Building|Successfully|ERROR|error)" || true; } | sed -u 's/^/  /' >&2
+      "(about 6 minutes the first time on a busy 2-core machine, less with pip's cache;" \
+      "a line per package as pip reaches it, and a line every 10 s while one takes long) …"
+scripts/pip_progress.sh .venv/bin/python .venv/pip-install.log -e ".[test]"
 trap - ERR
 .venv/bin/nb2pipe --version

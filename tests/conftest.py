@@ -11,6 +11,38 @@ SAMPLES = ROOT / "sample_notebooks"
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+def _git_status() -> set[str] | None:
+    """The repository's changed and untracked files, or None outside a git checkout."""
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(out.stdout.splitlines()) if out.returncode == 0 else None
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller, with or without xdist
+        session.config._nb2pipe_git_status = _git_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No test writes outside its temporary folders: the checkout is as the suite found it."""
+    before = getattr(session.config, "_nb2pipe_git_status", None)
+    if before is None or hasattr(session.config, "workerinput"):
+        return
+    after = _git_status() or set()
+    new = sorted(after - before)
+    if new:
+        print("\nerror: the test suite wrote into the repository:\n  " + "\n  ".join(new),
+              file=__import__("sys").stderr)
+        session.exitstatus = 1
+
+
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES

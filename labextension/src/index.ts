@@ -12,7 +12,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { checkIcon } from '@jupyterlab/ui-components';
 
-import { applyFixedNotebook, HintsModel, IEditableNotebook } from './model';
+import { applyFixedNotebook, HintsModel, IEditableNotebook, withCellIds } from './model';
 import { HintsPanel } from './panel';
 import { RequestError, requestAPI } from './request';
 import { openRulePage } from './rulepage';
@@ -77,7 +77,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       dirty = false;
-      const notebook = current.context.model.toJSON() as unknown as INotebookJSON;
+      const notebook = notebookJSON(current);
       void model.check(notebook, current.context.path);
     };
     const schedule = (): void => {
@@ -169,7 +169,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.state.fixError = null;
         panel.update();
         try {
-          const notebook = current.context.model.toJSON() as unknown as INotebookJSON;
+          const notebook = notebookJSON(current);
           const reply = await requestAPI<IFixReply>('fix', {
             method: 'POST',
             body: JSON.stringify({
@@ -381,6 +381,7 @@ function editable(panel: NotebookPanel): IEditableNotebook {
   const find = (id: string) => shared.cells.find(cell => cell.id === id)!;
   return {
     cellIds: () => shared.cells.map(cell => cell.id),
+    cellType: id => find(id).cell_type,
     source: id => find(id).getSource(),
     setSource: (id, source) => find(id).setSource(source),
     tags: id => ((find(id).getMetadata('tags') as string[] | undefined) ?? []).slice(),
@@ -392,8 +393,19 @@ function editable(panel: NotebookPanel): IEditableNotebook {
         metadata: cell.tags.length ? { tags: cell.tags } : {},
         ...(cell.id ? { id: cell.id } : {})
       }),
+    deleteCell: id => shared.deleteCell(shared.cells.findIndex(cell => cell.id === id)),
     transact: change => shared.transact(change)
   };
+}
+
+/** The open notebook's JSON with the ids of its cells, whatever its nbformat (see
+ * `withCellIds`). */
+function notebookJSON(panel: NotebookPanel): INotebookJSON {
+  const model = panel.context.model;
+  return withCellIds(
+    model.toJSON() as unknown as INotebookJSON,
+    model.sharedModel.cells.map(cell => cell.id)
+  );
 }
 
 export default plugin;

@@ -8,7 +8,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IConvertReply, IRun, IRunsReply } from './tokens';
+import { IConvertReply, IRun, IRunProcess, IRunsReply } from './tokens';
 
 export interface IRunActions {
   startRun(values: Record<string, string>, tracking: boolean, resume?: string): Promise<void>;
@@ -92,8 +92,9 @@ export function RunSection(props: {
           </button>
           {active && (
             <button type="button" className="jp-mod-styled jp-mod-warn nb2pipe-stop-button"
+                    disabled={!!active.stopping}
                     onClick={() => void actions.stopRun()}>
-              {trans.__('Stop')}
+              {active.stopping ? trans.__('Stopping…') : trans.__('Stop')}
             </button>
           )}
           {resumable && (
@@ -106,12 +107,34 @@ export function RunSection(props: {
         </div>
       </form>
       {error && <div className="nb2pipe-error" role="alert">{error}</div>}
-      {latest && <StepStates run={latest} actions={actions} trans={trans} />}
+      {active?.stopping && (
+        <div className="nb2pipe-stopping" data-signal={active.stopping}>
+          {stopText(active, trans)}
+          {active.stopping !== 'SIGKILL' &&
+            trans.__('; if it goes on, %1 follows 10 s later',
+                     active.stopping === 'SIGINT' ? 'SIGTERM' : 'SIGKILL')}
+        </div>
+      )}
+      {!active && runs?.last?.signals?.length ? (
+        <div className="nb2pipe-stopped" data-signal={runs.last.stopping}>
+          {trans.__('The run process ended at %1 after %2%3.',
+                    runs.last.ended ? new Date(runs.last.ended).toLocaleTimeString() : '?',
+                    runs.last.signals.map(s => s.signal).join(', then '),
+                    runs.last.returncode !== undefined
+                      ? trans.__(' (exit code %1)', runs.last.returncode) : '')}
+        </div>
+      ) : null}
+      {latest && <StepStates run={latest} busy={!!active} actions={actions} trans={trans} />}
       {runs && runs.runs.length > 0 && (
         <RunList runs={runs} best={best} trans={trans} />
       )}
     </div>
   );
+}
+
+function stopText(process: IRunProcess, trans: TranslationBundle): string {
+  const sent = process.signals?.[process.signals.length - 1];
+  return trans.__('Stopping: %1 sent %2 ago', process.stopping ?? '', elapsed(sent?.at ?? null));
 }
 
 function elapsed(started: string | null): string {
@@ -123,12 +146,23 @@ function elapsed(started: string | null): string {
 }
 
 /** Each step's state in the latest run; a failed step links to its executed notebook. */
-function StepStates(props: { run: IRun; actions: IRunActions; trans: TranslationBundle }): JSX.Element {
-  const { run, actions, trans } = props;
+function StepStates(props: {
+  run: IRun;
+  busy: boolean;
+  actions: IRunActions;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { run, busy, actions, trans } = props;
   return (
     <div className="nb2pipe-run-steps" data-run={run.run_id} data-status={run.status}>
       <div className="nb2pipe-run-title">
         {trans.__('Run %1: %2', run.run_id, run.status)}
+        {busy && run.phase && (
+          <span className="nb2pipe-run-phase" data-phase={run.phase.name}>
+            {' — '}
+            {trans.__('%1…, %2', run.phase.name, elapsed(run.phase.started))}
+          </span>
+        )}
       </div>
       <ul>
         {Object.entries(run.steps).map(([name, step]) => (

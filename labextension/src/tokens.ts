@@ -118,12 +118,26 @@ export interface IRun {
   started: string | null;
   steps: Record<string, IStepRun>;
   tracking: { run_id?: string; experiment_id?: string; uri?: string };
+  /** After the steps: what the run does (validating data, registering the model…). */
+  phase?: { name: string; started: string } | null;
+}
+
+/** A run process started from the panel (`active.json`). */
+export interface IRunProcess {
+  pid: number;
+  started: string;
+  command: string;
+  /** The last signal a stop sent (SIGINT, then SIGTERM, then SIGKILL), while it works. */
+  stopping?: string;
+  signals?: { signal: string; at: string }[];
 }
 
 /** What `POST nb2pipe/runs` answers: the pipeline's runs, newest first. */
 export interface IRunsReply {
   pipeline: string;
-  active: { pid: number; started: string; command: string } | null;
+  active: IRunProcess | null;
+  /** The last run process that ended: when, its exit code, the signals a stop sent. */
+  last?: (IRunProcess & { ended?: string; returncode?: number }) | null;
   runs: IRun[];
   output?: string;
   mlflow_ui: string | null;

@@ -361,6 +361,7 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     if info.get("cwd") and os.path.isdir(info["cwd"]):
         os.chdir(info["cwd"])  # an earlier step in the same kernel may have changed it
     tracking = (info.get("tracking") or {}).get(step) or {}
+    _end_open_runs()  # an earlier step of this kernel that failed left its run open
     if not tracking.get("run_id") or not autolog:
         return  # nb2pipe run logs the rest itself: only autologging needs MLflow in here
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -374,6 +375,25 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
             getattr(mlflow, flavor).autolog(log_models=False, silent=True)
         except Exception:  # a flavour whose library is missing or too new: skip it
             pass
+
+
+def _end_open_runs() -> None:
+    """End every MLflow run still open in this kernel (a step that raised never reached its
+    ``end_step``; a notebook's own ``mlflow.start_run()`` outside a ``with``), as failed: the
+    next step's run must not find one active ("Run with UUID … is already active")."""
+    import sys
+
+    mlflow = sys.modules.get("mlflow")  # never imported here: nothing can be open
+    if mlflow is None:
+        return
+    _STEP.pop("mlflow", None)
+    for _ in range(16):
+        try:
+            if mlflow.active_run() is None:
+                return
+            mlflow.end_run(status="FAILED")
+        except Exception:  # a store that went away: nothing more to end
+            return
 
 
 def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:

@@ -102,7 +102,8 @@ def test_a_failure_names_the_users_cell_and_its_line_not_the_librarys(tmp_path):
     assert code != 0
     assert "step `fit` failed in cell 5, line 3: ValueError" in err, err
     # the notebook itself, as one step: the same place
-    code, _, err = run_cli("run", tmp_path / "nb.ipynb", "--tracking", "none", "--no-html")
+    code, _, err = run_cli("run", tmp_path / "nb.ipynb", "--tracking", "none", "--no-html",
+                           "--runs-dir", tmp_path / "runs")
     assert code != 0
     assert "failed in cell 5, line 3: ValueError" in err, err
 
@@ -205,3 +206,40 @@ def test_a_kfp_local_failure_names_the_cell_and_line_too(tmp_path):
                            "--tracking", "none")
     assert code != 0
     assert "step `fit` failed in cell 5, line 3: ValueError" in err, err
+
+
+SIBLINGS = '''# %% tags=["imports"]
+import mlflow
+from sklearn.linear_model import LogisticRegression
+# %% tags=["step:load"]
+X = [[0.0], [1.0], [2.0], [3.0]]
+y = [0, 0, 1, 1]
+mlflow.autolog()
+# %% tags=["step:bad", "prev:load"]
+bad = LogisticRegression(C=-1.0).fit(X, y)
+# %% tags=["step:after_bad", "prev:bad"]
+print(bad)
+# %% tags=["step:good", "prev:load"]
+good = LogisticRegression().fit(X, y)
+score = good.score(X, y)
+# %% tags=["pipeline-metrics"]
+score
+'''
+
+
+def test_a_failed_step_stops_only_the_steps_that_need_it(tmp_path):
+    """In one kernel, with MLflow's autologging on (the notebook's and nb2pipe's): the
+    failing step's MLflow run is ended, its sibling runs and succeeds, the step after it is
+    listed as not run, with why."""
+    write_notebook(tmp_path / "nb.ipynb", SIBLINGS)
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", tmp_path / "pipeline", "--no-html", "--no-validate")
+    assert code != 0
+    assert "already active" not in err, err
+    assert "after_bad not run: it needs step `bad`, which failed" in err, err
+    run = sorted((tmp_path / "pipeline" / "runs").iterdir())[-1]
+    record = json.loads((run / "run.json").read_text())
+    states = {name: step["status"] for name, step in record["steps"].items()}
+    assert states == {"load": "succeeded", "bad": "failed", "after_bad": "skipped",
+                      "good": "succeeded"}, states

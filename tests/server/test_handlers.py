@@ -357,3 +357,36 @@ async def test_a_run_started_from_jupyterlab_runs_in_the_background(jp_fetch, jp
     reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"])
     resumed = next(r for r in reply["runs"] if r["run_id"] == stopped["run_id"])
     assert resumed["status"] == "succeeded" and resumed["metrics"] == {"total": 3}
+
+
+async def test_stop_escalates_when_the_run_ignores_sigint(jp_fetch, jp_root_dir, monkeypatch):
+    """A server started in the background (`nohup jupyter lab &`) passes an ignored SIGINT to
+    the runs it starts: Stop then sends SIGTERM, which the run takes as Ctrl-C (recorded as
+    interrupted, resumable), and says which signal went when."""
+    import signal
+
+    from nb2pipe.server import runs as server_runs
+    from tests.helpers import write_notebook
+
+    monkeypatch.setattr(server_runs, "GRACE", 2.0)
+    write_notebook(Path(jp_root_dir) / "nb.ipynb",
+                   '# %% tags=["step:wait"]\nimport time\nfor _ in range(600):\n'
+                   '    time.sleep(0.1)\n'
+                   '# %% tags=["step:after"]\nx = 1\n')
+    await post(jp_fetch, "convert", {"path": "nb.ipynb"})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup
+    try:
+        reply = await post(jp_fetch, "run", {"pipeline": "nb-pipeline", "tracking": "none"})
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not reply["active"]["command"].startswith("/"), reply["active"]["command"]
+    await _wait_for(jp_fetch, "nb-pipeline",
+                    lambda r: r["runs"] and r["runs"][0]["steps"]["wait"]["status"] == "running")
+    reply = await post(jp_fetch, "run/stop", {"pipeline": "nb-pipeline"})
+    reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"], timeout=60)
+    signals = [s["signal"] for s in reply["last"]["signals"]]
+    assert signals[:2] == ["SIGINT", "SIGTERM"], signals
+    stopped = reply["runs"][0]
+    assert stopped["status"] == "interrupted", stopped
+    assert stopped["steps"]["wait"]["status"] == "interrupted"
+    assert stopped["steps"]["after"]["status"] in ("pending", "interrupted")

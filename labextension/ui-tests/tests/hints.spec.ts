@@ -327,7 +327,13 @@ test('runs the converted pipeline from the panel: run, failure, resume, stop', a
   await expect(panel.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'interrupted', {
     timeout: 30000
   });
-  await expect(panel.locator('.nb2pipe-resume-button')).toBeVisible();
+  // interrupted is not failed
+  await expect(panel.locator('.nb2pipe-step[data-step="make"]')).toHaveClass(/nb2pipe-step-interrupted/);
+  // the process ends (after SIGINT, or the SIGTERM/SIGKILL that follow it): Resume is offered.
+  // Wait on that state, not on a fixed time: a busy machine shuts a kernel down slowly.
+  await expect(panel.locator('.nb2pipe-resume-button')).toBeVisible({ timeout: 40000 });
+  await expect(panel.locator('.nb2pipe-stop-button')).toHaveCount(0);
+  await expect(panel.locator('.nb2pipe-stopped')).toContainText('after SIGINT');
   await page.contents.deleteFile(`${tmpPath}/slow.flag`);
 
   // A reload finds the pipeline and its runs again
@@ -357,4 +363,92 @@ test('runs the converted pipeline from the panel: run, failure, resume, stop', a
       theme: 'JupyterLab Light'
     });
   });
+});
+
+/**
+ * Notebooks as they are found on GitHub: nbformat 4.0 to 4.4 have no cell ids (JupyterLab's
+ * toJSON() leaves them out), 4.5 has them, and a v3 notebook is upgraded by JupyterLab when
+ * opened. Each gets the same cells: outputs, a raw cell, an attachment where the format has
+ * them, and an import below code (NB209) that Fix moves to the top.
+ */
+function formatFixture(minor: number | 'v3'): string {
+  const out = (text: string) => [{ output_type: 'stream', name: 'stdout', text: [text] }];
+  if (minor === 'v3') {
+    return JSON.stringify({
+      metadata: { name: 'old', kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      nbformat: 3,
+      nbformat_minor: 0,
+      worksheets: [{
+        cells: [
+          { cell_type: 'markdown', metadata: {}, source: ['# An old notebook'] },
+          { cell_type: 'code', collapsed: false, input: ['import os\n', 'print(os.sep)'], language: 'python',
+            metadata: {}, outputs: [{ output_type: 'stream', stream: 'stdout', text: ['/\n'] }], prompt_number: 1 },
+          { cell_type: 'raw', metadata: {}, source: ['raw text'] },
+          { cell_type: 'code', collapsed: false, input: ['x = 1\n', 'import json\n', 'print(json.dumps(x))'],
+            language: 'python', metadata: {}, outputs: [{ output_type: 'stream', stream: 'stdout', text: ['1\n'] }],
+            prompt_number: 2 },
+          { cell_type: 'code', collapsed: false, input: ['print(x)'], language: 'python', metadata: {},
+            outputs: [{ output_type: 'stream', stream: 'stdout', text: ['1\n'] }], prompt_number: 3 }
+        ],
+        metadata: {}
+      }]
+    });
+  }
+  const id = (k: number) => (minor >= 5 ? { id: `cell-${k}` } : {});
+  const markdown: any = { cell_type: 'markdown', metadata: {}, source: ['# An old notebook ![dot](attachment:dot.png)'], ...id(0) };
+  if (minor >= 1) {
+    markdown.attachments = { 'dot.png': { 'image/png': 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' } };
+  }
+  return JSON.stringify({
+    cells: [
+      markdown,
+      { cell_type: 'code', execution_count: 1, metadata: {}, outputs: out('/\n'), source: ['import os\n', 'print(os.sep)'], ...id(1) },
+      { cell_type: 'raw', metadata: {}, source: ['raw text'], ...id(2) },
+      { cell_type: 'code', execution_count: 2, metadata: {}, outputs: out('1\n'),
+        source: ['x = 1\n', 'import json\n', 'print(json.dumps(x))'], ...id(3) },
+      { cell_type: 'code', execution_count: 3, metadata: {}, outputs: out('1\n'), source: ['print(x)'], ...id(4) }
+    ],
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: minor
+  });
+}
+
+test('a fix never corrupts a notebook, whatever its nbformat (4.0-4.5, v3)', async ({
+  page,
+  tmpPath
+}) => {
+  for (const minor of [0, 1, 2, 4, 5, 'v3'] as const) {
+    const name = `format-${minor}.ipynb`;
+    await page.contents.uploadContent(formatFixture(minor), 'text', `${tmpPath}/${name}`);
+    await page.notebook.openByPath(`${tmpPath}/${name}`);
+    if (minor === 'v3') {
+      // JupyterLab says it converted the notebook to v4 (saved as v4 from then on)
+      await page.locator('.jp-Dialog .jp-mod-accept').click();
+    }
+    await page.notebook.activate(name);
+    const panel = await openHints(page);
+    const nb209 = panel.locator('.nb2pipe-finding[data-code="NB209"]');
+    await expect(nb209).toHaveCount(1, { timeout: 30000 });
+    // the cells with findings are marked, ids or not
+    await expect(page.locator('.jp-NotebookPanel:visible .jp-Cell.nb2pipe-flagged').first()).toBeVisible();
+    await nb209.first().locator('.nb2pipe-fix-button').click();
+    await expect(nb209).toHaveCount(0);
+    await page.notebook.save();
+    const reply = await page.request.get(`/api/contents/${tmpPath}/${name}?content=1&type=file&format=text`);
+    const saved = JSON.parse((await reply.json()).content);
+    const cells = saved.cells as any[];
+    const text = (cell: any) => (Array.isArray(cell.source) ? cell.source.join('') : cell.source);
+    expect([String(minor), cells.length]).toEqual([String(minor), 5]);
+    expect(cells.map(c => c.cell_type)).toEqual(['markdown', 'code', 'raw', 'code', 'code']);
+    expect(text(cells[1])).toContain('import json');
+    expect(text(cells[3])).not.toContain('import json');
+    expect(text(cells[3])).toContain('print(json.dumps(x))');
+    expect(cells.map(c => (c.outputs ?? []).length)).toEqual([0, 1, 0, 1, 1]);
+    expect(text(cells[2])).toBe('raw text');
+    if (minor !== 'v3' && minor >= 1) {
+      expect(Object.keys(cells[0].attachments ?? {})).toEqual(['dot.png']);
+    }
+    await page.notebook.close(true);
+  }
 });

@@ -31,6 +31,7 @@ from nb2pipe.analysis.facts import (
     Read,
     StringFact,
     base_name,
+    shared_objects_of,
 )
 from nb2pipe.analysis.scopes import (
     Scope,
@@ -43,6 +44,10 @@ from nb2pipe.analysis.scopes import (
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 _HANDLERS: dict[type, object] = {}
+
+
+def _positional(args: ast.arguments) -> list[str]:
+    return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
 
 
 def analyse_cell(tree: ast.Module, col_shift: dict[int, int] | None = None,
@@ -154,6 +159,11 @@ class _Visitor(Expressions):
         if name is None:
             return
         self.changed.append(name)
+        owner = self.owner
+        if owner is not None and self.scope.kind == "function":
+            if name in self.scope.locals:
+                owner.mutated_params |= {name} if name in owner.params or name == "self" \
+                    else owner.aliases.get(name, set())
         if not self.is_global(name):
             return
         if self.owner is not None:
@@ -181,7 +191,25 @@ class _Visitor(Expressions):
     def stmt_Expr(self, node: ast.Expr, top: bool) -> None:
         self.expr(node.value)
 
+    def local_alias(self, targets: list[ast.expr], value: ast.expr | None) -> None:
+        """Inside a notebook function: a local bound to (or holding) a parameter's object
+        changes the caller's argument when it is changed."""
+        owner = self.owner
+        if owner is None or value is None or self.scope.kind != "function":
+            return
+        held: set[str] = set()
+        for name in shared_objects_of(value):
+            held |= owner.aliases.get(name, {name} if name in owner.params or name == "self"
+                                      else set())
+        if not held:
+            return
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    owner.aliases[node.id] = owner.aliases.get(node.id, set()) | held
+
     def stmt_Assign(self, node: ast.Assign, top: bool) -> None:
+        self.local_alias(node.targets, node.value)
         context = None
         if len(node.targets) == 1:
             context = _target_label(node.targets[0])
@@ -194,6 +222,10 @@ class _Visitor(Expressions):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     self.facts.assignments.append(Assignment(target.id, node.value, node, top))
+                elif isinstance(target, (ast.Attribute, ast.Subscript)):
+                    holder = base_name(target)
+                    if holder is not None:
+                        self.facts.stores.append((holder, node.value))
 
     def stmt_AnnAssign(self, node: ast.AnnAssign, top: bool) -> None:
         if node.value is not None:
@@ -357,6 +389,8 @@ class _Visitor(Expressions):
                 self.scope.locals.add(stmt.name)
                 saved = self.owner, self.on_call
                 self.owner, self.on_call = owner, stmt.name == "__init__"
+                if stmt.name == "__init__":
+                    owner.params = _positional(stmt.args)[1:]
                 self.facts.definitions += 1
                 self.function_scope(stmt.args, stmt.body)
                 self.owner, self.on_call = saved
@@ -373,6 +407,7 @@ class _Visitor(Expressions):
                       body: list[ast.stmt], kind: str) -> None:
         if self.owner is None and self.scope.kind == "module":
             owner = Deferred(name, kind, node.lineno)
+            owner.params = _positional(args)
             saved = self.owner, self.on_call
             self.owner, self.on_call = owner, True
             self.function_scope(args, body)
@@ -383,6 +418,8 @@ class _Visitor(Expressions):
                 owner.on_call = existing.on_call + owner.on_call
                 owner.global_binds |= existing.global_binds
                 owner.mutates |= existing.mutates
+                owner.mutated_params |= existing.mutated_params
+                owner.calls = existing.calls + owner.calls
             self.facts.deferred[name] = owner
         else:
             self.function_scope(args, body)

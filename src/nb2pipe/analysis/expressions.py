@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 
-from nb2pipe.analysis.facts import CallFact, Deferred, Read, StringFact, dotted_name
+from nb2pipe.analysis.facts import CallFact, Deferred, Read, StringFact, base_name, dotted_name
 from nb2pipe.analysis.scopes import COMPREHENSIONS, Scope
 
 #: Methods that change their receiver in place (the receiver counts as mutated).
@@ -14,10 +14,30 @@ MUTATING_METHODS = frozenset({
     "append", "extend", "insert", "pop", "remove", "clear", "update", "add", "discard",
     "sort", "reverse", "setdefault", "popitem", "fit", "partial_fit", "fit_transform",
     "fit_predict", "compile", "train", "set_params", "load_state_dict", "to", "cuda",
-    "add_module", "register_buffer", "set_index", "reset_index", "rename", "drop",
-    "fillna", "dropna", "replace", "sort_values", "sort_index", "set_axis", "astype",
+    "add_module", "register_buffer",
+    # (pandas' drop, fillna, rename, set_index… return a new object unless `inplace=`)
     "set_title", "set_xlabel", "set_ylabel", "plot", "write", "close", "seek",
+    # numpy arrays, sets, deques, dicts changed in place
+    "fill", "resize", "itemset", "setflags", "partition", "put", "difference_update",
+    "intersection_update", "symmetric_difference_update", "appendleft", "extendleft",
+    "rotate", "shuffle", "setdiag", "eliminate_zeros", "sort_indices",
+    # scikit-learn objects changed in place
+    "set_output",
 })
+
+#: Methods that put their arguments inside their receiver.
+_STORING_METHODS = frozenset({"append", "extend", "insert", "add", "setdefault", "update",
+                              "appendleft", "extendleft", "put"})
+
+#: Callables (by their last name) that change one of their arguments in place, by position:
+#: ``random.shuffle(x)``, ``rng.shuffle(x)``, ``np.random.shuffle(x)``, ``np.copyto(dst, …)``.
+#: Any other library callable is taken to leave its arguments as they are (documented in
+#: docs/convert.md); a function the notebook defines is analysed instead.
+ARGUMENT_MUTATORS: dict[str | None, int] = {
+    "shuffle": 0, "copyto": 0, "fill_diagonal": 0, "put": 0, "place": 0, "putmask": 0,
+    "put_along_axis": 0, "heappush": 0, "heappop": 0, "heapify": 0, "heappushpop": 0,
+    "heapreplace": 0, "insort": 0, "insort_left": 0, "insort_right": 0,
+}
 
 
 #: per expression type, the fields that may hold expressions, last first (for the stack)
@@ -123,6 +143,8 @@ class Expressions:
             dotted = attr = None
         now = self.owner is None and self.scope.kind != "function"
         self.facts.calls.append(CallFact(dotted, attr, node, not now))
+        if self.owner is not None:
+            self.owner.calls.append(node)
         keywords = node.keywords
         if func_kind is ast.Name:
             if now:
@@ -131,9 +153,21 @@ class Expressions:
                 if self.is_global(func.id):
                     self.facts.direct_calls.append(Read(func.id, func.lineno, self.col(func)))
         elif attr is not None and (attr in MUTATING_METHODS or keywords and any(
-                k.arg == "inplace" and type(k.value) is ast.Constant and k.value.value is True
+                k.arg == "inplace" and not (type(k.value) is ast.Constant and
+                                            k.value.value in (False, None))
                 for k in keywords)):
             self.mutate(func.value)
+        # functions that change an argument: `rng.shuffle(a)`, `random.shuffle(a)`,
+        # `np.copyto(dst, src)`, `np.fill_diagonal(a, 0)`
+        if attr in _STORING_METHODS and now:  # `holder.append(a)`: holder holds a now
+            holder = base_name(func.value)
+            if holder is not None:
+                for arg in node.args:
+                    self.facts.stores.append((holder, arg))
+        changes = ARGUMENT_MUTATORS.get(attr if attr is not None else
+                                        (func.id if func_kind is ast.Name else None))
+        if changes is not None and len(node.args) > changes:
+            self.mutate(node.args[changes])
         # Push in reverse so that reads come out in source order.
         for keyword in reversed(keywords):
             push((keyword.value, keyword.arg))

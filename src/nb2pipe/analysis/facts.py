@@ -71,6 +71,15 @@ class Deferred:
     on_call: list[Read] = field(default_factory=list)
     global_binds: set[str] = field(default_factory=set)
     mutates: set[str] = field(default_factory=set)
+    #: the parameters in order (a class: its ``__init__``'s, without ``self``)
+    params: list[str] = field(default_factory=list)
+    #: parameters the body changes in place (``frame["r"] = …``, ``items.sort()``; a class:
+    #: ``self`` when a method changes the instance), directly or through a local alias
+    mutated_params: set[str] = field(default_factory=set)
+    #: the calls the body makes (to follow what functions it calls change, transitively)
+    calls: list[ast.Call] = field(default_factory=list)
+    #: local names that hold a parameter's object (``f = frame``; ``{"a": a}``): name → param
+    aliases: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +99,9 @@ class CellFacts:
     calls: list[CallFact] = field(default_factory=list)
     strings: list[StringFact] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    #: ``holder[k] = a``, ``holder.x = a``, ``holder.append(a)`` at notebook level: the
+    #: holder's name and the value it now holds (it shares that value's objects)
+    stores: list[tuple[str, ast.expr]] = field(default_factory=list)
     #: ``id(call)`` → the targets of ``targets = call(…)``, in any scope of the cell.
     call_targets: dict[int, list[ast.expr]] = field(default_factory=dict)
     #: every ``for`` and ``while`` statement of the cell, at any depth.
@@ -160,4 +172,67 @@ def names_in(node: ast.AST) -> set[str]:
             names.add(node.id)
         else:
             stack.extend(children(node))
+    return names
+
+
+#: Attributes and methods that give a view of a NumPy array (pandas copies, or will: its
+#: copy-on-write makes every derived frame behave as a copy).
+VIEWS = frozenset({"view", "reshape", "ravel", "squeeze", "transpose", "swapaxes", "T",
+                   "real", "imag"})
+#: Functions that return their argument itself, or a view of it.
+_SAME_OBJECT_FUNCTIONS = frozenset({"asarray", "asanyarray", "ravel", "squeeze",
+                                    "atleast_1d", "atleast_2d", "atleast_3d"})
+#: Builtins whose result holds none of their arguments' mutable objects.
+_FRESH_BUILTINS = frozenset({
+    "len", "str", "int", "float", "bool", "repr", "print", "sum", "abs", "round", "min",
+    "max", "sorted", "list", "dict", "set", "tuple", "frozenset", "range", "isinstance",
+    "type", "id", "hash", "format", "any", "all", "divmod", "pow", "ord", "chr", "hex",
+    "open", "input", "display", "deepcopy", "copy",
+})
+
+
+def shared_objects_of(value: ast.expr | None) -> set[str]:
+    """The names whose objects ``value`` may share or hold, soundly: ``a`` (the same object),
+    ``a[1:3]`` (a view, for arrays), ``a[0]`` (an element), ``a.T``, ``a.reshape(…)``,
+    ``{"k": a}`` and ``[a, b]`` (containers hold their elements), ``Pipeline([("m", m)])`` and
+    ``C(a)`` (an object may keep what it is made from), ``f(a)`` for a function the notebook
+    defines (it may return its argument). Builtins that make new values (``len``,
+    ``sorted``…) hold nothing."""
+    names: set[str] = set()
+    stack = [value] if value is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Subscript):
+            stack.append(node.value)
+        elif isinstance(node, ast.Attribute):
+            if node.attr in VIEWS or isinstance(node.value, ast.Name) and \
+                    not node.attr.startswith("_"):
+                stack.append(node.value)
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            stack.extend(node.elts)
+        elif isinstance(node, ast.Dict):
+            stack.extend(v for v in node.values if v is not None)
+            stack.extend(k for k in node.keys if k is not None)
+        elif isinstance(node, ast.Starred):
+            stack.append(node.value)
+        elif isinstance(node, ast.IfExp):
+            stack += [node.body, node.orelse]
+        elif isinstance(node, ast.BoolOp):
+            stack.extend(node.values)
+        elif isinstance(node, ast.NamedExpr):
+            stack.append(node.value)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            last = func.attr if isinstance(func, ast.Attribute) else \
+                func.id if isinstance(func, ast.Name) else None
+            if isinstance(func, ast.Attribute) and last in VIEWS:
+                stack.append(func.value)
+            elif last in _SAME_OBJECT_FUNCTIONS or last and last[:1].isupper() or (
+                    isinstance(func, ast.Name) and last not in _FRESH_BUILTINS):
+                # a view, a constructor that may keep its arguments, or a function of the
+                # notebook's that may return one
+                stack.extend(node.args)
+                stack.extend(k.value for k in node.keywords)
     return names

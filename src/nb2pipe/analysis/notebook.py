@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from nb2pipe.analysis.cell import analyse_cell
-from nb2pipe.analysis.facts import CallFact, CellFacts, Deferred, Read
+from nb2pipe.analysis.facts import VIEWS, CallFact, CellFacts, Deferred, Read, base_name, \
+    shared_objects_of
 from nb2pipe.notebook.model import Cell, Notebook
 
 #: Names IPython puts in every notebook's namespace.
@@ -83,6 +84,7 @@ class NotebookAnalysis:
                     lazy_annotations)
                 lazy_annotations = lazy_annotations or facts.future_annotations
         self._mark_draws()
+        self._mark_call_effects()
         self._mark_shared_changes()
 
     def _mark_draws(self) -> None:
@@ -103,6 +105,48 @@ class NotebookAnalysis:
                 head, dot, _ = (call.dotted or "").partition(".")
                 if dot and head in stateful and not call.in_function:
                     facts.mutated.setdefault(head, call.node.lineno)
+
+    def _mark_call_effects(self) -> None:
+        """A call of a function the notebook defines changes what its body changes: the
+        globals it changes, and the arguments passed for the parameters it changes
+        (``add_ratio(df)`` when ``add_ratio`` sets ``frame["ratio"]``), through the functions
+        it calls too. A method call on an instance of a class the notebook defines changes
+        the instance when any method changes ``self``. Library callables are taken to leave
+        their arguments alone, except those that change one by design (``shuffle``…: see
+        :data:`nb2pipe.analysis.expressions.ARGUMENT_MUTATORS`)."""
+        functions: dict[str, Deferred] = {}
+        instances: dict[str, str] = {}  # name → the notebook class it was made from
+        for _index, facts in sorted(self.facts.items()):
+            known = {**functions, **facts.deferred}
+            effects = _Effects(known)
+            for call in facts.calls:
+                if call.in_function:
+                    continue
+                func = call.node.func
+                line = call.node.lineno
+                if isinstance(func, ast.Name) and func.id in known:
+                    changed_params, changed_globals = effects.of(func.id)
+                    deferred = known[func.id]
+                    for name in _arguments_for(call.node, deferred.params, changed_params):
+                        facts.mutated.setdefault(name, line)
+                    for name in changed_globals:
+                        facts.mutated.setdefault(name, line)
+                elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                        instances.get(func.value.id) in known:
+                    changed_params, changed_globals = effects.of(instances[func.value.id])
+                    if changed_params:
+                        facts.mutated.setdefault(func.value.id, line)
+                    for name in changed_globals:
+                        facts.mutated.setdefault(name, line)
+            for assignment in facts.assignments:
+                value = assignment.value
+                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+                        known.get(value.func.id) is not None and \
+                        known[value.func.id].kind == "class":
+                    instances[assignment.name] = value.func.id
+                else:
+                    instances.pop(assignment.name, None)
+            functions.update(facts.deferred)
 
     def _mark_shared_changes(self) -> None:
         """A change through one name of a shared object (``view = a[:2]``, ``b = a``) changes
@@ -492,43 +536,108 @@ def _output_history(name: str) -> bool:
     return digits.isdigit() and digits.isascii()
 
 
-#: Attributes and methods that give a view of a NumPy array (pandas copies, or will: its
-#: copy-on-write makes every derived frame behave as a copy).
-_VIEWS = frozenset({"view", "reshape", "ravel", "squeeze", "transpose", "swapaxes", "T",
-                    "real", "imag"})
-
-
 def track_sharing(shared: dict[str, set[str]], facts: CellFacts,
                   modules: frozenset[str] = frozenset()) -> None:
-    """Update ``shared`` (name → the names that share its object) with one cell's bindings:
-    a name bound anew shares nothing any more, unless it is bound to a shared object."""
-    values = {assignment.name: assignment.value for assignment in facts.assignments}
+    """Update ``shared`` (name → the names that share its object, or hold it, or are held
+    by it) with one cell's bindings and stores: a name bound anew shares nothing any more,
+    unless it is bound to a value that shares or holds another's object (see
+    :func:`shared_objects_of`); ``holder[k] = a`` and ``holder.append(a)`` make ``holder``
+    hold ``a``."""
+    values: dict[str, list[ast.expr]] = {}
+    for assignment in facts.assignments:
+        values.setdefault(assignment.name, []).append(assignment.value)
+    immutable = shared.setdefault(_IMMUTABLE, set())
     for name in facts.binds:
         for other in shared.pop(name, ()):
             shared.get(other, set()).discard(name)
-        source = shared_object_of(values.get(name))
-        if source and source != name and source not in modules:
-            group = shared.get(source, set()) | {source}
-            for member in group:
-                shared.setdefault(member, set()).add(name)
-            shared[name] = set(group)
-
-
-def shared_object_of(value: ast.expr | None) -> str | None:
-    """The name whose object ``value`` may share: ``a`` (the same object), ``a[1:3]`` (a view,
-    for arrays), ``a.T``, ``a.reshape(…)``."""
-    node = value
-    while True:
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.Subscript) and (
-                isinstance(node.slice, ast.Slice) or (isinstance(node.slice, ast.Tuple) and any(
-                    isinstance(e, ast.Slice) for e in node.slice.elts))):
-            node = node.value
-        elif isinstance(node, ast.Attribute) and node.attr in _VIEWS:
-            node = node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr in _VIEWS:
-            node = node.func.value
+        bound = values.get(name, ())
+        if bound and all(_is_immutable_literal(value) for value in bound):
+            immutable.add(name)  # `ALPHA = 0.5`: nothing can change it in place
         else:
-            return None
+            immutable.discard(name)
+        for value in bound:
+            for source in shared_objects_of(value) - modules - {name} - immutable:
+                _join(shared, name, source)
+    for holder, value in facts.stores:
+        if holder in modules:
+            continue
+        for source in shared_objects_of(value) - modules - {holder} - immutable:
+            _join(shared, holder, source)
+
+
+#: the key of ``shared`` that holds the names bound to immutable literals
+_IMMUTABLE = "\0immutable"
+
+
+def _is_immutable_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_is_immutable_literal(e) for e in node.elts)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    return False
+
+
+def _join(shared: dict[str, set[str]], a: str, b: str) -> None:
+    group = shared.get(a, set()) | shared.get(b, set()) | {a, b}
+    for member in group:
+        shared[member] = group - {member}
+
+
+def _arguments_for(call: ast.Call, params: list[str], changed: set[str]) -> set[str]:
+    """The names (of the caller) passed for the ``changed`` parameters of ``call``; with a
+    ``*args`` or ``**kwargs`` in the call, every name passed (which goes where is not
+    known)."""
+    names: set[str] = set()
+    unknown = any(isinstance(a, ast.Starred) for a in call.args) or \
+        any(k.arg is None for k in call.keywords)
+    for position, arg in enumerate(call.args):
+        param = params[position] if position < len(params) else None
+        if unknown or param is None and changed or param in changed:
+            name = base_name(arg.value if isinstance(arg, ast.Starred) else arg)
+            if name is not None:
+                names.add(name)
+    for keyword in call.keywords:
+        if unknown or keyword.arg in changed:
+            name = base_name(keyword.value)
+            if name is not None:
+                names.add(name)
+    return names
+
+
+class _Effects:
+    """What calling each notebook function changes (its parameters, the globals), through
+    the notebook functions it calls, transitively (recursion included)."""
+
+    def __init__(self, known: dict[str, Deferred]) -> None:
+        self.known = known
+        self.memo: dict[str, tuple[set[str], set[str]]] = {}
+
+    def of(self, name: str) -> tuple[set[str], set[str]]:
+        if name in self.memo:
+            return self.memo[name]
+        deferred = self.known[name]
+        params, globals_ = set(deferred.mutated_params), set(deferred.mutates)
+        self.memo[name] = (params, globals_)  # a recursive call sees what is known so far
+        for _ in range(3):  # a few rounds settle mutual recursion
+            before = (len(params), len(globals_))
+            for call in deferred.calls:
+                func = call.func
+                if not isinstance(func, ast.Name) or func.id not in self.known:
+                    continue
+                callee = self.known[func.id]
+                callee_params, callee_globals = self.of(func.id)
+                globals_ |= callee_globals
+                for arg in _arguments_for(call, callee.params, callee_params):
+                    if arg in deferred.params or arg == "self":
+                        params.add(arg)
+                    elif arg in deferred.aliases:
+                        params |= deferred.aliases[arg]
+                    elif arg not in deferred.params:
+                        globals_.add(arg)  # a global, or a local (over-approximated)
+            if (len(params), len(globals_)) == before:
+                break
+        return params, globals_

@@ -161,7 +161,7 @@ class Cuts:
                             if isinstance(i.optional_vars, ast.Name)}
             later = changed_from[position]
             sharing = {name for name, others in shared.items()
-                       if others and ({name} | others) & later}
+                       if others and name.isidentifier() and ({name} | others) & later}
             result.append(bad | sharing)
         return result
 

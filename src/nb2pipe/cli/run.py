@@ -57,6 +57,22 @@ def add_parser(commands) -> None:
                      help="check the model gate but register nothing in MLflow's registry")
 
 
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (a stop that SIGINT did not end, a container shutting down) ends a run as
+    Ctrl-C does: the run is recorded as interrupted, its kernels are shut down, and it can
+    be resumed."""
+    import signal
+
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends it at once
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (run called as a library)
+        pass
+
+
 def run(args) -> int:
     from nb2pipe.run.engine import RunError, Runner, load_source
     from nb2pipe.run.params import ParameterError
@@ -65,6 +81,7 @@ def run(args) -> int:
     def report(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    _terminate_as_interrupt()
     try:
         source = load_source(args.source)
         if args.resume and (args.parameter or args.parameters_file):

@@ -32,6 +32,7 @@ class Style:
     ensure_ascii: bool = False
     final_newline: bool = True
     split_lines: bool = True  # sources and outputs as lists of lines, as nbformat writes
+    compact: bool = False  # on one line, no space after `,` and `:` (Colab's downloads)
 
 
 JUPYTER = Style()
@@ -57,7 +58,9 @@ def style_of(text: str) -> Style:
     escaped = "\\u" in text and not non_ascii
     sources = [c.get("source") for c in cells or [] if isinstance(c, dict)]
     split_lines = not any(isinstance(source, str) and "\n" in source for source in sources)
-    return Style(indent, sort_keys, escaped, text.endswith("\n"), split_lines)
+    compact = indent is None and text.lstrip().startswith('{"') and '": ' not in text[:200] \
+        and '", "' not in text[:200]
+    return Style(indent, sort_keys, escaped, text.endswith("\n"), split_lines, compact)
 
 
 def dumps(raw: dict, style: Style = JUPYTER) -> str:
@@ -86,7 +89,8 @@ def dumps(raw: dict, style: Style = JUPYTER) -> str:
                     style.split_lines:
                 output["text"] = output["text"].splitlines(True)
     text = json.dumps(notebook, indent=style.indent, sort_keys=style.sort_keys,
-                      separators=(",", ": ") if style.indent is not None else (", ", ": "),
+                      separators=(",", ": ") if style.indent is not None else
+                      (",", ":") if style.compact else (", ", ": "),
                       ensure_ascii=style.ensure_ascii)
     return text + "\n" if style.final_newline else text
 

@@ -419,6 +419,49 @@ class _Builder:
         for step in steps:
             step.outputs.sort()
             self._check_serializable(step)
+        self._check_sharing(steps)
+
+    def _check_sharing(self, steps: list[Step]) -> None:
+        """Steps pass values by copy, so names that share one object (``holder = {"a": a}``,
+        ``b = a``, ``pipe = Pipeline([("m", m)])``) are separate objects once passed apart: a
+        change through one name (``holder["a"].append(3)``) would not reach the other, and
+        the pipeline would print another result than the notebook. Such a change is refused
+        (NB403) when the step received two of the names apart, or passes on a name it never
+        had."""
+        from nb2pipe.analysis.notebook import track_sharing
+
+        analysis = self.analysis
+        order = {index: step for step in steps for index in step.cells}
+        shared: dict[str, set[str]] = {}
+        bound: dict[str, set[str]] = {step.name: set() for step in steps}
+        reported: set[tuple[str, frozenset]] = set()
+        for index in sorted(analysis.facts):
+            facts = analysis.facts[index]
+            track_sharing(shared, facts, analysis.module_names)
+            step = order.get(index)
+            if step is None:
+                continue
+            bound[step.name] |= set(facts.binds)
+            for name, line in sorted(facts.mutated.items(), key=lambda item: item[1]):
+                group = ({name} | shared.get(name, set())) - analysis.module_names
+                if len(group) < 2:
+                    continue
+                received = sorted(group & set(step.inputs))
+                missing = sorted(n for n in group if n in step.outputs and
+                                 n not in step.inputs and n not in bound[step.name])
+                if len(received) < 2 and not missing:
+                    continue
+                if (step.name, frozenset(group)) in reported:
+                    continue
+                reported.add((step.name, frozenset(group)))
+                others = sorted(group - {name})
+                listed = ", ".join(f"`{n}`" for n in others[:4])
+                self.report("NB403", self.notebook.cells[index],
+                            f"step `{step.name}` changes `{name}` in place, which shares its "
+                            f"object with {listed}; steps pass values by copy, so "
+                            f"{'they' if len(others) > 1 else listed} would not see the change",
+                            f"keep the cells that make and change {listed} and `{name}` in one "
+                            f"step (or make a copy where they are made)", line, 1)
 
     def _check_serializable(self, step: Step) -> None:
         analysis = self.analysis

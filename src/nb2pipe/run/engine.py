@@ -182,6 +182,8 @@ class Runner:
                 if blocked:
                     step_record.status = "skipped"
                     step_record.error = {"message": f"not run: step `{blocked[0]}` failed"}
+                    self.report(f"[{number}/{len(pipeline.steps)}] {step.name} not run: "
+                                f"it needs step `{blocked[0]}`, which failed")
                     failed.add(step.name)
                     record.write(folder)
                     continue
@@ -200,8 +202,8 @@ class Runner:
         except KeyboardInterrupt:
             status = "interrupted"
             for step_record in record.steps.values():
-                if step_record.status == "running":
-                    step_record.status = "failed"
+                if step_record.status == "running":  # stopped, not failed: resumable
+                    step_record.status = "interrupted"
                     step_record.error = {"message": "interrupted"}
             raise
         finally:
@@ -211,8 +213,13 @@ class Runner:
             record.seconds = round(time.perf_counter() - started, 3)
             record.metrics = _read_metrics(folder)
             record.write(folder)
-            self._finish_level1(record, folder, started_ms, prefetch=prefetch)
+            if status != "interrupted":  # Ctrl-C means stop now: no validation, no gate
+                self._finish_level1(record, folder, started_ms, prefetch=prefetch)
+            if self.tracking_mode != "none":
+                record.enter(folder, "saving to MLflow")
             self._finish_tracking(record, folder, ran, started_ms)
+            record.phase = None
+            record.write(folder)
         if self.html:
             self._render_html(record, folder)
         return record

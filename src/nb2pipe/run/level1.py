@@ -107,6 +107,7 @@ def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = Fals
     from nb2pipe.run.validation import record_new_baselines, summary
 
     if record.validation.get("status") != "off":
+        record.enter(folder, "validating data")
         result = summary(folder)
         frames = {f["frame"]: {k: f.get(k) for k in ("status", "failures", "drifted", "drift",
                                                    "rows")}
@@ -139,8 +140,10 @@ def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = Fals
             with open(decision, encoding="utf-8") as handle:
                 record.gate = json.load(handle)
     elif record.status == "succeeded" and runner.source.notebook is None:
+        if runner.source.pipeline.model or runner.source.pipeline.gate:
+            record.enter(folder, "registering the model")
         record.gate = _gate(runner, record, folder, prefetch)
-    record.write(folder)
+    record.enter(folder, None)
 
 
 def _gate(runner, record: RunRecord, folder: str,

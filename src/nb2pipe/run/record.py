@@ -21,7 +21,7 @@ def now() -> str:
 
 @dataclass
 class StepRecord:
-    status: str = "pending"  # pending, running, succeeded, failed, skipped
+    status: str = "pending"  # pending, running, succeeded, failed, skipped, interrupted
     started: str | None = None
     finished: str | None = None
     seconds: float | None = None
@@ -53,6 +53,13 @@ class RunRecord:
     validation: dict = field(default_factory=dict)
     #: the model gate's decision: passed, reasons, champion compared with, version registered
     gate: dict = field(default_factory=dict)
+    #: after the steps, what the run is doing: {"name": "registering the model", "started": …}
+    phase: dict | None = None
+
+    def enter(self, folder: str, name: str | None) -> None:
+        """Say (in run.json) what the run does after its steps, or that it is done."""
+        self.phase = {"name": name, "started": now()} if name else None
+        self.write(folder)
 
     def write(self, folder: str) -> None:
         path = os.path.join(folder, "run.json")

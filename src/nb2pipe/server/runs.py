@@ -7,9 +7,12 @@ notebook's folder, with its output in ``DIR/runs/.lab/JOB.log``; ``DIR/runs/.lab
 names the process while it lives. The runs it makes are the command line's runs
 (``DIR/runs/RUN_ID/run.json``, rewritten after every step), which is what the panel reads.
 Stop sends the process SIGINT, as Ctrl-C does: the run is recorded as interrupted and can be
-resumed. Nothing here blocks the server: starting is a ``Popen`` and stopping a signal, both
-in the server's process (which reaps the processes it started: :func:`reap`); reading the
-runs happens in the worker pool.
+resumed. A process that ignores it (started with ``nohup``, stuck in a library) gets SIGTERM
+after :data:`GRACE` seconds, then its whole process group SIGKILL after as many again;
+``active.json`` says which signal went when, and the record of the ended process
+(``active.json.done``) how it ended. Nothing here blocks the server: starting is a ``Popen``,
+stopping a signal and two timers, all in the server's process (which reaps the processes it
+started: :func:`reap`); reading the runs happens in the worker pool.
 """
 
 from __future__ import annotations
@@ -17,13 +20,24 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shlex
 import subprocess
 import sys
+import threading
 import time
 
 from nb2pipe.server.work import Refused, _answer, local_path, parse, text_field
 
 LAB = ".lab"
+#: seconds between the signals of a stop: SIGINT, then SIGTERM, then SIGKILL
+GRACE = 10.0
+
+
+def _now() -> str:
+    """UTC, as run.json's times are (the panel computes elapsed times from them)."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _pipeline_folder(data: dict, root: str) -> tuple[str, str]:
@@ -74,11 +88,32 @@ def active(folder: str) -> dict | None:
         return None
     if isinstance(job.get("pid"), int) and _alive(job["pid"]):
         return job
+    job["ended"] = _now()
+    process = _children.get(job.get("pid"))
+    if process is not None and process.returncode is not None:
+        job["returncode"] = process.returncode
     try:
-        os.replace(path, path + ".done")  # it ended: keep the record of the last one
+        _write_json(path + ".done", job)  # it ended: keep the record of the last one
+        os.remove(path)
     except OSError:
         pass  # another request moved it first
     return None
+
+
+def _write_json(path: str, data: dict) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(temporary, path)
+
+
+def last(folder: str) -> dict | None:
+    """The record of the last run process that ended (how and when), if any."""
+    try:
+        with open(os.path.join(folder, "runs", LAB, "active.json.done"), encoding="utf-8") as h:
+            return json.load(h)
+    except (OSError, ValueError):
+        return None
 
 
 def _arguments(data: dict) -> list[str]:
@@ -115,8 +150,9 @@ def start(body: bytes, root: str) -> tuple[int, dict]:
     folder, relative = _pipeline_folder(data, root)
     going = active(folder)
     if going:
-        return 409, {"message": f"a run of {relative} is going (started {going['started']}): "
-                                f"stop it first", "active": going}
+        return 409, {"message": f"a run of {relative} is going, started {going['started']} "
+                                f"(pid {going['pid']}: {going['command']}): stop it first, or "
+                                f"wait for it", "active": going}
     job = time.strftime("%Y%m%d-%H%M%S")
     log = os.path.join(_lab_dir(folder), f"{job}.log")
     command = [sys.executable, "-m", "nb2pipe", "run", folder, *_arguments(data)]
@@ -125,10 +161,10 @@ def start(body: bytes, root: str) -> tuple[int, dict]:
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
     _children[process.pid] = process
-    record = {"pid": process.pid, "job": job, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-              "command": " ".join(command[2:]), "log": os.path.relpath(log, root)}
-    with open(os.path.join(_lab_dir(folder), "active.json"), "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
+    shown = ["nb2pipe", "run", os.path.relpath(folder, root), *command[5:]]
+    record = {"pid": process.pid, "job": job, "started": _now(),
+              "command": shlex.join(shown), "log": os.path.relpath(log, root)}
+    _write_json(os.path.join(_lab_dir(folder), "active.json"), record)
     return 200, {"active": record}
 
 
@@ -139,8 +175,41 @@ def stop(body: bytes, root: str) -> tuple[int, dict]:
     going = active(folder)
     if not going:
         return 409, {"message": f"no run of {relative} is going"}
-    os.kill(going["pid"], signal.SIGINT)  # as Ctrl-C: recorded as interrupted, resumable
+    if going.get("stopping"):  # asked again: the timers are on their way
+        return 200, {"stopping": going}
+    _signal(folder, going, signal.SIGINT)  # as Ctrl-C: recorded as interrupted, resumable
+    pid = going["pid"]
+    for delay, sent in ((GRACE, signal.SIGTERM), (2 * GRACE, signal.SIGKILL)):
+        timer = threading.Timer(delay, _escalate, (folder, pid, sent))
+        timer.daemon = True
+        timer.start()
     return 200, {"stopping": going}
+
+
+def _signal(folder: str, job: dict, sent: signal.Signals) -> None:
+    """Send ``sent`` (SIGKILL to the whole process group: the kernels too) and say so in
+    active.json."""
+    try:
+        if sent == signal.SIGKILL:
+            os.killpg(job["pid"], sent)
+        else:
+            os.kill(job["pid"], sent)
+    except (ProcessLookupError, PermissionError):
+        return
+    job.setdefault("signals", []).append({"signal": sent.name,
+                                          "at": _now()})
+    job["stopping"] = sent.name
+    try:
+        _write_json(os.path.join(folder, "runs", LAB, "active.json"), job)
+    except OSError:
+        pass
+
+
+def _escalate(folder: str, pid: int, sent: signal.Signals) -> None:
+    reap()
+    going = active(folder)
+    if going and going.get("pid") == pid:
+        _signal(folder, going, sent)
 
 
 @_answer
@@ -165,13 +234,23 @@ def status(body: bytes, root: str) -> tuple[int, dict]:
         if len(runs) >= 50:
             break
     going = active(folder)
+    ended = None if going else last(folder)
+    if ended and ended.get("signals"):
+        for record in runs:  # killed before it could say so: it is not running any more
+            if record.get("status") == "running" and record.get("started", "") and \
+                    record["started"][:19] >= ended.get("started", "")[:19]:
+                record["status"] = "interrupted"
+                for step in (record.get("steps") or {}).values():
+                    if step.get("status") == "running":
+                        step["status"] = "interrupted"
     from nb2pipe.pipeline.model import Pipeline
     from nb2pipe.server.work import pipeline_summary
 
     with open(os.path.join(folder, "pipeline.json"), encoding="utf-8") as handle:
         summary = pipeline_summary(Pipeline.from_json(handle.read()),
                                    os.path.relpath(folder, root).replace(os.sep, "/"))
-    reply: dict = {"pipeline": relative, "active": going, "runs": runs, "summary": summary,
+    reply: dict = {"pipeline": relative, "active": going, "last": ended,
+                   "runs": runs, "summary": summary,
                    "mlflow_ui": os.environ.get("NB2PIPE_MLFLOW_UI") or None}
     log = going["log"] if going else _last_log(folder, root)
     if log:

@@ -106,6 +106,8 @@ class UnpinnedInstall(Rule):
         from nb2pipe.notebook.magics import split_lines
 
         for index in sorted({d.cell for d in diagnostics}):
+            # only the packages of these findings: "Fix" on one pins that one alone
+            places = {(d.line, d.col) for d in diagnostics if d.cell == index}
             lines = split_lines(editor.source(index))
             cell = editor.notebook().cells[index]
             for magic, tool, command in install_magics(cell):
@@ -114,6 +116,9 @@ class UnpinnedInstall(Rule):
                 specs, _ = install_specs(command)
                 line = lines[magic.line - 1]
                 for spec in specs:
+                    col = magic.text.find(spec) + 1 if spec in magic.text.split("\n")[0] else 1
+                    if (magic.line, max(col, 1)) not in places:
+                        continue
                     version = _pin_version(spec, tool)
                     if version is None:
                         continue
