@@ -360,3 +360,37 @@ def test_an_empty_parameters_cell_from_fix_stays_the_parameters_cell(tmp_path):
                            tmp_path / "pipeline")
     assert code == 0, err
     assert "NB401" not in err
+
+
+EVALUATIONS = [
+    # (the evaluating cell, the metric names --auto proposes)
+    ("print(f'acc {accuracy_score(y, pred):.3f}')", ["accuracy"]),
+    ("print('f1: {:.2f}'.format(f1_score(y, pred)))", ["f1"]),
+    ("print('r2 = %.2f' % r2_score(y, pred))", ["r2"]),
+    ("print('acc', accuracy_score(y, pred))", ["accuracy"]),
+    ("print(classification_report(y, pred))", ["accuracy", "f1_macro"]),
+    ("errors = abs(pred - y)\nprint('Mean Absolute Error:', round(np.mean(errors), 2))",
+     ["mean_absolute_error"]),
+    ("mape = 100 * np.mean(abs(pred - y) / y)\naccuracy = 100 - mape", ["mape", "accuracy"]),
+    ("scores = cross_val_score(model, X, y, cv=3)\nprint(np.mean(scores))", ["cv_score"]),
+    ("model.score(X, y)", ["accuracy"]),  # a classifier's score is its accuracy
+]
+
+
+@pytest.mark.parametrize("cell, metrics", EVALUATIONS)
+def test_auto_finds_the_scores_people_print(tmp_path, cell, metrics):
+    """The ways real notebooks show a score (f-strings, .format, %, a label, a report, a
+    name, a cross-validation mean, the cell's last expression) become metrics, so that a
+    gate on them works."""
+    source = ("# %%\nimport numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
+              "from sklearn.metrics import accuracy_score, classification_report, f1_score, "
+              "r2_score\nfrom sklearn.model_selection import cross_val_score\n"
+              "# %% [markdown]\n# ## Load\n# %%\nX = np.array([[0.0], [1.0], [2.0], [3.0]])\n"
+              "y = np.array([0, 0, 1, 1])\n# %% [markdown]\n# ## Train\n# %%\n"
+              "model = LogisticRegression().fit(X, y)\npred = model.predict(X)\n"
+              "# %% [markdown]\n# ## Evaluate\n# %%\n" + cell + "\n")
+    path = write_notebook(tmp_path / "nb.ipynb", source)
+    proposal = propose(read_notebook(str(path)))
+    pipeline, problems = build_pipeline(proposal.notebook)
+    assert pipeline is not None, problems
+    assert pipeline.metrics == metrics

@@ -267,11 +267,12 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                shared: list[Pythonized], rendered: Rendered,
                ship: list[str] = ()) -> list[str]:
     decorator = _decorator(step.settings.get("image"))
-    arguments = [f"{name}: Input[{_artifact_type(name)}]" for name in sorted(step.inputs)]
+    arguments = [f"{name}: Input[{_artifact_type(name, pipeline)}]"
+                 for name in sorted(step.inputs)]
     if step.kind == "metrics":
         arguments.append("metrics: Output[Metrics]")
     else:
-        arguments += [f"{_output_name(name)}: Output[{_artifact_type(name)}]"
+        arguments += [f"{_output_name(name)}: Output[{_artifact_type(name, pipeline)}]"
                       for name in step.outputs]
     arguments += [f"{name}: {_TYPES.get(pipeline.parameter(name).type, 'str')} = "
                   f"{kfp_default(pipeline.parameter(name))!r}" for name in step.parameters]
@@ -540,8 +541,12 @@ def component_name(step: Step, pipeline: Pipeline) -> str:
     return f"{step.name}_step" if step.name in taken else step.name
 
 
-def _artifact_type(name: str) -> str:
-    return "Model" if looks_like_model(name) else "Dataset"
+def _artifact_type(name: str, pipeline: Pipeline) -> str:
+    """``Model`` for the model the gate registers (whatever its name: `vae`, `tpot`…; kfp's
+    ``register_model`` takes an ``Input[Model]``) and names that read as models; else
+    ``Dataset``."""
+    registered = (pipeline.model or {}).get("name")
+    return "Model" if name == registered or looks_like_model(name) else "Dataset"
 
 
 def _output_name(name: str) -> str:
