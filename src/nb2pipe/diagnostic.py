@@ -114,6 +114,7 @@ RULE_NAMES: dict[str, str] = {
     "NB404": "defined-only-in-skipped-cell",
     "NB405": "non-literal-parameter",
     "NB406": "untagged-training-notebook",
+    "NB407": "setting-not-replayed",
     "NB501": "hard-coded-secret",
     "NB601": "preprocessing-before-split",
     "NB602": "test-set-reuse",

@@ -191,3 +191,49 @@ def test_dtypes_survive_the_crossing_on_both_engines(tmp_path, monkeypatch):
     papermill_run = sorted((tmp_path / "pipeline" / "runs").iterdir())[0]
     meta = json.loads((papermill_run / "artifacts" / "make" / "frame.meta.json").read_text())
     assert meta["format"] == "pandas-pickle" and "category came back as int64" in meta["not"][0]
+
+
+REPLAY = '''# %%
+%load_ext autoreload
+%autoreload 2
+import sys
+import numpy as np
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+params = {"figure.figsize": (3, 2), "figure.dpi": 40}
+plt.rcParams.update(params)
+# %% [markdown]
+# ## Load
+# %%
+x = np.arange(5)
+if sys.version_info < (3, 0):
+    x = unicode(x)
+mpl.style.use("classic")
+plt.rcParams.update(params)
+# %% [markdown]
+# ## Report
+# %%
+print(plt.rcParams["figure.figsize"], plt.rcParams["figure.dpi"], x.sum())
+'''
+
+
+def test_settings_replay_brings_what_they_read_and_runs_once_per_kernel(tmp_path, monkeypatch):
+    """A setting that reads a literal dict travels with it; `mpl.style` works in a step that
+    does not import pyplot itself; `%load_ext` runs once per kernel (the shared kernel would
+    say "already loaded"); a Python 2 branch under a version guard is dead code, not a
+    reason to refuse."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "nb.ipynb", REPLAY)
+    expected = _reference_output(tmp_path / "nb.ipynb", len(nbformat.read(
+        tmp_path / "nb.ipynb", 4).cells) - 1)
+    code, _, err = run_cli("convert", "--auto", "nb.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    assert "unicode" not in err
+    for isolate in ([], ["--isolate"]):
+        code, _, err = run_cli("run", "pipeline", "--tracking", "none", "--no-validate",
+                               *isolate)
+        assert code == 0, err
+        run = _last_run(tmp_path / "pipeline")
+        assert _step_output(run, "report", "print(plt.rcParams") == expected, isolate
+        for step in (run / "notebooks").iterdir():
+            assert "already loaded" not in step.read_text(), step.name

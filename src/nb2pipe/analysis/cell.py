@@ -31,6 +31,7 @@ from nb2pipe.analysis.facts import (
     Read,
     StringFact,
     base_name,
+    dotted_name,
     shared_objects_of,
 )
 from nb2pipe.analysis.scopes import (
@@ -44,6 +45,51 @@ from nb2pipe.analysis.scopes import (
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 _HANDLERS: dict[type, object] = {}
+
+
+def python3_truth(test: ast.expr) -> bool | None:
+    """Whether a version test is always true (``True``) or always false (``False``) on
+    Python 3, or ``None`` when it is not such a test: ``sys.version_info < (3, 0)``,
+    ``sys.version_info[0] == 2``, ``sys.version_info.major >= 3``, ``six.PY2``, ``PY3``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = python3_truth(test.operand)
+        return None if inner is None else not inner
+    name = dotted_name(test)
+    if name in ("six.PY2", "PY2"):
+        return False
+    if name in ("six.PY3", "PY3"):
+        return True
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    major = None
+    if dotted_name(left) == "sys.version_info" and isinstance(right, ast.Tuple) and \
+            right.elts and isinstance(right.elts[0], ast.Constant):
+        major = right.elts[0].value
+        version = tuple(e.value for e in right.elts if isinstance(e, ast.Constant))
+        if major == 3 and any(v != 0 for v in version[1:]):
+            return None  # `< (3, 8)`: depends on the minor version
+    elif (dotted_name(left) == "sys.version_info.major" or
+          isinstance(left, ast.Subscript) and dotted_name(left.value) == "sys.version_info" and
+          isinstance(left.slice, ast.Constant) and left.slice.value == 0) and \
+            isinstance(right, ast.Constant):
+        major = right.value
+    if not isinstance(major, int) or isinstance(major, bool):
+        return None
+    here = 3
+    if isinstance(op, ast.Lt):
+        return here < major
+    if isinstance(op, ast.LtE):
+        return here <= major if major != 3 else None
+    if isinstance(op, ast.Gt):
+        return here > major if major != 3 else None
+    if isinstance(op, ast.GtE):
+        return here >= major
+    if isinstance(op, ast.Eq):
+        return here == major if major != 3 else None
+    if isinstance(op, ast.NotEq):
+        return here != major if major != 3 else None
+    return None
 
 
 def _positional(args: ast.arguments) -> list[str]:
@@ -286,8 +332,13 @@ class _Visitor(Expressions):
 
     def stmt_If(self, node: ast.If, top: bool) -> None:
         self.expr(node.test)
-        self.body(node.body)
-        self.body(node.orelse)
+        # a version guard that cannot hold on Python 3 (`if sys.version_info < (3, 0):`)
+        # guards dead code: no rule and no step sees its reads and bindings
+        holds = python3_truth(node.test)
+        if holds is not False:
+            self.body(node.body)
+        if holds is not True:
+            self.body(node.orelse)
 
     def stmt_With(self, node: ast.With | ast.AsyncWith, top: bool) -> None:
         for item in node.items:

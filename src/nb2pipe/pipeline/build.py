@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from nb2pipe.analysis.notebook import BUILTIN_NAMES, NotebookAnalysis
 from nb2pipe.diagnostic import Diagnostic, diagnostic
 from nb2pipe.notebook.model import Cell, Notebook
-from nb2pipe.pipeline.carry import autolog_flavours, import_of, settings_before
+from nb2pipe.pipeline.carry import (
+    autolog_flavours,
+    import_of,
+    settings_before,
+    submodule_imports,
+)
 from nb2pipe.pipeline.model import Artifact, Edge, Parameter, Pipeline, Step
 from nb2pipe.pipeline.tags import CellTags, parse_tags
 
@@ -109,6 +114,7 @@ class _Builder:
         self.analysis = analysis
         self.single_step = single_step
         self.problems: list[Diagnostic] = []
+        self._unreplayed: set[tuple[int, int]] = set()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -349,9 +355,27 @@ class _Builder:
                                 f"step `{name}` needs `{needed}`, which no cell defines",
                                 f"define `{needed}` in this step or an earlier one",
                                 read.line, read.col)
-            imports = sorted(set(imports)) + settings_before(
+            imports = sorted(set(imports))
+            imports += submodule_imports(analysis, imports, max(group.cells),
+                                         set(roles["imports"]))
+            imports = list(dict.fromkeys(imports))  # each import once
+            skipped: list = []
+            replayed = settings_before(
                 self.notebook, analysis, group.cells,
-                [c for g in groups.values() for c in g.cells], roles, shared | set(imports))
+                [c for g in groups.values() for c in g.cells], roles, shared | set(imports),
+                skipped)
+            imports += [line for line in replayed if line not in imports or
+                        not line.startswith(("import ", "from "))]
+            for index, statement in skipped:
+                if (index, statement.lineno) in self._unreplayed:
+                    continue
+                self._unreplayed.add((index, statement.lineno))
+                self.report("NB407", self.notebook.cells[index],
+                            f"this setting reads a value computed at run time, so the steps "
+                            f"after this cell run without it (step `{name}` and later)",
+                            "make what it reads a literal (a dict or a string in the cell), "
+                            "or repeat the setting in the steps that need it",
+                            statement.lineno, statement.col_offset + 1, severity="warning")
             after = sorted(set(inputs.values()) | set(group.prev), key=order.index)
             ancestors[name] = set(after)
             for parent in after:

@@ -54,15 +54,18 @@ def import_of(analysis: NotebookAnalysis, cells: list[int], name: str) -> str | 
 
 
 def settings_before(notebook, analysis: NotebookAnalysis, cells: list[int], grouped: list[int],
-                    roles: dict, known: set[str]) -> list[str]:
+                    roles: dict, known: set[str], skipped: list | None = None) -> list[str]:
     """The settings (:mod:`nb2pipe.analysis.settings`) that the notebook ran before the
     step's first cell in other steps' cells or untagged ones, with the imports they
     need: they held there, so they are replayed here (a step is a process of its own).
-    Only settings that read nothing but modules travel."""
+    Settings that read nothing but modules travel, and those that read names bound to
+    literals, with those assignments; the others are added to ``skipped`` as
+    ``(cell index, statement)``."""
     from nb2pipe.analysis.settings import is_setting, module_names_used
 
     first = min(cells)
     own = set(cells)
+    values = _literal_values(notebook, analysis, first)
     shared = set(roles["imports"] + roles["functions"] + roles["parameters"])
     earlier = sorted(i for i in grouped if i < first and i not in own)
     earlier = sorted(set(earlier) | {i for i in roles["orphan"] if i < first})
@@ -78,13 +81,98 @@ def settings_before(notebook, analysis: NotebookAnalysis, cells: list[int], grou
             if not is_setting(statement, analysis.qualify):
                 continue
             names = module_names_used(statement) - BUILTIN_NAMES
-            if not names <= modules:
-                continue  # it reads a value: it stays where it is
+            values_read = names - modules
+            if any(name not in values for name in values_read):
+                if skipped is not None:  # it reads a value computed at run time
+                    skipped.append((index, statement))
+                continue
+            for name in sorted(values_read):
+                # `params = {...}; plt.rcParams.update(params)`: a literal value comes along
+                text, reads = values[name]
+                if text in statements:
+                    statements.remove(text)
+                statements.append(text)
+                names |= reads
+            names -= values_read
             for name in sorted(names - known):
                 line = import_of(analysis, every, name)
                 if line and line not in needed_imports:
                     needed_imports.append(line)
+            for module in sorted(_submodules(statement, analysis.qualify)):
+                line = f"import {module}"  # `mpl.style.use(…)` needs matplotlib.style loaded
+                if line not in needed_imports:
+                    needed_imports.append(line)
             text = ast.unparse(statement)
-            if text not in statements:
-                statements.append(text)
+            if text in statements:  # repeated: what counts is where it ran last
+                statements.remove(text)
+            statements.append(text)
     return needed_imports + statements
+
+
+def _literal_values(notebook, analysis: NotebookAnalysis, before: int) -> dict:
+    """Names bound, before cell ``before``, by a plain assignment whose value reads only
+    modules and literals (``params = {"figure.figsize": (8, 4)}``): name → (the statement,
+    the names it reads)."""
+    values: dict[str, tuple[str, set[str]]] = {}
+    for index in sorted(i for i in analysis.facts if i < before):
+        tree = notebook.cells[index].tree
+        for statement in tree.body if tree is not None else ():
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                    isinstance(statement.targets[0], ast.Name):
+                reads = {n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name)}
+                name = statement.targets[0].id
+                if reads - BUILTIN_NAMES <= analysis.module_names and \
+                        not any(isinstance(n, (ast.Call, ast.Lambda, ast.Await))
+                                for n in ast.walk(statement.value)):
+                    values[name] = (ast.unparse(statement), reads - BUILTIN_NAMES)
+                else:
+                    values.pop(name, None)
+            else:
+                for node in ast.walk(statement):
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                        values.pop(node.id, None)
+    return values
+
+
+#: Submodules that a package does not load by itself, which settings call through it.
+_SUBMODULES = ("matplotlib.style", "matplotlib.pyplot", "matplotlib.colors", "logging.config",
+               "pandas.plotting", "IPython.display", "tqdm.auto")
+
+
+def _submodules(statement: ast.stmt, qualify) -> set[str]:
+    found = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Attribute):
+            from nb2pipe.analysis.facts import dotted_name
+
+            name = qualify(dotted_name(node)) or ""
+            for module in _SUBMODULES:
+                if name == module or name.startswith(module + "."):
+                    found.add(module)
+    return found
+
+
+def submodule_imports(analysis: NotebookAnalysis, carried: list[str], before: int,
+                      skip: set[int]) -> list[str]:
+    """``import P.sub`` for the submodules of the packages a step imports that the notebook
+    imported before the step's last cell: in the notebook they were loaded, so ``P.sub`` worked
+    through ``import P as p`` (``mpl.style`` after ``import matplotlib.pyplot``)."""
+    tops: set[str] = set()
+    for line in carried:
+        try:
+            tree = ast.parse(line)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                tops |= {alias.name.partition(".")[0] for alias in node.names}
+    lines: list[str] = []
+    for index in sorted(i for i in analysis.facts if i <= before and i not in skip):
+        for fact in analysis.facts[index].imports:
+            module = fact.module or ""
+            if "." in module and module.partition(".")[0] in tops and fact.top_level and \
+                    not module.startswith("."):
+                line = f"import {module}"
+                if line not in carried and line not in lines:
+                    lines.append(line)
+    return lines

@@ -50,8 +50,12 @@ class PapermillTarget:
                 f"_nb2pipe.start_step({step.name!r}, nb2pipe_run, autolog={flavours!r}"
                 + (f",\n                     shared={shared!r})" if shared else ")"),
                 metadata={"tags": ["nb2pipe-setup"]}))
+            first = step is pipeline.steps[0]
             for index in pipeline.imports + pipeline.functions:
-                cells.append(_copy(raw_cells[index], index))
+                cell = _copy(raw_cells[index], index)
+                if index in pipeline.imports:
+                    cell["source"] = once_per_kernel(_text(cell["source"]), first)
+                cells.append(cell)
             if step.imports:
                 cells.append(new_code_cell("\n".join(step.imports),
                                            metadata={"tags": ["nb2pipe-imports"]}))
@@ -95,6 +99,34 @@ def _intro(pipeline: Pipeline, step: Step) -> str:
     if step.metrics:
         rows.append("- **Metrics:** " + ", ".join(f"`{m}`" for m in step.metrics))
     return "\n".join(rows)
+
+
+#: Line magics that show something once (versions, the environment): the first step shows them.
+_SHOW_ONCE = frozenset({"watermark", "version_information", "lsmagic", "env", "who", "whos"})
+
+
+def once_per_kernel(source: str, first: bool) -> str:
+    """The imports cell as every step runs it: what must happen once per kernel happens
+    once (``%load_ext X`` becomes ``%reload_ext X``, which loads it when it is not loaded,
+    quietly otherwise), and what only shows something (``%watermark``, ``!pip list``) is
+    shown by the first step only. Steps may share one kernel."""
+    lines = []
+    for line in source.split("\n"):
+        stripped = line.strip()
+        word = stripped[1:].split(" ", 1)[0] if stripped.startswith("%") and \
+            not stripped.startswith("%%") else ""
+        if word == "load_ext":
+            line = line.replace("%load_ext", "%reload_ext", 1)
+        elif not first and (word in _SHOW_ONCE or stripped.startswith(
+                ("!pip list", "!pip freeze", "!conda list", "!nvidia-smi"))):
+            line = line[:len(line) - len(line.lstrip())] + f"pass  # {stripped}  " \
+                "(shown by the first step)"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _text(source) -> str:
+    return "".join(source) if isinstance(source, list) else source
 
 
 def _copy(raw: dict, index: int) -> dict:

@@ -23,6 +23,7 @@ from nb2pipe.lint.rules.no_tests import NoTests
 from nb2pipe.lint.rules.non_linear_execution import NonLinearExecution
 from nb2pipe.lint.rules.non_literal_parameter import NonLiteralParameter
 from nb2pipe.lint.rules.preprocessing_before_split import PreprocessingBeforeSplit
+from nb2pipe.lint.rules.setting_not_replayed import SettingNotReplayed
 from nb2pipe.lint.rules.shell_side_effect import ShellSideEffect
 from nb2pipe.lint.rules.syntax_error import SyntaxError_
 from nb2pipe.lint.rules.test_set_reuse import TestSetReuse
@@ -47,4 +48,5 @@ ALL_RULES = tuple(sorted((
     SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
     DefinedOnlyInSkippedCell, NonLiteralParameter, UntaggedTrainingNotebook,
     PreprocessingBeforeSplit, TestSetReuse, NoDependencyFile, NoTests, NoCi, UnversionedData,
+    SettingNotReplayed,
 ), key=lambda rule: rule.code))

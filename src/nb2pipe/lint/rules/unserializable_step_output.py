@@ -11,7 +11,10 @@ class UnserializableStepOutput(Rule):
     Flags a value that a later step needs and that cannot be written to disk and read back in
     another process: the result of `open()`, a generator expression, `iter()`/`zip()`/`map()`,
     a lock, a socket, a database connection or engine, an HTTP session, the target of a `with`
-    block. At run time, `nb2pipe run` also stops with a message naming the step and variable
+    block. Also flags a change in place of a value that shares its object with another name
+    (`holder = {"a": a}`, `b = a`, `pipe = Pipeline([("m", m)])`) when the two names would
+    reach the changing step apart: passed by copy, they are two objects there, and the change
+    would not reach the other name. At run time, `nb2pipe run` also stops with a message naming the step and variable
     if such a value reaches the end of a step.
 
     ## Why is this bad?
@@ -46,7 +49,10 @@ class UnserializableStepOutput(Rule):
              '# %% tags=["step:parse"]\nprint(rows)\n',)
     INVALID = (Invalid('# %% tags=["step:load"]\nhandle = open("data.csv")\n'
                        'pairs = zip(a, b)\n# %% tags=["step:parse"]\n'
-                       'rows = handle.readlines()\nprint(list(pairs))\n', count=2),)
+                       'rows = handle.readlines()\nprint(list(pairs))\n', count=2),
+               Invalid('# %% tags=["step:make"]\na = [1, 2]\nholder = {"a": a}\n'
+                       '# %% tags=["step:change"]\nholder["a"].append(3)\n'
+                       '# %% tags=["step:show"]\nprint(a)\n'),)
 
     def check(self, ctx: Context):
         for diagnostic in pipeline_problems(ctx, self.code):
