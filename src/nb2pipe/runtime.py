@@ -342,7 +342,8 @@ def load(folder: str, step: str, name: str) -> Any:
 # -- inside a step's kernel -------------------------------------------------------------------
 
 def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = (),
-               shared: list[str] | tuple[str, ...] = ()) -> None:
+               shared: list[str] | tuple[str, ...] = (), random_from: str = "",
+               artifacts: str = "") -> None:
     """Called first in each step notebook: start the step's tracking run, if there is one.
 
     Args:
@@ -352,9 +353,16 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
         autolog: MLflow flavours to autolog (the frameworks the step imports).
         shared: the names the ``functions`` cells define (every step's kernel defines them
             too: values that refer to them can be pickled by reference).
+        random_from: the step before this one in the notebook's order: its random state
+            (Python's and NumPy's global generators, as it left them) is restored here, so
+            that draws continue as they did in the notebook's one kernel.
+        artifacts: the run's artifacts folder (where random states are kept).
     """
     _STEP.clear()
     _STEP["name"] = step
+    _STEP["artifacts"] = artifacts
+    if random_from and artifacts:
+        _restore_random_state(os.path.join(artifacts, random_from, _RANDOM_STATE))
     _STEP["shared"] = frozenset(shared)
     info = json.loads(run) if run else {}
     _STEP["validation"] = info.get("validation")
@@ -405,10 +413,50 @@ def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
         with open(metrics_file, "w", encoding="utf-8") as handle:
             json.dump({k: (float(v) if k in numbers else repr(v)) for k, v in metrics.items()},
                       handle, indent=1, sort_keys=True)
+    if _STEP.get("artifacts") and _STEP.get("name"):
+        _save_random_state(os.path.join(_STEP["artifacts"], _STEP["name"], _RANDOM_STATE))
     if _STEP.pop("mlflow", False):
         import mlflow
 
         mlflow.end_run()
+
+
+_RANDOM_STATE = "_random_state.pkl"
+
+
+def _save_random_state(path: str) -> None:
+    """The global random generators' states as the step leaves them (those it imported)."""
+    import sys
+
+    states = {}
+    if "random" in sys.modules:
+        states["random"] = sys.modules["random"].getstate()
+    if "numpy" in sys.modules:
+        try:
+            states["numpy"] = sys.modules["numpy"].random.get_state()
+        except Exception:  # a numpy without a global generator
+            pass
+    if not states:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        pickle.dump(states, handle)
+
+
+def _restore_random_state(path: str) -> None:
+    try:
+        with open(path, "rb") as handle:
+            states = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return  # the step before drew nothing (or has not run here)
+    if "random" in states:
+        import random
+
+        random.setstate(states["random"])
+    if "numpy" in states:
+        import numpy
+
+        numpy.random.set_state(states["numpy"])
 
 
 # -- data files as inputs (Kubeflow components; issue K) -------------------------------------

@@ -100,7 +100,7 @@ def test_a_failure_names_the_users_cell_and_its_line_not_the_librarys(tmp_path):
     assert code == 0, err
     code, _, err = run_cli("run", tmp_path / "pipeline", "--tracking", "none", "--no-html")
     assert code != 0
-    assert "step `fit` failed in cell 5, line 3: ValueError" in err, err
+    assert "step `fit` failed in cell 5, line 3 of nb.ipynb: ValueError" in err, err
     # the notebook itself, as one step: the same place
     code, _, err = run_cli("run", tmp_path / "nb.ipynb", "--tracking", "none", "--no-html",
                            "--runs-dir", tmp_path / "runs")
@@ -205,7 +205,7 @@ def test_a_kfp_local_failure_names_the_cell_and_line_too(tmp_path):
     code, _, err = run_cli("run", tmp_path / "pipeline", "--engine", "kfp-local",
                            "--tracking", "none")
     assert code != 0
-    assert "step `fit` failed in cell 5, line 3: ValueError" in err, err
+    assert "step `fit` failed in cell 5, line 3 of nb.ipynb: ValueError" in err, err
 
 
 SIBLINGS = '''# %% tags=["imports"]

@@ -237,3 +237,41 @@ def test_settings_replay_brings_what_they_read_and_runs_once_per_kernel(tmp_path
         assert _step_output(run, "report", "print(plt.rcParams") == expected, isolate
         for step in (run / "notebooks").iterdir():
             assert "already loaded" not in step.read_text(), step.name
+
+
+DRAWS = '''# %%
+import numpy as np
+import random
+# %%
+np.random.seed(3)
+random.seed(3)
+# %% [markdown]
+# ## Draw
+# %%
+a = np.random.rand(2)
+b = random.random()
+# %% [markdown]
+# ## Draw again
+# %%
+c = np.random.rand(2)
+d = random.random()
+print(a, b, c, d)
+'''
+
+
+def test_the_random_state_travels_between_isolated_steps(tmp_path, monkeypatch):
+    """The seed `check --fix` adds (here a cell of its own) holds in every later step, and
+    draws continue where the step before left them, as in the notebook's one kernel."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "nb.ipynb", DRAWS)
+    expected = _reference_output(tmp_path / "nb.ipynb", len(nbformat.read(
+        tmp_path / "nb.ipynb", 4).cells) - 1)
+    code, _, err = run_cli("convert", "--auto", "nb.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", "pipeline", "--isolate", "--tracking", "none",
+                           "--no-validate")
+    assert code == 0, err
+    steps = json.loads((tmp_path / "pipeline" / "pipeline.json").read_text())["steps"]
+    assert len(steps) >= 3, steps  # the draws are in steps of their own
+    assert _step_output(_last_run(tmp_path / "pipeline"), steps[-1]["name"],
+                        "print(a, b, c, d)") == expected

@@ -310,7 +310,7 @@ def test_kfp_local_names_what_the_failing_step_raised(tmp_path, monkeypatch):
     assert run_cli("convert", "fails.ipynb", "-o", "out")[0] == 0
     code, _, err = run_cli("run", "out", "--engine", "kfp-local", "--tracking", "none")
     assert code == 1
-    assert "step `b` failed in cell 2, line 2: ValueError: bad y" in err and "\x1b[" not in err
+    assert "step `b` failed in cell 2, line 2 of fails.ipynb: ValueError: bad y" in err and "\x1b[" not in err
     assert "kfp's log: " in err
     (run,) = list((tmp_path / "out" / "runs").iterdir())
     steps = json.loads((run / "run.json").read_text())["steps"]

@@ -39,6 +39,11 @@ class Naming:
             words = [w for w in re.findall(r"[a-z0-9]+", heading.lower())
                      if w not in _STOP_WORDS]
             words = [w for w in words if not w.isdigit()] or words
+            role = self.name_from_code(group)
+            if len(words) > 4 and role:
+                # a sentence, not a title ("If features are correlated, …"): its first
+                # words would not name the step; what the code does does
+                return role
             if words:
                 name = "_".join(words[:3])
                 return name if not name[0].isdigit() else "step_" + name
@@ -58,6 +63,9 @@ class Naming:
                       for c in facts.calls]
         attrs = {a for _, a in calls}
         qualified = {q for q, _ in calls}
+        if qualified and all(q.endswith(("random.seed", "manual_seed", "set_seed",
+                                         "set_random_seed")) for q in qualified):
+            return "seed"
         if attrs & {"fit", "train", "partial_fit", "fit_generator"} and \
                 "fit_transform" not in attrs:
             return "train"

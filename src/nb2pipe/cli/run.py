@@ -172,6 +172,10 @@ def run(args) -> int:
                 where = f" in cell {step.error['cell']}" if step.error.get("cell") else \
                     f" {step.error['during']}" if step.error.get("during") else ""
                 line = f", line {step.error['line']}" if step.error.get("line") else ""
+                if step.error.get("cell") and runner.source.notebook is None:
+                    # the cell numbers are the converted notebook's: name it (with --auto,
+                    # the tagged copy, whose first cell the tidy may have changed)
+                    line += f" of {os.path.basename(runner.source.pipeline.notebook)}"
                 print(f"  step `{name}` failed{where}{line}: {step.error.get('message')}",
                       file=sys.stderr)
                 if step.notebook:

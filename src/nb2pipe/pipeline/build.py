@@ -83,7 +83,10 @@ def is_tagged(notebook: Notebook) -> bool:
 
 
 def pipeline_name(notebook: Notebook) -> str:
+    """The user's notebook's name, slugged: ``churn.tagged.ipynb`` (the copy `--auto` writes,
+    converted again after review) is still ``churn``."""
     stem = os.path.splitext(os.path.basename(notebook.path))[0]
+    stem = stem[:-len(".tagged")] if stem.endswith(".tagged") else stem
     name = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
     return name or "pipeline"
 

@@ -36,7 +36,9 @@ class PapermillTarget:
         # refer to it may be pickled by name (what a step defines itself goes by value).
         shared = sorted(NotebookAnalysis(notebook).binds(pipeline.functions)) \
             if pipeline.functions else []
-        for step in pipeline.steps:
+        for position, step in enumerate(pipeline.steps):
+            # the step before, in the notebook's order: its random state carries over
+            previous = pipeline.steps[position - 1].name if position else ""
             cells = [new_markdown_cell(_intro(pipeline, step)),
                      new_code_cell(RESET_SOURCE, metadata={"tags": ["nb2pipe-reset"]})]
             lines = ["# Parameters: papermill (and nb2pipe run) inject values after this cell."]
@@ -48,7 +50,9 @@ class PapermillTarget:
             cells.append(new_code_cell(
                 "import nb2pipe.runtime as _nb2pipe\n\n"
                 f"_nb2pipe.start_step({step.name!r}, nb2pipe_run, autolog={flavours!r}"
-                + (f",\n                     shared={shared!r})" if shared else ")"),
+                + (f",\n                     shared={shared!r}" if shared else "")
+                + f",\n                     random_from={previous!r}, "
+                  f"artifacts=nb2pipe_artifacts)",
                 metadata={"tags": ["nb2pipe-setup"]}))
             first = step is pipeline.steps[0]
             for index in pipeline.imports + pipeline.functions:
