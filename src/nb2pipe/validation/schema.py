@@ -45,22 +45,52 @@ class Failure:
 
 
 def infer(frame):
-    """The baseline schema of ``frame`` (a DataFrame with text column names)."""
+    """The baseline schema of ``frame`` (a DataFrame with text column names). A column that
+    pandera cannot describe exactly (intervals, mixed objects, lists, values YAML cannot
+    write…) is described loosely — required, any dtype, nullable — with a note saying why:
+    a baseline never breaks a run."""
     import pandera.pandas as pa
-
-    from nb2pipe.validation.profile import is_category, is_number
 
     columns = {}
     for name in frame.columns:
         series = frame[name]
-        checks = []
-        if not is_number(series) and is_category(series):
-            values = series.dropna().unique()
-            if 0 < len(values) <= MAX_CATEGORIES:
-                checks.append(pa.Check.isin(sorted(_plain(v) for v in values)))
-        columns[str(name)] = pa.Column(series.dtype, checks=checks, required=True,
-                                       nullable=bool(series.isna().any()), coerce=False)
+        try:
+            column = _exact(series)
+            _round_trip(pa.DataFrameSchema({str(name): column}))
+        except Exception as error:  # pandera, YAML or the values themselves refuse
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}" \
+                if str(error) else type(error).__name__
+            column = pa.Column(None, required=True, nullable=True, coerce=False,
+                               description=f"nb2pipe: described loosely (dtype {series.dtype}: "
+                                           f"{reason})")
+        columns[str(name)] = column
     return pa.DataFrameSchema(columns, strict=True, coerce=False, ordered=False)
+
+
+def _exact(series):
+    """A column's exact description: its dtype, nullability as observed, and the allowed
+    values of a text, categorical or boolean column with few of them."""
+    import pandera.pandas as pa
+
+    from nb2pipe.validation.profile import is_category, is_number
+
+    checks = []
+    if not is_number(series) and is_category(series):
+        values = series.dropna().unique()
+        if 0 < len(values) <= MAX_CATEGORIES:
+            plain = [_plain(v) for v in values]
+            if not all(isinstance(v, (str, int, float, bool)) for v in plain):
+                raise TypeError(f"values of type {type(plain[0]).__name__} cannot be listed")
+            checks.append(pa.Check.isin(sorted(plain, key=lambda v: (type(v).__name__, v))))
+    return pa.Column(series.dtype, checks=checks, required=True,
+                     nullable=bool(series.isna().any()), coerce=False)
+
+
+def _round_trip(schema) -> None:
+    """Raise unless the schema writes to YAML and reads back (what a baseline file needs)."""
+    import pandera.pandas as pa
+
+    pa.DataFrameSchema.from_yaml(schema.to_yaml())
 
 
 def _plain(value):
@@ -100,13 +130,13 @@ def validate(schema, frame) -> list[Failure]:
     try:
         schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        return _failures(errors.failure_cases)
+        return _failures(errors.failure_cases, frame)
     except pandera.errors.SchemaError as error:  # raised before the lazy collection starts
         return [Failure(None, str(error).splitlines()[0][:300], 0, [])]
     return []
 
 
-def _failures(cases) -> list[Failure]:
+def _failures(cases, frame=None) -> list[Failure]:
     grouped: dict[tuple, Failure] = {}
     for row in cases.to_dict("records"):
         column = row.get("column")
@@ -118,8 +148,18 @@ def _failures(cases) -> list[Failure]:
         elif check == "column_in_schema":
             column, check, case = str(case), "is new (the baseline does not have it)", None
         elif check.startswith("dtype("):
-            check = f"dtype {check[len('dtype('):-1].strip(chr(39))} expected, got {case}"
-            case = None
+            # the dtype apart, and the values that made it so as examples
+            expected = check[len('dtype('):-1].strip(chr(39))
+            actual = str(frame[column].dtype) if frame is not None and column is not None \
+                and column in frame.columns else None
+            if actual is not None:
+                check = f"dtype {expected} expected, got {actual}"
+                if str(case) == actual:
+                    case = None
+                elif isinstance(case, str) or not hasattr(case, "__len__"):
+                    check += "; values that do not fit"
+            else:
+                check, case = f"dtype {expected} expected, got {case}", None
         elif check == "not_nullable":
             check = "has nulls (the baseline had none)"
             case = None
