@@ -38,7 +38,11 @@ class ImportNotAtTop(Rule):
     ## Fix safety
     Safe. The fix moves each such import (a statement of its own at the top level of its cell)
     to just after the imports of the first cell that imports, and leaves alone imports of
-    packages a later `!pip install` installs, relative imports, and imports inside blocks.
+    packages a later `!pip install` installs, relative imports, imports inside blocks, lines
+    that hold more than the import (`import x; y = 1`), and imports that come after anything
+    they may depend on: a `sys.path` edit, `site.addsitedir`, `os.chdir` or `%cd`, an
+    environment variable set (`os.environ[...] = …`, `load_dotenv()`, `%env`), an install,
+    `%run`, a change to `sys.modules`. Such imports are still reported, with the reason.
     """
 
     code = "NB209"
@@ -58,6 +62,17 @@ class ImportNotAtTop(Rule):
                 "import json  # for the report\nprint(json.dumps(y))\n", count=1,
                 fixed="# %%\nimport os\nimport pandas as pd\nimport json  # for the report\n"
                       "x = 1\n# %%\ny = 2\nprint(json.dumps(y))\n"),
+        # an import that may need the path edit above it stays below it (not fixable)
+        Invalid("# %%\nimport os\nimport sys\nx = 1\n# %%\nsys.path.append('..')\n"
+                "from mypkg.data import load\n", count=1,
+                fixed="# %%\nimport os\nimport sys\nx = 1\n# %%\nsys.path.append('..')\n"
+                      "from mypkg.data import load\n"),
+        Invalid("# %%\nimport os\nx = 1\n# %%\nos.environ['MODE'] = 'test'\n"
+                "import settings_reader\n", count=1,
+                fixed="# %%\nimport os\nx = 1\n# %%\nos.environ['MODE'] = 'test'\n"
+                      "import settings_reader\n"),
+        Invalid("# %%\nimport os\nx = 1\n# %%\n%cd ..\nimport helpers\n", count=1,
+                fixed="# %%\nimport os\nx = 1\n# %%\n%cd ..\nimport helpers\n"),
         Invalid("# %%\nimport numpy as np\nx = np.ones(3)\n# %%\nfrom math import pi\n"
                 "from math import tau\nfrom math import e\ny = pi + tau + e\n", count=3,
                 fixed="# %%\nimport numpy as np\nfrom math import pi\nfrom math import tau\n"
@@ -70,6 +85,7 @@ class ImportNotAtTop(Rule):
         seen_import = False
         header_import = _header_import_cell(ctx)
         late_installs = _late_installs(ctx, header_import)
+        changes = _environment_changes(ctx, header_import)
         for cell in ctx.notebook.code_cells:
             facts = analysis.facts.get(cell.index)
             if facts is None or cell.is_empty:
@@ -102,10 +118,23 @@ class ImportNotAtTop(Rule):
                     f"import {names}"
                 movable = id(fact.node) in top and not fact.module.startswith(".") and \
                     fact.module.partition(".")[0] not in late_installs
+                lines = cell.source.split("\n")[fact.node.lineno - 1:
+                                                 (fact.node.end_lineno or fact.node.lineno)]
+                # what the import may need, run before it: it must stay below that
+                needs = next((what for where, what in reversed(changes)
+                              if where < (cell.index, fact.node.lineno)), None)
+                help = "move it to the imports at the top of the notebook"
+                if needs:
+                    help = f"imports after {needs} stay where they are (the import may " \
+                           f"need it); move both to the top by hand if it does not"
+                elif any(";" in line for line in lines):
+                    help = "split the line (`import x; y = 1`), then move the import to the " \
+                           "imports at the top"
                 yield self.report(
                     ctx, cell, f"`{text[:70]}` is imported after the setup cells",
-                    node=fact.node, help="move it to the imports at the top of the notebook",
-                    fix=movable and header_import is not None)
+                    node=fact.node, help=help,
+                    fix=movable and header_import is not None and needs is None and
+                    not any(";" in line for line in lines))
 
     def fix(self, editor, diagnostics):
         _fix(editor, diagnostics)
@@ -118,6 +147,66 @@ def _header_import_cell(ctx):
         if facts is not None and any(f.top_level for f in facts.imports):
             return cell
     return None
+
+
+#: Calls that change where imports come from or what they see.
+_ENVIRONMENT_CALLS = frozenset({
+    "sys.path.append", "sys.path.insert", "sys.path.extend", "sys.path.remove",
+    "site.addsitedir", "os.chdir", "os.putenv", "os.environ.update", "os.environ.setdefault",
+    "dotenv.load_dotenv", "load_dotenv", "importlib.reload", "importlib.invalidate_caches",
+    "sys.modules.update", "sys.modules.pop", "sys.modules.setdefault", "sys.meta_path.insert",
+    "sys.meta_path.append", "os.environ.pop",
+})
+#: IPython commands that do (installs are any `pip`/`conda` line).
+_ENVIRONMENT_MAGICS = frozenset({"cd", "run", "env", "pip", "conda", "set_env", "pushd",
+                                 "popd"})
+
+
+def _environment_changes(ctx, header) -> list[tuple[tuple[int, int], str]]:
+    """Statements after the imports cell's imports that an import below them may depend on
+    (a path, the working directory, the environment, an install, `%run`, `sys.modules`), by
+    place: ``((cell index, line), "`sys.path.append`")``, in notebook order."""
+    found: list[tuple[tuple[int, int], str]] = []
+    start = (-1, 0)
+    if header is not None and header.tree is not None:
+        imports = [s.end_lineno or s.lineno for s in header.tree.body
+                   if isinstance(s, (ast.Import, ast.ImportFrom))]
+        start = (header.index, max(imports, default=0))
+    for cell in ctx.notebook.code_cells:
+        if cell.index < start[0]:
+            continue
+        for magic in cell.code.magics if cell.code is not None else ():
+            name = magic.name if magic.kind in ("line", "cell") else \
+                magic.name if magic.kind == "shell" and magic.name in ("pip", "conda", "cd") \
+                else None
+            if name in _ENVIRONMENT_MAGICS and (cell.index, magic.line) > start:
+                found.append(((cell.index, magic.line), f"`%{name}`" if magic.kind != "shell"
+                              else f"`!{name}`"))
+        facts = ctx.analysis.facts.get(cell.index)
+        if facts is None or cell.tree is None:
+            continue
+        for call in facts.calls:
+            name = ctx.analysis.qualify(call.dotted) or call.dotted or ""
+            if (name in _ENVIRONMENT_CALLS or call.dotted in _ENVIRONMENT_CALLS) and \
+                    (cell.index, call.node.lineno) > start:
+                found.append(((cell.index, call.node.lineno), f"`{call.dotted}`"))
+        for node in ast.walk(cell.tree):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    while isinstance(target, ast.Subscript):
+                        target = target.value
+                    name = ctx.analysis.qualify(_dotted(target)) or ""
+                    if name in ("os.environ", "sys.path", "sys.modules") and \
+                            (cell.index, node.lineno) > start:
+                        found.append(((cell.index, node.lineno), f"`{name}` set"))
+    return sorted(found)
+
+
+def _dotted(node) -> str | None:
+    from nb2pipe.analysis.facts import dotted_name
+
+    return dotted_name(node)
 
 
 def _late_installs(ctx, header) -> set[str]:
@@ -169,6 +258,15 @@ def _fix(editor, diagnostics) -> None:
                 moved.insert(0, "\n".join(lines[statement.lineno - 1:end]))
                 del lines[statement.lineno - 1:end]
         editor.set_source(index, "\n".join(lines))
+        if not "".join(lines).strip():  # the cell held only imports
+            raw = editor.cells[index]
+            if raw.get("execution_count") is None and not raw.get("outputs"):
+                editor.delete_cell(index)  # never run: nothing of it is left
+            else:
+                # it ran: its number stays (removing it would open a gap in the execution
+                # counts, NB102, that the fix made); what it printed went with its code
+                raw["outputs"] = []
+                editor.set_source(index, "# (imports moved to the first cell)")
     if not moved:
         return
     lines = split_lines(editor.source(header.index))
