@@ -349,3 +349,38 @@ def test_values_without_columns_pass_between_steps_unvalidated(tmp_path):
     assert "mean_age=" in out
     # the plain float array still gets a baseline
     assert (tmp_path / "pipeline" / "validation" / "make.ages.schema.yaml").exists()
+
+
+@pytest.mark.parametrize("name, text, counts", [
+    (".github/workflows/retrain.yml",
+     "jobs:\n  r:\n    steps:\n      - run: |\n          pip install nb2pipe\n"
+     "          nb2pipe run pipeline --if-changed\n", True),
+    (".github/workflows/retrain.yml",
+     "jobs:\n  r:\n    steps:\n      - run: nb2pipe run ../pipeline --if-changed\n"
+     "        working-directory: sub\n", True),
+    # a comment is not a command
+    (".github/workflows/retrain.yml",
+     "jobs:\n  r:\n    steps:\n      - run: echo hi  # TODO: nb2pipe run pipeline "
+     "--if-changed\n", False),
+    (".github/workflows/retrain.yml",
+     "# TODO: nb2pipe run pipeline --if-changed\njobs: {}\n", False),
+    # another pipeline, or the right one from another folder
+    (".github/workflows/retrain.yml",
+     "jobs: {r: {steps: [{run: nb2pipe run other-pipeline --if-changed}]}}\n", False),
+    ("crontab", "0 3 * * * cd /elsewhere && nb2pipe run pipeline --if-changed\n", False),
+    ("crontab", "# 0 3 * * * nb2pipe run pipeline --if-changed\n", False),
+    ("crontab", "0 3 * * * cd {project} && nb2pipe run pipeline --if-changed\n", True),
+])
+def test_the_trigger_item_reads_what_runs(tmp_path, name, text, counts):
+    """Workflow steps and crontab commands count, with the folder they run in; comments and
+    commands for other folders do not (issue J, point 10)."""
+    from nb2pipe.lint.maturity import find_trigger
+
+    project = tmp_path / "project"
+    (project / "pipeline").mkdir(parents=True)
+    (project / ".git").mkdir()
+    (project / "sub").mkdir()
+    path = project / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.replace("{project}", str(project)))
+    assert (find_trigger(str(project / "pipeline")) is not None) == counts

@@ -230,11 +230,14 @@ _SCHEDULERS = (".github/workflows", ".gitlab-ci.yml", ".circleci", "Jenkinsfile"
 
 
 def find_trigger(folder: str) -> str | None:
-    """A file in the pipeline's project that runs ``nb2pipe run … --if-changed`` or
-    ``nb2pipe submit … --schedule`` (searched from the folder up to the repository's root),
-    as a path; ``None`` when there is none."""
+    """A file in the pipeline's project that *runs* ``nb2pipe run DIR --if-changed`` or
+    ``nb2pipe submit DIR --schedule`` for this folder (searched from the folder up to the
+    repository's root), as a path; ``None`` when there is none. What counts is a command that
+    runs: a workflow step's ``run:`` (with its ``working-directory`` and any ``cd``), a
+    crontab entry, a string in an Airflow DAG; comments and other folders do not."""
     import os
 
+    target = os.path.realpath(folder)
     current = os.path.abspath(folder)
     while True:
         for name in _SCHEDULERS:
@@ -245,15 +248,124 @@ def find_trigger(folder: str) -> str | None:
                         text = handle.read(200_000)
                 except OSError:
                     continue
-                if ("nb2pipe run" in text and "--if-changed" in text) or \
-                        ("nb2pipe submit" in text and "--schedule" in text):
-                    return os.path.relpath(candidate)
+                for where, command in _commands(candidate, text, current):
+                    if _triggers(command, where, target):
+                        return os.path.relpath(candidate)
         if os.path.exists(os.path.join(current, ".git")):
             return None
         parent = os.path.dirname(current)
         if parent == current:
             return None
         current = parent
+
+
+def _commands(path: str, text: str, root: str) -> list[tuple[str, str]]:
+    """The shell commands a scheduler file runs, each with the folder it starts in."""
+    import os
+    import re
+
+    found: list[tuple[str, str]] = []
+    if path.endswith(".py"):  # an Airflow DAG: the strings it hands to operators
+        import ast
+
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            return []
+        return [(root, node.value) for node in ast.walk(tree)
+                if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    if "crontab" in os.path.basename(path) or path.endswith(".cron"):
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or "=" in line.split(" ", 1)[0]:
+                continue
+            fields = line.split(None, 5)
+            command = fields[1] if line.startswith("@") and len(fields) > 1 else \
+                fields[5] if len(fields) == 6 else ""
+            if line.startswith("@"):
+                command = line.split(None, 1)[1] if " " in line else ""
+            found.append((os.path.expanduser("~"), command))
+        return found
+    # YAML workflows: each step's `run:` (GitHub), `script:` (GitLab, Azure), `bash:`, with
+    # the step's `working-directory`
+    try:
+        import yaml
+
+        document = yaml.safe_load(text)
+    except Exception:  # no PyYAML here, or a file it cannot read: read the lines
+        document = None
+    if document is not None:
+        stack = [document]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                start = os.path.join(root, str(node.get("working-directory") or ""))
+                for key in ("run", "script", "bash", "command"):
+                    value = node.get(key)
+                    for item in value if isinstance(value, list) else [value]:
+                        if isinstance(item, str):
+                            found.append((start, item))
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        return found
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        match = re.match(r"^(\s*)(-\s*)?run:\s*(.*)$", line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        indent = len(match.group(1)) + len(match.group(2) or "")
+        value = match.group(3).strip()
+        if value[:1] in ("|", ">"):
+            block = []
+            for following in lines[number + 1:]:
+                if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                    break
+                block.append(following.strip())
+            value = "\n".join(block)
+        elif value[:1] in ("'", '"') and value[-1:] == value[:1]:
+            value = value[1:-1]
+        start = root
+        for other in lines[max(0, number - 8):number + 9]:
+            directory = re.match(r"^\s*(-\s*)?working-directory:\s*['\"]?([^'\"#]+)", other)
+            if directory:
+                start = os.path.join(root, directory.group(2).strip())
+        found.append((start, value))
+    return found
+
+
+def _triggers(command: str, start: str, target: str) -> bool:
+    """Whether ``command`` (run from ``start``) runs ``nb2pipe run TARGET --if-changed`` or
+    ``nb2pipe submit TARGET --schedule``, following ``cd`` between its parts."""
+    import os
+    import re
+    import shlex
+
+    here = start
+    for part in re.split(r"&&|;|\n|\|\|", command):
+        part = part.split(" #", 1)[0].strip()
+        if not part or part.startswith("#"):
+            continue
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            continue
+        if words[:1] == ["cd"] and len(words) > 1:
+            here = os.path.join(here, os.path.expanduser(words[1]))
+            continue
+        if "nb2pipe" in words:
+            words = words[words.index("nb2pipe") + 1:]
+        elif words[:3] in (["python", "-m", "nb2pipe"], ["python3", "-m", "nb2pipe"]):
+            words = words[3:]
+        else:
+            continue
+        verb, rest = (words[0], words[1:]) if words else ("", [])
+        flag = {"run": "--if-changed", "submit": "--schedule"}.get(verb)
+        paths = [w for w in rest if not w.startswith("-")]
+        if flag and any(w == flag or w.startswith(flag + "=") for w in rest) and paths and \
+                os.path.realpath(os.path.join(here, paths[0])) == target:
+            return True
+    return False
 
 
 def _files(path: str) -> list[str]:
