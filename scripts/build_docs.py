@@ -36,7 +36,7 @@ NAV = [
 ]
 
 
-def config(site: Path, docs: Path = DOCS) -> dict:
+def config(site: Path, docs: Path = DOCS, for_files: bool = True) -> dict:
     from nb2pipe.lint.registry import RULES
 
     rules = [{"All rules": "rules/index.md"}] + [
@@ -48,7 +48,9 @@ def config(site: Path, docs: Path = DOCS) -> dict:
         "site_url": "https://nb2pipe.readthedocs.io/en/latest/",
         "docs_dir": str(docs),
         "site_dir": str(site),
-        "use_directory_urls": True,
+        # opened from disk, a link to `rules/NB203/` shows a folder listing: link to files
+        # (`rules/NB203.html`); a server (`make docs-serve`, the published site) takes folders
+        "use_directory_urls": not for_files,
         "theme": {"name": "material", "features": ["navigation.sections", "search.highlight",
                                                    "content.code.copy"],
                   "palette": [{"scheme": "default", "toggle": {
@@ -70,6 +72,9 @@ def main() -> int:
     parser.add_argument("--site", default=str(ROOT / ".cache" / "site"))
     parser.add_argument("--no-strict", action="store_true")
     parser.add_argument("--docs", default=str(DOCS), help="the Markdown folder (docs/)")
+    parser.add_argument("--for-server", action="store_true",
+                        help="links to folders (`rules/NB203/`), as a web server serves them; "
+                             "without it, links to files, to open the site from disk")
     args = parser.parse_args()
     docs = Path(args.docs).resolve()
     if docs == DOCS:
@@ -78,7 +83,8 @@ def main() -> int:
     site = Path(args.site).resolve()
     site.parent.mkdir(parents=True, exist_ok=True)
     configuration = site.parent / "mkdocs.yml"
-    configuration.write_text(json.dumps(config(site, docs), indent=1) + "\n")  # JSON is YAML
+    configuration.write_text(json.dumps(config(site, docs, not args.for_server), indent=1)
+                             + "\n")  # JSON is YAML
     command = [sys.executable, "-m", "mkdocs", "build", "-f", str(configuration)]
     if not args.no_strict:
         command.append("--strict")
@@ -86,7 +92,12 @@ def main() -> int:
 
     done = subprocess.run(command, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     if done.returncode == 0:
-        print(f"Built the documentation site in {site} (open {site / 'index.html'})")
+        if args.for_server:
+            print(f"Built the documentation site in {site}, for a web server (links to "
+                  f"folders): serve it with `make docs-serve`, then open http://127.0.0.1:8000/")
+        else:
+            print(f"Built the documentation site in {site}, to open from disk (links to "
+                  f"files): open {site / 'index.html'}")
     return done.returncode
 
 

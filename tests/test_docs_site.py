@@ -21,10 +21,31 @@ def test_the_site_builds_strictly_with_a_page_for_every_rule_link(tmp_path):
     base = urlparse(DOCS_URL.format(code="X")).path.split("/rules/")[0]  # /en/latest
     for code in RULES:
         path = urlparse(rule_url(code)).path[len(base):].strip("/")  # rules/NB203
-        page = site / path / "index.html"
+        page = site / (path + ".html")
         assert page.exists(), f"{rule_url(code)} has no page in the site ({page})"
         assert code in page.read_text(encoding="utf-8")
-    assert (site / "level1" / "index.html").exists() and (site / "search").is_dir()
+    assert (site / "level1.html").exists() and (site / "search").is_dir()
+    assert "open from disk" in done.stdout
+    # opened from disk, links lead to files, not folder listings: click through a few
+    import re
+
+    page = site / "index.html"
+    for _ in range(4):
+        links = [h for h in re.findall(r'href="([^"#?]+)"', page.read_text(encoding="utf-8"))
+                 if not h.startswith(("http", "mailto:", "data:")) and h.endswith(".html")]
+        assert links, page
+        target = (page.parent / links[len(links) // 2]).resolve()
+        assert target.is_file(), f"{page} links to {target}, which is not a file"
+        page = target
+
+
+def test_the_site_for_a_server_links_to_folders(tmp_path):
+    site = tmp_path / "site"
+    done = subprocess.run(BUILD + ["--site", str(site), "--for-server"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (site / "rules" / "NB203" / "index.html").exists()
+    assert "make docs-serve" in done.stdout
 
 
 def test_a_broken_internal_link_fails_the_build(tmp_path):

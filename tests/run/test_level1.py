@@ -295,7 +295,7 @@ def test_kfp_local_validates_gates_and_registers_like_papermill(project):
     assert int(client.get_model_version_by_alias("model", "champion").version) == 2
     assert int(client.get_model_version_by_alias("model", "previous").version) == 1
     # the dry run shows what travels: the baselines' schemas and the gate
-    code, out, err = run_cli("submit", "pipeline", "--dry-run")
+    code, out, err = run_cli("submit", "pipeline", "--dry-run", "--output-format", "json")
     assert code == 0, err
     request = json.loads(out)
     assert "load.table" in request["level1"]["validation"]["frames"]

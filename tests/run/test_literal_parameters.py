@@ -55,7 +55,7 @@ def test_a_tuple_is_given_on_the_command_line_and_swept(tmp_path, monkeypatch):
                              "shape=(2, 3, 1),(4, 5, 1)")
     assert code == 0, err
     assert "cells=6" in out and "cells=20" in out
-    code, out, err = run_cli("submit", "pipeline", "--dry-run", "-p", "shape=(1, 2, 3)")
+    code, out, err = run_cli("submit", "pipeline", "--dry-run", "--output-format", "json", "-p", "shape=(1, 2, 3)")
     assert code == 0, err
     assert '"shape": "(1, 2, 3)"' in out
 

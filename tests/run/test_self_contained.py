@@ -128,7 +128,7 @@ def test_it_runs_from_an_empty_folder_reading_s3_with_the_notebooks_metrics(stud
 
 def test_submit_dry_run_needs_no_host_and_lists_the_uploads(study):
     folder, _ = study
-    code, out, err = run_cli("submit", folder / "pipeline", "--dry-run", "--upload",
+    code, out, err = run_cli("submit", folder / "pipeline", "--dry-run", "--output-format", "json", "--upload",
                              "s3://study-data/v2")
     assert code == 0, err
     request = json.loads(out)
@@ -137,7 +137,7 @@ def test_submit_dry_run_needs_no_host_and_lists_the_uploads(study):
     assert [f["key"] for f in request["data"]["files"]] == ["data.csv"]
     assert request["runs"][0]["arguments"]["nb2pipe_data_dir"] == "s3://study-data/v2"
     # the data folder as a parameter, as Kubeflow users write it
-    code, out, err = run_cli("submit", folder / "pipeline", "--dry-run", "-p",
+    code, out, err = run_cli("submit", folder / "pipeline", "--dry-run", "--output-format", "json", "-p",
                              "DATA_DIR=s3://study-data/v3", "-p", "C=0.5")
     assert code == 0, err
     arguments = json.loads(out)["runs"][0]["arguments"]

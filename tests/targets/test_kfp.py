@@ -268,7 +268,7 @@ def test_submit_schedule_creates_a_recurring_run(kfp_server, converted):
 
 def test_submit_dry_run_sends_nothing(kfp_server, converted):
     host, recorder = kfp_server
-    code, out, _ = run_cli("submit", converted, "--host", host, "--dry-run", "-p", "SEED=1,2")
+    code, out, _ = run_cli("submit", converted, "--host", host, "--dry-run", "--output-format", "json", "-p", "SEED=1,2")
     assert code == 0
     plan = json.loads(out)
     assert [r["arguments"]["SEED"] for r in plan["runs"]] == [1, 2]

@@ -29,8 +29,10 @@ def add_parser(commands) -> None:
                         help="the steps read the notebook's data files from URI, where they "
                              "already are (laid out as `--upload` does)")
     submit.add_argument("--dry-run", action="store_true",
-                        help="print what would be sent (and uploaded), as JSON, and send "
-                             "nothing; needs no --host")
+                        help="print what would be sent (and uploaded) and send nothing; needs "
+                             "no --host; the whole request with --output-format json")
+    submit.add_argument("--output-format", choices=("text", "json"), default="text",
+                        help="--dry-run's output: a summary (text) or the whole request (json)")
     submit.add_argument("--timeout", type=float, default=30, metavar="SECONDS",
                         help="how long to wait for the cluster (default 30)")
 
@@ -65,7 +67,10 @@ def run(args) -> int:
             request = dry_run(args.host, package, sets, args.experiment, args.run_name,
                               args.schedule)
             request["data"] = data_summary(files, args.upload, args.data_dir)
-            print(json.dumps(request, indent=2))
+            if args.output_format == "json":
+                print(json.dumps(request, indent=2))
+            else:
+                print(_dry_run_summary(request))
             return EXIT_OK
         if files and not data_dir:
             raise UsageError(
@@ -84,3 +89,36 @@ def run(args) -> int:
     for result in results:
         print(f"{result.kind} {result.identifier}: {result.url}")
     return EXIT_OK
+
+
+def _dry_run_summary(request: dict) -> str:
+    """What a dry run would do, in a few lines a person reads (the request is in JSON with
+    --output-format json)."""
+    lines = [f"would send {request.get('package')} (sha256 "
+             f"{str(request.get('package_sha256'))[:12]}…) to "
+             f"{request.get('host') or 'a cluster (give --host URL)'}, experiment "
+             f"`{request.get('experiment')}`"]
+    runs = request.get("runs") or []
+    for number, run_request in enumerate(runs, 1):
+        arguments = {k: v for k, v in (run_request.get("arguments") or {}).items()
+                     if not k.startswith("nb2pipe_")}
+        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(arguments.items())) or "defaults"
+        lines.append(f"  run {number}/{len(runs)}: {shown}")
+    if request.get("schedule"):
+        lines.append(f"  as a recurring run: {request['schedule']}")
+    level1 = request.get("level1") or {}
+    frames = (level1.get("validation") or {}).get("frames") or []
+    if frames:
+        lines.append(f"  data validation of {len(frames)} frame"
+                     f"{'s' if len(frames) != 1 else ''}: {', '.join(sorted(frames))}")
+    gate = level1.get("gate") or {}
+    if gate:
+        lines.append(f"  model gate: {', '.join(gate.get('conditions') or []) or 'no conditions'}"
+                     f"; registers `{gate.get('registered_model')}`")
+    data = request.get("data") or {}
+    files = data.get("files") or []
+    if files:
+        lines.append(f"  data files: {len(files)} ({', '.join(str(f) for f in files[:3])}"
+                     f"{' …' if len(files) > 3 else ''})")
+    lines.append("the whole request: add --output-format json")
+    return "\n".join(lines)
