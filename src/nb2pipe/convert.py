@@ -174,6 +174,12 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
     reference = os.path.relpath(os.path.abspath(tagged_path), os.path.abspath(out_dir))
     conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"), gate,
                         image)
+    default = None if gate or conversion.pipeline.gate else default_gate(conversion.pipeline)
+    if default:  # no worse than the registered champion: level 1 without a hand edit
+        conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"),
+                            [default], image)
+        proposal.notes.append(f"gated the model on `{default}` (no worse than the registered "
+                              f"champion; --gate CONDITION chooses another)")
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected=[notebook_path]))
     raw = proposal.notebook.raw
     if conversion.pipeline.gate:  # converting the tagged copy again keeps the gate
@@ -182,6 +188,24 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
             section["gate"] = list(conversion.pipeline.gate)
     write_notebook(tagged_path, raw)
     return proposal, conversion, tagged_path
+
+
+#: Metrics that are better when lower.
+_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "mape", "deviance")
+#: Metrics a default gate prefers, in order.
+_PREFERRED = ("accuracy", "f1", "roc_auc", "auc", "r2", "cv_score", "score")
+
+
+def default_gate(pipeline) -> str | None:
+    """The gate ``convert --auto`` proposes when the user gives none: the pipeline's main
+    metric no worse than the champion's (the first version always passes)."""
+    if not pipeline.model or not pipeline.metrics:
+        return None
+    metrics = list(pipeline.metrics)
+    chosen = next((m for word in _PREFERRED for m in metrics if m == word), None) or \
+        next((m for word in _PREFERRED for m in metrics if word in m), None) or metrics[0]
+    lower = any(word in chosen.lower() for word in _LOWER_IS_BETTER)
+    return f"{chosen}{'<=' if lower else '>='}champion"
 
 
 def _kept(conversion: Conversion, kept: list[str]) -> None:

@@ -394,3 +394,27 @@ def test_auto_finds_the_scores_people_print(tmp_path, cell, metrics):
     pipeline, problems = build_pipeline(proposal.notebook)
     assert pipeline is not None, problems
     assert pipeline.metrics == metrics
+
+
+def test_auto_gates_the_model_on_its_main_metric_unless_told(tmp_path, monkeypatch):
+    """No hand edit to reach level 1: with a model and a metric, `--auto` gates on the main
+    metric against the champion (lower is better for errors); `--gate` overrides it."""
+    from nb2pipe.convert import default_gate
+    from nb2pipe.pipeline.model import Pipeline
+
+    pipeline = Pipeline.__new__(Pipeline)
+    pipeline.model, pipeline.metrics = {"name": "model"}, ["mean_squared_error", "r2"]
+    assert default_gate(pipeline) == "r2>=champion"
+    pipeline.metrics = ["rmse"]
+    assert default_gate(pipeline) == "rmse<=champion"
+    pipeline.model = None
+    assert default_gate(pipeline) is None
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / "diabetes_untagged.ipynb", tmp_path / "d.ipynb")
+    code, out, err = run_cli("convert", "--auto", "d.ipynb", "-o", "pipe")
+    assert code == 0, err
+    gate = json.loads((tmp_path / "pipe" / "pipeline.json").read_text())["gate"]
+    assert len(gate) == 1 and gate[0].endswith("champion"), gate
+    code, out, err = run_cli("convert", "--auto", "d.ipynb", "-o", "pipe2", "--force",
+                             "--gate", "r2>=0.1")
+    assert json.loads((tmp_path / "pipe2" / "pipeline.json").read_text())["gate"] == ["r2>=0.1"]
