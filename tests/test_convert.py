@@ -254,3 +254,22 @@ def test_magics_in_components_and_papermill(tmp_path):
     sources = ["".join(c["source"]) for c in step["cells"]]
     assert any("%run other.py" in s for s in sources), "papermill steps keep magics verbatim"
     assert "requests" in (tmp_path / "out" / "requirements.txt").read_text()
+
+
+def test_local_modules_carry_their_imports_into_the_requirements(tmp_path):
+    """A helper module beside the notebook imports packages of its own: they are requirements
+    (pinned to the installed version), and one not installed here is named with the module
+    that imports it (issue J, point 11)."""
+    (tmp_path / "helper.py").write_text("import pandas\nimport notinstalled_xyz\n\n\n"
+                                        "def f():\n    return 1\n")
+    write_notebook(tmp_path / "nb.ipynb", '# %% tags=["step:a"]\nimport helper\n'
+                                          'x = helper.f()\n# %% tags=["step:b"]\nprint(x)\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipe")
+    assert code == 0, err
+    requirements = (tmp_path / "pipe" / "requirements.txt").read_text()
+    import pandas
+
+    assert f"pandas=={pandas.__version__}" in requirements
+    assert "notinstalled_xyz  # not installed here" in requirements
+    assert "helper" not in requirements
+    assert "`notinstalled_xyz` is imported by helper.py" in err

@@ -62,6 +62,11 @@ def local_module_names(paths: dict[str, str] | list[str]) -> list[str]:
     return sorted({path.split("/")[0].removesuffix(".py") for path in paths})
 
 
+def module_imports(source: str) -> set[str]:
+    """The top-level modules a module's source imports (anywhere in it)."""
+    return _imports(source)
+
+
 def _imports(source: str) -> set[str]:
     try:
         tree = ast.parse(source)

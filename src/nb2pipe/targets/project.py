@@ -13,7 +13,7 @@ from importlib import metadata
 from nb2pipe import __version__
 from nb2pipe.analysis.installs import install_magics, install_specs
 from nb2pipe.analysis.knowledge import DISTRIBUTIONS, KERNEL_MODULES
-from nb2pipe.analysis.local_modules import local_modules, module_files
+from nb2pipe.analysis.local_modules import local_modules, module_files, module_imports
 from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.model import Pipeline
@@ -32,8 +32,11 @@ class ProjectTarget:
         requirements, unknown = requirements_for(notebook)
         rendered.files["requirements.txt"] = _requirements_text(requirements, unknown)
         for module in unknown:
-            rendered.warnings.append(f"`{module}` is imported but not installed here: "
-                                     f"requirements.txt lists it unpinned")
+            name, _, place = module.partition("` (imported by `")
+            where = f" by {place.split('`')[0]}, a module beside the notebook," if place else ""
+            rendered.warnings.append(f"`{name}` is imported{where} but not installed here: "
+                                     f"requirements.txt lists it unpinned; install it, or a "
+                                     f"step that imports it fails as a pod would")
         rendered.files["dag.mmd"] = mermaid(pipeline)
         rendered.files["README.md"] = _readme(pipeline)
         return rendered
@@ -49,7 +52,12 @@ def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[st
     unknown: list[str] = []
     providers = None
     folder = _folder(notebook)
-    for module in sorted(analysis.imported_modules):
+    # the local modules' own imports are requirements too (a helper.py that imports seaborn)
+    via: dict[str, str] = {}
+    for relative, source in local_modules(folder, analysis.imported_modules).items():
+        for module in sorted(module_imports(source)):
+            via.setdefault(module, relative)
+    for module in sorted(set(analysis.imported_modules) | set(via)):
         if module in _STDLIB or module in KERNEL_MODULES or not module:
             continue
         if module_files(folder, module):  # beside the notebook: shipped, not installed
@@ -68,7 +76,8 @@ def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[st
                 distribution = names[0]
                 version = _version(distribution)
         if version is None:
-            unknown.append(module)
+            unknown.append(module if module in analysis.imported_modules else
+                           f"{module}` (imported by `{via[module]}`)` and")
         found[distribution] = version
     for cell in notebook.code_cells:
         for _magic, _tool, command in install_magics(cell):
