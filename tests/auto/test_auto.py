@@ -418,3 +418,16 @@ def test_auto_gates_the_model_on_its_main_metric_unless_told(tmp_path, monkeypat
     code, out, err = run_cli("convert", "--auto", "d.ipynb", "-o", "pipe2", "--force",
                              "--gate", "r2>=0.1")
     assert json.loads((tmp_path / "pipe2" / "pipeline.json").read_text())["gate"] == ["r2>=0.1"]
+
+
+def test_auto_on_a_tagged_notebook_uses_its_tags(tmp_path):
+    """After `check --fix --unsafe-fixes` (which writes step tags) or a review, `convert
+    --auto` converts the tags as they are, and says so (issue J, point 14)."""
+    path = write_notebook(tmp_path / "nb.ipynb", '# %% tags=["step:make"]\nx = 1\n'
+                                                 '# %% tags=["step:show"]\nprint(x)\n')
+    code, _, err = run_cli("convert", "--auto", path, "-o", tmp_path / "pipe")
+    assert code == 0, err
+    assert "already has pipeline tags: converting them as they are" in err
+    steps = json.loads((tmp_path / "pipe" / "pipeline.json").read_text())["steps"]
+    assert [s["name"] for s in steps] == ["make", "show"]
+    assert not (tmp_path / "nb.tagged.ipynb").exists()

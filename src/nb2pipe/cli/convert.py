@@ -52,7 +52,14 @@ def run(args) -> int:
         raise UsageError("--in-place goes with --auto (it writes the proposed tags back)")
     proposal = tagged = None
     try:
-        if args.auto:
+        if args.auto and not args.in_place and _is_tagged(args.notebook):
+            # tags are there already (a review, `check --fix --unsafe-fixes`): use them
+            print(f"{args.notebook} already has pipeline tags: converting them as they are "
+                  f"(as convert without --auto does; remove them to have new ones proposed)",
+                  file=sys.stderr)
+            conversion = convert(args.notebook, output, targets, force=args.force,
+                                 gate=args.gate, image=args.image)
+        elif args.auto:
             proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
                                                         force=args.force, in_place=args.in_place,
                                                         gate=args.gate, image=args.image)
@@ -130,3 +137,14 @@ def _level1(pipeline, output: str) -> list[str]:
         lines.append(f"  lineage: hashes of {', '.join(data[:4])}"
                      f"{' …' if len(data) > 4 else ''} (nb2pipe run --if-changed)")
     return lines if len(lines) > 1 else []
+
+
+def _is_tagged(path: str) -> bool:
+    from nb2pipe.notebook import read_notebook
+    from nb2pipe.notebook.reader import NotebookError
+    from nb2pipe.pipeline.build import is_tagged
+
+    try:
+        return is_tagged(read_notebook(path))
+    except (NotebookError, OSError):
+        return False  # convert_auto says what is wrong with it
