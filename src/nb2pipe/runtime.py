@@ -490,6 +490,10 @@ def stage_data(data_dir: str, paths: list) -> str | None:
     import sys
     import tempfile
 
+    if not paths:  # a step that reads no file still starts from an empty folder of its own
+        work = tempfile.mkdtemp(prefix="nb2pipe-step-")
+        os.chdir(work)
+        return work
     import fsspec
 
     filesystem, root = fsspec.core.url_to_fs(data_dir)

@@ -176,3 +176,22 @@ def test_staging_never_replaces_a_file_of_this_machine(tmp_path, monkeypatch):
     work = stage_data(store.as_uri(), [str(mine), "rel.csv"])
     assert mine.read_text() == "mine\n"
     assert (Path(work) / "rel.csv").read_text() == "relative\n"
+
+
+def test_kfp_local_runs_every_step_in_an_empty_folder_of_its_own(tmp_path, monkeypatch):
+    """Steps that read no data file too (issue J, point 12): a file one step leaves in its
+    working folder is not there for the next, as on a cluster."""
+    from tests.helpers import write_notebook
+
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["step:first"]\nimport os\nopen("left.txt", "w").write("x")\n'
+                   'first = (os.getcwd(), sorted(os.listdir(".")))\n'
+                   '# %% tags=["step:second"]\nimport os\n'
+                   'second = (os.getcwd(), sorted(os.listdir(".")))\n'
+                   'assert second[1] == [] and second[0] != first[0], (first, second)\n')
+    code, _, err = run_cli("convert", "nb.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    code, _, err = run_cli("run", "pipeline", "--engine", "kfp-local", "--tracking", "none",
+                           "--no-validate")
+    assert code == 0, err

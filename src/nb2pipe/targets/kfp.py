@@ -297,8 +297,9 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     body.append(f"_mlflow = _nb2pipe_tracking({step.name!r}, nb2pipe_tracking, "
                 f"{step.autolog!r})")
     reads = step_reads(pipeline, notebook, step, rendered)
-    if reads:  # the data files this step reads, from the pipeline's data folder
-        body.append(f"_nb2pipe_stage_data(nb2pipe_data_dir, [{', '.join(reads)}])")
+    # each step in an empty folder of its own, with the data files it reads from the
+    # pipeline's data folder (none: just the empty folder)
+    body.append(f"_nb2pipe_stage_data(nb2pipe_data_dir, [{', '.join(reads)}])")
     body += [f"{name} = _nb2pipe_load({name})" for name in sorted(step.inputs)]
     body += list(step.imports)
     for index in step.cells:
