@@ -89,7 +89,8 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
-      - run: pip install "nb2pipe[run,tracking]" -r churn-pipeline/requirements.txt
+      # nb2pipe is not on PyPI yet: from its repository (pin a commit for repeatable runs)
+      - run: pip install "nb2pipe[run,tracking] @ git+https://github.com/nb2pipe/nb2pipe" -r churn-pipeline/requirements.txt
       - run: nb2pipe run churn-pipeline --if-changed
 YAML
 cat .github/workflows/retrain.yml
