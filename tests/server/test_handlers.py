@@ -390,3 +390,15 @@ async def test_stop_escalates_when_the_run_ignores_sigint(jp_fetch, jp_root_dir,
     assert stopped["status"] == "interrupted", stopped
     assert stopped["steps"]["wait"]["status"] == "interrupted"
     assert stopped["steps"]["after"]["status"] in ("pending", "interrupted")
+
+
+async def test_tag_steps_that_cannot_says_what_is_in_the_way(jp_fetch):
+    """'Tag steps' (NB406's fix) on a notebook --auto refuses is a 422 naming the cells and
+    what to do, never a silent 200 with nothing fixed (issue P, point 3)."""
+    level0 = json.loads((SAMPLES / "level0_classifier.ipynb").read_text())
+    with pytest.raises(tornado.httpclient.HTTPClientError) as raised:
+        await post(jp_fetch, "fix", {"notebook": level0, "path": "level0.ipynb",
+                                     "codes": ["NB406"], "unsafe": True})
+    assert raised.value.code == 422
+    message = json.loads(raised.value.response.body)["message"]
+    assert message.startswith("cannot tag the steps: cell 7, line 1: uses `train_test_split`")

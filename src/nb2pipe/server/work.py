@@ -179,6 +179,16 @@ def fix(body: bytes, root: str) -> tuple[int, dict]:
         return [d for d in found if (d.cell, d.line, d.col) == only]
 
     outcome = fix_notebook(notebook, check, rules, unsafe=unsafe)
+    if not outcome.fixed and "NB406" in codes and unsafe:
+        # "Tag steps" that could not: say what is in the way, never a silent 200
+        from nb2pipe.auto import AutoTagError, propose
+        from nb2pipe.lint.tidy import tidy
+
+        try:
+            propose(notebook, tidy)
+        except AutoTagError as error:
+            raise Refused(422, "cannot tag the steps: " + "; ".join(error.problems) +
+                          " (fix these, then Tag steps again)") from None
     remaining = outcome.remaining if only is None else lint_notebook(outcome.notebook, codes)
     return 200, {"notebook": outcome.notebook.raw,
                  "fixed": [d.to_dict() for d in outcome.fixed],
