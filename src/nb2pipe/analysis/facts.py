@@ -236,3 +236,11 @@ def shared_objects_of(value: ast.expr | None) -> set[str]:
                 stack.extend(node.args)
                 stack.extend(k.value for k in node.keywords)
     return names
+
+
+def informative_counts(notebook) -> bool:
+    """Whether the notebook's execution counts say anything about its runs: not when every
+    count is 0 or less (Colab exports and some tools write 0 for every cell). Counts that
+    are missing (stripped) say nothing either; the rules that read them skip those cells."""
+    counts = [c.execution_count for c in notebook.code_cells if c.execution_count is not None]
+    return any(count > 0 for count in counts)

@@ -1,3 +1,4 @@
+from nb2pipe.analysis.facts import informative_counts
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
@@ -35,6 +36,7 @@ class ExecutionCountGap(Rule):
     name = "execution-count-gap"
     category = "runs-top-to-bottom"
     VALID = (
+        "# %% execution_count=0\nx = 1\n# %% execution_count=0\ny = x + 1\n",
         "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = 2\n",
         "# %%\nx = 1\n# %%\ny = 2\n",
         # out of order (NB101), but every run is here
@@ -54,8 +56,10 @@ class ExecutionCountGap(Rule):
     def check(self, ctx: Context):
         # In the order the runs happened, not the cells' order: a notebook run out of order
         # (NB101) misses no run when every count from 1 up is there.
+        if not informative_counts(ctx.notebook):
+            return  # every count is 0 (a Colab export): they say nothing about the runs
         ran = sorted((cell.execution_count, cell.index, cell) for cell in ctx.notebook.code_cells
-                     if cell.execution_count is not None)
+                     if cell.execution_count is not None and cell.execution_count > 0)
         # An empty cell's run fills its place in the count, but an empty cell is never the
         # one reported: a late start shows on the first cell with code.
         first = ran[0][0] if ran else 1

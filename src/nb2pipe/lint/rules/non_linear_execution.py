@@ -1,3 +1,4 @@
+from nb2pipe.analysis.facts import informative_counts
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
@@ -33,6 +34,8 @@ class NonLinearExecution(Rule):
     category = "runs-top-to-bottom"
     VALID = (
         "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = x + 1\n",
+        # every count 0 (a Colab export): no order to read
+        "# %% execution_count=0\nx = 1\n# %% execution_count=0\ny = x + 1\n",
         "# %% execution_count=1\nx = 1\n# %%\n# %% execution_count=5\ny = x\n",
         # an empty cell run later changes nothing
         "# %% execution_count=1\nx = 1\n# %% execution_count=9\n\n"
@@ -46,6 +49,8 @@ class NonLinearExecution(Rule):
     )
 
     def check(self, ctx: Context):
+        if not informative_counts(ctx.notebook):
+            return  # every count is 0 (a Colab export): they say nothing about the order
         previous = None
         for cell in ctx.notebook.code_cells:
             count = cell.execution_count

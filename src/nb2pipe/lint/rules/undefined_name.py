@@ -59,12 +59,23 @@ class UndefinedName(Rule):
                 message="`xrange` is a Python 2 builtin"),
         Invalid("# %%\ndf = {}\n# %%\ndel df\n# %%\nprint(df.shape)\n", count=1,
                 message="`df` is deleted by cell 2 and not defined again"),
+        # once per name, with the other cells that use it
+        Invalid("# %%\nprint(f1)\n# %%\nscore = f1 * 2\n# %%\nprint(f1)\n", count=1,
+                message="`f1` is not defined in any cell (also used in cells 2, 3)"),
     )
 
     def check(self, ctx: Context):
+        # once per name: at its first use, listing the other cells that use it
+        problems: dict[str, list] = {}
         for problem in ctx.analysis.order_problems:
-            if problem.defined_in is not None:
-                continue
+            if problem.defined_in is None:
+                problems.setdefault(problem.read.name, []).append(problem)
+        for same in problems.values():
+            problem = same[0]
+            others = sorted({p.cell.number for p in same[1:]} - {problem.cell.number})
+            also = "" if not others else \
+                f" (also used in cell{'s' if len(others) > 1 else ''} " \
+                f"{', '.join(map(str, others[:8]))}{' …' if len(others) > 8 else ''})"
             read = problem.read
             hint = f"define `{read.name}` or restore the cell that defined it (was it deleted?)"
             if problem.deleted_in is not None:
@@ -82,5 +93,5 @@ class UndefinedName(Rule):
             if read.name in _SPARK_SHELL_NAMES and problem.deleted_in is None:
                 hint = ("the pyspark shell defines it, a plain kernel does not: create it with "
                         "`spark = SparkSession.builder.getOrCreate()` (`sc = spark.sparkContext`)")
-            yield self.report(ctx, problem.cell, message, line=read.line, col=read.col,
+            yield self.report(ctx, problem.cell, message + also, line=read.line, col=read.col,
                               help=hint)

@@ -37,6 +37,9 @@ class UnexecutedCell(Rule):
     category = "runs-top-to-bottom"
     VALID = (
         "# %% execution_count=1\nx = 1\n# %% execution_count=2\ny = 2\n# %%\nz = 3\n",
+        # counts stripped, outputs kept (`make clean`): it ran
+        '# %% outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}]\nprint(1)\n'
+        '# %% outputs=[{"output_type": "stream", "name": "stdout", "text": "2"}]\nprint(2)\n',
         "# %% execution_count=1\nx = 1\n# %%\n\n# %% execution_count=2\ny = 2\n",
         "# %% [markdown]\n# Notes only\n",
         "# %% execution_count=1\nx = 1\n# %%\n# y = 2  (kept for later)\n"
@@ -55,6 +58,8 @@ class UnexecutedCell(Rule):
         executed = [i for i, c in enumerate(code) if c.execution_count is not None]
         if not code:
             return
+        if not executed and any(c.outputs for c in code):
+            return  # counts stripped (a `make clean`, nbstripout --keep-output): it did run
         if not executed:
             yield self.report(
                 ctx, None,
@@ -64,7 +69,8 @@ class UnexecutedCell(Rule):
                      "that its outputs show what it does")
             return
         for cell in code[executed[0] + 1:executed[-1]]:
-            if cell.execution_count is None and not inserted_by_fix(cell):
+            if cell.execution_count is None and not inserted_by_fix(cell) and \
+                    not cell.outputs:  # outputs without a count: it ran, the count was stripped
                 # (a cell a fix inserted — the parameters cell, a seed — is not reported: the
                 # fix made it, and `check --fix` already says to run the notebook again)
                 yield self.report(
