@@ -44,6 +44,11 @@ export class HintsModel {
     return this._maturity;
   }
 
+  /** The pipeline and step of a notebook nb2pipe generated, else null. */
+  get generated(): { pipeline: string; step: string } | null {
+    return this._generated;
+  }
+
   /** How many checks were answered (stale answers are not counted). */
   get answered(): number {
     return this._answered;
@@ -65,6 +70,7 @@ export class HintsModel {
     this._request += 1;
     this._diagnostics = [];
     this._maturity = null;
+    this._generated = null;
     this._status = 'idle';
     this._error = null;
     this._changed.emit();
@@ -81,6 +87,7 @@ export class HintsModel {
       }
       this._diagnostics = reply.diagnostics;
       this._maturity = reply.maturity;
+      this._generated = reply.generated ?? null;
       this._status = 'ready';
       this._error = null;
       this._answered += 1;
@@ -100,6 +107,7 @@ export class HintsModel {
   private _error: string | null = null;
   private _diagnostics: IDiagnostic[] = [];
   private _maturity: IMaturity | null = null;
+  private _generated: { pipeline: string; step: string } | null = null;
   private _changed = new Signal<this, void>(this);
 }
 

@@ -42,8 +42,10 @@ export interface IMaturity {
 
 export interface ICheckReply {
   diagnostics: IDiagnostic[];
-  maturity: IMaturity;
+  maturity: IMaturity | null;
   fixable: number;
+  /** Set for a step notebook nb2pipe generated: its pipeline and step. */
+  generated?: { pipeline: string; step: string };
 }
 
 export interface IFixReply {

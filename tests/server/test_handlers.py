@@ -402,3 +402,19 @@ async def test_tag_steps_that_cannot_says_what_is_in_the_way(jp_fetch):
     assert raised.value.code == 422
     message = json.loads(raised.value.response.body)["message"]
     assert message.startswith("cannot tag the steps: cell 7, line 1: uses `train_test_split`")
+
+
+async def test_a_notebook_nb2pipe_generated_gets_no_findings_and_says_so(jp_fetch, jp_root_dir):
+    """The step notebooks convert writes (and runs execute) are not the user's to lint or
+    convert: the reply names their pipeline and step (issue P, point 7)."""
+    from tests.helpers import write_notebook
+
+    write_notebook(Path(jp_root_dir) / "nb.ipynb",
+                   '# %% tags=["step:make"]\nx = 1\n# %% tags=["step:show"]\nprint(x)\n')
+    await post(jp_fetch, "convert", {"path": "nb.ipynb"})
+    step = json.loads((Path(jp_root_dir) / "nb-pipeline" / "papermill" / "show.ipynb")
+                      .read_text())
+    reply = await post(jp_fetch, "check", {"notebook": step,
+                                           "path": "nb-pipeline/papermill/show.ipynb"})
+    assert reply["diagnostics"] == [] and reply["generated"] == {"pipeline": "nb",
+                                                                 "step": "show"}

@@ -141,6 +141,13 @@ def check(body: bytes, root: str) -> tuple[int, dict]:
         diagnostics = [error_diagnostic(text_field(data, "path") or "notebook.ipynb", error)]
         maturity = assess(diagnostics[0].path, diagnostics)
     else:
+        generated = (notebook.raw.get("metadata") or {}).get("nb2pipe")
+        if isinstance(generated, dict) and generated.get("step"):
+            # a step notebook nb2pipe wrote (papermill/, runs/): its source is the user's
+            # notebook, which is where findings and Convert belong
+            return 200, {"diagnostics": [], "maturity": None, "fixable": 0,
+                         "generated": {"pipeline": str(generated.get("pipeline", "")),
+                                       "step": str(generated.get("step"))}}
         diagnostics = lint_notebook(notebook, codes)
         maturity = assess(notebook.path, diagnostics, has_step_tags(notebook))
     return 200, {"diagnostics": [d.to_dict() for d in diagnostics],
