@@ -193,6 +193,19 @@ def test_dtypes_survive_the_crossing_on_both_engines(tmp_path, monkeypatch):
     assert meta["format"] == "pandas-pickle" and "category came back as int64" in meta["not"][0]
 
 
+def _auto_converted(tmp_path, monkeypatch, source: str) -> tuple[str, str]:
+    """The notebook written from ``source`` in ``tmp_path`` (the current folder), converted
+    with --auto into `pipeline`: convert's messages, and what its last cell prints when the
+    notebook runs top to bottom."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "nb.ipynb", source)
+    expected = _reference_output(tmp_path / "nb.ipynb", len(nbformat.read(
+        tmp_path / "nb.ipynb", 4).cells) - 1)
+    code, _, err = run_cli("convert", "--auto", "nb.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    return err, expected
+
+
 REPLAY = '''# %%
 %load_ext autoreload
 %autoreload 2
@@ -222,12 +235,7 @@ def test_settings_replay_brings_what_they_read_and_runs_once_per_kernel(tmp_path
     does not import pyplot itself; `%load_ext` runs once per kernel (the shared kernel would
     say "already loaded"); a Python 2 branch under a version guard is dead code, not a
     reason to refuse."""
-    monkeypatch.chdir(tmp_path)
-    write_notebook(tmp_path / "nb.ipynb", REPLAY)
-    expected = _reference_output(tmp_path / "nb.ipynb", len(nbformat.read(
-        tmp_path / "nb.ipynb", 4).cells) - 1)
-    code, _, err = run_cli("convert", "--auto", "nb.ipynb", "-o", "pipeline")
-    assert code == 0, err
+    err, expected = _auto_converted(tmp_path, monkeypatch, REPLAY)
     assert "unicode" not in err
     for isolate in ([], ["--isolate"]):
         code, _, err = run_cli("run", "pipeline", "--tracking", "none", "--no-validate",
@@ -262,12 +270,7 @@ print(a, b, c, d)
 def test_the_random_state_travels_between_isolated_steps(tmp_path, monkeypatch):
     """The seed `check --fix` adds (here a cell of its own) holds in every later step, and
     draws continue where the step before left them, as in the notebook's one kernel."""
-    monkeypatch.chdir(tmp_path)
-    write_notebook(tmp_path / "nb.ipynb", DRAWS)
-    expected = _reference_output(tmp_path / "nb.ipynb", len(nbformat.read(
-        tmp_path / "nb.ipynb", 4).cells) - 1)
-    code, _, err = run_cli("convert", "--auto", "nb.ipynb", "-o", "pipeline")
-    assert code == 0, err
+    _, expected = _auto_converted(tmp_path, monkeypatch, DRAWS)
     code, _, err = run_cli("run", "pipeline", "--isolate", "--tracking", "none",
                            "--no-validate")
     assert code == 0, err
