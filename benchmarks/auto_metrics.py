@@ -27,7 +27,12 @@ def main() -> int:
     from nb2pipe.notebook import read_notebook
     from nb2pipe.pipeline.build import build_pipeline
 
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_journey import split
+
+    parts = split(Path(args.corpus).resolve(), 7)  # bench_journey's split, seed 7
     counts = {"notebooks": 0, "proposed": 0, "train": 0, "train_with_metric": 0}
+    by_part = {part: [0, 0] for part in parts}  # trains, with a metric
     without: list[str] = []
     for path in sorted(Path(args.corpus).rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
@@ -44,11 +49,18 @@ def main() -> int:
         counts["proposed"] += 1
         if pipeline.model or any(step.autolog for step in pipeline.steps):
             counts["train"] += 1
+            part = next(p for p, repos in parts.items()
+                        if path.relative_to(args.corpus).parts[0] in repos)
+            by_part[part][0] += 1
             if pipeline.metrics:
                 counts["train_with_metric"] += 1
+                by_part[part][1] += 1
             else:
                 without.append(str(path.relative_to(args.corpus)))
     print(json.dumps(counts, indent=2))
+    for part, (trains, with_metric) in by_part.items():
+        print(f"{part}: {with_metric} of {trains} training pipelines have a metric "
+              f"({with_metric / max(1, trains):.0%})")
     if without:
         print(f"training without a metric ({len(without)}), e.g.:", *without[:10], sep="\n  ")
     return 0
