@@ -359,16 +359,14 @@ async def test_a_run_started_from_jupyterlab_runs_in_the_background(jp_fetch, jp
     assert resumed["status"] == "succeeded" and resumed["metrics"] == {"total": 3}
 
 
-async def test_stop_escalates_when_the_run_ignores_sigint(jp_fetch, jp_root_dir, monkeypatch):
+async def test_a_run_started_with_sigint_ignored_still_stops_at_once(jp_fetch, jp_root_dir):
     """A server started in the background (`nohup jupyter lab &`) passes an ignored SIGINT to
-    the runs it starts: Stop then sends SIGTERM, which the run takes as Ctrl-C (recorded as
-    interrupted, resumable), and says which signal went when."""
+    the runs it starts: `nb2pipe run` takes it back, so Stop interrupts at the first signal
+    (recorded as interrupted, resumable; the step that ran is interrupted, not failed)."""
     import signal
 
-    from nb2pipe.server import runs as server_runs
     from tests.helpers import write_notebook
 
-    monkeypatch.setattr(server_runs, "GRACE", 2.0)
     write_notebook(Path(jp_root_dir) / "nb.ipynb",
                    '# %% tags=["step:wait"]\nimport time\nfor _ in range(600):\n'
                    '    time.sleep(0.1)\n'
@@ -382,14 +380,45 @@ async def test_stop_escalates_when_the_run_ignores_sigint(jp_fetch, jp_root_dir,
     assert not reply["active"]["command"].startswith("/"), reply["active"]["command"]
     await _wait_for(jp_fetch, "nb-pipeline",
                     lambda r: r["runs"] and r["runs"][0]["steps"]["wait"]["status"] == "running")
-    reply = await post(jp_fetch, "run/stop", {"pipeline": "nb-pipeline"})
+    await post(jp_fetch, "run/stop", {"pipeline": "nb-pipeline"})
     reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"], timeout=60)
-    signals = [s["signal"] for s in reply["last"]["signals"]]
-    assert signals[:2] == ["SIGINT", "SIGTERM"], signals
+    assert [s["signal"] for s in reply["last"]["signals"]] == ["SIGINT"]
     stopped = reply["runs"][0]
     assert stopped["status"] == "interrupted", stopped
     assert stopped["steps"]["wait"]["status"] == "interrupted"
     assert stopped["steps"]["after"]["status"] in ("pending", "interrupted")
+
+
+async def test_stop_escalates_when_a_run_process_will_not_stop(jp_fetch, jp_root_dir,
+                                                              monkeypatch):
+    """A run process that ignores SIGINT (stuck in a library's C code, say) gets SIGTERM
+    after the grace period, and the reply says which signals went (issue P, point 6). The
+    stubborn process is a real one: Python ignoring SIGINT and SIGTERM's default kept."""
+    import subprocess
+    import sys
+
+    from nb2pipe.server import runs as server_runs
+    from tests.helpers import write_notebook
+
+    monkeypatch.setattr(server_runs, "GRACE", 1.0)
+    write_notebook(Path(jp_root_dir) / "nb.ipynb", '# %% tags=["step:a"]\nx = 1\n')
+    await post(jp_fetch, "convert", {"path": "nb.ipynb"})
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time\n"
+                                 "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                 "print('ready', flush=True)\ntime.sleep(120)\n"],
+                                start_new_session=True, stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout.readline().strip() == "ready"  # it ignores SIGINT from here on
+    server_runs._children[stubborn.pid] = stubborn
+    lab = Path(jp_root_dir) / "nb-pipeline" / "runs" / ".lab"
+    lab.mkdir(parents=True, exist_ok=True)
+    (lab / "active.json").write_text(json.dumps({"pid": stubborn.pid, "job": "j",
+                                                 "started": "2026-12-06T00:00:00+00:00",
+                                                 "command": "nb2pipe run nb-pipeline",
+                                                 "log": "nb-pipeline/runs/.lab/j.log"}))
+    await post(jp_fetch, "run/stop", {"pipeline": "nb-pipeline"})
+    reply = await _wait_for(jp_fetch, "nb-pipeline", lambda r: not r["active"], timeout=30)
+    assert [s["signal"] for s in reply["last"]["signals"]] == ["SIGINT", "SIGTERM"]
+    assert stubborn.wait(5) == -15  # ended by SIGTERM
 
 
 async def test_tag_steps_that_cannot_says_what_is_in_the_way(jp_fetch):

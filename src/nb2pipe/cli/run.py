@@ -69,6 +69,10 @@ def _terminate_as_interrupt() -> None:
 
     try:
         signal.signal(signal.SIGTERM, interrupt)
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            # inherited ignored (a server started with `nohup … &`, a background job): Ctrl-C
+            # and the panel's Stop must still stop a run
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (run called as a library)
         pass
 
