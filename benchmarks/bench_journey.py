@@ -245,22 +245,19 @@ def journey(notebook: Path, corpus: Path, timeout: float) -> dict:
         folder = (work / "pipe").relative_to(root)
         (workflows / "retrain.yml").write_text(WORKFLOW.replace("nb2pipe run pipe",
                                                                 f"nb2pipe run {folder}"))
-        done = run(nb2pipe("check", "--maturity", "pipe", "--output-format", "json",
-                           "--exit-zero"), work, timeout)
+        import subprocess
+
         level = None
         missing: list[str] = []
-        if done:
-            import subprocess
-
-            out = subprocess.run(nb2pipe("check", "--maturity", "pipe", "--output-format",
-                                         "json", "--exit-zero"), cwd=work, capture_output=True,
-                                 text=True, timeout=timeout).stdout
-            try:
-                report = json.loads(out)["maturity"][0]
-                level = report.get("level")
-                missing = [i["key"] for i in report.get("items", []) if not i.get("met")]
-            except (ValueError, KeyError, IndexError):
-                pass
+        done = subprocess.run(nb2pipe("check", "--maturity", "pipe", "--output-format", "json",
+                                      "--exit-zero"), cwd=work, capture_output=True, text=True,
+                              timeout=timeout)
+        try:
+            report = json.loads(done.stdout)["maturity"][0]
+            level = report.get("level")
+            missing = [i["key"] for i in report.get("items", []) if not i.get("met")]
+        except (ValueError, KeyError, IndexError):
+            missing = [f"check --maturity failed: {done.stderr.strip()[-200:]}"]
         result["missing"] = missing
         stage("level1", level == 1, "missing: " + ", ".join(missing))
     result["seconds"] = round(time.perf_counter() - started, 1)

@@ -279,11 +279,9 @@ def _commands(path: str, text: str, root: str) -> list[tuple[str, str]]:
             line = line.strip()
             if not line or line.startswith("#") or "=" in line.split(" ", 1)[0]:
                 continue
-            fields = line.split(None, 5)
-            command = fields[1] if line.startswith("@") and len(fields) > 1 else \
-                fields[5] if len(fields) == 6 else ""
-            if line.startswith("@"):
-                command = line.split(None, 1)[1] if " " in line else ""
+            # `@daily COMMAND`, or five time fields then the command
+            fields = line.split(None, 1 if line.startswith("@") else 5)
+            command = fields[-1] if len(fields) in (2, 6) else ""
             found.append((os.path.expanduser("~"), command))
         return found
     # YAML workflows: each step's `run:` (GitHub), `script:` (GitLab, Azure), `bash:`, with

@@ -140,11 +140,11 @@ _SUBMODULES = ("matplotlib.style", "matplotlib.pyplot", "matplotlib.colors", "lo
 
 
 def _submodules(statement: ast.stmt, qualify) -> set[str]:
+    from nb2pipe.analysis.facts import dotted_name
+
     found = set()
     for node in ast.walk(statement):
         if isinstance(node, ast.Attribute):
-            from nb2pipe.analysis.facts import dotted_name
-
             name = qualify(dotted_name(node)) or ""
             for module in _SUBMODULES:
                 if name == module or name.startswith(module + "."):

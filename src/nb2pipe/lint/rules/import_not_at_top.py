@@ -1,5 +1,6 @@
 import ast
 
+from nb2pipe.analysis.facts import dotted_name
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 
@@ -196,17 +197,11 @@ def _environment_changes(ctx, header) -> list[tuple[tuple[int, int], str]]:
                 for target in targets:
                     while isinstance(target, ast.Subscript):
                         target = target.value
-                    name = ctx.analysis.qualify(_dotted(target)) or ""
+                    name = ctx.analysis.qualify(dotted_name(target)) or ""
                     if name in ("os.environ", "sys.path", "sys.modules") and \
                             (cell.index, node.lineno) > start:
                         found.append(((cell.index, node.lineno), f"`{name}` set"))
     return sorted(found)
-
-
-def _dotted(node) -> str | None:
-    from nb2pipe.analysis.facts import dotted_name
-
-    return dotted_name(node)
 
 
 def _late_installs(ctx, header) -> set[str]:
