@@ -27,8 +27,9 @@ _UNSUPERVISED = ("sklearn.decomposition.", "sklearn.manifold.")
 def first_training(analysis):
     """The first call that trains a model, as ``(cell, call)``, or ``None``.
 
-    A scaler or an imputer fit is data preparation, not training; a PCA fit counts only when
-    the notebook trains nothing else. Computed once per analysis (three rules ask)."""
+    A scaler or an imputer fit is data preparation, not training; a PCA fit, and a
+    scikit-learn model's ``fit_predict``/``fit_transform`` (a clustering, an embedding), count
+    only when the notebook trains nothing else. Computed once per analysis (three rules ask)."""
     if not analysis.imported_modules & ML_MODULES:
         return None
     try:
@@ -62,6 +63,12 @@ def _first_training(analysis):
                 fallback = fallback or (cell, call)
                 continue
             return cell, call
+        if call.attr in ("fit_predict", "fit_transform") and call.node.args and \
+                isinstance(call.node.func.value, ast.Name) and \
+                not made_by.get(call.node.func.value.id, "").startswith(_PREPARATION) and \
+                made_by.get(call.node.func.value.id, "").startswith("sklearn."):
+            fallback = fallback or (cell, call)  # clusters, embeddings: if nothing else
+            continue
         if call.attr == "train" and call.dotted and "trainer" in call.dotted.lower():
             return cell, call
     return fallback

@@ -7,7 +7,12 @@ import ast
 import re
 
 from nb2pipe.analysis.facts import dotted_name
+from nb2pipe.analysis.training import first_training
 from nb2pipe.auto.model import Proposal, ProposedStep, Work
+from nb2pipe.auto.scores import (METRIC_NAME, changed_names, compiled_metrics, constructor,
+                                 is_keras_model, notebook_functions, numeric,
+                                 only_called_for_effect, pure, return_line, scores_itself,
+                                 segment_of)
 from nb2pipe.editor import NotebookEditor
 
 #: Tags that give a cell its role already: a comment-only cell with one is not a step's.
@@ -54,25 +59,171 @@ class Tagging:
     def named_scores(self, groups: list[Work]) -> tuple[list[str], dict[int, str]]:
         """The metric names, and the new source of each cell where a printed or displayed
         score is given a name (``print(accuracy_score(y, p))`` becomes
-        ``accuracy = accuracy_score(y, p)`` then ``print(accuracy)``)."""
+        ``accuracy = accuracy_score(y, p)`` then ``print(accuracy)``). With no score at all,
+        the model's score on its training data (:mod:`nb2pipe.auto.scores`)."""
         found: dict[str, None] = {}
         rewrites: dict[int, str] = {}
         taken = set(self.analysis.binds([c.index for c in self.notebook.code_cells]))
-        for group in groups:
-            for index in group.cells:
-                facts = self.facts(index)
+        work = {i for group in groups for i in group.cells}
+        self._functions = notebook_functions(self.notebook)
+        extra: dict[int, list] = {}
+        for name, function in list(self._functions.items()):
+            if function.kind != "prints":
+                continue
+            placed = return_line(function, self.notebook.cells[function.cell].source)
+            called = any(self._called(index, name) for index in work)
+            if placed is None or not called or \
+                    not only_called_for_effect(self.notebook, name):
+                del self._functions[name]
+                continue
+            line, text = placed
+            extra.setdefault(function.cell, []).append((line + 1, line, text))
+        for index in sorted(work | set(extra)):
+            facts = self.facts(index)
+            if index in work:
                 for assignment in facts.assignments:
                     if assignment.top and (self._score_name(assignment.value, facts) or
-                                           _METRIC_NAME.fullmatch(assignment.name) and
-                                           _numeric(assignment.value) and
+                                           METRIC_NAME.fullmatch(assignment.name) and
+                                           numeric(assignment.value) and
                                            not isinstance(assignment.value, ast.Constant)):
                         found.pop(assignment.name, None)
                         found[assignment.name] = None
-                new = self._name_shown_scores(index, facts, taken, found)
-                if new is not None:
-                    rewrites[index] = new
+                for name in self._unpacked_evaluations(index):
+                    found.pop(name, None)
+                    found[name] = None
+            new = self._name_shown_scores(index, facts, taken, found, extra.get(index, []),
+                                          shown=index in work)
+            if new is not None:
+                rewrites[index] = new
+        self.training_score = None
+        if not found and not self.roles["metrics"]:
+            self._training_score(work, taken, found, rewrites)
         names = list(found)[-8:]
         return names, rewrites
+
+    def _called(self, index: int, function: str) -> bool:
+        tree = self.notebook.cells[index].tree
+        return tree is not None and any(
+            isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and
+            isinstance(s.value.func, ast.Name) and s.value.func.id == function
+            for s in tree.body)
+
+    def _unpacked_evaluations(self, index: int) -> list[str]:
+        """``loss, accuracy = model.evaluate(X, y)``: the names a Keras evaluation is
+        unpacked into."""
+        tree = self.notebook.cells[index].tree
+        names: list[str] = []
+        for statement in tree.body if tree is not None else ():
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                    isinstance(statement.targets[0], ast.Tuple) and \
+                    self._evaluation(statement.value) is not None:
+                names += [e.id for e in statement.targets[0].elts if isinstance(e, ast.Name)]
+        return names
+
+    def _evaluation(self, node: ast.expr) -> list[str] | None:
+        """For ``model.evaluate(…)`` of a Keras model, the names of what it returns: the loss,
+        then the compiled metrics (``["loss", None]`` when these are not literal)."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+                node.func.attr == "evaluate" and
+                is_keras_model(self.analysis, node.func.value)):
+            return None
+        compiled = compiled_metrics(self.analysis, node.func.value.id)
+        return ["loss", None] if compiled is None else ["loss", *compiled]
+
+    def _training_score(self, work: set[int], taken: set[str], found: dict[str, None],
+                        rewrites: dict[int, str]) -> None:
+        """No score shown: the model's score on the data it was fitted on, computed right
+        after the statement that fits it (see :mod:`nb2pipe.auto.scores`)."""
+        training = first_training(self.analysis)
+        if training is None or training[0].index not in work or \
+                training[0].index in rewrites:
+            return
+        cell, call = training
+        node = call.node
+        statement = next((s for s in cell.tree.body if any(n is node for n in ast.walk(s))),
+                         None)
+        if statement is None or not isinstance(node.func, ast.Attribute) or \
+                isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return
+        simple = isinstance(statement, (ast.Expr, ast.Assign)) and statement.value is node
+        bound = statement.targets[0].id if simple and isinstance(statement, ast.Assign) and \
+            len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name) else None
+        receiver = node.func.value
+        masked = cell.code.masked.source
+        lines = cell.source.splitlines(keepends=True)
+        end = statement.end_lineno or statement.lineno
+        text = ast.get_source_segment(masked, statement)
+        editable = text is not None and lines[statement.lineno - 1:end] == \
+            masked.splitlines(keepends=True)[statement.lineno - 1:end]
+        after: list[str] = []
+        replace = None
+        if is_keras_model(self.analysis, receiver) and node.func.attr == "fit":
+            if not simple or not (bound or editable):
+                return
+            history = bound or self._fresh("history", taken, found, metric=False)
+            compiled = compiled_metrics(self.analysis, receiver.id) or []
+            for metric in ["loss", *compiled]:
+                name = self._fresh(f"training_{metric}", taken, found)
+                after.append(f'{name} = {history}.history["{metric}"][-1]')
+            if bound is None:
+                replace = f"{history} = {text}\n" + (
+                    f"{history}\n" if statement is cell.tree.body[-1] else "")
+        else:
+            model = receiver.id if isinstance(receiver, ast.Name) else bound
+            if model is None or node.func.attr not in ("fit", "fit_predict", "fit_transform") \
+                    or not node.args or len(node.args) > 2 or node.func.attr != "fit" and \
+                    len(node.args) > 1:
+                return
+            made = constructor(self.analysis, model, cell.index) if isinstance(receiver, ast.Name) else \
+                self.analysis.qualify(dotted_name(receiver.func)) \
+                if isinstance(receiver, ast.Call) else None
+            if not scores_itself(made):
+                return
+            changed = changed_names(statement) if not simple else {bound} - {None}
+            arguments = []
+            hoisted = []
+            for position, argument in enumerate(node.args):
+                segment = ast.get_source_segment(masked, argument)
+                names = {n.id for n in ast.walk(argument) if isinstance(n, ast.Name)}
+                if segment is None or names & changed:
+                    return
+                if pure(argument):
+                    arguments.append(segment)
+                elif simple and editable and "\n" not in segment:
+                    name = self._fresh(("fit_X", "fit_y")[position], taken, found,
+                                       metric=False)
+                    hoisted.append((segment, name))
+                    arguments.append(name)
+                else:
+                    return
+            if hoisted:
+                replaced = text
+                for segment, name in hoisted:
+                    replaced = replaced.replace(segment, name, 1)
+                replace = "".join(f"{n} = {s}\n" for s, n in hoisted) + replaced + "\n"
+            kind = self._estimator_score(receiver)
+            name = self._fresh(f"training_{kind}", taken, found)
+            after.append(f"{name} = {model}.score({', '.join(arguments)})")
+        block = "".join(f"{line}\n" for line in after)  # (a cell's top level: no indent)
+        if replace is not None:
+            lines[statement.lineno - 1:end] = [replace + block]
+        else:
+            if end == len(lines) and not lines[-1].endswith("\n"):
+                lines[-1] += "\n"
+            lines[end:end] = [block]
+        result = "".join(lines)
+        rewrites[cell.index] = result if cell.source.endswith("\n") else result.rstrip("\n")
+        self.training_score = (self.number(cell.index), [n for n in found])
+
+    @staticmethod
+    def _fresh(base: str, taken: set[str], found: dict[str, None], metric: bool = True) -> str:
+        name, n = base, 2
+        while name in taken or name in found:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        if metric:
+            found[name] = None
+        return name
 
     def _score_name(self, value: ast.expr, facts) -> str | None:
         """A readable name for ``value`` when it computes a score: ``accuracy`` for
@@ -83,6 +234,10 @@ class Tagging:
             return None
         qualified = self.analysis.qualify(dotted_name(value.func)) or ""
         last = qualified.rpartition(".")[2] if qualified else getattr(value.func, "attr", "")
+        function = getattr(self, "_functions", {}).get(
+            value.func.id if isinstance(value.func, ast.Name) else None)
+        if function is not None and function.kind == "number":
+            return function.names[0]  # def evaluate(…): … return accuracy
         if last == "score" and isinstance(value.func, ast.Attribute):
             return self._estimator_score(value.func.value)
         if qualified.startswith("sklearn.metrics.") and \
@@ -127,7 +282,7 @@ class Tagging:
         return "score"
 
     def _shown_scores(self, statement: ast.stmt, last: bool, facts) -> list[ast.expr]:
-        """The score calls a statement prints or displays: anywhere in a ``print(…)`` (its
+        """The scores a statement prints or displays: anywhere in a ``print(…)`` (its
         arguments, f-strings, ``.format(…)``, ``%``), or the cell's last expression."""
         value = statement.value
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
@@ -135,19 +290,34 @@ class Tagging:
             labelled = _labelled_value(value)
             if labelled is not None:  # print("Mean Absolute Error:", round(mae, 2))
                 return [labelled]
-            found: list[ast.Call] = []
+            found: list[ast.expr] = []
             stack = list(reversed([*value.args, *(k.value for k in value.keywords)]))
             while stack:
                 node = stack.pop()
-                if isinstance(node, ast.Call) and (self._score_name(node, facts) or
-                                                   self._is_report(node)):
+                if self._is_score(node, facts):
                     found.append(node)
                     continue
                 stack.extend(reversed(list(ast.iter_child_nodes(node))))
             return found
-        if last and (self._score_name(value, facts) or self._is_report(value)):
+        if last and self._is_score(value, facts):
             return [value]
         return []
+
+    def _is_score(self, node: ast.expr, facts) -> bool:
+        """A score, a report of scores, a Keras evaluation, cross-validation scores or a
+        search's best score."""
+        if isinstance(node, ast.Attribute):
+            return node.attr == "best_score_"
+        if isinstance(node, ast.Name):  # scores = cross_val_score(…); print(scores)
+            return any(self._cross_validation(a.value) for f in self.analysis.facts.values()
+                       for a in f.assignments if a.name == node.id)
+        return isinstance(node, ast.Call) and bool(
+            self._score_name(node, facts) or self._is_report(node) or
+            self._evaluation(node) is not None or self._cross_validation(node))
+
+    def _cross_validation(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Call) and (self.analysis.qualify(
+            dotted_name(node.func)) or "").endswith(".cross_val_score")
 
     def _is_report(self, node: ast.expr) -> bool:
         """``classification_report(y, p)`` (as text): its accuracy and macro F1 become
@@ -157,60 +327,118 @@ class Tagging:
                 "metrics.classification_report") and \
             not any(k.arg == "output_dict" for k in node.keywords)
 
-    def _name_shown_scores(self, index: int, facts, taken: set[str],
-                           found: dict[str, None]) -> str | None:
+    def _name_shown_scores(self, index: int, facts, taken: set[str], found: dict[str, None],
+                           extra: list = (), shown: bool = True) -> str | None:
         """The cell's source with each printed or displayed score bound to a name first, or
-        ``None`` when it shows none (cells with magics are left as they are)."""
+        ``None`` when it shows none. ``extra`` edits come from elsewhere (a scoring
+        function's new ``return``). Lines with IPython syntax are left as they are."""
         cell = self.notebook.cells[index]
         tree = cell.tree
-        if tree is None or cell.code.magics:
+        if tree is None:
             return None
         source = cell.source
+        masked = cell.code.masked.source
         lines = source.splitlines(keepends=True)
+        masked_lines = masked.splitlines(keepends=True)
 
         def fresh(base: str, metric: bool = True) -> str:
-            name, n = base, 2
-            while name in taken or name in found:
-                name, n = f"{base}_{n}", n + 1
-            taken.add(name)
-            if metric:
-                found[name] = None
-            return name
+            return self._fresh(base, taken, found, metric)
 
-        edits = []  # (first line, last line, new text), bottom up
-        for statement in tree.body:
-            if not isinstance(statement, ast.Expr):
+        edits = list(extra)  # (first line, last line, new text)
+        for statement in tree.body if shown else ():
+            if not isinstance(statement, (ast.Expr, ast.Assign)):
                 continue
-            calls = self._shown_scores(statement, statement is tree.body[-1], facts)
-            text = ast.get_source_segment(source, statement)
+            text = ast.get_source_segment(masked, statement)
             end = statement.end_lineno or statement.lineno
-            if not calls or text is None or \
+            if text is None or lines[statement.lineno - 1:end] != \
+                    masked_lines[statement.lineno - 1:end] or \
                     "".join(lines[statement.lineno - 1:end]).strip() != text.strip():
-                continue  # it shares its lines (`a; print(b)`, a comment): left as it is
-            parts = [ast.get_source_segment(source, call) for call in calls]
-            if any(part is None or part not in text for part in parts):
-                continue  # (an f-string whose inner positions Python does not give)
-            before, after = [], []
-            replaced = text
-            for call, part in zip(calls, parts):
-                if self._is_report(call):
-                    report = fresh("report", metric=False)
-                    after.append(f"{report} = {part[:-1].rstrip()}, output_dict=True)")
-                    after.append(f"{fresh('accuracy')} = {report}['accuracy']")
-                    after.append(f"{fresh('f1_macro')} = {report}['macro avg']['f1-score']")
-                    continue
-                name = fresh(self._score_name(call, facts) or
-                             _label_name(statement.value) or "score")
-                before.append(f"{name} = {part}")
-                replaced = replaced.replace(part, name, 1)
-            edits.append((statement.lineno, end,
-                          "".join(f"{line}\n" for line in [*before, replaced, *after])))
+                continue  # it shares its lines (`a; print(b)`, a comment) or has a magic
+            last = statement is tree.body[-1]
+            new = self._scored_statement(statement, text, last, facts, fresh)
+            if new is not None:
+                edits.append((statement.lineno, end, new))
         if not edits:
             return None
-        for first, last, text in reversed(edits):
+        for first, last, text in sorted(edits, reverse=True):
+            if first > len(lines) and lines and not lines[-1].endswith("\n"):
+                lines[-1] += "\n"
             lines[first - 1:last] = [text]
         result = "".join(lines)
         return result if source.endswith("\n") else result.rstrip("\n")
+
+    def _scored_statement(self, statement, text: str, last: bool, facts, fresh) -> str | None:
+        """The new text of one statement that shows or keeps scores without naming them, or
+        ``None``."""
+        value = statement.value
+        function = self._functions.get(value.func.id) if isinstance(value, ast.Call) and \
+            isinstance(value.func, ast.Name) else None
+        if isinstance(statement, ast.Assign):
+            target = statement.targets[0] if len(statement.targets) == 1 else None
+            if not isinstance(target, ast.Name):
+                return None
+            if function is not None and function.kind == "dict":  # m = evaluate_preds(…)
+                after = [f'{fresh(key)} = {target.id}["{key}"]' for key in function.names]
+                return "".join(f"{line}\n" for line in [text, *after])
+            names = self._evaluation(value)
+            if names is not None and len(names) > 1:  # score = model.evaluate(X, y)
+                unpacked = self._unpack(names, target.id, fresh)
+                return "".join(f"{line}\n" for line in [text, unpacked])
+            return None
+        if function is not None and function.kind in ("dict", "prints"):  # evaluate(m, X, y)
+            result = fresh("evaluation", metric=False)
+            after = [f'{fresh(key)} = {result}["{key}"]' for key in function.names]
+            return "".join(f"{line}\n" for line in [f"{result} = {text}", *after] +
+                           ([result] if last and function.kind == "dict" else []))
+        if function is not None and not last:  # evaluate(…) returning its score, discarded
+            return f"{fresh(function.names[0])} = {text}\n"
+        calls = self._shown_scores(statement, last, facts)
+        if not calls:
+            return None
+        before, after = [], []
+        replaced = text
+        for call in calls:
+            if isinstance(call, ast.Name):  # `scores` (of cross_val_score) shown
+                after.append(f"{fresh('cv_score')} = {call.id}.mean()")
+                continue
+            part = segment_of(text, statement, call)
+            if part is None or part not in replaced:
+                return None  # (an f-string whose inner positions Python does not give)
+            if self._is_report(call):
+                report = fresh("report", metric=False)
+                after.append(f"{report} = {part[:-1].rstrip()}, output_dict=True)")
+                after.append(f"{fresh('accuracy')} = {report}['accuracy']")
+                after.append(f"{fresh('f1_macro')} = {report}['macro avg']['f1-score']")
+                continue
+            names = self._evaluation(call)
+            if names is not None:
+                result = fresh("evaluation", metric=False)
+                before.append(f"{result} = {part}")
+                after.append(self._unpack(names, result, fresh))
+                replaced = replaced.replace(part, result, 1)
+                continue
+            if self._cross_validation(call):
+                scores = fresh("cv_scores", metric=False)
+                before.append(f"{scores} = {part}")
+                after.append(f"{fresh('cv_score')} = {scores}.mean()")
+                replaced = replaced.replace(part, scores, 1)
+                continue
+            base = "best_cv_score" if isinstance(call, ast.Attribute) else \
+                self._score_name(call, facts) or _label_name(value) or "score"
+            name = fresh(base)
+            before.append(f"{name} = {part}")
+            replaced = replaced.replace(part, name, 1)
+        return "".join(f"{line}\n" for line in [*before, replaced, *after])
+
+    @staticmethod
+    def _unpack(names: list, result: str, fresh) -> str:
+        """``loss, accuracy = result`` for a Keras evaluation (``loss = result[0]`` when the
+        compiled metrics are not known, ``loss = result`` when there are none)."""
+        if len(names) == 1:
+            return f"{fresh('loss')} = {result}"
+        if None in names:
+            return f"{fresh('loss')} = {result}[0]"
+        return f"{', '.join(fresh(n) for n in names)} = {result}"
 
     def _order_producers(self, editor, groups: list[Work], names: list[str]) -> None:
         """``prev:`` tags where two steps produce a name a later step reads, so the later
@@ -255,7 +483,14 @@ class Tagging:
         if metrics and not self.roles["metrics"]:
             self.notes.append("added a `pipeline-metrics` cell at the end for " +
                               ", ".join(f"`{m}`" for m in metrics))
-            if rewrites:
+            if self.training_score is not None:
+                cell, scores = self.training_score
+                self.notes.append(
+                    f"the notebook shows no score: cell {cell} now also records "
+                    f"{', '.join(f'`{m}`' for m in scores)}, the model's score on the data it "
+                    f"was fitted on (as MLflow's autolog does); evaluate it on held-out data "
+                    f"and print the score to gate on that instead")
+            elif rewrites:
                 cells = ", ".join(str(self.number(i)) for i in sorted(rewrites))
                 self.notes.append(f"gave the scores that cell{'s' if len(rewrites) > 1 else ''}"
                                   f" {cells} print{'' if len(rewrites) > 1 else 's'} or "
@@ -270,34 +505,10 @@ class Tagging:
                         parameters, self.notes)
 
 
-#: Names and printed labels that say a number is a metric.
-_METRIC_WORDS = (r"(?:acc|accuracy|precision|recall|f1(?:_score)?|auc|roc_auc|r2|r_squared|"
-                 r"mae|mse|rmse|mape|error|loss|score|logloss|log_loss|"
-                 r"mean_absolute_error|mean_squared_error|root_mean_squared_error)")
-_METRIC_NAME = re.compile(rf"(?:\w+_)?{_METRIC_WORDS}(?:_\w+)?", re.I)
 _METRIC_LABEL = re.compile(
     r"\b(accuracy|precision|recall|f1|auc|r2|r\^2|r-squared|r squared|mae|mse|rmse|mape|"
     r"mean absolute error|mean squared error|root mean squared error|error|loss|score)\b",
     re.I)
-#: Calls whose result is a number when their argument is (rounding, means, roots).
-_NUMERIC_CALLS = frozenset({"round", "float", "abs", "mean", "sqrt", "median", "sum", "max",
-                            "min", "average", "nanmean"})
-
-
-def _numeric(node: ast.expr) -> bool:
-    """Whether ``node`` computes a number (arithmetic, rounding, a mean), as far as its
-    shape says: a metric named by its variable (``accuracy = 100 - np.mean(mape)``)."""
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-    if isinstance(node, ast.BinOp):
-        return _numeric(node.left) or _numeric(node.right)
-    if isinstance(node, ast.UnaryOp):
-        return _numeric(node.operand)
-    if isinstance(node, ast.Call):
-        last = node.func.attr if isinstance(node.func, ast.Attribute) else \
-            node.func.id if isinstance(node.func, ast.Name) else ""
-        return last in _NUMERIC_CALLS
-    return False
 
 
 def _labelled_value(call: ast.Call) -> ast.expr | None:
@@ -306,7 +517,7 @@ def _labelled_value(call: ast.Call) -> ast.expr | None:
     args = call.args
     for label, value in zip(args, args[1:]):
         if isinstance(label, ast.Constant) and isinstance(label.value, str) and \
-                _METRIC_LABEL.search(label.value) and _numeric(value):
+                _METRIC_LABEL.search(label.value) and numeric(value):
             return value
     return None
 

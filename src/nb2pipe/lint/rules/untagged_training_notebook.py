@@ -44,13 +44,18 @@ class UntaggedTrainingNotebook(Rule):
     # ## Train
     # %% tags=["step:train"]
     model = LogisticRegression(max_iter=200).fit(X, y)
+    training_accuracy = model.score(X, y)
+    # %% tags=["pipeline-metrics"]
+    print(training_accuracy)
     ```
 
     ## Fix safety
     Unsafe. The fix is `nb2pipe convert --auto`'s proposal: it tags the steps (cut at the
     markdown headings, else where few names cross), tags the setup cells `imports`,
     `functions` and `skip`, moves late imports up, lifts top-level constants into a
-    `parameters` cell and adds a `pipeline-metrics` cell for the scores the notebook computes.
+    `parameters` cell and adds a `pipeline-metrics` cell for the scores the notebook computes
+    (when it shows none, as here, the model's score on the data it was fitted on, as MLflow's
+    autolog records it).
     None of that changes what the notebook computes, but where a step ends is a judgement
     to review. When no proposal is possible (cells that only run out of order, `input()`…),
     the fix does nothing; `nb2pipe convert --auto` says why.
@@ -78,7 +83,9 @@ class UntaggedTrainingNotebook(Rule):
                       '# %% [markdown]\n# ## Load\n# %% tags=["step:load"]\n'
                       "X, y = load_iris(return_X_y=True)\n# %% [markdown]\n# ## Train\n"
                       '# %% tags=["step:train"]\n'
-                      "model = LogisticRegression(max_iter=200).fit(X, y)\n"),
+                      "model = LogisticRegression(max_iter=200).fit(X, y)\n"
+                      "training_accuracy = model.score(X, y)\n"
+                      '# %% tags=["pipeline-metrics"]\nprint(training_accuracy)\n'),
     )
 
     def check(self, ctx: Context):
