@@ -185,3 +185,44 @@ def test_safe_fixes_are_proven_by_running_the_samples_before_and_after():
                 seeded.append(name)
                 assert entry["deterministic"], (name, mode, entry.get("differs"))
     assert seeded  # a fix seeded something, and the seeded runs agreed
+
+
+CORPUS_REPOSITORIES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) \
+    if CORPUS.is_dir() else []
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
+@pytest.mark.parametrize("repository", CORPUS_REPOSITORIES)
+def test_convert_auto_never_ends_in_a_traceback_on_the_corpus(tmp_path, repository):
+    """`convert --auto` on every corpus notebook, with the gate it chooses and with
+    `--gate accuracy>=champion`: a pipeline, or a clear message (exit 1 or 2) — never a
+    traceback, never a half-written folder, never a changed notebook."""
+    import hashlib
+    import re
+    import shutil
+
+    from tests.helpers import run_cli
+
+    traceback = re.compile(r"^Traceback \(most recent call last\)", re.M)
+    problems = []
+    notebooks = sorted(p for p in (CORPUS / repository).rglob("*.ipynb")
+                       if ".ipynb_checkpoints" not in p.parts)
+    for number, original in enumerate(notebooks):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        notebook = folder / original.name
+        shutil.copyfile(original, notebook)
+        digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
+        for gate in ([], ["--gate", "accuracy>=champion"]):
+            output = folder / ("gated" if gate else "pipeline")
+            code, out, err = run_cli("convert", "--auto", notebook, "-o", output, "--force",
+                                     *gate)
+            where = f"{original.relative_to(CORPUS)} {' '.join(gate)}"
+            if traceback.search(out + err) or code not in (0, 1, 2):
+                problems.append(f"{where}: exit {code}: {err[-300:]}")
+            elif code != 0 and (output.exists() or not err.strip()):
+                problems.append(f"{where}: exit {code} left {output.name}/ or said nothing")
+        if hashlib.sha256(notebook.read_bytes()).hexdigest() != digest:
+            problems.append(f"{original.relative_to(CORPUS)}: the notebook was changed")
+    assert problems == []
+    assert notebooks

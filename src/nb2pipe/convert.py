@@ -172,12 +172,15 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
                            f"or pass --force to replace it")
     proposal = propose(notebook, tidy)
     reference = os.path.relpath(os.path.abspath(tagged_path), os.path.abspath(out_dir))
-    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"), gate,
-                        image)
-    default = None if gate or conversion.pipeline.gate else default_gate(conversion.pipeline)
-    if default:  # no worse than the registered champion: level 1 without a hand edit
-        conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"),
-                            [default], image)
+    default = None
+    if not gate:  # no worse than the registered champion: level 1 without a hand edit
+        from nb2pipe.pipeline.build import build_pipeline
+
+        pipeline, _ = build_pipeline(proposal.notebook)  # (render says what fails)
+        default = None if pipeline is None or pipeline.gate else default_gate(pipeline)
+    conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"),
+                        [default] if default else gate, image)
+    if default:
         proposal.notes.append(f"gated the model on `{default}` (no worse than the registered "
                               f"champion; --gate CONDITION chooses another)")
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected=[notebook_path]))

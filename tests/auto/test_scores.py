@@ -156,3 +156,11 @@ def test_keras_evaluations_and_fits_give_their_compiled_metrics(evaluation, metr
     text = "\n".join(c.source for c in proposal.notebook.code_cells)
     if line:
         assert line in text
+
+
+def test_a_heading_above_a_functions_cell_names_the_step_after_it():
+    """`## Evaluate`, then the evaluating function's cell, then the call: the step is
+    `evaluate`, not `step_3`."""
+    _, proposal, _ = propose(HEAD + "# %% [markdown]\n# ## Train\n# %%\n" +
+                             CASES[2].values[0])
+    assert [s.name for s in proposal.steps] == ["load", "train", "evaluate"]

@@ -34,7 +34,7 @@ class Naming:
 
     def name_for(self, group: Work, number: int) -> str:
         first = group.cells[0]
-        heading = self.heading_text(self.previous_code_cell(first), first)
+        heading = self.heading_text(self.previous_code_cell(first, setup=False), first)
         if heading:
             words = [w for w in re.findall(r"[a-z0-9]+", heading.lower())
                      if w not in _STOP_WORDS]
@@ -49,11 +49,15 @@ class Naming:
                 return name if not name[0].isdigit() else "step_" + name
         return self.name_from_code(group) or f"step_{number}"
 
-    def previous_code_cell(self, index: int) -> int:
-        """The index of the last code cell above ``index`` with code in it (-1 if none)."""
+    def previous_code_cell(self, index: int, setup: bool = True) -> int:
+        """The index of the last code cell above ``index`` with code in it (-1 if none);
+        without ``setup``, cells that only define functions or import do not count (a
+        heading above them is the next step's)."""
+        skipped = set() if setup else {i for role in ("imports", "functions")
+                                       for i in self.roles[role]}
         return max((c.index for c in self.notebook.code_cells
-                    if c.index < index and not c.is_empty and not self._only_notes(c)),
-                   default=-1)
+                    if c.index < index and not c.is_empty and not self._only_notes(c) and
+                    c.index not in skipped), default=-1)
 
     def name_from_code(self, group: Work) -> str | None:
         calls = []
