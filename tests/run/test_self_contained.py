@@ -195,3 +195,40 @@ def test_kfp_local_runs_every_step_in_an_empty_folder_of_its_own(tmp_path, monke
     code, _, err = run_cli("run", "pipeline", "--engine", "kfp-local", "--tracking", "none",
                            "--no-validate")
     assert code == 0, err
+
+
+def test_lineage_records_the_object_the_steps_read(study, s3, monkeypatch):
+    """`--data-dir s3://…`: run.json and MLflow's dataset record the object's URI and its
+    ETag, not the hash of a local file of the same name (which may differ); a changed object
+    makes `--if-changed` run again, an unchanged one does not."""
+    folder, _ = study
+    s3.put(str(folder / "data.csv"), "study-data/v5/data.csv")
+    (folder / "data.csv").write_text("a,b\n0.5,0.5\n")  # the local copy differs now
+    tracking = f"sqlite:///{folder / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    code, _, err = run_cli("run", folder / "pipeline", "--engine", "kfp-local", "--tracking",
+                           "mlflow", "--data-dir", "s3://study-data/v5")
+    assert code == 0, err
+    runs = sorted((folder / "pipeline" / "runs").iterdir())
+    data = json.loads((runs[-1] / "run.json").read_text())["lineage"]["data"]
+    etag = s3.info("study-data/v5/data.csv")["ETag"].strip('"')
+    assert [(d["uri"], d["etag"]) for d in data] == [("s3://study-data/v5/data.csv", etag)]
+    assert "sha256" not in data[0]
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking)
+    run = client.search_runs([client.get_experiment_by_name("study").experiment_id],
+                             "tags.`nb2pipe.fingerprint` != ''")[0]
+    inputs = [i.dataset for i in run.inputs.dataset_inputs]
+    assert [(d.name, d.digest) for d in inputs] == [("data.csv", etag[:16])]
+    assert "s3://study-data/v5/data.csv" in inputs[0].source
+
+    code, _, err = run_cli("run", folder / "pipeline", "--engine", "kfp-local", "--tracking",
+                           "mlflow", "--data-dir", "s3://study-data/v5", "--if-changed")
+    assert code == 0 and "up to date" in err, err
+    s3.pipe("study-data/v5/data.csv", b"a,b\n" + b"0.1,0.9\n0.9,0.1\n" * 40)
+    code, _, err = run_cli("run", folder / "pipeline", "--engine", "kfp-local", "--tracking",
+                           "mlflow", "--data-dir", "s3://study-data/v5", "--if-changed",
+                           "--no-validate")
+    assert "up to date" not in err, err

@@ -125,6 +125,7 @@ def run(args) -> int:
             if args.upload:
                 _upload(source, sets or [{}], args.upload, report)
             runner.data_dir = args.data_dir or args.upload
+            runner.uploaded = bool(args.upload)
         try:
             if args.resume:
                 records = [runner.resume(args.resume)]
@@ -259,7 +260,8 @@ def _changed(source, sets: list[dict], args) -> list[dict]:
     runs_dir = runs_dir_for(source, args.runs_dir)
     changed = []
     for parameters in sets:
-        current = lineage(source, parameters, args.engine)
+        current = lineage(source, parameters, args.engine,  # (an upload sends local files)
+                          getattr(args, "data_dir", None))
         last = last_success(runs_dir, parameters)
         if last is not None and last[1].get("fingerprint") == current["fingerprint"]:
             label = f" for {parameters}" if len(sets) > 1 else ""

@@ -24,7 +24,9 @@ def prepare(runner, record: RunRecord, folder: str, parameters: dict) -> dict | 
     from nb2pipe.run.validation import load_baselines, step_settings
 
     source = runner.source
-    record.lineage = lineage(source, parameters, getattr(runner, "engine", "papermill"))
+    record.lineage = lineage(source, parameters, getattr(runner, "engine", "papermill"),
+                             getattr(runner, "data_dir", None),
+                             getattr(runner, "uploaded", False))
     options = runner.validation_options
     if source.notebook is not None or not options.enabled:
         record.validation = {"status": "off"}
@@ -231,7 +233,7 @@ def log_to_tracker(runner, record: RunRecord, folder: str) -> None:
 
 def _log_datasets(runner, parent: str, lineage: dict) -> None:
     """``mlflow.log_input`` of every data file hashed, so lineage shows in MLflow's UI."""
-    files = [d for d in lineage.get("data", []) if d.get("sha256")]
+    files = [d for d in lineage.get("data", []) if d.get("sha256") or d.get("etag")]
     if not files:
         return
     import warnings
@@ -245,9 +247,14 @@ def _log_datasets(runner, parent: str, lineage: dict) -> None:
     with using(runner.tracker.uri), warnings.catch_warnings(), mlflow.start_run(run_id=parent):
         warnings.simplefilter("ignore")
         for entry in files:
-            absolute = os.path.normpath(os.path.join(runner.source.work_dir, entry["path"]))
-            dataset = MetaDataset(resolve_dataset_source(absolute), name=entry["path"],
-                                  digest=entry["sha256"][:16])
+            where = entry.get("uri") or os.path.normpath(
+                os.path.join(runner.source.work_dir, entry["path"]))
+            try:
+                origin = resolve_dataset_source(where)
+            except Exception:  # noqa: BLE001 - a scheme MLflow has no source for
+                origin = resolve_dataset_source(entry["path"])
+            dataset = MetaDataset(origin, name=entry["path"],
+                                  digest=(entry.get("sha256") or entry["etag"])[:16])
             mlflow.log_input(dataset, context=entry.get("step") or "input")
 
 

@@ -25,11 +25,16 @@ def file_digest(path: str) -> str:
     return digest.hexdigest()
 
 
-def data_files(source, parameters: dict) -> list[dict]:
+def data_files(source, parameters: dict, data_dir: str | None = None,
+               uploaded: bool = False) -> list[dict]:
     """Each data file the pipeline's steps read, with its content hash (or why it has none).
 
     Paths are resolved with the run's parameter values, relative to the notebook's folder
-    (where the steps run)."""
+    (where the steps run). With ``data_dir`` (a run whose steps read their files from an
+    object store or a data folder, ``--data-dir``/``--upload``), each entry is the object the
+    steps read: its ``uri`` and the store's checksum (S3's ``etag``; a local file's sha256),
+    and, when ``uploaded`` (``--upload`` sent them there), the local file's hash beside it: the
+    fingerprint then compares contents, as ``--if-changed`` does before uploading."""
     from nb2pipe.analysis.inputs import Unresolved, resolve
 
     pipeline = source.pipeline
@@ -50,6 +55,12 @@ def data_files(source, parameters: dict) -> list[dict]:
             continue
         seen.add(absolute)
         entry["path"] = path
+        if data_dir:
+            entry.update(_remote(data_dir, path))
+            if "error" not in entry and not uploaded:
+                found.append(entry)
+                continue
+            entry.pop("error", None)
         if os.path.isfile(absolute):
             entry.update(sha256=file_digest(absolute), size=os.path.getsize(absolute))
         elif os.path.isdir(absolute):
@@ -58,6 +69,46 @@ def data_files(source, parameters: dict) -> list[dict]:
             entry["error"] = "missing"
         found.append(entry)
     return found
+
+
+def _remote(data_dir: str, path: str) -> dict:
+    """``{"uri", "etag" or "sha256", "size"}`` of the object the steps read as ``path`` under
+    ``data_dir``, or ``{"uri", "error"}``: what fsspec says of it, without downloading it."""
+    from nb2pipe.runtime import data_key
+
+    uri = data_dir.rstrip("/") + "/" + data_key(path)
+    try:
+        import fsspec
+
+        filesystem, location = fsspec.core.url_to_fs(uri)
+        info = filesystem.info(location)
+    except FileNotFoundError:
+        return {"uri": uri, "error": "missing"}
+    except Exception as error:  # noqa: BLE001 - any store's failure, recorded plainly
+        return {"uri": uri, "error": f"{type(error).__name__}: {error}"}
+    entry = {"uri": uri, "size": info.get("size")}
+    if info.get("type") == "directory":
+        entries = [filesystem.info(f) for f in sorted(filesystem.find(location))]
+        digest = hashlib.sha256()
+        for item in entries:
+            digest.update(str(item.get("name")).encode())
+            digest.update(str(_checksum(filesystem, item)).encode())
+        entry.update(etag=digest.hexdigest(), folder=True)
+        return entry
+    checksum = _checksum(filesystem, info)
+    entry["sha256" if "file" in filesystem.protocol else "etag"] = checksum
+    return entry
+
+
+def _checksum(filesystem, info: dict) -> str:
+    """An object's checksum as its store gives it: S3's ETag, GCS's md5, a local file's
+    sha256; fsspec's ``checksum`` (from size and time) otherwise."""
+    for key in ("ETag", "etag", "md5Hash", "md5"):
+        if info.get(key):
+            return str(info[key]).strip('"')
+    if "file" in filesystem.protocol or "local" in filesystem.protocol:
+        return file_digest(info["name"])
+    return str(filesystem.checksum(info["name"]))
 
 
 def _folder_digest(folder: str) -> str:
@@ -97,10 +148,12 @@ def git_state(folder: str) -> dict:
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def lineage(source, parameters: dict, engine: str = "papermill") -> dict:
-    """The run's lineage record (``run.json``'s ``lineage``), with its fingerprint."""
+def lineage(source, parameters: dict, engine: str = "papermill",
+            data_dir: str | None = None, uploaded: bool = False) -> dict:
+    """The run's lineage record (``run.json``'s ``lineage``), with its fingerprint; see
+    :func:`data_files` for ``data_dir`` and ``uploaded``."""
     record = {
-        "data": data_files(source, parameters),
+        "data": data_files(source, parameters, data_dir, uploaded),
         "code": code_digest(source),
         "notebook": {"path": source.pipeline.notebook,
                      "source_hash": source.pipeline.source_hash},
@@ -120,7 +173,8 @@ def fingerprint(record: dict) -> str:
     """What ``--if-changed`` compares: the data's hashes, the code, the parameters and the
     engine (not the git commit: a commit that changes nothing the pipeline runs is no
     reason to retrain)."""
-    key = {"data": [(d.get("path") or d["expression"], d.get("sha256"), d.get("error"))
+    key = {"data": [(d.get("path") or d["expression"], d.get("sha256") or d.get("etag"),
+                     d.get("error"))
                     for d in record["data"]],
            "code": record["code"], "parameters": record["parameters"],
            "engine": record["engine"]}
