@@ -10,16 +10,20 @@ For each notebook of the corpus (in a scratch copy of its folder):
 2. nb2pipe: `nb2pipe convert --auto`, then `nb2pipe run --tracking none --no-html` twice: in
    one shared kernel, and with `--isolate` (a kernel per step, values through files: what a
    cluster runs; the headline);
-3. soorgeon (its own venv, made here, with pyarrow as nb2pipe's has): `soorgeon refactor`,
-   retried with `--single-task` when it refuses the notebook (its best configuration), then
-   `ploomber build`; the notebook's kernel is set to `python3` first, as for the other runs;
+3. soorgeon (its own venv, made here, with the reference's data-science packages at the
+   reference's versions): `soorgeon refactor` + `ploomber build`, retried with
+   `--single-task` when it refuses the notebook or its pipeline fails (its best
+   configuration); the notebook's kernel is set to `python3` first, as for the other runs;
 4. a pipeline *reproduces* the notebook when it runs to the end and every stable cell with
    visible output (at least one) shows the same in the pipeline's executed step notebooks:
    the same text, the same HTML once whitespace and generated ids are set aside, and images of
    the same size whose 64×64 thumbnails differ in at most 1 % of their pixels. Cells are
    matched by their source without imports and comments (both tools move imports), or by
-   their last lines when the tool split the cell (its head became the parameters cell); a
-   cell whose source the tool otherwise rewrote is not compared;
+   their statements (parsed: comments and formatting aside; imports aside, both tools move
+   them), or as the tail of a cell the tool split (its head became the parameters cell); a
+   cell the tool rewrote or dropped is compared by what it shows (equal when a pipeline cell
+   shows all of it), never left out. Clocks are masked: statsmodels' ``Date:``/``Time:``,
+   ``mean_fit_time``-like columns of HTML tables, object addresses;
 5. where a notebook has seed-dependent cells, a second table: `nb2pipe check --fix` seeds it
    (scratch copy), the fixed notebook runs twice, then `convert --auto` + an isolated run are
    compared the same way, seed-dependent cells included when the seeds made them stable.
@@ -57,12 +61,29 @@ RESULTS = ROOT / "benchmarks" / "results"
 SOORGEON_VENV = ROOT / ".cache" / "bench-venvs" / "soorgeon"
 #: What the soorgeon venv gets besides soorgeon: the data-science packages of the corpus.
 DS_PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "scipy", "ipykernel",
-               "pyarrow"]  # (as nb2pipe's: without it pandas prints other string dtypes)
+               "pyarrow",  # (as nb2pipe's: without it pandas prints other string dtypes)
+               "statsmodels", "watermark", "pillow"]
+
+
+def reference_pins() -> list[str]:
+    """DS_PACKAGES at the versions the reference runs use (this venv's): the same packages,
+    the same versions, so that a difference is the tool's, not the library's."""
+    from importlib import metadata
+
+    pins = []
+    for name in DS_PACKAGES:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pins.append(name)
+    return pins
 BIN = Path(sys.executable).parent
 MAX_FOLDER_BYTES = 200 * 1024 * 1024
 _NOISE = [
     # object addresses only (`at 0x7f3a5c2b1d90`): not sizes such as "600x400" or short hex
-    (re.compile(r"0x[0-9a-fA-F]{8,}"), "0x…"),
+    (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),  # (scikit-learn's reprs shorten some)
+    # statsmodels' summary tables give the day and the time of the fit
+    (re.compile(r"^(Date|Time):( +)\S.*?(?=  +\S|$)", re.M), r"\1:\2…"),
     (re.compile(r"^(CPU times|Wall time|Elapsed|.*it/s\]|.*s/it\]).*$", re.M), ""),
     (re.compile(r"\d+(\.\d+)? ?(ms|µs|us|ns|s) ± .*$", re.M), ""),
 ]
@@ -82,7 +103,10 @@ def soorgeon_venv() -> Path:
         print("making soorgeon's venv (.cache/bench-venvs/soorgeon)…", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(SOORGEON_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "soorgeon==0.0.20",
-                        "ploomber", *DS_PACKAGES], check=True)
+                        "ploomber"], check=True)
+    # every time: the reference's packages at the reference's versions (cheap when there)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *reference_pins()],
+                   check=True)
     return SOORGEON_VENV / "bin"
 
 
@@ -143,6 +167,57 @@ def _picture(data: str) -> Picture | str:
     return Picture(size, thumb)
 
 
+#: Table columns that hold clocks, not results (GridSearchCV's ``cv_results_``…).
+_CLOCK_COLUMN = re.compile(r"(^|_)(fit|score|elapsed|wall|cpu)?_?times?(_|$)|duration", re.I)
+
+
+def _mask_clock_columns(html: str) -> str:
+    """The cells of an HTML table's clock columns (``mean_fit_time``…) masked: a fit's
+    duration is no result. The benchmark's own reading of pandas' tables: header cells
+    (``<th>``) of the first row name the columns, in order."""
+    from html.parser import HTMLParser
+
+    class Table(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=False)
+            self.out, self.row, self.column, self.headers = [], -1, -1, []
+            self.cell = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.row, self.column = self.row + 1, -1
+            elif tag in ("td", "th"):
+                self.column += 1
+                self.cell = tag
+            self.out.append(self.get_starttag_text() or "")
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.cell = None
+            self.out.append(f"</{tag}>")
+
+        def handle_data(self, data):
+            if self.row == 0 and self.cell == "th":
+                self.headers.append((self.column, data.strip()))
+            clocks = {c for c, name in self.headers if _CLOCK_COLUMN.search(name)}
+            if self.row > 0 and self.cell == "td" and self.column in clocks and data.strip():
+                data = "…"
+            self.out.append(data)
+
+        def handle_entityref(self, name):
+            self.out.append(f"&{name};")
+
+        def handle_charref(self, name):
+            self.out.append(f"&#{name};")
+
+    if "<table" not in html or not re.search(r"time", html, re.I):
+        return html
+    table = Table()
+    table.feed(html)
+    table.close()
+    return "".join(table.out)
+
+
 def _mask(text: str, noise) -> str:
     for pattern, replacement in noise:
         text = pattern.sub(replacement, text)
@@ -168,8 +243,8 @@ def shown(outputs: list[dict]) -> tuple:
                 if mime in data:
                     parts.append(_picture("".join(data[mime])))
             if "text/html" in data:
-                parts.append("html:" + _mask(_mask("".join(data["text/html"]), _NOISE),
-                                             _HTML_NOISE))
+                parts.append("html:" + _mask_clock_columns(_mask(_mask(
+                    "".join(data["text/html"]), _NOISE), _HTML_NOISE)))
             elif "text/plain" in data and not any(m.startswith("image/") for m in data):
                 text = _mask("".join(data["text/plain"]), _NOISE)
                 if text:
@@ -203,11 +278,22 @@ def outputs_by_source(paths: list[Path]) -> dict[str, list[tuple]]:
 
 
 def _key(source: str) -> str:
-    """A cell's source without its imports, comments and blank lines: both tools move imports
-    (nb2pipe to an imports cell, soorgeon to each task), and the rest is what ran."""
-    kept = [line.rstrip() for line in source.splitlines()
-            if line.strip() and not line.lstrip().startswith(("#", "import ", "from "))]
-    return "\n".join(kept).strip()
+    """A cell's statements without its imports, as Python reads them (``ast.unparse``: no
+    comments, blank lines or formatting): both tools move imports (nb2pipe to an imports
+    cell, soorgeon to each task), and the rest is what ran. A cell Python cannot read is
+    keyed by its lines without imports and comments."""
+    import ast
+
+    from nb2pipe.notebook.magics import mask
+
+    try:
+        tree = ast.parse(mask(source).source)
+    except (SyntaxError, ValueError):
+        kept = [line.rstrip() for line in source.splitlines()
+                if line.strip() and not line.lstrip().startswith(("#", "import ", "from "))]
+        return "\n".join(kept).strip()
+    return "\n".join(ast.unparse(statement) for statement in tree.body
+                     if not isinstance(statement, (ast.Import, ast.ImportFrom))).strip()
 
 
 def same(a: list[tuple], b: list[tuple]) -> bool:
@@ -237,7 +323,12 @@ def scratch_copy(notebook: Path, into: Path) -> Path | None:
 
 def compare(expected: dict[str, list[tuple]], produced: dict[str, list[tuple]]) \
         -> tuple[int, int, str | None]:
-    """(sources compared, sources equal, the start of the first that differs)."""
+    """(sources compared, sources equal, the start of the first that differs).
+
+    A cell is found by its statements (:func:`_key`), or as the tail of a cell the tool
+    split (its head became the parameters cell). A cell found neither way — the tool
+    rewrote it, or dropped it — is compared by what it shows: equal when a cell of the
+    pipeline shows all of it, different otherwise; never left out."""
     compared = equal = 0
     differs = None
     for source, outputs in expected.items():
@@ -245,12 +336,14 @@ def compare(expected: dict[str, list[tuple]], produced: dict[str, list[tuple]]) 
         if found is None:  # a cell the tool split: its head became parameters, say
             found = next((texts for key, texts in produced.items()
                           if key and source.endswith("\n" + key)), None)
+        compared += 1
         if found is not None:
-            compared += 1
             agree = same(outputs, found)
-            equal += agree
-            if not agree and differs is None:
-                differs = source[:80]
+        else:  # rewritten or dropped: by its printed values
+            agree = any(all(x in texts for x in outputs) for texts in produced.values())
+        equal += agree
+        if not agree and differs is None:
+            differs = source[:80]
     return compared, equal, differs
 
 
@@ -327,12 +420,20 @@ def soorgeon_row(notebook: Path, work: Path, stable: dict, timeout: float,
     started = time.perf_counter()
     config = "sections"
     refactored = run([str(soorgeon / "soorgeon"), "refactor", copy.name], work, timeout, env)
-    if not refactored:
-        config = "single-task"
-        refactored = run([str(soorgeon / "soorgeon"), "refactor", copy.name, "--single-task"],
-                         work, timeout, env)
     built = refactored and run([str(soorgeon / "ploomber"), "build", "--force"], work,
                                timeout * 4, env)
+    if not built:  # refused, or its multi-task pipeline failed: its best is one task
+        config = "single-task"
+        shutil.rmtree(work)
+        copy = scratch_copy(notebook, work)
+        data = json.loads(copy.read_text(encoding="utf-8"))
+        data.setdefault("metadata", {})["kernelspec"] = {
+            "name": "python3", "language": "python", "display_name": "Python 3"}
+        copy.write_text(json.dumps(data), encoding="utf-8")
+        refactored = run([str(soorgeon / "soorgeon"), "refactor", copy.name, "--single-task"],
+                         work, timeout, env)
+        built = refactored and run([str(soorgeon / "ploomber"), "build", "--force"], work,
+                                   timeout * 4, env)
     executed = [Path(p) for p in glob.glob(str(work / "**" / "*.ipynb"), recursive=True)
                 if "/products/" in p or "/output/" in p]
     found = compare(stable, outputs_by_source(executed)) if built else (0, 0, None)
