@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 ./scripts/mlflow_full.sh  # MLflow's tracking server, for the tests against a real one
+./scripts/airflow_venv.sh  # Apache Airflow 3, for the tests of the Airflow target
 # three processes on two cores: most tests wait on kernels, servers and subprocesses
 echo "== pytest (${NB2PIPE_TEST_WORKERS:-3} processes)"
 .venv/bin/python -m pytest -n "${NB2PIPE_TEST_WORKERS:-3}" "$@"

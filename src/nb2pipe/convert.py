@@ -45,7 +45,7 @@ class Conversion:
 
 
 def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None,
-           gate=(), image: str | None = None) -> Conversion:
+           gate=(), image: str | None = None, schedule: str | None = None) -> Conversion:
     """Build the pipeline and render the targets, in memory.
 
     Args:
@@ -65,6 +65,10 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None
         pipeline.notebook = notebook_ref
     if image:
         pipeline.image = image
+    if schedule:
+        pipeline.schedule = schedule
+    if "airflow" in targets and "papermill" not in targets:
+        targets = (*targets, "papermill")  # the DAG's tasks run the step notebooks
     if gate:
         from nb2pipe.pipeline.level1 import gate_problem
 
@@ -121,7 +125,8 @@ def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]
 
 
 def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
-            force: bool = False, protected=(), gate=(), image: str | None = None) -> Conversion:
+            force: bool = False, protected=(), gate=(), image: str | None = None,
+            schedule: str | None = None) -> Conversion:
     """Convert ``notebook_path`` into ``out_dir``; an earlier conversion there is replaced,
     and nothing else (see :func:`write_tree`).
 
@@ -133,7 +138,8 @@ def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
     protected = [notebook_path, *protected]
     check_target(out_dir, protected)
     reference = os.path.relpath(os.path.abspath(notebook_path), os.path.abspath(out_dir))
-    conversion = render(notebook, targets, reference.replace(os.sep, "/"), gate, image)
+    conversion = render(notebook, targets, reference.replace(os.sep, "/"), gate, image,
+                        schedule)
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected))
     return conversion
 
@@ -146,7 +152,8 @@ def tagged_copy_path(notebook_path: str) -> str:
 
 
 def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, force: bool = False,
-                 in_place: bool = False, gate=(), image: str | None = None):
+                 in_place: bool = False, gate=(), image: str | None = None,
+                 schedule: str | None = None):
     """Propose tags for an untagged notebook, write them into a copy (or back into the
     notebook with ``in_place``) and convert that.
 
@@ -179,7 +186,7 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
         pipeline, _ = build_pipeline(proposal.notebook)  # (render says what fails)
         default = None if pipeline is None or pipeline.gate else default_gate(pipeline)
     conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"),
-                        [default] if default else gate, image)
+                        [default] if default else gate, image, schedule)
     if default:
         proposal.notes.append(f"gated the model on `{default}` (no worse than the registered "
                               f"champion; --gate CONDITION chooses another)")

@@ -18,7 +18,8 @@ def add_parser(commands) -> None:
     convert.add_argument("-o", "--output", metavar="DIR",
                          help="the folder to write (default: NOTEBOOK's name + '-pipeline')")
     convert.add_argument("--target", type=csv, metavar="NAMES",
-                         help="targets to write (default: components,papermill,project,kfp)")
+                         help="targets to write (default: components,papermill,project,kfp; "
+                              "also airflow; all: every one)")
     convert.add_argument("--force", action="store_true",
                          help="replace DIR even if nb2pipe did not write it")
     convert.add_argument("--auto", action="store_true",
@@ -32,6 +33,9 @@ def add_parser(commands) -> None:
                          help="the Kubeflow components' image, built from kfp/Dockerfile: they "
                               "install nothing when they start (default: python:3.11-slim, "
                               "installing what they need)")
+    convert.add_argument("--schedule", metavar="CRON",
+                         help='the Airflow DAG\'s schedule, e.g. "0 3 * * *" or "@daily" '
+                              "(default: the data files it reads, as Airflow assets)")
     convert.add_argument("--in-place", action="store_true",
                          help="with --auto: write the tags into NOTEBOOK itself")
 
@@ -46,6 +50,10 @@ def run(args) -> int:
 
     output = args.output or os.path.splitext(args.notebook)[0] + "-pipeline"
     targets = tuple(args.target) if args.target else DEFAULT_TARGETS
+    if "all" in targets:
+        from nb2pipe.targets import available
+
+        targets = tuple(dict.fromkeys([*DEFAULT_TARGETS, *available()]))
     if "project" not in targets:
         targets = ("project",) + targets  # pipeline.json is what every target stands on
     if args.in_place and not args.auto:
@@ -58,14 +66,15 @@ def run(args) -> int:
                   f"(as convert without --auto does; remove them to have new ones proposed)",
                   file=sys.stderr)
             conversion = convert(args.notebook, output, targets, force=args.force,
-                                 gate=args.gate, image=args.image)
+                                 gate=args.gate, image=args.image, schedule=args.schedule)
         elif args.auto:
             proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
                                                         force=args.force, in_place=args.in_place,
-                                                        gate=args.gate, image=args.image)
+                                                        gate=args.gate, image=args.image,
+                                                        schedule=args.schedule)
         else:
             conversion = convert(args.notebook, output, targets, force=args.force,
-                                 gate=args.gate, image=args.image)
+                                 gate=args.gate, image=args.image, schedule=args.schedule)
     except AutoTagError as error:
         for problem in error.problems:
             print(f"{args.notebook}: {problem}", file=sys.stderr)

@@ -24,9 +24,11 @@ def add_parser(commands) -> None:
                      help="a parameter value; NAME=A,B runs one run per value (a sweep)")
     run.add_argument("-f", "--parameters-file", metavar="FILE",
                      help="parameter values (YAML or JSON); lists under `grid:` are swept")
-    run.add_argument("--engine", choices=("papermill", "kfp-local"), default="papermill",
-                     help="papermill (step notebooks, default) or kfp-local (the compiled "
-                          "Kubeflow pipeline, with kfp's local runner)")
+    run.add_argument("--engine", choices=("papermill", "kfp-local", "airflow"),
+                     default="papermill",
+                     help="papermill (step notebooks, default), kfp-local (the compiled "
+                          "Kubeflow pipeline, with kfp's local runner) or airflow (the "
+                          "Airflow 3 DAG, with `airflow dags test`)")
     run.add_argument("--tracking", choices=("mlflow", "none"), default="mlflow",
                      help="MLflow (MLFLOW_TRACKING_URI, else sqlite:///mlflow.db) or none")
     run.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
@@ -110,6 +112,8 @@ def run(args) -> int:
         runner_class = Runner
         if args.engine == "kfp-local":
             from nb2pipe.run.kfp_local import KfpLocalRunner as runner_class
+        elif args.engine == "airflow":
+            from nb2pipe.run.airflow import AirflowRunner as runner_class
         runner = runner_class(source, tracking=args.tracking, runs_dir=args.runs_dir,
                               isolate=args.isolate, html=not args.no_html, report=report,
                               validate=False if args.no_validate else None,
@@ -279,6 +283,8 @@ def _again(args, run_id: str, parameters: dict | None = None) -> str:
     import json
 
     source = shlex.quote(args.source)
+    if getattr(args, "engine", "papermill") == "airflow":
+        return f"nb2pipe run {source} --engine airflow   (a new run: every step runs again)"
     if getattr(args, "engine", "papermill") == "kfp-local":
         values = " ".join(
             "-p " + shlex.quote(f"{name}={value if isinstance(value, str) else json.dumps(value)}")

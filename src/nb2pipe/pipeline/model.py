@@ -76,6 +76,8 @@ class Pipeline:
     validation: dict = field(default_factory=dict)
     #: the Kubeflow components' image (``convert --image``), which has what they need
     image: str = ""
+    #: the Airflow DAG's schedule (``convert --schedule``, a cron expression or preset)
+    schedule: str = ""
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -96,8 +98,9 @@ class Pipeline:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["schema"] = SCHEMA_VERSION
-        if not data["image"]:
-            del data["image"]  # (pipeline.json stays as it was without an image)
+        for optional in ("image", "schedule"):
+            if not data[optional]:
+                del data[optional]  # (pipeline.json stays as it was without them)
         for parameter in data["parameters"]:  # (a tuple stays a tuple: kept as its literal)
             if parameter["type"] == "literal":
                 parameter["default"] = repr(parameter["default"])

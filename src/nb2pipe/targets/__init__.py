@@ -34,6 +34,7 @@ _BUILTIN = {
     "papermill": "nb2pipe.targets.papermill:PapermillTarget",
     "project": "nb2pipe.targets.project:ProjectTarget",
     "kfp": "nb2pipe.targets.kfp:KfpTarget",
+    "airflow": "nb2pipe.targets.airflow:AirflowTarget",
 }
 DEFAULT_TARGETS = ("components", "papermill", "project", "kfp")
 

@@ -1,0 +1,126 @@
+"""The ``airflow`` engine: run the pipeline's Airflow DAG here with ``airflow dags test``.
+
+Airflow runs the DAG of ``airflow/DAG_ID.py`` (:mod:`nb2pipe.targets.airflow`) end to end in
+one process, on an SQLite database in an Airflow home inside the pipeline folder
+(``.airflow/``, made on first use), with no scheduler. Its tasks write the run record
+(:mod:`nb2pipe.run.airflow_tasks`): the same ``runs/ID/`` as the other engines.
+
+Airflow is found as ``NB2PIPE_AIRFLOW`` (the ``airflow`` command to use), else ``airflow`` on
+``PATH``; its Python must have nb2pipe with its ``run`` and ``tracking`` extras
+(``pip install 'nb2pipe[airflow]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+from nb2pipe.run.engine import RunError, Runner
+from nb2pipe.run.record import RunRecord, new_run_id
+
+
+def airflow_command() -> str:
+    """The ``airflow`` executable to use, or a :class:`RunError` saying how to get one."""
+    named = os.environ.get("NB2PIPE_AIRFLOW") or shutil.which("airflow")
+    if not named or not os.path.exists(named):
+        raise RunError("--engine airflow needs Apache Airflow 3: pip install 'nb2pipe[airflow]' "
+                       "(or set NB2PIPE_AIRFLOW to an `airflow` command whose Python has "
+                       "nb2pipe)")
+    return named
+
+
+def airflow_environment(pipeline_folder: str) -> dict:
+    """The environment of the ``airflow`` commands: a home inside the pipeline folder
+    (SQLite), the DAGs folder ``airflow/``, no example DAGs."""
+    home = os.path.join(os.path.abspath(pipeline_folder), ".airflow")
+    os.makedirs(home, exist_ok=True)
+    return {**os.environ, "AIRFLOW_HOME": home,
+            "AIRFLOW__CORE__DAGS_FOLDER": os.path.join(os.path.abspath(pipeline_folder),
+                                                       "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "False",
+            "NB2PIPE_PIPELINE": os.path.abspath(pipeline_folder),
+            "PYTHONUNBUFFERED": "1"}
+
+
+class AirflowRunner(Runner):
+    engine = "airflow"
+
+    def check_source(self) -> None:
+        self._dag()
+
+    def _dag(self) -> str:
+        from nb2pipe.targets.airflow import dag_id
+
+        source = self.source
+        name = dag_id(source.pipeline)
+        if source.notebook is not None or not os.path.exists(
+                os.path.join(source.folder, "airflow", f"{name}.py")):
+            raise RunError(f"--engine airflow runs a converted folder with airflow/{name}.py: "
+                           f"convert the notebook with nb2pipe convert --target airflow")
+        return name
+
+    def resume(self, run_id: str) -> RunRecord:
+        raise RunError("airflow runs are not resumed here: run again (Airflow's own UI "
+                       "clears and re-runs the failed tasks of a deployed DAG)")
+
+    def run(self, parameters: dict, resumed: RunRecord | None = None) -> RunRecord:
+        source = self.source
+        name = self._dag()
+        airflow = airflow_command()
+        env = airflow_environment(source.folder)
+        if self.tracking_mode != "none":  # the store `nb2pipe run` would use, from here
+            from nb2pipe.tracking import default_uri
+
+            env["MLFLOW_TRACKING_URI"] = default_uri(os.getcwd())
+        home = env["AIRFLOW_HOME"]
+        if not os.path.exists(os.path.join(home, "airflow.db")):
+            self.report(f"setting up Airflow's database in {os.path.relpath(home)} (once) …")
+            done = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True,
+                                  text=True)
+            if done.returncode != 0:
+                raise RunError(f"airflow db migrate failed: {_tail(done.stdout + done.stderr)}")
+        run_id = new_run_id()
+        self.started_runs.append(run_id)
+        folder = os.path.join(self.runs_dir, run_id)
+        conf = {**parameters, "nb2pipe_run_id": run_id, "nb2pipe_tracking": self.tracking_mode,
+                "nb2pipe_runs_dir": self.runs_dir, "nb2pipe_register": self.register,
+                "nb2pipe_validate": self.validation_options.enabled,
+                "nb2pipe_strict": self.validation_options.strict}
+        self.report(f"running {len(source.pipeline.steps)} steps as Airflow DAG `{name}` "
+                    f"(airflow dags test) …")
+        os.makedirs(folder, exist_ok=True)
+        log_path = os.path.join(folder, "airflow.log")
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [airflow, "dags", "test", name, "-c", json.dumps(conf, default=str)],
+                env=env, cwd=source.work_dir, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True)
+            for line in process.stdout:
+                log.write(line)
+                self._progress(line)
+            process.wait()
+        if not os.path.exists(os.path.join(folder, "run.json")):
+            raise RunError(f"Airflow ran no task of `{name}` (exit code {process.returncode}): "
+                           f"{_tail(open(log_path, encoding='utf-8').read())} (all of it: "
+                           f"{log_path})")
+        record = RunRecord.read(folder)
+        if record.status == "running":  # `finish` never ran: Airflow stopped early
+            record.status = "failed"
+            record.write(folder)
+        return record
+
+    def _progress(self, line: str) -> None:
+        """A step's start and end, from the lines of the tasks (the papermill runner's)."""
+        text = line.strip()
+        if text.startswith("[") and "] " in text and " …" in text and "/" in text[:8]:
+            self.report(text)
+        elif text.endswith(("s)", "FAILED")) and ": ok (" in text or text.endswith(": FAILED"):
+            self.report(text if text.startswith("    ") else f"    {text}")
+
+
+def _tail(text: str, lines: int = 5) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)

@@ -1,0 +1,150 @@
+"""The Airflow 3 target, with Apache Airflow itself (.cache/airflow, which
+scripts/airflow_venv.sh installs): the DAG parses in Airflow's DagBag with the pipeline's
+params, tasks and dependencies; `nb2pipe run --engine airflow` runs it with `airflow dags
+test` and gets the papermill engine's metrics, registers the model, and keeps a failure where
+it happens."""
+
+import json
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli, write_notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = ROOT / ".cache" / "airflow" / "bin" / "airflow"
+SAMPLE = ROOT / "sample_notebooks" / "classifier_pipeline.ipynb"
+
+
+@pytest.fixture(scope="module")
+def airflow():
+    if not (AIRFLOW.parent / "python").exists() or \
+            not (ROOT / ".cache" / "airflow" / ".nb2pipe-ready").exists():
+        subprocess.run([str(ROOT / "scripts" / "airflow_venv.sh")], check=True)
+    return AIRFLOW
+
+
+@pytest.fixture
+def sample(tmp_path):
+    shutil.copy(SAMPLE, tmp_path / SAMPLE.name)
+    code, _, err = run_cli("convert", tmp_path / SAMPLE.name, "-o", tmp_path / "pipe",
+                           "--target", "airflow")
+    assert code == 0, err
+    return tmp_path / "pipe"
+
+
+def dagbag(airflow: Path, folder: Path) -> dict:
+    """What Airflow's own DagBag reads in ``folder/airflow``."""
+    script = textwrap.dedent(f"""
+        import json, time
+        from airflow.dag_processing.dagbag import DagBag
+        started = time.perf_counter()
+        bag = DagBag(dag_folder={str(folder / "airflow")!r})
+        seconds = time.perf_counter() - started
+        dags = {{}}
+        for dag_id, dag in bag.dags.items():
+            dags[dag_id] = {{
+                "params": {{k: dag.params[k] for k in dag.params}},
+                "tasks": {{t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}},
+                "schedule": str(dag.schedule),
+                "trigger": [t.trigger_rule for t in dag.tasks if t.task_id == "finish"],
+            }}
+        print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
+                          "dags": dags, "seconds": seconds}}, default=str))
+    """)
+    done = subprocess.run([str(airflow.parent / "python"), "-c", script], capture_output=True,
+                          text=True, env={"AIRFLOW_HOME": str(folder / ".airflow-parse"),
+                                          "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_dag_parses_in_airflow_with_the_pipelines_params_and_dependencies(airflow, sample):
+    read = dagbag(airflow, sample)
+    assert read["errors"] == {}
+    pipeline = json.loads((sample / "pipeline.json").read_text())
+    dag = read["dags"]["classifier-pipeline"]
+    assert dag["params"] == {p["name"]: p["default"] for p in pipeline["parameters"]}
+    steps = {s["name"]: s for s in pipeline["steps"]}
+    for name, step in steps.items():
+        assert dag["tasks"][name] == sorted({"start", *step["after"]})
+    assert dag["tasks"]["finish"] == sorted(["start", *steps])
+    assert "all_done" in dag["trigger"][0]
+    assert dag["schedule"] in ("None", "Never")  # the sample reads no data file
+
+
+def test_a_schedule_or_the_data_files_become_the_dags_schedule(airflow, tmp_path):
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["imports"]\nimport pandas as pd\n'
+                   '# %% tags=["step:load"]\ndf = pd.read_csv("data/rows.csv")\n'
+                   '# %% tags=["step:report"]\nprint(len(df))\n')
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.csv").write_text("a\n1\n2\n")
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "assets",
+                           "--target", "airflow")
+    assert code == 0, err
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "cron",
+                           "--target", "airflow", "--schedule", "0 3 * * *")
+    assert code == 0, err
+    by_asset = dagbag(airflow, tmp_path / "assets")
+    assert by_asset["errors"] == {}
+    summary = next(iter(by_asset["dags"].values()))["schedule"]
+    assert "rows.csv" in summary or "Asset" in summary, summary
+    by_cron = dagbag(airflow, tmp_path / "cron")
+    assert next(iter(by_cron["dags"].values()))["schedule"] == "0 3 * * *"
+
+
+def test_airflow_runs_the_sample_with_papermills_metrics_and_registers_it(
+        airflow, sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("NB2PIPE_AIRFLOW", str(airflow))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("run", sample, "--tracking", "none", "--no-html")
+    assert code == 0, err
+    runs = sorted((sample / "runs").iterdir())
+    expected = json.loads((runs[-1] / "run.json").read_text())["metrics"]
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    code, out, err = run_cli("run", sample, "--engine", "airflow", "-p", "N_ESTIMATORS=200")
+    assert code == 0, err
+    assert "as Airflow DAG `classifier-pipeline`" in err and "[3/5] train …" in err
+    runs = sorted((sample / "runs").iterdir())
+    record = json.loads((runs[-1] / "run.json").read_text())
+    assert record["engine"] == "airflow" and record["status"] == "succeeded"
+    assert record["metrics"] == expected
+    assert all(s["status"] == "succeeded" for s in record["steps"].values())
+    assert (runs[-1] / "notebooks" / "train.ipynb").exists()
+
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    versions = client.search_model_versions("name='classifier-pipeline'")
+    assert [int(v.version) for v in versions] == [1]
+
+
+def test_a_failing_step_fails_its_task_and_its_dependants_only(airflow, tmp_path,
+                                                               monkeypatch):
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["imports"]\nimport math\n'
+                   '# %% tags=["step:good"]\nx = 2\nprint("good", x)\n'
+                   '# %% tags=["step:bad"]\ny = 1\nz = math.sqrt(-y)\n'
+                   '# %% tags=["step:after_bad"]\nprint(z)\n'
+                   '# %% tags=["step:after_good"]\nprint(x * 2)\n')
+    code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipe",
+                           "--target", "airflow")
+    assert code == 0, err
+    monkeypatch.setenv("NB2PIPE_AIRFLOW", str(airflow))
+    code, out, err = run_cli("run", tmp_path / "pipe", "--engine", "airflow", "--tracking",
+                             "none")
+    assert code != 0
+    assert "step `bad` failed in cell 3, line 2 of nb.ipynb: ValueError: math domain error" \
+        in err, err
+    runs = sorted((tmp_path / "pipe" / "runs").iterdir())
+    steps = json.loads((runs[-1] / "run.json").read_text())["steps"]
+    assert {name: s["status"] for name, s in steps.items()} == {
+        "good": "succeeded", "bad": "failed", "after_bad": "skipped",
+        "after_good": "succeeded"}
+    assert steps["after_bad"]["error"]["message"] == "not run: step `bad` failed"
+    assert "--engine airflow" in err and "--resume" not in err
