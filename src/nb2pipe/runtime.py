@@ -327,6 +327,14 @@ def _validate(step: str, name: str, value: Any) -> None:
         validate_value(step, name, value, ValidationSettings.from_dict(settings))
 
 
+def validate_read(step: str, name: str, value: Any) -> None:
+    """Check a frame the step read from a data file (and does not pass on) against its
+    baseline, as :func:`save` does for the frames it passes on; nothing when ``value`` is no
+    frame (or no longer there)."""
+    if value is not None:
+        _validate(step, name, value)
+
+
 def load(folder: str, step: str, name: str) -> Any:
     """Read the artifact ``name`` that ``step`` wrote."""
     meta = os.path.join(folder, step, name + ".meta.json")

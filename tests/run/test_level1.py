@@ -384,3 +384,36 @@ def test_the_trigger_item_reads_what_runs(tmp_path, name, text, counts):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.replace("{project}", str(project)))
     assert (find_trigger(str(project / "pipeline")) is not None) == counts
+
+
+ONE_STEP = '''# %% tags=["imports"]
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+# %% tags=["step:train"]
+table = pd.read_csv("data.csv")
+model = LinearRegression().fit(table[["size"]], table["count"])
+score = model.score(table[["size"]], table["count"])
+# %% tags=["pipeline-metrics"]
+print(score)
+'''
+
+
+@pytest.mark.parametrize("engine", ["papermill", "kfp-local"])
+def test_a_frame_read_and_used_in_one_step_is_validated_too(tmp_path, monkeypatch, engine):
+    """A notebook that reads its data and trains in one step passes no frame on: the frame it
+    reads is validated at the step's end all the same (found by a real journey: a one-step
+    pipeline had no data validation, so changed data went unseen)."""
+    monkeypatch.chdir(tmp_path)
+    make_data().to_csv(tmp_path / "data.csv", index=False)
+    write_notebook(tmp_path / "model.ipynb", ONE_STEP)
+    code, _, err = run_cli("convert", "model.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    code, _, err = run("--tracking", "none", "--engine", engine)
+    assert code == 0, err
+    assert (tmp_path / "pipeline" / "validation" / "train.table.schema.yaml").exists()
+    make_data().assign(count=lambda f: f["count"].astype(float)).to_csv(
+        tmp_path / "data.csv", index=False)
+    code, _, err = run("--tracking", "none", "--engine", engine)
+    assert code == 4, err
+    assert "data validation failed for `train.table`" in err
+    assert "column `count` dtype int64 expected, got float64" in err

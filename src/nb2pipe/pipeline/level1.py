@@ -104,3 +104,24 @@ def find_model(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     example = node.args[0].id if node.args and isinstance(node.args[0], ast.Name) else None
     return {"step": step.name, "name": name,
             "input": example if example in step.inputs else None}
+
+
+def read_frames(pipeline: Pipeline, notebook: Notebook, step) -> list[str]:
+    """The names ``step`` binds to what it reads from a data file (``df = pd.read_csv(…)``)
+    and does not pass on: validated at the step's end like the frames it passes on, so that
+    a pipeline that reads and trains in one step validates its data too."""
+    names: list[str] = []
+    for read in pipeline.data:
+        if read.get("step") != step.name:
+            continue
+        cell = notebook.cells[read["cell"]] if read["cell"] < len(notebook.cells) else None
+        tree = cell.tree if cell is not None else None
+        for statement in tree.body if tree is not None else ():
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                    isinstance(statement.targets[0], ast.Name) and \
+                    statement.lineno <= read["line"] <= (statement.end_lineno or 0):
+                name = statement.targets[0].id
+                if name not in step.outputs and name not in names:
+                    names.append(name)
+    return names
+

@@ -27,6 +27,7 @@ from nb2pipe import __version__
 from nb2pipe.analysis.knowledge import looks_like_model
 from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
+from nb2pipe.pipeline.level1 import read_frames
 from nb2pipe.pipeline.literals import LITERAL
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
@@ -338,6 +339,9 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
         for name in step.outputs:
             body.append(f"_nb2pipe_save({name}, {_output_name(name)}, {step.name!r}, {name!r})")
             body.append(f"_nb2pipe_validate({step.name!r}, {name!r}, {name}, "
+                        f"nb2pipe_validation)")
+        for name in read_frames(pipeline, notebook, step):  # read here, not passed on
+            body.append(f"_nb2pipe_validate({step.name!r}, {name!r}, locals().get({name!r}), "
                         f"nb2pipe_validation)")
     body += ["if _mlflow is not None:", f"{INDENT}_mlflow.end_run()"]
     body[place_at] = failure_hook(body, cell_code, component_name(step, pipeline))

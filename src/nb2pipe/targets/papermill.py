@@ -15,6 +15,7 @@ from nb2pipe import __version__
 from nb2pipe.analysis.notebook import NotebookAnalysis
 from nb2pipe.notebook.model import Notebook
 from nb2pipe.notebook.writer import dumps, new_code_cell, new_markdown_cell, new_notebook
+from nb2pipe.pipeline.level1 import read_frames
 from nb2pipe.pipeline.model import Pipeline, Step
 from nb2pipe.targets import Rendered
 
@@ -72,6 +73,8 @@ class PapermillTarget:
                 cells.append(_copy(raw_cells[index], index))
             save = [f"_nb2pipe.save(nb2pipe_artifacts, {step.name!r}, {name!r}, {name})"
                     for name in step.outputs]
+            save += [f"_nb2pipe.validate_read({step.name!r}, {name!r}, globals().get({name!r}))"
+                     for name in read_frames(pipeline, notebook, step)]
             if step.kind == "metrics":
                 pairs = ", ".join(f"{name!r}: {name}" for name in step.metrics)
                 save.append(f"_nb2pipe.end_step({{{pairs}}}, "
