@@ -30,6 +30,7 @@ NAV = [
     {"Running": "run.md"},
     {"Level 1": "level1.md"},
     {"Kubeflow Pipelines": "kubeflow.md"},
+    {"Apache Airflow 3": "airflow.md"},
     {"For Kale users": "kale.md"},
     {"JupyterLab panel": "lab.md"},
     {"Jupyter server extension": "jupyter.md"},
