@@ -148,3 +148,21 @@ def test_a_failing_step_fails_its_task_and_its_dependants_only(airflow, tmp_path
         "after_good": "succeeded"}
     assert steps["after_bad"]["error"]["message"] == "not run: step `bad` failed"
     assert "--engine airflow" in err and "--resume" not in err
+
+
+def test_a_scheduled_dag_is_the_pipelines_trigger_in_the_checklist(tmp_path):
+    """`check --maturity DIR`: the pipeline's own DAG counts as its trigger when it runs on
+    a schedule or on its data's assets; a DAG triggered by hand does not."""
+    from nb2pipe.lint.maturity import find_trigger
+
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["imports"]\nimport pandas as pd\n'
+                   '# %% tags=["step:load"]\ndf = pd.DataFrame({"a": [1, 2]})\n'
+                   '# %% tags=["step:report"]\nprint(len(df))\n')
+    (tmp_path / ".git").mkdir()  # the project's root: the search stops here
+    for name, extra in (("manual", []), ("nightly", ["--schedule", "@daily"])):
+        code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / name,
+                               "--target", "airflow", *extra)
+        assert code == 0, err
+    assert find_trigger(str(tmp_path / "manual")) is None
+    assert "nightly/airflow/" in find_trigger(str(tmp_path / "nightly"))

@@ -238,6 +238,9 @@ def find_trigger(folder: str) -> str | None:
     import os
 
     target = os.path.realpath(folder)
+    own = _scheduled_dag(folder)
+    if own:
+        return own
     current = os.path.abspath(folder)
     while True:
         for name in _SCHEDULERS:
@@ -257,6 +260,29 @@ def find_trigger(folder: str) -> str | None:
         if parent == current:
             return None
         current = parent
+
+
+def _scheduled_dag(folder: str) -> str | None:
+    """The pipeline's own Airflow DAG (``convert --target airflow``: ``airflow/*.py``) when it
+    runs on a schedule or on its data files' assets (``@dag(schedule=…)``, not ``None``)."""
+    import ast
+    import os
+
+    for path in sorted(_files(os.path.join(folder, "airflow"))):
+        if not path.endswith(".py"):
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                tree = ast.parse(handle.read())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "dag":
+                schedule = next((k.value for k in node.keywords if k.arg == "schedule"), None)
+                if schedule is not None and not (isinstance(schedule, ast.Constant) and
+                                                 schedule.value is None):
+                    return os.path.relpath(path)
+    return None
 
 
 def _commands(path: str, text: str, root: str) -> list[tuple[str, str]]:
