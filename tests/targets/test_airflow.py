@@ -166,3 +166,57 @@ def test_a_scheduled_dag_is_the_pipelines_trigger_in_the_checklist(tmp_path):
         assert code == 0, err
     assert find_trigger(str(tmp_path / "manual")) is None
     assert "nightly/airflow/" in find_trigger(str(tmp_path / "nightly"))
+
+
+def test_submit_deploys_the_dag_where_airflow_runs_it(airflow, tmp_path):
+    """`submit --to airflow --dags-folder`: the DAG and what its tasks need are copied, laid
+    out as in the project; Airflow, pointed at that folder only, parses the one DAG and runs
+    it there; a DAG id already taken, or a file nb2pipe did not write, is refused in one line."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(SAMPLE, project / SAMPLE.name)
+    code, _, err = run_cli("convert", project / SAMPLE.name, "-o", project / "pipe",
+                           "--target", "airflow")
+    assert code == 0, err
+    dags = tmp_path / "dags"
+    code, out, err = run_cli("submit", project / "pipe", "--to", "airflow", "--dags-folder",
+                             dags)
+    assert code == 0, err
+    assert "deployed DAG `classifier-pipeline`" in out
+    deployed = dags / "classifier-pipeline"
+    assert (deployed / SAMPLE.name).exists()
+    assert (deployed / "pipe" / "papermill" / "train.ipynb").exists()
+    read = dagbag(airflow, deployed / "pipe")
+    assert list(read["dags"]) == ["classifier-pipeline"] and read["errors"] == {}
+
+    home = tmp_path / "airflow-home"
+    env = {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"}
+    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+    done = subprocess.run([str(airflow), "dags", "test", "classifier-pipeline", "-c",
+                           json.dumps({"nb2pipe_tracking": "none"})], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    runs = list((deployed / "pipe" / "runs").iterdir())
+    record = json.loads((runs[0] / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["metrics"]["accuracy"] > 0.9
+
+    code, out, err = run_cli("submit", project / "pipe", "--to", "airflow", "--dags-folder",
+                             dags)
+    assert code == 0, err  # again: it replaces what it wrote
+    (deployed / "pipe" / "notes.txt").write_text("mine")
+    (project / "pipe" / "notes.txt").write_text("the project's")
+    code, _, err = run_cli("submit", project / "pipe", "--to", "airflow", "--dags-folder",
+                           dags)
+    assert code == 2 and "nb2pipe did not write it" in err
+    assert (deployed / "pipe" / "notes.txt").read_text() == "mine"
+    (project / "pipe" / "notes.txt").unlink()
+
+    other = tmp_path / "dags2"
+    other.mkdir()
+    (other / "theirs.py").write_text("from airflow.sdk import DAG\n"
+                                     "DAG(dag_id='classifier-pipeline')\n")
+    code, _, err = run_cli("submit", project / "pipe", "--to", "airflow", "--dags-folder",
+                           other)
+    assert code == 2 and "DAG id `classifier-pipeline` is taken by" in err
+    assert len(err.strip().splitlines()) == 1

@@ -7,8 +7,10 @@ from nb2pipe.cli.console import EXIT_OK, UsageError
 
 def add_parser(commands) -> None:
     submit = commands.add_parser(
-        "submit", help="send a converted pipeline to a Kubeflow Pipelines cluster",
-        description="Upload and start kfp/pipeline.yaml with kfp.Client.")
+        "submit", help="send a converted pipeline to a Kubeflow Pipelines cluster or an "
+                       "Airflow DAGs folder",
+        description="Upload and start kfp/pipeline.yaml with kfp.Client, or copy the Airflow "
+                    "DAG and what it needs into a DAGs folder (--to airflow).")
     submit.add_argument("source", metavar="DIR", help="a folder written by nb2pipe convert")
     submit.add_argument("--host", metavar="URL",
                         help="the Kubeflow Pipelines API, e.g. http://127.0.0.1:8080")
@@ -35,11 +37,20 @@ def add_parser(commands) -> None:
                         help="--dry-run's output: a summary (text) or the whole request (json)")
     submit.add_argument("--timeout", type=float, default=30, metavar="SECONDS",
                         help="how long to wait for the cluster (default 30)")
+    submit.add_argument("--to", choices=("kubeflow", "airflow"), default="kubeflow",
+                        help="kubeflow (default): a Kubeflow Pipelines cluster; airflow: copy "
+                             "the Airflow DAG and what it needs into --dags-folder")
+    submit.add_argument("--dags-folder", metavar="PATH",
+                        help="with --to airflow: Airflow's DAGs folder")
 
 
 def run(args) -> int:
     import json
 
+    if args.to == "airflow":
+        return _to_airflow(args)
+    if args.dags_folder:
+        raise UsageError("--dags-folder goes with --to airflow")
     from nb2pipe.run.params import ParameterError
     from nb2pipe.run.source import RunError
     from nb2pipe.submit import SubmitError, data_plan, data_summary, dry_run, plan, submit
@@ -122,3 +133,20 @@ def _dry_run_summary(request: dict) -> str:
                      f"{' …' if len(files) > 3 else ''})")
     lines.append("the whole request: add --output-format json")
     return "\n".join(lines)
+
+
+def _to_airflow(args) -> int:
+    from nb2pipe.run.airflow import deploy
+    from nb2pipe.run.source import RunError
+
+    if not args.dags_folder:
+        raise UsageError("--to airflow needs --dags-folder PATH (Airflow's DAGs folder)")
+    if args.host or args.upload or args.data_dir or args.schedule:
+        raise UsageError("--to airflow copies the DAG: --host, --upload, --data-dir and "
+                         "--schedule are for Kubeflow (convert --schedule sets the DAG's)")
+    try:
+        deploy(args.source, args.dags_folder)
+    except RunError as error:
+        raise UsageError(str(error)) from None
+    return EXIT_OK
+

@@ -124,3 +124,114 @@ class AirflowRunner(Runner):
 def _tail(text: str, lines: int = 5) -> str:
     kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
     return " | ".join(kept)
+
+
+#: The file that says nb2pipe wrote a deployed pipeline's folder, with the files it wrote.
+DEPLOYED = ".nb2pipe-deployed.json"
+
+
+def deploy(pipeline_folder: str, dags_folder: str, report=print) -> str:
+    """Copy a converted pipeline's DAG and what its tasks need (the step notebooks, the
+    baselines, the notebook, its data files and local modules) to ``dags_folder/DAG_ID/``,
+    laid out as in the project, so that the DAG finds them. Files nb2pipe did not write are
+    never replaced; a DAG id another DAG of the folder has is refused. Returns the folder."""
+    import ast
+
+    from nb2pipe.run.source import load_source
+    from nb2pipe.targets.airflow import dag_id
+
+    source = load_source(pipeline_folder)
+    if source.notebook is not None:
+        raise RunError(f"{pipeline_folder} is a notebook: convert it with --target airflow")
+    name = dag_id(source.pipeline)
+    dag_file = os.path.join(source.folder, "airflow", f"{name}.py")
+    if not os.path.exists(dag_file):
+        raise RunError(f"{pipeline_folder} has no airflow/{name}.py: convert the notebook "
+                       f"with --target airflow")
+    work = os.path.abspath(source.work_dir)
+    inside = os.path.relpath(os.path.abspath(source.folder), work)
+    if inside.startswith(".."):
+        raise RunError(f"the pipeline folder is not under its notebook's folder ({work}): "
+                       f"convert with -o inside it to deploy")
+    target = os.path.join(os.path.abspath(dags_folder), name)
+    for path in _python_files(dags_folder, skip=target):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                tree = ast.parse(handle.read())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if any(isinstance(n, ast.keyword) and n.arg == "dag_id" and
+               isinstance(n.value, ast.Constant) and n.value.value == name
+               for n in ast.walk(tree)):
+            raise RunError(f"DAG id `{name}` is taken by {path} in {dags_folder}: convert "
+                           f"the notebook under another name, or remove that DAG")
+    earlier: set[str] = set()
+    if os.path.exists(target):
+        try:
+            with open(os.path.join(target, DEPLOYED), encoding="utf-8") as handle:
+                earlier = set(json.load(handle)["files"])
+        except (OSError, ValueError, KeyError):
+            raise RunError(f"{target} exists and nb2pipe did not write it: move it away or "
+                           f"deploy to another --dags-folder") from None
+    files = _deployed_files(source, work, inside)
+    foreign = [relative for relative in files
+               if os.path.exists(os.path.join(target, relative)) and relative not in earlier]
+    if foreign:
+        raise RunError(f"{os.path.join(target, foreign[0])} exists and nb2pipe did not write "
+                       f"it: nothing was copied")
+    for relative, origin in sorted(files.items()):
+        destination = os.path.join(target, relative)
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        shutil.copyfile(origin, destination)
+    ignore = os.path.join(target, ".airflowignore")  # Airflow parses only the DAG
+    with open(ignore, "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{os.path.join(inside, part)}/\n".replace(os.sep, "/").lstrip("./")
+                             for part in ("components", "papermill", "kfp", "validation")))
+    with open(os.path.join(target, DEPLOYED), "w", encoding="utf-8") as handle:
+        json.dump({"dag_id": name, "source": os.path.abspath(source.folder),
+                   "files": sorted([*files, ".airflowignore"])}, handle, indent=1)
+    report(f"deployed DAG `{name}` to {target} ({len(files)} files): Airflow finds it at its "
+           f"next parse; run it with `airflow dags trigger {name}`")
+    return target
+
+
+def _deployed_files(source, work: str, inside: str) -> dict[str, str]:
+    """Relative path in the deployed folder → the file to copy there."""
+    from nb2pipe.analysis.local_modules import local_modules
+    from nb2pipe.analysis.notebook import NotebookAnalysis
+    from nb2pipe.notebook import read_notebook
+    from nb2pipe.run.datadir import data_files
+
+    files: dict[str, str] = {}
+    skipped = {"runs", ".airflow", "kfp"}
+    for root, dirs, names in os.walk(source.folder):
+        dirs[:] = sorted(d for d in dirs if d not in skipped and not d.startswith("."))
+        for filename in names:
+            path = os.path.join(root, filename)
+            files[os.path.join(inside, os.path.relpath(path, source.folder))] = path
+    notebook_path = os.path.normpath(os.path.join(source.folder, source.pipeline.notebook))
+    if os.path.exists(notebook_path):
+        files[os.path.relpath(notebook_path, work)] = notebook_path
+        notebook = read_notebook(notebook_path)
+        modules = local_modules(work, NotebookAnalysis(notebook).imported_modules)
+        for relative in modules:
+            files[relative] = os.path.join(work, relative)
+    for data in data_files(source.pipeline, work, {}):
+        if os.path.isdir(data.local):
+            for root, _dirs, names in os.walk(data.local):
+                for filename in names:
+                    path = os.path.join(root, filename)
+                    files[os.path.relpath(path, work)] = path
+        elif not os.path.isabs(data.path):
+            files[os.path.relpath(data.local, work)] = data.local
+    return {k: v for k, v in files.items() if not k.startswith("..")}
+
+
+def _python_files(folder: str, skip: str):
+    for root, dirs, names in os.walk(folder):
+        if os.path.abspath(root).startswith(skip):
+            dirs[:] = []
+            continue
+        for filename in names:
+            if filename.endswith(".py"):
+                yield os.path.join(root, filename)
