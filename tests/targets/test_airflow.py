@@ -220,3 +220,85 @@ def test_submit_deploys_the_dag_where_airflow_runs_it(airflow, tmp_path):
                            other)
     assert code == 2 and "DAG id `classifier-pipeline` is taken by" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_airflow_standalone_runs_the_dag_triggered_with_other_params(airflow, sample,
+                                                                      tmp_path):
+    """The real thing: `airflow standalone` (scheduler, API server, DAG processor, SQLite) on
+    a localhost port picks the DAG up; `airflow dags trigger --conf` with another parameter
+    value runs it to success, and the run record has that value and the metrics."""
+    import os
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": f"{airflow.parent}:/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / "home"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(sample / "airflow"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+           "AIRFLOW__API__PORT": str(port),
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+           "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5"}
+    log = open(tmp_path / "standalone.log", "w")
+    server = subprocess.Popen([str(airflow), "standalone"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+
+    def airflow_cli(*args) -> str:
+        done = subprocess.run([str(airflow), *args], env=env, capture_output=True, text=True)
+        return done.stdout
+
+    try:
+        deadline = time.monotonic() + 240
+        while "classifier-pipeline" not in airflow_cli("dags", "list", "-o", "plain"):
+            assert time.monotonic() < deadline and server.poll() is None, \
+                (tmp_path / "standalone.log").read_text()[-3000:]
+            time.sleep(3)
+        airflow_cli("dags", "trigger", "classifier-pipeline", "--conf",
+                    json.dumps({"nb2pipe_tracking": "none", "N_ESTIMATORS": 50}))
+        state = None
+        while state not in ("success", "failed"):
+            assert time.monotonic() < deadline + 240, state
+            time.sleep(5)
+            listed = airflow_cli("dags", "list-runs", "classifier-pipeline", "-o", "plain")
+            state = next((line.split()[2] for line in listed.splitlines()
+                          if line.startswith("classifier-pipeline ")), None)
+        assert state == "success", (tmp_path / "standalone.log").read_text()[-3000:]
+    finally:  # standalone's parts leave its process group: stop each one with our home
+        home = f"AIRFLOW_HOME={env['AIRFLOW_HOME']}".encode()
+        for signal_number in (signal.SIGTERM, *[signal.SIGKILL] * 4):  # (some respawn)
+            for pid in _processes_with(home, f"port:{port}".encode()):
+                try:
+                    os.kill(pid, signal_number)
+                except ProcessLookupError:
+                    pass
+            time.sleep(3)
+        server.wait(timeout=30)
+        log.close()
+    record = json.loads(next((sample / "runs").glob("*/run.json")).read_text())
+    assert record["status"] == "succeeded"
+    assert record["parameters"]["N_ESTIMATORS"] == 50
+    assert record["metrics"]["accuracy"] > 0.9
+
+
+def _processes_with(variable: bytes, title: bytes) -> list[int]:
+    """The processes whose environment holds ``variable``, or whose command line (a title
+    it set itself, as Airflow's API server does) holds ``title``."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    environment = handle.read().split(b"\0")
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read()
+            except OSError:
+                continue
+            if variable in environment or title in command:
+                found.append(int(entry))
+    return found
+
