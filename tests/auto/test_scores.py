@@ -32,15 +32,25 @@ def propose(source: str):
 
 
 def execute(notebook, metrics_cell: bool = True) -> tuple[str, dict]:
-    """What running the cells top to bottom prints (the pipeline-metrics cell apart), and
-    the namespace after."""
+    """What running the cells top to bottom prints and shows (a cell's last expression, as
+    Jupyter shows it), the pipeline-metrics cell apart; and the namespace after."""
+    import ast
+
     namespace: dict = {}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         for cell in notebook.code_cells:
             if "pipeline-metrics" in cell.tags and not metrics_cell:
                 continue
-            exec(compile(cell.source, f"cell{cell.index}", "exec"), namespace)
+            tree = ast.parse(cell.source)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) \
+                else None
+            exec(compile(tree, f"cell{cell.index}", "exec"), namespace)
+            if last is not None:
+                value = eval(compile(ast.Expression(last.value), f"cell{cell.index}", "eval"),
+                             namespace)
+                if value is not None:
+                    print("Out:", repr(value))
     return out.getvalue(), namespace
 
 
@@ -58,6 +68,15 @@ CASES = [
         "print(model.coef_.round(3))\n",
         ["training_r2"], "model.score(df.drop('y', axis=1), df.y)",
         id="no score shown: the regressor's R² on its (computed) training data"),
+    pytest.param(
+        "model = LinearRegression()\nmodel.fit(df[['a']], df.y)\n",
+        ["training_r2"], "model.score(df[['a']], df.y)",
+        id="the fit is the cell's last expression: the model it shows stays shown"),
+    pytest.param(
+        "model = LogisticRegression()\nscores = cross_val_score(model, df[['a', 'b']], df.y, "
+        "cv=3)\nprint(scores.round(3))\n",
+        ["cv_score"], "cross_val_score(model, df[['a', 'b']], df.y, cv=3).mean()",
+        id="cross-validation scores printed"),
     pytest.param(
         "sse = []\nfor k in range(1, 4):\n    km = KMeans(n_clusters=k, n_init=3, "
         "random_state=0)\n    km.fit(df[['a', 'b']])\n    sse.append(km.inertia_)\n"
@@ -161,6 +180,7 @@ def test_keras_evaluations_and_fits_give_their_compiled_metrics(evaluation, metr
 def test_a_heading_above_a_functions_cell_names_the_step_after_it():
     """`## Evaluate`, then the evaluating function's cell, then the call: the step is
     `evaluate`, not `step_3`."""
+    prints = next(case for case in CASES if "only prints" in case.id)
     _, proposal, _ = propose(HEAD + "# %% [markdown]\n# ## Train\n# %%\n" +
-                             CASES[2].values[0])
+                             prints.values[0])
     assert [s.name for s in proposal.steps] == ["load", "train", "evaluate"]

@@ -196,14 +196,22 @@ class Tagging:
                     arguments.append(name)
                 else:
                     return
-            if hoisted:
+            displayed = isinstance(statement, ast.Expr) and statement is cell.tree.body[-1]
+            if displayed and not editable:
+                return  # (the fit's value is the cell's output: it must stay shown)
+            if hoisted or displayed:
                 replaced = text
                 for segment, name in hoisted:
                     replaced = replaced.replace(segment, name, 1)
+                if displayed:  # `reg.fit(X, y)` shows the model: shown again last
+                    shown = self._fresh("fitted", taken, found, metric=False)
+                    replaced = f"{shown} = {replaced}"
                 replace = "".join(f"{n} = {s}\n" for s, n in hoisted) + replaced + "\n"
             kind = self._estimator_score(receiver)
             name = self._fresh(f"training_{kind}", taken, found)
             after.append(f"{name} = {model}.score({', '.join(arguments)})")
+            if displayed:
+                after.append(shown)
         block = "".join(f"{line}\n" for line in after)  # (a cell's top level: no indent)
         if replace is not None:
             lines[statement.lineno - 1:end] = [replace + block]
@@ -428,7 +436,9 @@ class Tagging:
             name = fresh(base)
             before.append(f"{name} = {part}")
             replaced = replaced.replace(part, name, 1)
-        return "".join(f"{line}\n" for line in [*before, replaced, *after])
+        # the new names are bound before the statement: a displayed value stays the cell's
+        # last expression (its output), and nothing they compute is printed
+        return "".join(f"{line}\n" for line in [*before, *after, replaced])
 
     @staticmethod
     def _unpack(names: list, result: str, fresh) -> str:
