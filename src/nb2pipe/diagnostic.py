@@ -118,6 +118,7 @@ RULE_NAMES: dict[str, str] = {
     "NB501": "hard-coded-secret",
     "NB601": "preprocessing-before-split",
     "NB602": "test-set-reuse",
+    "NB603": "fit-on-test-data",
     "NB701": "no-dependency-file",
     "NB702": "no-tests",
     "NB703": "no-ci",

@@ -27,6 +27,7 @@ from nb2pipe.lint.rules.setting_not_replayed import SettingNotReplayed
 from nb2pipe.lint.rules.shell_side_effect import ShellSideEffect
 from nb2pipe.lint.rules.syntax_error import SyntaxError_
 from nb2pipe.lint.rules.test_set_reuse import TestSetReuse
+from nb2pipe.lint.rules.fit_on_test_data import FitOnTestData
 from nb2pipe.lint.rules.undeclared_dependency import UndeclaredDependency
 from nb2pipe.lint.rules.undefined_name import UndefinedName
 from nb2pipe.lint.rules.unexecuted_cell import UnexecutedCell
@@ -47,6 +48,6 @@ ALL_RULES = tuple(sorted((
     HardCodedHyperparameter, InteractiveInput, AllGlobalScope, HardCodedSecret, InvalidNotebook,
     SyntaxError_, UnsupportedKernel, InvalidTag, AmbiguousProducer, UnserializableStepOutput,
     DefinedOnlyInSkippedCell, NonLiteralParameter, UntaggedTrainingNotebook,
-    PreprocessingBeforeSplit, TestSetReuse, NoDependencyFile, NoTests, NoCi, UnversionedData,
-    SettingNotReplayed,
+    PreprocessingBeforeSplit, TestSetReuse, FitOnTestData, NoDependencyFile, NoTests, NoCi,
+    UnversionedData, SettingNotReplayed,
 ), key=lambda rule: rule.code))
