@@ -12,8 +12,12 @@ _ABSOLUTE = re.compile("|".join((
     r"~/\S",  # ~/data
     r"/content/(?:drive|gdrive|sample_data)(?:/|$)",  # Google Colab's Drive
     r"/kaggle/(?:input|working)(?:/|$)",
-    r"/mnt/[a-z](?:/|$)",  # Windows drives under WSL
+    r"/mnt/[^/\s]",  # mounted volumes; Windows drives under WSL
     r"/Volumes/[^/\s]",  # macOS volumes
+    # a team's or a platform's storage mounted on one machine: AWS EFS, NFS, HPC file
+    # systems, Databricks' DBFS, SageMaker's /opt/ml, shared data folders
+    r"/(?:efs|nfs|gpfs|lustre|scratch|shared|data|datasets?|dbfs|workspace)/[^/\s]",
+    r"/opt/ml/[^/\s]",
 )).join((r"^\s*(?:", ")")))
 
 
@@ -28,7 +32,10 @@ class HardCodedAbsolutePath(Rule):
     ## What it does
     Flags string literals that start with a path tied to one machine or service: Windows drives
     (`C:\\...`), home folders (`/home/...`, `/Users/...`, `~/...`), Google Drive in Colab
-    (`/content/drive/...`), Kaggle's `/kaggle/input/...`. The path does not have to exist, and
+    (`/content/drive/...`), Kaggle's `/kaggle/input/...`, storage mounted on one machine or
+    platform (`/mnt/...`, `/efs/...`, `/nfs/...`, `/scratch/...`, `/data/...`-like shared
+    folders, Databricks' `/dbfs/...`, SageMaker's `/opt/ml/...`). System paths (`/dev/null`,
+    `/tmp/...`, `/etc/...`) exist everywhere and are not flagged. The path does not have to exist, and
     the check is the same on every operating system. Paths in the parameters cell are inputs
     that every run can replace, and are not flagged.
 
@@ -69,8 +76,15 @@ class HardCodedAbsolutePath(Rule):
         '# %%\nurl = "https://example.com/home/data.csv"\nhome = os.path.expanduser("~")\n',
         '# %%\nfmt = "%d/%m/%Y"\nratio = "1/2"\n',
         '# %%\nnote = "see https://example.com/home/x; c = a:b"\n',
+        # system paths exist on every machine
+        '# %%\nopen("/dev/null", "w")\nlog = "/tmp/run.log"\nconf = "/etc/hosts"\n',
     )
     INVALID = (
+        # mounts of one machine or platform (found in real notebooks: an EFS mount in an
+        # f-string)
+        Invalid('# %%\nfiles = glob(f"/efs/shared_storage/{user}/images/*.png")\n'
+                'df = pd.read_parquet("/mnt/datalake/sales.parquet")\n'
+                'model = load("/dbfs/models/churn.pkl")\n', count=3),
         Invalid('# %%\nimport pandas as pd\n# %%\ndf = pd.read_csv("/Users/ana/Downloads/churn.csv")\n'
                 'df.to_csv("/Users/ana/Downloads/out/clean.csv")\n', count=2,
                 fixed='# %%\nimport pandas as pd\n# %% tags=["parameters"]\n'
