@@ -391,6 +391,32 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
             getattr(mlflow, flavor).autolog(log_models=False, silent=True)
         except Exception:  # a flavour whose library is missing or too new: skip it
             pass
+    _keep_inline_figures()
+
+
+def _keep_inline_figures() -> None:
+    """Keep the notebook's figures shown while autologging. scikit-learn's autolog draws its
+    plots inside ``matplotlib.rc_context``, which puts matplotlib's interactive flag back to
+    off; the inline backend then shows no figure of the later cells (found by the journey
+    benchmark: a tracked run's step notebooks lost their plots). Before each cell, with the
+    inline backend, interactive mode is what IPython set."""
+    import sys
+
+    try:
+        shell = sys.modules["IPython"].get_ipython()
+    except (KeyError, AttributeError):
+        return
+    if shell is None or getattr(shell, "_nb2pipe_inline_figures", False):
+        return
+
+    def restore(*_args) -> None:
+        matplotlib = sys.modules.get("matplotlib")
+        if matplotlib is not None and "inline" in str(matplotlib.get_backend()) and \
+                not matplotlib.is_interactive():
+            matplotlib.interactive(True)
+
+    shell.events.register("pre_run_cell", restore)
+    shell._nb2pipe_inline_figures = True
 
 
 def _end_open_runs() -> None:

@@ -417,3 +417,28 @@ def test_a_frame_read_and_used_in_one_step_is_validated_too(tmp_path, monkeypatc
     assert code == 4, err
     assert "data validation failed for `train.table`" in err
     assert "column `count` dtype int64 expected, got float64" in err
+
+
+def test_a_tracked_step_that_autologs_keeps_its_figures(tmp_path, monkeypatch):
+    """scikit-learn's autolog draws its own plots inside matplotlib's rc_context, which left
+    matplotlib non-interactive: the inline backend then showed no figure in the cells after
+    the fit (found by the journey benchmark, a tracked run's plots were missing). The step
+    notebook of a tracked run shows the figure, as the untracked one does."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "plots.ipynb",
+                   '# %% tags=["imports"]\nimport numpy as np\nimport matplotlib.pyplot as plt\n'
+                   'from sklearn.linear_model import LogisticRegression\n'
+                   '# %% tags=["step:train"]\nX = np.arange(40.0).reshape(20, 2)\n'
+                   'y = (X[:, 0] > 19).astype(int)\nmodel = LogisticRegression().fit(X, y)\n'
+                   '# %% tags=["step:train"]\nplt.plot(model.predict_proba(X)[:, 1])\n'
+                   'plt.title("probabilities")\n')
+    code, _, err = run_cli("convert", "plots.ipynb", "-o", "pipeline")
+    assert code == 0, err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    code, _, err = run("--no-html")
+    assert code == 0, err
+    runs = sorted((tmp_path / "pipeline" / "runs").iterdir())
+    notebook = json.loads((runs[-1] / "notebooks" / "train.ipynb").read_text())
+    shown = [output for cell in notebook["cells"] for output in cell.get("outputs", [])
+             if "image/png" in output.get("data", {})]
+    assert len(shown) == 1
