@@ -117,7 +117,7 @@ class AirflowRunner(Runner):
         text = line.strip()
         if text.startswith("[") and "] " in text and " …" in text and "/" in text[:8]:
             self.report(text)
-        elif text.endswith(("s)", "FAILED")) and ": ok (" in text or text.endswith(": FAILED"):
+        elif ": ok (" in text and text.endswith("s)") or text.endswith(": FAILED"):
             self.report(text if text.startswith("    ") else f"    {text}")
 
 

@@ -3,7 +3,7 @@ import ast
 from nb2pipe.analysis.facts import base_name, names_in
 from nb2pipe.analysis.knowledge import TRAIN_TEST_SPLITS
 from nb2pipe.lint.rule import Context, Invalid, Rule
-from nb2pipe.lint.rules.test_set_reuse import _split_parts
+from nb2pipe.lint.rules.test_set_reuse import _split_parts, split_events
 
 #: Calls that learn from the data they are given.
 _FITS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample"})
@@ -83,22 +83,14 @@ class FitOnTestData(Rule):
         if not any(qualified in TRAIN_TEST_SPLITS
                    for _, _, qualified in analysis.qualified_calls):
             return
-        events = []  # (position, kind, payload): top to bottom
+        events = split_events(analysis)  # (position, kind, payload): top to bottom
         for cell, facts in analysis.cells_with_facts():
             for call in facts.calls:
                 node = call.node
-                parts = _split_parts(analysis, facts, call)
-                if parts:
-                    events.append(((cell.index, node.end_lineno, node.end_col_offset, 1),
-                                   "split", parts))
-                elif call.attr in _FITS and isinstance(node.func, ast.Attribute) and \
-                        node.args:
+                if call.attr in _FITS and isinstance(node.func, ast.Attribute) and \
+                        node.args and not _split_parts(analysis, facts, call):
                     events.append(((cell.index, node.lineno, node.col_offset, 0), "fit",
                                    (cell, call)))
-            for assignment in facts.assignments:
-                stmt = assignment.stmt
-                events.append(((cell.index, stmt.end_lineno, stmt.end_col_offset, 0), "bind",
-                               assignment))
         events.sort(key=lambda e: e[0])
         test_names: set[str] = set()
         for _position, kind, payload in events:

@@ -22,6 +22,25 @@ def _split_parts(analysis, facts, call) -> list[str]:
             if n % 2 == 1 and isinstance(e, ast.Name) and "test" in e.id.lower()]
 
 
+def split_events(analysis) -> list:
+    """The train/test splits and the top-level bindings of the notebook, as events
+    ``(position, "split" | "bind", payload)`` that a rule sorts with its own, to follow which
+    names hold a split's test part from top to bottom."""
+    events = []
+    for cell, facts in analysis.cells_with_facts():
+        for call in facts.calls:
+            parts = _split_parts(analysis, facts, call)
+            if parts:
+                node = call.node
+                events.append(((cell.index, node.end_lineno, node.end_col_offset, 1),
+                               "split", parts))
+        for assignment in facts.assignments:
+            stmt = assignment.stmt
+            events.append(((cell.index, stmt.end_lineno, stmt.end_col_offset, 0), "bind",
+                           assignment))
+    return events
+
+
 class TestSetReuse(Rule):
     """The same test split scores many models, or a tuning loop.
 
@@ -130,23 +149,16 @@ class TestSetReuse(Rule):
         # Top to bottom: which split each test name holds now. A split starts a new one; a
         # name rebound from its own split (`X_test = scaler.transform(X_test)`) keeps it; a name
         # rebound from other data (`X_test = prepare(kaggle_test)`) holds no split any more.
-        events = []  # (position, kind, payload)
+        events = split_events(analysis)  # (position, kind, payload)
         for cell, facts in analysis.cells_with_facts():
             looped = None
             for call in facts.calls:
                 node = call.node
-                parts = _split_parts(analysis, facts, call)
-                if parts:
-                    events.append(((cell.index, node.end_lineno, node.end_col_offset, 1),
-                                   "split", parts))
-                elif call.attr in _EVALUATIONS and isinstance(node.func, ast.Attribute):
+                if call.attr in _EVALUATIONS and isinstance(node.func, ast.Attribute) and \
+                        not _split_parts(analysis, facts, call):
                     looped = _calls_in_loops(facts) if looped is None else looped
                     events.append(((cell.index, node.lineno, node.col_offset, 0), "score",
                                    (cell, call, looped)))
-            for assignment in facts.assignments:
-                stmt = assignment.stmt
-                events.append(((cell.index, stmt.end_lineno, stmt.end_col_offset, 0), "bind",
-                               assignment))
         events.sort(key=lambda e: e[0])
         split_of: dict[str, int] = {}  # test name → the split it holds
         splits = 0
