@@ -27,7 +27,8 @@ MANIFEST = ".nb2pipe-manifest.json"
 #: What runs leave in a pipeline folder (run records, tracking stores, accepted data baselines,
 #: Jupyter's checkpoints, Python's caches): never touched by a conversion, never foreign.
 KEPT = frozenset({"runs", "mlflow.db", "mlflow.db-journal", "mlflow.db-wal", "mlflow.db-shm",
-                  "mlruns", "validation", ".ipynb_checkpoints", "__pycache__"})
+                  "mlruns", "validation", ".ipynb_checkpoints", "__pycache__",
+                  ".nb2pipe-cache"})
 
 
 class ConvertError(Exception):

@@ -371,12 +371,17 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     _STEP["artifacts"] = artifacts
     if random_from and artifacts:
         _restore_random_state(os.path.join(artifacts, random_from, _RANDOM_STATE))
+    _STEP["random_in"] = _random_states()  # (did the step draw? the step cache asks)
     _STEP["shared"] = frozenset(shared)
     info = json.loads(run) if run else {}
     _STEP["validation"] = info.get("validation")
     if info.get("cwd") and os.path.isdir(info["cwd"]):
         os.chdir(info["cwd"])  # an earlier step in the same kernel may have changed it
     tracking = (info.get("tracking") or {}).get(step) or {}
+    if info.get("io"):  # the step cache wants to know what the step reads
+        from nb2pipe import stepio
+
+        stepio.start(info["io"]["record"], info["io"]["run"], tracking.get("uri"))
     _end_open_runs()  # an earlier step of this kernel that failed left its run open
     if not tracking.get("run_id") or not autolog:
         return  # nb2pipe run logs the rest itself: only autologging needs MLflow in here
@@ -449,6 +454,13 @@ def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
                       handle, indent=1, sort_keys=True)
     if _STEP.get("artifacts") and _STEP.get("name"):
         _save_random_state(os.path.join(_STEP["artifacts"], _STEP["name"], _RANDOM_STATE))
+    import sys
+
+    stepio = sys.modules.get("nb2pipe.stepio")
+    if stepio is not None:
+        before = _STEP.get("random_in") or {}
+        after = _random_states()
+        stepio.finish(random_used=any(after.get(m) != state for m, state in before.items()))
     if _STEP.pop("mlflow", False):
         import mlflow
 
@@ -456,6 +468,21 @@ def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:
 
 
 _RANDOM_STATE = "_random_state.pkl"
+
+
+def _random_states() -> dict[str, bytes]:
+    """The global generators' states now, pickled (to compare), of the modules loaded."""
+    import sys
+
+    states = {}
+    if "random" in sys.modules:
+        states["random"] = pickle.dumps(sys.modules["random"].getstate())
+    if "numpy" in sys.modules:
+        try:
+            states["numpy"] = pickle.dumps(sys.modules["numpy"].random.get_state())
+        except Exception:  # a numpy without a global generator
+            pass
+    return states
 
 
 def _save_random_state(path: str) -> None:

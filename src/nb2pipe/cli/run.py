@@ -55,6 +55,12 @@ def add_parser(commands) -> None:
     run.add_argument("--sort", metavar="METRIC",
                      help="a sweep's summary table, best first by METRIC (default: the "
                           "pipeline's first metric; lower is better for loss, error, mse…)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="run every step, even one whose code, inputs, parameters and "
+                          "packages are unchanged since an earlier run (default: reuse it)")
+    run.add_argument("--cache-size", type=float, metavar="MB",
+                     help="the step cache's size limit in DIR/.nb2pipe-cache (default: "
+                          "NB2PIPE_CACHE_MB, else 2048)")
     run.add_argument("--no-register", action="store_true",
                      help="check the model gate but register nothing in MLflow's registry")
 
@@ -118,7 +124,9 @@ def run(args) -> int:
                               isolate=args.isolate, html=not args.no_html, report=report,
                               validate=False if args.no_validate else None,
                               strict=True if args.strict else None,
-                              register=not args.no_register)
+                              register=not args.no_register,
+                              cache=args.engine == "papermill" and not args.no_cache,
+                              cache_size=args.cache_size)
         runner.progress = sys.stderr.isatty() and args.jobs <= 1
         if args.data_dir or args.upload:
             if args.engine != "kfp-local":

@@ -128,7 +128,8 @@ def _runner(pipeline_folder: str, conf: dict):
                     runs_dir=conf.get("nb2pipe_runs_dir"), isolate=True, html=False,
                     report=lambda message: print(message, flush=True),
                     validate=conf.get("nb2pipe_validate"), strict=conf.get("nb2pipe_strict"),
-                    register=conf.get("nb2pipe_register", True))
+                    register=conf.get("nb2pipe_register", True),
+                    cache=False)  # (Airflow decides what runs: its own clearing and retries)
     runner.engine = "airflow"
     return runner
 

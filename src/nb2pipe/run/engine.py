@@ -48,7 +48,8 @@ class Runner:
     def __init__(self, source: Source, tracking: str = "mlflow", runs_dir: str | None = None,
                  isolate: bool = False, html: bool = True,
                  report: Callable[[str], None] | None = None, validate: bool | None = None,
-                 strict: bool | None = None, register: bool = True) -> None:
+                 strict: bool | None = None, register: bool = True, cache: bool = True,
+                 cache_size: float | None = None) -> None:
         from nb2pipe.run.validation import ValidationConfigError, options_for
 
         self.source = source
@@ -63,6 +64,11 @@ class Runner:
             raise RunError(str(error)) from None
         self.runs_dir = runs_dir_for(source, runs_dir)
         self.isolate = isolate
+        self.cache = None
+        if cache and source.notebook is None:  # (a converted pipeline's steps)
+            from nb2pipe.run.cache import StepCache
+
+            self.cache = StepCache(source.folder, cache_size)
         self.html = html
         import threading
 
@@ -187,14 +193,20 @@ class Runner:
                     failed.add(step.name)
                     record.write(folder)
                     continue
-                self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
+                key = self._cache_key(step, number, parameters, record, folder)
                 ran.append(step.name)
+                if key and self._reuse(step, key, number, record, folder):
+                    prefetch.step_done(step.name)
+                    continue
+                self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
                 ok = self._run_step(step, parameters, record, folder, kernel, started_ms)
                 if not ok:
                     failed.add(step.name)
                     status = "failed"
                 else:
                     prefetch.step_done(step.name)
+                    if key:
+                        self._keep(step, key, record, folder, number)
                 if self.isolate:
                     kernel.shutdown()
             if failed:
@@ -223,6 +235,59 @@ class Runner:
         if self.html:
             self._render_html(record, folder)
         return record
+
+    # -- the step cache ----------------------------------------------------------------------
+
+    def _cache_key(self, step: Step, number: int, parameters: dict, record: RunRecord,
+                   folder: str) -> str | None:
+        if self.cache is None:
+            return None
+        upstream = set(step.inputs.values()) | set(step.after)
+        values = {name: parameters.get(name) for name in step.parameters}
+        return self.cache.key(step, self.source.step_notebook(step), values, folder,
+                              sorted(upstream), self._validations.get(record.run_id),
+                              self.source.work_dir, self.isolate)
+
+    def _random_in(self, number: int, folder: str) -> str | None:
+        """The random state file step ``number`` continues from (the step before it)."""
+        if number <= 1:
+            return None
+        from nb2pipe.run.cache import RANDOM_STATE
+
+        before = self.source.pipeline.steps[number - 2].name
+        return os.path.join(folder, "artifacts", before, RANDOM_STATE)
+
+    def _reuse(self, step: Step, key: str, number: int, record: RunRecord,
+               folder: str) -> bool:
+        """Reuse the step's results from an earlier run, if the cache has them."""
+        random_in = self._random_in(number, folder)
+        hit = self.cache.lookup(step.name, key, random_in)
+        if hit is None:
+            return False
+        try:
+            self.cache.restore(hit, folder, random_in)
+        except OSError as error:
+            self.report(f"warning: the cached results of step {step.name} could not be "
+                        f"reused ({error}): running it")
+            return False
+        step_record = record.steps[step.name]
+        step_record.status, step_record.started = "succeeded", now()
+        step_record.finished, step_record.seconds = step_record.started, 0.0
+        step_record.error, step_record.cell, step_record.tracking_run_id = None, None, None
+        step_record.notebook = os.path.join("notebooks", f"{step.name}.ipynb")
+        step_record.cached_from = hit.run_id
+        record.write(folder)
+        self.report(f"[{number}/{len(self.source.pipeline.steps)}] {step.name} "
+                    f"(cached from {hit.run_id})")
+        return True
+
+    def _keep(self, step: Step, key: str, record: RunRecord, folder: str,
+              number: int) -> None:
+        why_not = self.cache.store(step, key, folder, record.run_id,
+                                   record.steps[step.name].seconds,
+                                   self._random_in(number, folder))
+        if why_not:
+            self.report(f"    {step.name}: not cached: {why_not}")
 
     def _prepare_level1(self, record: RunRecord, folder: str, parameters: dict) -> dict | None:
         from nb2pipe.run.level1 import prepare
@@ -271,8 +336,10 @@ class Runner:
                     step_record = record.steps[name]
                     step = self.source.pipeline.step(name)
                     if step_record.tracking_run_id is None:
+                        tags = {"nb2pipe.cached_from": step_record.cached_from} \
+                            if step_record.cached_from else None
                         step_record.tracking_run_id = tracker.step(
-                            parent, name, _ms(step_record.started))
+                            parent, name, _ms(step_record.started), tags=tags)
                     self._end_step_tracking(step, step_record, folder)
             record.write(folder)
             if parent:
@@ -313,8 +380,12 @@ class Runner:
         output = os.path.join(folder, "notebooks", f"{step.name}.ipynb")
         step_record.status, step_record.started = "running", now()
         step_record.error, step_record.tracking_run_id = None, None
+        step_record.cached_from = None
         step_record.notebook = os.path.relpath(output, folder)
         info: dict = {"cwd": source.work_dir}
+        if self.cache is not None and step.settings.get("cache") is not False:
+            info["io"] = {"record": os.path.join(folder, "io", f"{step.name}.json"),
+                          "run": folder}
         if self._validations.get(record.run_id) is not None:
             info["validation"] = self._validations[record.run_id]
         if step.autolog and self.tracking_mode != "none":

@@ -179,10 +179,21 @@ def _gate(runner, record: RunRecord, folder: str,
     if not model:
         decision.note = "not registered: nb2pipe found no trained model in the pipeline"
         return decision.to_dict()
+    step = record.steps.get(model["step"])
+    trained_in = step.cached_from if step is not None else None
+    if trained_in:  # the same model as an earlier run's (the step cache): registered once
+        known = next((v for v in registry.versions() if v.get("trained_in") == trained_in),
+                     None)
+        if known:
+            decision.note = (f"not registered again: the model is the one trained in run "
+                             f"{trained_in} (step `{model['step']}` reused from the cache), "
+                             f"version {known['version']}")
+            return decision.to_dict()
     try:
         value, example = prefetch.result() if prefetch is not None else \
             load_model(pipeline, folder)
-        version = registry.register(value, parent, example, record.metrics, record.run_id)
+        version = registry.register(value, parent, example, record.metrics, record.run_id,
+                                    trained_in)
     except (TrackingError, FileNotFoundError) as error:
         decision.note = f"not registered: {error}"
         return decision.to_dict()

@@ -30,6 +30,7 @@ class StepRecord:
     error: dict | None = None  # cell, line, ename, evalue
     tracking_run_id: str | None = None
     cell: int | None = None  # while it runs: the notebook cell (as the user numbers it) running
+    cached_from: str | None = None  # the run whose results were reused (the step cache)
 
 
 @dataclass

@@ -256,7 +256,10 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
                   ""]
     if has_gate(pipeline):
         lines += ["", *gate_components(pipeline, _decorator(None), _runtime_source()), ""]
-    lines += ["", *_pipeline_body(pipeline, function), "", "",
+    outside = {step.name for step in pipeline.steps
+               if any(r.get("step") == step.name for r in pipeline.data)
+               or _opens_files(notebook, step)}
+    lines += ["", *_pipeline_body(pipeline, function, outside), "", "",
               'if __name__ == "__main__":',
               f"{INDENT}compiler.Compiler().compile(",
               f"{INDENT * 2}{function}, os.path.join(os.path.dirname(__file__), "
@@ -350,7 +353,9 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
             indent_code(text, INDENT)]
 
 
-def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
+def _pipeline_body(pipeline: Pipeline, function: str, outside: set[str]) -> list[str]:
+    """The pipeline function; ``outside``: the steps that read files of their own (Kubeflow
+    may not reuse their earlier results)."""
     arguments = [f"{p.name}: {_TYPES.get(p.type, 'str')} = {kfp_default(p)!r}"
                  for p in pipeline.parameters]
     arguments += ['nb2pipe_tracking: str = ""', 'nb2pipe_artifacts: str = ""',
@@ -373,9 +378,40 @@ def _pipeline_body(pipeline: Pipeline, function: str) -> list[str]:
             if not any(p == parent for p in step.inputs.values()):
                 lines.append(f"{INDENT}{step.name}_task.after({parent}_task)")
         lines += [f"{INDENT}{line}" for line in _settings(step)]
+        if "cache" not in step.settings and step.name in outside:
+            # Kubeflow's cache keys on a task's inputs and parameters, not on the files it
+            # reads or lists itself: as `nb2pipe run`'s step cache does, it must not reuse it.
+            lines.append(f"{INDENT}{step.name}_task.set_caching_options(False)  "
+                         f"# it reads files: new data must run it")
     if has_gate(pipeline):
         lines += gate_tasks(pipeline, _output_name)
     return lines
+
+
+#: Calls that open or list files: a step that makes one depends on more than its inputs.
+_FILE_CALLS = frozenset({"open", "glob", "iglob", "listdir", "scandir", "walk", "iterdir",
+                         "rglob", "read_text", "read_bytes", "load", "loadtxt", "genfromtxt",
+                         "fromfile", "imread", "load_workbook"})
+
+
+def _opens_files(notebook: Notebook, step: Step) -> bool:
+    """Whether the step's cells call something that opens or lists files by a path (beyond
+    the data reads nb2pipe found): ``open``, ``glob``, ``os.listdir``, ``Path.read_text``…
+    (a cell that does not parse counts as one)."""
+    import ast
+
+    for index in step.cells:
+        try:
+            tree = ast.parse(pythonize(notebook.cells[index].source, False).source)
+        except SyntaxError:
+            return True
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                    node.func.id if isinstance(node.func, ast.Name) else ""
+                if name in _FILE_CALLS or name.startswith("read_"):
+                    return True
+    return False
 
 
 def _decorator(image: str | None) -> str:

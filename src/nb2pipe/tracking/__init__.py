@@ -23,7 +23,8 @@ class NoTracking:
     def start(self, name: str, parameters: dict, tags: dict, start_time=None) -> str | None:
         return None
 
-    def step(self, parent: str | None, step: str, start_time=None) -> str | None:
+    def step(self, parent: str | None, step: str, start_time=None,
+             tags: dict | None = None) -> str | None:
         return None
 
     def end_step(self, run_id, status: str, notebook: str | None, artifacts: list[str],

@@ -52,10 +52,11 @@ class MlflowTracker:
                                   tags=[RunTag(TAG_PREFIX + "parameter_set", _text(parameters))])
         return run.info.run_id
 
-    def step(self, parent: str, step: str, start_time: int | None = None) -> str:
+    def step(self, parent: str, step: str, start_time: int | None = None,
+             tags: dict | None = None) -> str:
         run = self.client.create_run(self.experiment_id, run_name=step, start_time=start_time,
                                      tags={
-            "mlflow.parentRunId": parent, TAG_PREFIX + "step": step})
+            "mlflow.parentRunId": parent, TAG_PREFIX + "step": step, **(tags or {})})
         return run.info.run_id
 
     def end_step(self, run_id: str, status: str, notebook: str | None,

@@ -142,12 +142,16 @@ class Registry:
                          "aliases": by_version.get(str(version.version), []),
                          "metrics": self.metrics_of(version), "run_id": version.run_id,
                          "created": version.creation_timestamp,
-                         "nb2pipe_run": (version.tags or {}).get("nb2pipe.run")})
+                         "nb2pipe_run": (version.tags or {}).get("nb2pipe.run"),
+                         "trained_in": (version.tags or {}).get("nb2pipe.trained_in")
+                         or (version.tags or {}).get("nb2pipe.run")})
         return rows
 
-    def register(self, model, parent_run: str, example, metrics: dict, run_id: str) -> int:
+    def register(self, model, parent_run: str, example, metrics: dict, run_id: str,
+                 trained_in: str | None = None) -> int:
         """Log ``model`` in the MLflow run ``parent_run``, register it, move the aliases;
-        return the new version."""
+        return the new version. ``trained_in``: the run whose step trained it, when this run
+        reused that step's results (the step cache)."""
         import json
         import warnings
 
@@ -182,6 +186,8 @@ class Registry:
         self.client.set_model_version_tag(self.name, str(version), METRICS_TAG,
                                           json.dumps(numbers, sort_keys=True))
         self.client.set_model_version_tag(self.name, str(version), "nb2pipe.run", run_id)
+        self.client.set_model_version_tag(self.name, str(version), "nb2pipe.trained_in",
+                                          trained_in or run_id)
         self.promote(version)
         return version
 
