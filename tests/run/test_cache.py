@@ -189,7 +189,7 @@ def test_a_tracked_rerun_says_it_reused_and_registers_the_model_once(tmp_path, m
     assert code == 0, err
     runs = []
     for _ in range(3):  # the first records the data baselines; the next two validate
-        code, out, err = run_cli("run", "pipeline", "--no-html")
+        code, out, err = run_cli("run", "pipeline")
         assert code == 0, err
         runs.append(out.split("run ", 1)[1].split(":", 1)[0])
     assert "[1/5] load_data (cached from" in err and "not registered again" in out + err
@@ -202,6 +202,11 @@ def test_a_tracked_rerun_says_it_reused_and_registers_the_model_once(tmp_path, m
     child = client.get_run(record["steps"]["train"]["tracking_run_id"])
     assert child.data.tags["nb2pipe.cached_from"] == record["steps"]["train"]["cached_from"]
     assert record["metrics"]["accuracy"] > 0.9  # the metrics step's result came back too
+    # the reused step's page is the page of the run that made it
+    folder = tmp_path / "pipeline" / "runs"
+    origin = record["steps"]["train"]["cached_from"]
+    page = (folder / runs[2] / "html" / "train.html").read_bytes()
+    assert page == (folder / origin / "html" / "train.html").read_bytes() and b"<html" in page
 
 
 def test_kubeflow_reuses_only_the_steps_that_read_no_file_of_their_own(project):

@@ -58,12 +58,17 @@ class Hit:
 
 
 def environment_digest() -> str:
-    """Python's version and every installed distribution with its version."""
-    from importlib import metadata
-
-    names = sorted({f"{d.metadata['Name']}=={d.version}".lower()
-                    for d in metadata.distributions() if d.metadata["Name"]})
-    return _digest([sys.version, *names])
+    """Python's version and every installed distribution with its version: the names of the
+    ``NAME-VERSION.dist-info`` (and ``.egg-info``) folders on ``sys.path``, which is what
+    ``importlib.metadata`` reads, without opening each one's metadata."""
+    names = []
+    for entry in sys.path:
+        try:
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        names += [f"{entry}/{n}" for n in listing if n.endswith((".dist-info", ".egg-info"))]
+    return _digest([sys.version, sys.executable, *sorted(names)])
 
 
 def _digest(value) -> str:

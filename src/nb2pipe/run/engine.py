@@ -174,6 +174,12 @@ class Runner:
         record.write(folder)
         started = time.perf_counter()
         started_ms = int(time.time() * 1000)
+        import importlib.util
+
+        pages = HtmlPages(self) if self.html and importlib.util.find_spec("nbconvert") \
+            else None
+        if pages is not None:
+            pages.warm()
         kernel = SharedKernel(source.work_dir, os.path.join(folder, "kernel.log"))
         kernel.ensure()  # starts while the tracker loads
         status = "succeeded"
@@ -197,9 +203,13 @@ class Runner:
                 ran.append(step.name)
                 if key and self._reuse(step, key, number, record, folder):
                     prefetch.step_done(step.name)
+                    if pages is not None:
+                        pages.add(step.name, step_record, folder)
                     continue
                 self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
                 ok = self._run_step(step, parameters, record, folder, kernel, started_ms)
+                if pages is not None:  # rendered while the next steps run
+                    pages.add(step.name, step_record, folder)
                 if not ok:
                     failed.add(step.name)
                     status = "failed"
@@ -232,8 +242,8 @@ class Runner:
             self._finish_tracking(record, folder, ran, started_ms)
             record.phase = None
             record.write(folder)
-        if self.html:
-            self._render_html(record, folder)
+        if pages is not None:
+            self._render_html(record, folder, pages)
         return record
 
     # -- the step cache ----------------------------------------------------------------------
@@ -445,31 +455,91 @@ class Runner:
             tags["mlflow.source.git.commit"] = commit
         return tags
 
-    def _render_html(self, record: RunRecord, folder: str) -> None:
-        try:
-            from nbconvert import HTMLExporter
-        except ImportError:
-            return
-        import nbformat
-
-        exporter = HTMLExporter()
-        settings = {s.name: s.settings for s in self.source.pipeline.steps}
+    def _render_html(self, record: RunRecord, folder: str, pages=None) -> None:
+        """Wait for the steps' HTML pages (rendered while later steps ran) and record them."""
+        pages = pages or HtmlPages(self)
         for name, step_record in record.steps.items():
-            if settings.get(name, {}).get("report") is False:
-                continue  # `report:disabled`
-            path = os.path.join(folder, step_record.notebook or "")
-            if not step_record.notebook or not os.path.exists(path):
+            pages.add(name, step_record, folder)
+        for name, target in pages.finished().items():
+            record.steps[name].html = os.path.relpath(target, folder)
+        record.write(folder)
+
+
+class HtmlPages:
+    """Each step's executed notebook as an HTML page, rendered in a thread as soon as the step
+    ends, while the next steps run (nbconvert takes seconds to load and about a second a
+    page: after the last step, only the last page is left to wait for). A step the cache
+    brought back gets the page of the run that made it."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._settings = {s.name: s.settings for s in runner.source.pipeline.steps}
+        self._pool = None
+        self._pages: dict[str, object] = {}  # step → its page's path, or a future of it
+
+    def warm(self) -> None:
+        """Load nbconvert now, in the thread, while the first step's kernel starts."""
+        self._start().submit(_exporter)
+
+    def _start(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="nb2pipe-html")
+        return self._pool
+
+    def add(self, name: str, step_record: StepRecord, folder: str) -> None:
+        if name in self._pages or self._settings.get(name, {}).get("report") is False:
+            return  # (done, or `report:disabled`)
+        path = os.path.join(folder, step_record.notebook or "")
+        if not step_record.notebook or not os.path.exists(path):
+            return
+        target = os.path.join(folder, "html", f"{name}.html")
+        made = os.path.join(self._runner.runs_dir, step_record.cached_from or "", "html",
+                            f"{name}.html")
+        if step_record.cached_from and os.path.isfile(made):
+            import shutil  # the same notebook as that run's: the same page
+
+            shutil.copyfile(made, target)
+            self._pages[name] = target
+            return
+        self._pages[name] = self._start().submit(_render_page, path, target)
+
+    def finished(self) -> dict[str, str]:
+        """Step → its page, once every page is written (a page that could not be rendered
+        is a warning: it never fails the run)."""
+        done = {}
+        for name, page in self._pages.items():
+            if isinstance(page, str):
+                done[name] = page
                 continue
             try:
-                body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
-            except Exception as error:  # a report that cannot render must not fail the run
-                self.report(f"warning: no HTML for step {name}: {error}")
-                continue
-            target = os.path.join(folder, "html", f"{name}.html")
-            with open(target, "w", encoding="utf-8") as handle:
-                handle.write(body)
-            step_record.html = os.path.relpath(target, folder)
-        record.write(folder)
+                done[name] = page.result()
+            except Exception as error:  # noqa: BLE001
+                self._runner.report(f"warning: no HTML for step {name}: {error}")
+        if self._pool is not None:
+            self._pool.shutdown()
+        return done
+
+
+_EXPORTER: list = []  # nbconvert's HTMLExporter, made once per process
+
+
+def _exporter():
+    if not _EXPORTER:
+        from nbconvert import HTMLExporter
+
+        _EXPORTER.append(HTMLExporter())
+    return _EXPORTER[0]
+
+
+def _render_page(notebook: str, target: str) -> str:
+    import nbformat
+
+    body, _ = _exporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(body)
+    return target
 
 
 def _with_tracking_cells(path: str, step: Step):
