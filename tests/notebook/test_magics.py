@@ -86,3 +86,33 @@ def test_masking_never_changes_the_number_of_lines(lines):
     masked = mask(source)
     assert masked.source.count("\n") == source.count("\n")
     parse_code(source)  # never raises, whatever the mix
+
+
+# IPython's automagic, against IPython itself: a cell of one line that is not Python and
+# starts with a line magic's name runs that magic; in a longer cell it does not.
+_REGISTERED = ["pip", "conda", "cd", "load_ext", "matplotlib", "run", "env", "timeit", "time",
+               "who", "reset", "history", "rm", "mkdir", "cat", "bookmark"]  # (loaded by default)
+_WORDS = st.sampled_from(["install", "-q", "..", "data", "-f", "watermark", "x.py", "A=1",
+                          "--upgrade", "numpy==2.1", "inline", "-n", "2", "a/b", "~"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(_REGISTERED), words=st.lists(_WORDS, min_size=1, max_size=3),
+       more=st.booleans())
+def test_automagic_is_what_ipython_runs_as_a_magic(name, words, more):
+    import ast
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    line = f"{name} {' '.join(words)}"
+    try:
+        ast.parse(line)
+        return  # Python by itself: analysed as Python (IPython too, once the name is bound)
+    except SyntaxError:
+        pass
+    source = line + ("\nx = 1" if more else "")
+    masked = mask(source)
+    ipython = InteractiveShell.instance().transform_cell(source)
+    assert bool(masked.magics) == ("run_line_magic" in ipython), (source, ipython)
+    if masked.magics:
+        assert masked.magics[0].name == name and masked.source.strip() == "pass"

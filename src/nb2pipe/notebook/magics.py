@@ -9,7 +9,8 @@ statement (the column shift is recorded so columns stay right).
 
 IPython's ``TransformerManager`` is the reference for what counts as IPython syntax; this masker
 follows its rules for escapes at the start of a logical line and never looks inside strings or
-bracketed continuations. Limitation: IPython's autocall forms (``/f x``, ``,f a b``) are not
+bracketed continuations. A line magic called without ``%`` (automagic: ``pip install x``)
+counts in a cell of that one line, when the line is not Python by itself. Limitation: IPython's autocall forms (``/f x``, ``,f a b``) are not
 recognised; such a cell is reported as a syntax error.
 """
 
@@ -29,6 +30,21 @@ _CANDIDATE = re.compile(r"^[ \t]*[%!?]|\?[ \t]*$|=[ \t]*[!%]", re.MULTILINE)
 _SPECIAL = re.compile(r"[#'\"()\[\]{}\\]")
 _ASSIGN = re.compile(r"^([ \t]*)([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*([!%])(.*)$")
 _STRING_PREFIX = re.compile(r"[rRbBuUfF]{0,2}$")
+#: IPython's automagic (on by default): a line magic called without its ``%`` when the line is
+#: not Python (``pip install watermark``, ``cd ..``, ``load_ext autoreload``). Shell aliases
+#: (``ls``, ``mkdir``…) run the same way. IPython applies it to a cell of one line only
+#: (``InteractiveShell.transform_cell``): in a longer cell the line is a syntax error. Only
+#: the magics seen in notebooks are listed.
+AUTOMAGICS = frozenset({
+    "pip", "conda", "mamba", "cd", "load_ext", "reload_ext", "unload_ext", "matplotlib",
+    "autoreload", "aimport", "run", "env", "set_env", "timeit", "time", "who", "whos",
+    "reset", "history", "bookmark", "config", "store", "pylab", "precision", "watermark",
+    "xmode", "alias", "pdb", "prun", "save", "load", "sx", "system", "dhist", "pushd",
+    "popd", "pycat", "notebook", "lsmagic", "autosave", "sql", "tensorflow_version"})
+SHELL_ALIASES = frozenset({"ls", "ll", "mkdir", "rmdir", "cat", "cp", "mv", "rm", "clear",
+                           "less", "more", "man"})
+_AUTOMAGIC = re.compile(r"^[ \t]*(" + "|".join(sorted(AUTOMAGICS | SHELL_ALIASES))
+                        + r")[ \t]+\S", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +107,8 @@ def mask(source: str, placeholders: bool = False) -> Masked:
             can get its original lines back (see :func:`unmask`).
     """
     # Most cells have none of the three characters: three scans cost less than one search.
-    if "%" not in source and "!" not in source and "?" not in source \
-            or not _CANDIDATE.search(source):
+    if ("%" not in source and "!" not in source and "?" not in source
+            or not _CANDIDATE.search(source)) and not _AUTOMAGIC.search(source):
         return Masked(source, (), {})
     lines = split_lines(source)
     return _Scanner(lines, placeholders).run()
@@ -242,6 +258,15 @@ class _Scanner:
             self.out.append(self.mark(f"{match.group(1)}{lhs} = ...", index))
             self.out.extend(self.mark("", index, True) for _ in range(number + 1, end + 1))
             return end - number + 1
+        automagic = _AUTOMAGIC.match(line) \
+            if len("\n".join(self.lines).splitlines()) == 1 else None
+        if automagic and not _parses(stripped):
+            name = automagic.group(1)
+            args = stripped[len(name):].strip()
+            self.magics.append(Magic("shell" if name in SHELL_ALIASES else "line", name, args,
+                                     number + 1, number + 1, line))
+            self.out.append(self.mark(indent + "pass", len(self.magics) - 1))
+            return 1
         if first == "?" or (stripped.rstrip().endswith("?") and _ends_outside_code(stripped)):
             target = stripped.strip().strip("?").strip()
             self.magics.append(Magic("help", target, "", number + 1, number + 1, line))
@@ -306,6 +331,17 @@ class _Scanner:
                     return
                 position = close
         self.continued = False
+
+
+def _parses(line: str) -> bool:
+    """Whether one line is Python by itself (then IPython runs it as Python, not a magic)."""
+    import ast
+
+    try:
+        ast.parse(line)
+    except SyntaxError:
+        return False
+    return True
 
 
 def _find_close(line: str, position: int, quote: str) -> int:

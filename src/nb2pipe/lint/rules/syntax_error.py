@@ -6,7 +6,8 @@ class SyntaxError_(Rule):
 
     ## What it does
     Flags code cells that are not valid Python 3: Python 2 code, prose typed into a code cell,
-    unfinished edits. IPython syntax (`%magic`, `!shell`, `obj?`) is not an error.
+    unfinished edits. IPython syntax (`%magic`, `!shell`, `obj?`, and a line magic without its
+    `%` alone in its cell, as IPython's automagic runs `pip install x`) is not an error.
 
     ## Why is this bad?
     The notebook cannot run top to bottom, and nb2pipe cannot analyse the cell: other rules are
@@ -34,8 +35,12 @@ class SyntaxError_(Rule):
     severity = "error"
     category = "runs-top-to-bottom"
     VALID = ("# %%\n%matplotlib inline\n!ls -l\nx = !pwd\nlen?\n",
-             "# %%\n%%bash\necho $HOME\n")
+             "# %%\n%%bash\necho $HOME\n",
+             # IPython's automagic: a line magic without `%`, alone in its cell
+             "# %%\npip install watermark\n# %%\nload_ext watermark\n# %%\ncd ..\n")
     INVALID = (Invalid('# %%\nprint "hello"\n', count=1),
+               # …but not in a longer cell, where IPython does not apply it
+               Invalid("# %%\nload_ext autoreload\nimport numpy\n", count=1),
                Invalid("# %%\nThis cell has prose in it.\n", count=1))
 
     def check(self, ctx: Context):

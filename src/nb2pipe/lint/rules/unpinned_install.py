@@ -14,7 +14,8 @@ class UnpinnedInstall(Rule):
     """`!pip install x` / `%pip install x` without a pinned version.
 
     ## What it does
-    Flags each package that a `pip`, `%pip`, `conda` or `uv pip` install line in a cell names
+    Flags each package that a `!pip`, `%pip`, `conda` or `uv pip` install line in a cell names
+    (IPython's automagic `pip install x`, without `%`, too)
     without an exact version (`x==1.2.3`, `x=1.2` for conda; `x==1.*` is a range), including
     `!{sys.executable} -m pip install x`, and VCS URLs without a commit or tag. Installs from a
     requirements file (`-r requirements.txt`), local paths, wheels, VCS URLs with a commit or
@@ -69,6 +70,9 @@ class UnpinnedInstall(Rule):
         Invalid("# %%\n!pip install git+https://github.com/org/tool.git\n", count=1,
                 message="installs `git+https://github.com/org/tool.git` at whatever its "
                         "branch holds today"),
+        # IPython's automagic: `pip` without `%` is `%pip` when the line is not Python
+        Invalid("# %%\npip install hypothesis\n", count=1,
+                fixed="# %%\npip install hypothesis=={hypothesis}\n"),
     )
 
     def check(self, ctx: Context):
