@@ -1,4 +1,5 @@
 import ast
+import importlib.util
 import os
 import sys
 from functools import lru_cache
@@ -18,7 +19,11 @@ class UndeclaredDependency(Rule):
     `pyproject.toml`, `environment.yml`, `setup.py`/`setup.cfg`, `Pipfile` or lock file in the
     notebook's folder or a folder above it (up to the repository root) declares. Standard library
     modules (Python 2's too, like `cPickle`), modules next to the notebook or written by it
-    (`%%writefile helpers.py`, protoc's `*_pb2`) and IPython are not third-party. Import names are
+    (`%%writefile helpers.py`, protoc's `*_pb2`), in a folder the notebook puts on `sys.path`
+    (`sys.path.append("..")`, `sys.path.insert(0, os.path.abspath("../src"))`,
+    `site.addsitedir`) or moves into (`os.chdir`, `%cd`), and IPython are not third-party. A
+    module that is not installed here and not found in those folders is said to be missing
+    from them, not to be declared. Import names are
     matched to distribution names (`sklearn` → `scikit-learn`, `cv2` → `opencv-python`).
 
     ## Why is this bad?
@@ -47,12 +52,19 @@ class UndeclaredDependency(Rule):
              "# %%\n!protoc person.proto --python_out=.\n# %%\nfrom person_pb2 import Person\n",
              "# %%\nimport cPickle  # Python 2's standard library\n")
     INVALID = (Invalid("# %%\nimport numpy as np\nfrom sklearn.svm import SVC\nimport numpy\n",
-                       count=2),)
+                       count=2),
+               # the project's own code, reached through sys.path, but not where it points
+               Invalid('# %%\nimport sys\nsys.path.append(os.path.join("..", "src"))\n'
+                       "import projectcode_not_here\n", count=1,
+                       message="`projectcode_not_here` is imported but neither installed nor "
+                               "found in the folders the notebook adds to `sys.path` "
+                               "(`../src`)"))
 
     def check(self, ctx: Context):
         project = ctx.project.get("project")
         folder = os.path.dirname(os.path.abspath(ctx.path))
         seen: set[str] = set()
+        paths = None  # the folders the notebook adds to sys.path (or moves into), when asked
         # Modules the notebook writes itself (`%%writefile helpers.py`) are local too.
         for cell in ctx.notebook.code_cells:
             for magic in cell.code.magics if cell.code else ():
@@ -70,6 +82,10 @@ class UndeclaredDependency(Rule):
                     continue
                 if module.endswith(("_pb2", "_pb2_grpc")) or is_local_module(folder, module):
                     continue  # protoc writes `*_pb2.py` from a .proto file: it is generated
+                if paths is None:
+                    paths = _added_paths(ctx, folder)
+                if any(is_local_module(path, module) for path in paths[0]):
+                    continue  # the project's own code, reached through `sys.path.append("..")`
                 distribution = DISTRIBUTIONS.get(module, module)
                 if project is not None and (project.declares(distribution) or
                                             project.declares(module) or
@@ -87,11 +103,81 @@ class UndeclaredDependency(Rule):
                     where = next((a for a in where.names if hasattr(a, "lineno") and (
                         a.name == fact.module or a.name.partition(".")[0] == fact.module)),
                         where)
+                if (paths[0] or paths[1]) and importlib.util.find_spec(module) is None:
+                    # not installed here, and the notebook reaches for its own code: a local
+                    # module that is missing, more likely than a package to declare
+                    added = ", ".join(f"`{os.path.relpath(p, folder)}`" for p in paths[0]) \
+                        or "a folder computed at run time"
+                    yield self.report(
+                        ctx, cell, f"`{module}` is imported but neither installed nor found in "
+                                   f"the folders the notebook adds to `sys.path` ({added})",
+                        node=where,
+                        help=f"if `{module}` is the project's own code, check that path (or "
+                             f"the folder the notebook runs from); if it is a package, add "
+                             f"`{distribution}==<version>` to requirements.txt")
+                    continue
                 yield self.report(
                     ctx, cell, f"`{module}` is imported but {missing}",
                     node=where,
                     help=f"add `{distribution}==<version>` to requirements.txt "
                          f"(`pip show {distribution}` tells the version)")
+
+
+#: Calls that make a folder's modules importable (the working folder is on `sys.path`).
+_PATH_CALLS = {"sys.path.append": 0, "sys.path.insert": 1, "sys.path.extend": 0,
+               "site.addsitedir": 0, "os.chdir": 0}
+
+
+def _added_paths(ctx: Context, folder: str) -> tuple[list[str], bool]:
+    """The folders the notebook puts on ``sys.path`` or moves into (``%cd``), resolved from
+    its own folder; and whether some could not be resolved (computed at run time)."""
+    found, unresolved = [], False
+    for _cell, facts in ctx.analysis.cells_with_facts():
+        for call in facts.calls:
+            position = _PATH_CALLS.get(ctx.analysis.qualify(call.dotted) or "")
+            if position is None or len(call.node.args) <= position:
+                continue
+            argument = call.node.args[position]
+            values = argument.elts if isinstance(argument, (ast.List, ast.Tuple)) and \
+                call.dotted.endswith("extend") else [argument]
+            for value in values:
+                path = _folder_of(value, folder)
+                if path is None:
+                    unresolved = True
+                else:
+                    found.append(path)
+    for cell in ctx.notebook.code_cells:
+        for magic in cell.code.magics if cell.code else ():
+            if magic.kind == "line" and magic.name == "cd" and magic.args:
+                found.append(os.path.normpath(os.path.join(folder,
+                                                           os.path.expanduser(magic.args))))
+    return found, unresolved
+
+
+def _folder_of(node: ast.AST, folder: str) -> str | None:
+    """A path expression's folder when it is made of literals (``".."``,
+    ``os.path.abspath(os.path.join("..", "src"))``, ``Path("..").resolve()``), else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return os.path.normpath(os.path.join(folder, os.path.expanduser(node.value)))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        left, right = _folder_of(node.left, folder), _folder_of(node.right, "")
+        return os.path.normpath(os.path.join(left, right)) if left and right else None
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name == "getcwd" and not node.args:
+        return folder
+    if name in ("resolve", "absolute") and isinstance(func, ast.Attribute):
+        return _folder_of(func.value, folder)
+    if name in ("abspath", "realpath", "normpath", "expanduser", "str", "Path") and \
+            len(node.args) == 1:
+        return _folder_of(node.args[0], folder)
+    if name == "join" and node.args:
+        parts = [_folder_of(a, "") if i else _folder_of(a, folder)
+                 for i, a in enumerate(node.args)]
+        return os.path.normpath(os.path.join(*parts)) if None not in parts else None
+    return None
 
 
 def _declared_by_metadata(project, module: str) -> bool:
