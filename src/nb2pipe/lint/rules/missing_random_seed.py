@@ -38,6 +38,50 @@ def unseeded_draws(analysis: NotebookAnalysis) -> dict:
     return {name: draw for name, draw in draws.items() if name not in seeded}
 
 
+def draws_before_seed(analysis: NotebookAnalysis) -> dict:
+    """For each random source seeded only after a draw from it: ``(cell, draw, seed cell)``.
+    Only calls at a cell's top level count (a draw or a seed inside a function runs when the
+    function is called, which this does not follow)."""
+    events = []  # (cell index, line, column, kind, source, call)
+    for index, facts in analysis.facts.items():
+        for call in facts.calls:
+            qualified = analysis.qualify(call.dotted)
+            if qualified is None:
+                continue
+            where = (index, call.node.lineno, call.node.col_offset)
+            if qualified in UNIVERSAL_SEEDERS:
+                events += [(*where, "seed", s.name, call, call.in_function) for s in RANDOM_SOURCES]
+                continue
+            source = SOURCE_OF_MODULE.get(qualified.partition(".")[0])
+            if source is None:
+                continue
+            if qualified in source.seeds:
+                events.append((*where, "seed", source.name, call, call.in_function))
+                if qualified in ALSO_SEEDS:
+                    events.append((*where, "seed", ALSO_SEEDS[qualified], call,
+                                   call.in_function))
+            elif source.draws_from(qualified):
+                events.append((*where, "draw", source.name, call, call.in_function))
+    found: dict = {}
+    done: set[str] = set()
+    first_draw: dict = {}
+    for index, _line, _col, kind, name, call, in_function in sorted(
+            events, key=lambda e: e[:3]):
+        if name in done:
+            continue
+        if kind == "seed":
+            done.add(name)
+            if in_function:
+                continue  # seeded when the function runs: not followed
+            if name in first_draw:
+                draw_index, draw = first_draw[name]
+                found[name] = (analysis.notebook.cells[draw_index], draw,
+                               analysis.notebook.cells[index])
+        elif not in_function:
+            first_draw.setdefault(name, (index, call))
+    return found
+
+
 class MissingRandomSeed(Rule):
     """Random numbers are drawn and the generator is never seeded.
 
@@ -50,6 +94,10 @@ class MissingRandomSeed(Rule):
     `tf.random.set_seed`, or a seeder for all of them such as `keras.utils.set_random_seed`).
     Keras layers count as seeded by `tf.random.set_seed` (Keras 2 draws from TensorFlow) or
     `random.seed` (Keras 3 makes its default seeds with it) too.
+
+    A draw that comes before the seed (`np.random.seed(0)` two cells after
+    `np.random.shuffle(rows)`) is flagged too: the seed does not reach it. Draws and seeds
+    inside functions are left out of that order (they run when the function is called).
 
     ## Why is this bad?
     Every run gives different numbers: different splits, initial weights and results. Nobody,
@@ -74,7 +122,8 @@ class MissingRandomSeed(Rule):
 
     ## Fix safety
     Safe. The fix adds `SEED = 42` to the parameters cell (creating one if needed) and a cell
-    after the imports that seeds each generator the notebook uses.
+    after the imports that seeds each generator the notebook uses. A draw before the seed has
+    no automatic fix: move the seed up.
     """
 
     code = "NB202"
@@ -85,6 +134,9 @@ class MissingRandomSeed(Rule):
     fix_edits = "notebook"
     VALID = (
         "# %%\nimport numpy as np\nnp.random.seed(0)\n# %%\nx = np.random.rand(3)\n",
+        # a function that draws, defined before the seed and called after it
+        "# %%\nimport numpy as np\ndef noise():\n    return np.random.rand(3)\n"
+        "np.random.seed(0)\nx = noise()\n",
         "# %%\nimport numpy as np\nrng = np.random.default_rng(7)\nx = rng.normal()\n",
         "# %%\nimport keras\nimport random\nkeras.utils.set_random_seed(1)\nrandom.random()\n",
         "# %%\nimport torch\nfrom torch import nn\ntorch.manual_seed(0)\n# %%\n"
@@ -119,6 +171,11 @@ class MissingRandomSeed(Rule):
                       'values.\nSEED = 42\n# %%\n# Seed the random generators once, with the seed of the parameters cell.\nimport tensorflow\n'
                       'tensorflow.random.set_seed(SEED)\n# %%\nmodel = keras.Sequential(['
                       'keras.layers.Dense(8), keras.layers.Dropout(0.2)])\n'),
+        # a draw before the seed: the seed two cells later does not reach it
+        Invalid("# %%\nimport numpy as np\nrows = np.arange(10)\nnp.random.shuffle(rows)\n"
+                "# %%\nprint(rows)\n# %%\nnp.random.seed(0)\nx = np.random.rand(3)\n",
+                count=1, message="`np.random.shuffle()` draws from numpy's generator before "
+                                 "the notebook seeds it (cell 3)"),
         Invalid("# %%\nimport keras\nfrom keras import layers\n# %%\nmodel = keras.Sequential(["
                 "layers.Dense(8)])\n", count=1, message="keras's generator is never seeded",
                 fixed='# %%\nimport keras\nfrom keras import layers\n# %% tags=["parameters"]\n'
@@ -128,6 +185,12 @@ class MissingRandomSeed(Rule):
     )
 
     def check(self, ctx: Context):
+        for name, (cell, call, seed_cell) in draws_before_seed(ctx.analysis).items():
+            shown = call.dotted or call.attr
+            yield self.report(
+                ctx, cell, f"`{shown}()` draws from {name}'s generator before the notebook "
+                           f"seeds it (cell {seed_cell.number})", node=call.node,
+                help="seed it once after the imports, before the first draw", fix=False)
         for name, (cell, call) in unseeded_draws(ctx.analysis).items():
             shown = call.dotted or call.attr
             if call.attr in KERAS_RANDOM_LAYERS or call.attr in TORCH_RANDOM_LAYERS:
