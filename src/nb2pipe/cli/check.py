@@ -238,8 +238,13 @@ def _with_folder_rules(results: list, codes, args) -> list:
     from nb2pipe.lint.runner import lint_folder
 
     if any(RULES[code].scope == "folder" for code in codes):
-        folders = [path for path in args.paths if os.path.isdir(path)]
-        results = results + [lint_folder(folder, results, codes) for folder in folders]
+        from nb2pipe.lint.folder import project_folders
+
+        notebooks = [r.path for r in results]
+        folders = [place for path in args.paths if os.path.isdir(path)
+                   for place in project_folders(path, notebooks)]
+        results = results + [lint_folder(folder, results, codes, left_out)
+                             for folder, left_out in folders]
     return results
 
 

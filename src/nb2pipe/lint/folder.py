@@ -1,7 +1,9 @@
 """Folder rules (NB7xx): what the project around a folder of notebooks lacks.
 
 They run when `nb2pipe check` is given a folder, once per folder, after its notebooks are
-checked. Their findings belong to the folder (``path`` is the folder, no cell).
+checked; for a folder of several git repositories, once per repository
+(:func:`project_folders`). Their findings belong to the folder (``path`` is the folder, no
+cell).
 
 Their examples are small trees of files, written as text::
 
@@ -64,6 +66,38 @@ class FolderContext:
                 folders[:] = []
             folders[:] = [f for f in folders if f not in SKIPPED and not f.endswith(".egg-info")]
             yield folder, files
+
+
+def project_folders(folder: str, notebooks: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Where the folder rules run for ``folder`` given on the command line, as ``(folder,
+    subfolders left out)``: the folder itself when it is inside one git repository or holds
+    none; otherwise each repository under it that holds some of ``notebooks`` (a folder of
+    cloned projects: each has its own requirements and CI), and the folder itself for the
+    notebooks outside them."""
+    from nb2pipe.lint.project import project_for
+
+    if project_for(folder).root:
+        return [(folder, ())]
+    repositories = []
+    start = os.path.abspath(folder).count(os.sep)
+    for current, folders, files in os.walk(folder):
+        if current != folder and (".git" in folders or ".git" in files):
+            repositories.append(current)
+            folders[:] = []  # (a repository's own sub-repositories belong to it)
+            continue
+        if os.path.abspath(current).count(os.sep) - start >= 6:
+            folders[:] = []
+        folders[:] = [f for f in folders if f not in SKIPPED]
+    if not repositories:
+        return [(folder, ())]
+
+    def inside(path: str, top: str) -> bool:
+        return os.path.abspath(path).startswith(os.path.abspath(top) + os.sep)
+
+    found = [(r, ()) for r in sorted(repositories) if any(inside(n, r) for n in notebooks)]
+    if any(not any(inside(n, r) for r in repositories) for n in notebooks):
+        found.insert(0, (folder, tuple(repositories)))
+    return found
 
 
 def tracked_files(root: str) -> list[str] | None:

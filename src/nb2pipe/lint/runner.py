@@ -33,12 +33,16 @@ def _classes(codes: Iterable[str] | None) -> dict[str, type]:
     return dict(RULES) if codes is None else {code: RULES[code] for code in codes}
 
 
-def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str]) -> FileResult:
-    """Run the selected folder rules (NB7xx) on ``folder``, whose notebooks gave ``results``."""
+def lint_folder(folder: str, results: list[FileResult], codes: Iterable[str],
+                left_out: tuple[str, ...] = ()) -> FileResult:
+    """Run the selected folder rules (NB7xx) on ``folder``, whose notebooks gave ``results``
+    (but for those in the subfolders ``left_out``: repositories of their own)."""
     from nb2pipe.lint.folder import FolderContext
 
     inside = os.path.abspath(folder) + os.sep
-    mine = [r for r in results if os.path.abspath(r.path).startswith(inside)]
+    others = tuple(os.path.abspath(f) + os.sep for f in left_out)
+    mine = [r for r in results if os.path.abspath(r.path).startswith(inside)
+            and not (others and os.path.abspath(r.path).startswith(others))]
     context = FolderContext(folder, [r.path for r in mine], [r.path for r in mine if r.trains])
     found: list[Diagnostic] = []
     for code in sorted(set(codes)):
