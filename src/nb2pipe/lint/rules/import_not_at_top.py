@@ -59,6 +59,12 @@ class ImportNotAtTop(Rule):
     INVALID = (
         Invalid("# %%\nimport pandas as pd\ndf = pd.DataFrame()\n# %%\nimport seaborn as sns\n"
                 "from scipy import stats\n", count=2),
+        # the same import in several cells goes up once; one the first cell has, not again
+        Invalid("# %%\nimport numpy as np\nx = np.arange(3)\n# %%\nimport matplotlib.pyplot as plt\n"
+                "plt.plot(x)\n# %%\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
+                "plt.plot(x * 2)\n", count=3,
+                fixed="# %%\nimport numpy as np\nimport matplotlib.pyplot as plt\nx = np.arange(3)\n"
+                      "# %%\nplt.plot(x)\n# %%\nplt.plot(x * 2)\n"),
         Invalid("# %%\nimport os\nimport pandas as pd\nx = 1\n# %%\ny = 2\n"
                 "import json  # for the report\nprint(json.dumps(y))\n", count=1,
                 fixed="# %%\nimport os\nimport pandas as pd\nimport json  # for the report\n"
@@ -264,9 +270,23 @@ def _fix(editor, diagnostics) -> None:
                 editor.set_source(index, "# (imports moved to the first cell)")
     if not moved:
         return
+    # the same import twice (`import matplotlib.pyplot as plt` in five cells) goes up once,
+    # and not at all when the first cell has it already
+    have = {ast.dump(s) for s in header.tree.body if isinstance(s, (ast.Import, ast.ImportFrom))}
+    unique = []
+    for text in moved:
+        try:
+            key = ast.dump(ast.parse(text).body[0])
+        except (SyntaxError, IndexError):
+            key = text
+        if key not in have:
+            have.add(key)
+            unique.append(text)
+    if not unique:
+        return
     lines = split_lines(editor.source(header.index))
     last = max(s.end_lineno or s.lineno for s in header.tree.body
                if isinstance(s, (ast.Import, ast.ImportFrom)))
-    lines[last:last] = moved
+    lines[last:last] = unique
     editor.set_source(header.index, "\n".join(lines))
 
