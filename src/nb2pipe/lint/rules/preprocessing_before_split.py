@@ -9,9 +9,13 @@ _LEARNING_MODULES = ("sklearn.preprocessing.", "sklearn.impute.", "sklearn.featu
                      "sklearn.decomposition.", "sklearn.feature_extraction.text.")
 #: …except those that learn nothing from the rows (fitting them on everything is harmless).
 _STATELESS = frozenset({"PolynomialFeatures", "FunctionTransformer", "Normalizer", "Binarizer",
-                        "SplineTransformer", "HashingVectorizer",
-                        # label encoders learn only the set of classes the target has
-                        "LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
+                        "SplineTransformer", "HashingVectorizer"})
+#: Encoders that learn only the set of categories. One policy for all of them: fit on the
+#: target (the last array a split gets: `train_test_split(X, y)`), they learn the label space,
+#: which is not a leak; fit on features, they learn which categories the test rows hold (a
+#: column for a category only the test rows have), which is.
+_CATEGORY_ENCODERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer",
+                                "OneHotEncoder", "OrdinalEncoder"})
 
 
 #: pandas statistics that, filled or subtracted back into the data, carry every row's values.
@@ -59,8 +63,14 @@ class PreprocessingBeforeSplit(Rule):
     later by `train_test_split`; and the same done by hand with pandas: missing values filled
     with a statistic of all rows (`df["age"].fillna(df["age"].median())`) or data scaled by
     its own (`(X - X.mean()) / X.std()`). Transformers that learn nothing from the rows
-    (`PolynomialFeatures`, `FunctionTransformer`…), label encoders (`LabelEncoder` learns only
-    the classes) and transformers inside a `Pipeline` are not flagged.
+    (`PolynomialFeatures`, `FunctionTransformer`…) and transformers inside a `Pipeline` are not
+    flagged. Encoders that learn only categories (`OneHotEncoder`, `OrdinalEncoder`,
+    `LabelEncoder`, `LabelBinarizer`, `MultiLabelBinarizer`) follow one policy: fit on the
+    labels (the last array the split gets, `y` in `train_test_split(X, y)`) they learn the
+    label space, which is not flagged; fit on features, they learn which categories the test
+    rows hold, which is. The rule follows values, not names: what a fit's output is assigned
+    to (`X = encoder.fit_transform(X).toarray()`), and a name rebound to other data before
+    the split is clean again.
 
     A transformer fit on all rows whose output only feeds a plot, and that is never used again
     (`PCA(2).fit_transform(X)` drawn in a scatter plot, then `X` split), leaks nothing and is
@@ -147,6 +157,17 @@ class PreprocessingBeforeSplit(Rule):
                 "# %%\nX = df.drop(columns='Survived')\nX = (X - X.mean()) / X.std()\n"
                 "# %%\na, b = train_test_split(X, random_state=0)\n", count=2,
                 message="of all rows of"),
+        # an encoder's output made into an array, split later: the categories of every row
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.preprocessing import OneHotEncoder\n"
+                "onehotencoder = OneHotEncoder()\nX = onehotencoder.fit_transform(X).toarray()\n"
+                "a, b, c, d = train_test_split(X, y, random_state=0)\n", count=1),
+        # the same policy for every encoder of categories: a feature column, not the labels
+        Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
+                "from sklearn.preprocessing import LabelEncoder\nle = LabelEncoder()\n"
+                "df['sex'] = le.fit_transform(df['sex'])\ny = le.fit_transform(y)\n"
+                "a, b, c, d = train_test_split(df, y, random_state=0)\n", count=1,
+                message="`le.fit_transform(df)` learns from all rows of `df`"),
         Invalid("# %%\nfrom sklearn.model_selection import train_test_split\n"
                 "from sklearn.feature_selection import SelectKBest\n"
                 "X_new = SelectKBest(k=5).fit_transform(X, y)\n"
@@ -174,7 +195,8 @@ class PreprocessingBeforeSplit(Rule):
                         statistic = _statistic_of((value,), data)
                         if statistic:
                             events.append(((cell.index, assignment.stmt.lineno, 0), "fit",
-                                           (cell, value, data, statistic, None, False)))
+                                           (cell, value, data, statistic, None, False,
+                                            False)))
                             break
                 events.append(((cell.index, assignment.stmt.lineno, 1), "assign",
                                (assignment.name, value)))
@@ -183,8 +205,9 @@ class PreprocessingBeforeSplit(Rule):
                 position = (cell.index, node.lineno, node.col_offset)
                 qualified = analysis.qualify(call.dotted)
                 if qualified in TRAIN_TEST_SPLITS:
+                    arrays = [base_name(a) for a in node.args]
                     events.append((position, "split", (cell, call, {
-                        base_name(a) for a in node.args if base_name(a)})))
+                        a for a in arrays if a}, arrays[-1] if len(arrays) > 1 else None)))
                     continue
                 if call.attr in ("fillna", "clip", "replace"):
                     # `df["age"].fillna(df["age"].median(), inplace=True)`
@@ -196,17 +219,19 @@ class PreprocessingBeforeSplit(Rule):
                         k.value.value is True for k in node.keywords)
                     if statistic and used:
                         events.append((position, "fit",
-                                       (cell, node, data, statistic, None, False)))
+                                       (cell, node, data, statistic, None, False, False)))
                     continue
                 if call.attr not in ("fit", "fit_transform") or not node.args:
                     continue
                 receiver = node.func.value
-                learner = None
+                learner = kind_of = None
                 if isinstance(receiver, ast.Name) and receiver.id in transformers:
-                    learner = receiver.id
+                    learner, kind_of = receiver.id, transformers[receiver.id]
                 elif isinstance(receiver, ast.Call) and _learns(
                         analysis.qualify(dotted_name(receiver.func))):
                     learner = dotted_name(receiver.func)
+                    kind_of = analysis.qualify(learner)
+                categories = (kind_of or "").rsplit(".", 1)[-1] in _CATEGORY_ENCODERS
                 data = base_name(node.args[0])
                 if learner and data:
                     shown = call.dotted or f"{learner}().{call.attr}"  # `SelectKBest().fit(…)`
@@ -217,7 +242,7 @@ class PreprocessingBeforeSplit(Rule):
                         not isinstance(receiver, ast.Name) or
                         receiver.id not in _reused(analysis))
                     events.append((position, "fit",
-                                   (cell, node, data, None, shown, only_output)))
+                                   (cell, node, data, None, shown, only_output, categories)))
             # subscript stores (`df[cols] = scaler.fit_transform(df[cols])`) keep `df` tainted
         if not any(kind == "fit" for _, kind, _ in events):
             return
@@ -227,7 +252,7 @@ class PreprocessingBeforeSplit(Rule):
         for index, (position, kind, payload) in enumerate(events):
             if kind != "fit":
                 continue
-            cell, node, data, statistic, shown, only_output = payload
+            cell, node, data, statistic, shown, only_output, categories = payload
             tainted = set() if only_output else {data}
             if statistic is None:
                 tainted |= _output_names(node, analysis.facts[cell.index])
@@ -242,7 +267,9 @@ class PreprocessingBeforeSplit(Rule):
                     else:
                         tainted.discard(name)  # rebound to data the transformer never saw
                 elif later_kind == "split":
-                    split_cell, split_call, arguments = later
+                    split_cell, split_call, arguments, target = later
+                    if categories and target is not None:
+                        arguments = arguments - {target}  # the labels: see _CATEGORY_ENCODERS
                     if arguments & tainted and id(node) not in reported:
                         reported.add(id(node))
                         split = f"which `train_test_split` (cell {split_cell.number}) splits " \
@@ -280,7 +307,11 @@ def _reused(analysis) -> set[str]:
 
 
 def _output_names(call: ast.Call, facts) -> set[str]:
-    """Names bound to the result of ``call`` (``X_s = scaler.fit_transform(X)``)."""
+    """Names bound to the result of ``call`` (``X_s = scaler.fit_transform(X)``), or to a
+    value made from it (``X = encoder.fit_transform(X).toarray()``)."""
     names = {base_name(target) for target in facts.call_targets.get(id(call), ())}
+    for assignment in facts.assignments:
+        if any(node is call for node in ast.walk(assignment.value)):
+            names.add(assignment.name)
     names.discard(None)
     return names
