@@ -302,3 +302,22 @@ def _processes_with(variable: bytes, title: bytes) -> list[int]:
                 found.append(int(entry))
     return found
 
+
+
+@pytest.mark.parametrize("connection, expected", [
+    ('{"conn_type": "http", "host": "mlflow.internal", "port": 5000}',
+     "http://mlflow.internal:5000"),
+    ('{"conn_type": "generic", "extra": {"tracking_uri": "databricks"}}', "databricks"),
+])
+def test_a_task_finds_mlflow_through_an_airflow_connection(airflow, tmp_path, connection,
+                                                            expected):
+    """Deployed, a task has no MLFLOW_TRACKING_URI: the `mlflow_default` connection names
+    the server (Airflow's own Connection lookup, here from its environment backend)."""
+    script = ("import os\nfrom nb2pipe.run.airflow_tasks import _tracking_uri\n"
+              "_tracking_uri()\nprint(os.environ.get('MLFLOW_TRACKING_URI'))")
+    done = subprocess.run([str(airflow.parent / "python"), "-c", script], capture_output=True,
+                          text=True, env={"AIRFLOW_HOME": str(tmp_path / "home"),
+                                          "AIRFLOW_CONN_MLFLOW_DEFAULT": connection,
+                                          "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == expected

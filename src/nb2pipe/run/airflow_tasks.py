@@ -149,15 +149,43 @@ def _open(pipeline_folder: str, run_id: str, conf: dict):
     return runner, RunRecord.read(folder), folder, settings
 
 
+#: The Airflow connection that names the MLflow server (``NB2PIPE_MLFLOW_CONN_ID`` for another).
+MLFLOW_CONNECTION = "mlflow_default"
+
+
 def _tracking_uri() -> None:
-    """MLflow's URI from an Airflow variable when the environment has none."""
+    """MLflow's URI, when the environment has none: from an Airflow connection
+    (``mlflow_default``: its ``extra`` ``{"tracking_uri": …}``, else the URL its type, host,
+    port and schema make, ``http://mlflow:5000``), else from the Airflow variable
+    ``MLFLOW_TRACKING_URI``."""
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return
-    try:
-        from airflow.sdk import Variable
+    value = _from_connection(os.environ.get("NB2PIPE_MLFLOW_CONN_ID", MLFLOW_CONNECTION))
+    if not value:
+        try:
+            from airflow.sdk import Variable
 
-        value = Variable.get("MLFLOW_TRACKING_URI", default=None)
-    except Exception:  # noqa: BLE001 - no Airflow, no variable store: the default then
-        value = None
+            value = Variable.get("MLFLOW_TRACKING_URI", default=None)
+        except Exception:  # noqa: BLE001 - no Airflow, no variable store: the default then
+            value = None
     if value:
         os.environ["MLFLOW_TRACKING_URI"] = value
+
+
+def _from_connection(conn_id: str) -> str | None:
+    try:
+        from airflow.sdk import Connection
+
+        connection = Connection.get(conn_id)
+    except Exception:  # noqa: BLE001 - no such connection (or no Airflow)
+        return None
+    extra = connection.extra_dejson or {}
+    if extra.get("tracking_uri"):
+        return str(extra["tracking_uri"])
+    if not connection.host:
+        return None
+    scheme = "https" if connection.conn_type in ("https",) or extra.get("https") else "http"
+    host = connection.host if "://" in connection.host else f"{scheme}://{connection.host}"
+    port = f":{connection.port}" if connection.port else ""
+    path = f"/{connection.schema.strip('/')}" if connection.schema else ""
+    return f"{host}{port}{path}"
