@@ -14,6 +14,7 @@ import { checkIcon } from '@jupyterlab/ui-components';
 
 import { applyFixedNotebook, HintsModel, IEditableNotebook, withCellIds } from './model';
 import { HintsPanel } from './panel';
+import { PipelineView } from './pipelineview';
 import { RequestError, requestAPI } from './request';
 import { openRulePage } from './rulepage';
 import {
@@ -210,6 +211,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           });
           panel.state.runs = null;
           void refreshRuns();
+          openPipeline(panel.state.conversion.output, false); // beside the notebook
         } catch (error) {
           panel.state.conversionError = trans.__('Not converted: %1', describe(error));
           const body = error instanceof RequestError ? (error.body as any) : null;
@@ -277,8 +279,55 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       openRule: (code: string) => {
         void app.commands.execute(CommandIDs.openRule, { code });
-      }
+      },
+      openPipeline: (pipeline: string) => openPipeline(pipeline, true)
     };
+
+    // The pipeline views: a main-area tab per converted folder.
+    const views = new Map<string, PipelineView>();
+    function openPipeline(pipeline: string, activate: boolean): void {
+      let view = views.get(pipeline);
+      if (!view || view.isDisposed) {
+        const created: PipelineView = new PipelineView(pipeline, {
+          fetchRuns: async (folder: string) => requestAPI<IRunsReply>('runs', {
+            method: 'POST',
+            body: JSON.stringify({ pipeline: folder })
+          }),
+          startRun: async (values: Record<string, string>, tracking: boolean, resume?: string) => {
+            created.runError = null;
+            try {
+              await requestAPI('run', {
+                method: 'POST',
+                body: JSON.stringify({
+                  pipeline,
+                  parameters: resume ? undefined : values,
+                  tracking: tracking ? 'mlflow' : 'none',
+                  resume
+                })
+              });
+            } catch (error) {
+              created.runError = trans.__('Not started: %1', describe(error));
+            }
+            void refreshRuns(); // the panel follows the same pipeline
+          },
+          stopRun: async () => {
+            try {
+              await requestAPI('run/stop', { method: 'POST', body: JSON.stringify({ pipeline }) });
+            } catch (error) {
+              created.runError = trans.__('Cannot stop: %1', describe(error));
+            }
+          },
+          openStep: actions.openStep
+        }, trans);
+        view = created;
+        views.set(pipeline, view);
+        // asked for: beside the notebook; after a conversion: a tab behind it
+        app.shell.add(view, 'main', { mode: activate ? 'split-right' : 'tab-after', activate });
+      } else if (activate) {
+        app.shell.activateById(view.id);
+      }
+      void view.refresh();
+    }
 
     const panel = new HintsPanel(model, actions, trans);
     panel.id = 'nb2pipe-hints';
@@ -336,6 +385,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Convert Notebook to Pipeline'),
       isEnabled: () => current !== null,
       execute: () => actions.convert()
+    });
+    app.commands.addCommand(CommandIDs.openPipeline, {
+      label: args => (args.pipeline ? trans.__('Open Pipeline %1', args.pipeline as string)
+        : trans.__('Open Pipeline View')),
+      execute: args => {
+        const pipeline = String(args.pipeline ?? panel.state.conversion?.output ?? '');
+        if (pipeline) {
+          openPipeline(pipeline, true);
+        }
+      }
     });
     app.commands.addCommand(CommandIDs.openRule, {
       label: args => (args.code ? trans.__('Show Rule %1', args.code as string) : trans.__('Show Rule')),

@@ -32,6 +32,8 @@ export interface IPanelActions extends IRunActions {
   recheck(): void;
   /** Open the rule's page in a JupyterLab tab. */
   openRule(code: string): void;
+  /** Open the pipeline view (a main-area tab) of a converted folder. */
+  openPipeline(pipeline: string): void;
 }
 
 export interface IPanelState {
@@ -370,6 +372,10 @@ function Conversion(props: {
         />
       </div>
       <Dag result={result} states={states} trans={trans} />
+      <button type="button" className="jp-mod-styled nb2pipe-open-view"
+              onClick={() => actions.openPipeline(result.output)}>
+        {trans.__('Open the pipeline view')}
+      </button>
       {result.warnings.map((w, i) => (
         <p key={i} className="nb2pipe-warning">{w}</p>
       ))}
@@ -399,12 +405,17 @@ function Conversion(props: {
   );
 }
 
-/** The pipeline's DAG as a small SVG: one row per depth, edges as lines (dashed: ordering). */
+/** The pipeline's DAG as an SVG: one row per depth, the steps of a depth side by side, edges
+ * as curves from a step's bottom to the next one's top (dashed: ordering only). With
+ * `onSelect`, a node is a button. */
 export function Dag(props: {
   result: Pick<IConvertReply, 'steps' | 'edges'>;
   states?: Record<string, string>;
   trans: TranslationBundle;
+  selected?: string | null;
+  onSelect?: (step: string) => void;
 }): JSX.Element {
+  const { onSelect, selected } = props;
   const { result, trans } = props;
   const states = props.states ?? {};
   const depth = new Map<string, number>();
@@ -431,24 +442,44 @@ export function Dag(props: {
       className="nb2pipe-dag"
       role="img"
       aria-label={trans.__('Pipeline steps and their dependencies')}
-      width={columns * width + 10}
+      width={columns * width + 60}
       height={rows.size * height + 10}
-      viewBox={`0 0 ${columns * width + 10} ${rows.size * height + 10}`}
+      viewBox={`0 0 ${columns * width + 60} ${rows.size * height + 10}`}
     >
       {result.edges.map((e, i) => {
         const a = position.get(e.source);
         const b = position.get(e.target);
-        return a && b ? (
-          <line key={i} x1={a.x + 50} y1={a.y + 24} x2={b.x + 50} y2={b.y}
-                className={`nb2pipe-edge nb2pipe-edge-${e.kind}`} />
-        ) : null;
+        if (!a || !b) {
+          return null;
+        }
+        const middle = (a.y + 24 + b.y) / 2;
+        // an edge that passes a level leaves by the side and bows around the boxes between
+        const skips = b.y - a.y > height && a.x === b.x;
+        const bow = 30 + 12 * (i % 3);
+        const d = skips
+          ? `M${a.x + 100},${a.y + 12} C${a.x + 100 + bow},${a.y + 12} ${b.x + 100 + bow},${b.y + 12} ${b.x + 100},${b.y + 12}`
+          : `M${a.x + 50},${a.y + 24} C${a.x + 50},${middle} ${b.x + 50},${middle} ${b.x + 50},${b.y}`;
+        return (
+          <path key={i} d={d}
+                fill="none" className={`nb2pipe-edge nb2pipe-edge-${e.kind}`}
+                data-edge={`${e.source}->${e.target}`} />
+        );
       })}
       {result.steps.map(step => {
         const p = position.get(step.name)!;
         return (
           <g key={step.name} transform={`translate(${p.x},${p.y})`}
-             className={`nb2pipe-node${states[step.name] ? ' nb2pipe-node-' + states[step.name] : ''}`}
-             data-step={step.name} data-status={states[step.name] ?? ''}>
+             className={`nb2pipe-node${states[step.name] ? ' nb2pipe-node-' + states[step.name] : ''}${selected === step.name ? ' nb2pipe-node-selected' : ''}`}
+             data-step={step.name} data-status={states[step.name] ?? ''}
+             {...(onSelect ? {
+               role: 'button', tabIndex: 0, style: { cursor: 'pointer' },
+               onClick: () => onSelect(step.name),
+               onKeyDown: (event: React.KeyboardEvent) => {
+                 if (event.key === 'Enter' || event.key === ' ') {
+                   onSelect(step.name);
+                 }
+               }
+             } : {})}>
             <title>{states[step.name] ? `${step.name}: ${states[step.name]}` : step.name}</title>
             <rect width={100} height={24} rx={4} />
             <text x={50} y={16} textAnchor="middle">{step.name}</text>

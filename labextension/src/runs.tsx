@@ -49,8 +49,11 @@ export function RunSection(props: {
   error: string | null;
   actions: IRunActions;
   trans: TranslationBundle;
+  /** The runs' list under the form (the pipeline view has a table of its own). */
+  showRuns?: boolean;
 }): JSX.Element {
   const { conversion, runs, error, actions, trans } = props;
+  const showRuns = props.showRuns ?? true;
   const defaults = Object.fromEntries(conversion.parameters.map(p => [p.name, asText(p.default)]));
   const [values, setValues] = React.useState<Record<string, string>>(defaults);
   const [tracking, setTracking] = React.useState(true);
@@ -125,7 +128,7 @@ export function RunSection(props: {
         </div>
       ) : null}
       {latest && <StepStates run={latest} busy={!!active} actions={actions} trans={trans} />}
-      {runs && runs.runs.length > 0 && (
+      {showRuns && runs && runs.runs.length > 0 && (
         <RunList runs={runs} best={best} trans={trans} />
       )}
     </div>
@@ -173,9 +176,11 @@ function StepStates(props: {
                 ? step.cell
                   ? trans.__('running cell %1, %2', step.cell, elapsed(step.started))
                   : trans.__('running, %1', elapsed(step.started))
-                : step.status === 'succeeded' && step.seconds !== null
-                  ? trans.__('succeeded in %1 s', step.seconds.toFixed(1))
-                  : step.status}
+                : step.status === 'succeeded' && step.cached_from
+                  ? trans.__('reused from run %1', step.cached_from)
+                  : step.status === 'succeeded' && step.seconds !== null
+                    ? trans.__('succeeded in %1 s', step.seconds.toFixed(1))
+                    : step.status}
             </span>
             {step.status === 'failed' && step.error && (
               <div className="nb2pipe-step-error">

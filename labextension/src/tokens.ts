@@ -86,6 +86,7 @@ export namespace CommandIDs {
   export const convert = 'nb2pipe:convert';
   export const openRule = 'nb2pipe:open-rule';
   export const run = 'nb2pipe:run';
+  export const openPipeline = 'nb2pipe:open-pipeline';
 }
 
 /** A rule's page, as the server extension sends it (`GET nb2pipe/rules/CODE`). */
@@ -106,6 +107,8 @@ export interface IStepRun {
   seconds: number | null;
   notebook: string | null;
   error: { message?: string; cell?: number; line?: number; during?: string } | null;
+  /** The run whose results the step cache reused for this step. */
+  cached_from?: string | null;
   /** While it runs: the notebook cell running (as the user numbers it). */
   cell?: number | null;
 }

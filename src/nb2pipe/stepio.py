@@ -9,6 +9,9 @@ time, a ``glob`` over a folder. So the step's kernel records them with a Python 
 - every file opened for reading, and every file opened for writing that still exists when the
   step ends (a later run must find it again);
 - every folder listed (``os.listdir``, ``os.scandir``, ``glob``): a new file in it is a change;
+- every path whose existence it asked about (``os.path.exists``, ``isfile``, ``Path.exists``,
+  ``getsize``: ``os.stat`` and ``os.lstat``, which raise no audit event, are wrapped while it
+  records): whether it was there, a file or a folder, and a file's size;
 - the local modules loaded in the kernel (an import done by an earlier step in a shared kernel
   opens nothing);
 - anything the cache cannot see through: a subprocess or a shell command, a network
@@ -73,11 +76,11 @@ def _absolute(path) -> str | None:
     return os.path.abspath(path)
 
 
-def _by_tooling(imports: bool) -> bool:
+def _by_tooling(imports: bool, depth: int = 2) -> bool:
     """Whether the event comes from nb2pipe's own tracking (MLflow writing its artifacts,
     asking git for the commit) or, with ``imports``, from Python's import system (which lists
     the folders of ``sys.path`` to find modules): not the step's own reading."""
-    frame = sys._getframe(2)
+    frame = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename
         if name.startswith(_IO["tooling"]) or any(t in name for t in _TOOLING) or \
@@ -112,6 +115,43 @@ def _hook(event: str, args: tuple) -> None:
             _IO.setdefault("opaque", f"it connects to {address[0]}:{address[1]}")
 
 
+def _signature(path: str) -> list | None:
+    """What a stat tells about ``path``: None when it is not there, else whether it is a
+    folder and, for a file, its size."""
+    try:
+        result = _REAL["stat"](path)
+    except OSError:
+        return None
+    import stat as kinds
+
+    folder = kinds.S_ISDIR(result.st_mode)
+    return [folder, None if folder else result.st_size]
+
+
+def _probed(path) -> None:
+    absolute = _absolute(path)
+    if absolute is None or absolute in _IO["probes"] or not _wanted(absolute) or \
+            _by_tooling(imports=True, depth=3):
+        return
+    _IO["probes"][absolute] = _signature(absolute)
+
+
+def _wrap(name: str):
+    real = _REAL[name]
+
+    def wrapper(path, *args, **kwargs):
+        if _IO.get("on"):
+            _probed(path)
+        return real(path, *args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = real.__doc__
+    return wrapper
+
+
+_REAL: dict = {"stat": os.stat, "lstat": os.lstat}
+
+
 def start(record_to: str, run_folder: str, tracking_uri: str | None = None) -> None:
     """Record from now until :func:`finish`, which writes the record to ``record_to``."""
     global _HOOKED
@@ -123,11 +163,12 @@ def start(record_to: str, run_folder: str, tracking_uri: str | None = None) -> N
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         servers = {(parsed.hostname, port), ("127.0.0.1", port), ("::1", port)}
     _IO.clear()
-    _IO.update(on=False, path=record_to, reads=set(), writes=set(), folders=set(),
+    _IO.update(on=False, path=record_to, reads=set(), writes=set(), folders=set(), probes={},
                servers=servers, ignored=_ignored_prefixes(os.path.realpath(run_folder)),
                tooling=os.path.join(os.path.dirname(os.path.abspath(__file__)), ""))
     if not _HOOKED:
         sys.addaudithook(_hook)  # (a hook cannot be removed: it idles when recording is off)
+        os.stat, os.lstat = _wrap("stat"), _wrap("lstat")  # (idle too when not recording)
         _HOOKED = True
     _IO["on"] = True
 
@@ -156,6 +197,7 @@ def finish(random_used: bool = True) -> None:
         "reads": sorted(p for p in (_IO["reads"] | modules) - writes if os.path.isfile(p)),
         "writes": sorted(writes),
         "folders": sorted(p for p in _IO["folders"] if os.path.isdir(p)),
+        "probes": {p: sig for p, sig in sorted(_IO["probes"].items()) if p not in writes},
         "random_used": random_used,
     }
     if _IO.get("opaque"):

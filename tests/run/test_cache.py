@@ -220,3 +220,17 @@ def test_kubeflow_reuses_only_the_steps_that_read_no_file_of_their_own(project):
     reused = {name for name, task in tasks.items()
               if task.get("cachingOptions", {}).get("enableCache")}
     assert reused == {"scale-total", "report"}
+
+
+def test_a_step_that_asks_whether_a_file_exists_runs_again_when_it_appears(project):
+    """`os.path.exists` opens nothing (no audit event): the kernel records the paths a step
+    asks about, and whether they were there."""
+    source = NOTEBOOK.replace('notes = len(glob.glob("notes/*.txt"))',
+                              'import os\nnotes = int(os.path.exists("flag.txt"))')
+    write_notebook(project / "totals.ipynb", source)
+    pipeline = _convert(project)
+    assert "NOTES 0" in _run(pipeline)[2]
+    assert _ran(_run(pipeline)[0]) == set()
+    (project / "flag.txt").write_text("")
+    record, _, printed = _run(pipeline)
+    assert _ran(record) == {"list_notes", "report"} and "NOTES 1" in printed

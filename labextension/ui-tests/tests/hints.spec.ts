@@ -455,3 +455,87 @@ test('a fix never corrupts a notebook, whatever its nbformat (4.0-4.5, v3)', asy
     await page.notebook.close(true);
   }
 });
+
+test('the pipeline view: the DAG to click, run from it, sort, compare and plot the runs', async ({
+  page,
+  tmpPath
+}) => {
+  await open(page, tmpPath, TAGGED);
+  const panel = await openHints(page);
+  await panel.locator('.nb2pipe-convert-button').click();
+  await panel.locator('.nb2pipe-open-view').click();
+  const view = page.locator('.nb2pipe-pipeline-view');
+  await expect(view).toBeVisible();
+  await expect(view.locator('.nb2pipe-view-title')).toHaveText(`${tmpPath}/classifier_pipeline-pipeline`);
+  // every step, and every edge drawn (split → evaluate passes a level: a curve, not hidden)
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(5);
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-edge')).toHaveCount(5);
+  // a node is a button: its details
+  await view.locator('.nb2pipe-node[data-step="train"]').click();
+  await expect(view.locator('.nb2pipe-step-details[data-step="train"]')).toContainText('Not run yet.');
+
+  // run from the view, untracked, with another value: the nodes turn green
+  const form = view.locator('.nb2pipe-run-form');
+  await form.locator('input[name="N_ESTIMATORS"]').fill('20');
+  await form.locator('.nb2pipe-tracking input').uncheck();
+  await form.locator('.nb2pipe-run-button').click();
+  await expect(view.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'succeeded', {
+    timeout: 90000
+  });
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-node-succeeded')).toHaveCount(5);
+  await expect(view.locator('.nb2pipe-step-details-status')).toHaveAttribute('data-status', 'succeeded');
+  await expect(view.locator('.nb2pipe-open-step-notebook')).toBeVisible();
+
+  // a second run with another value (the steps before `train` come from the step cache)
+  await form.locator('input[name="N_ESTIMATORS"]').fill('40');
+  await form.locator('.nb2pipe-run-button').click();
+  const rows = view.locator('.nb2pipe-view-runs-table tbody tr');
+  await expect(rows).toHaveCount(2, { timeout: 90000 });
+  await expect(view.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'succeeded', {
+    timeout: 90000
+  });
+  await expect(view.locator('.nb2pipe-step-details-status')).toContainText('succeeded');
+  // a third run with the first value: every step before `train` comes from the step cache
+  await form.locator('input[name="N_ESTIMATORS"]').fill('20');
+  await form.locator('.nb2pipe-run-button').click();
+  await expect(rows).toHaveCount(3, { timeout: 90000 });
+  await expect(view.locator('.nb2pipe-run-steps')).toHaveAttribute('data-status', 'succeeded', {
+    timeout: 90000
+  });
+  await expect(view.locator('.nb2pipe-step[data-step="split"]')).toContainText('reused from run');
+  // sort by the swept parameter, both ways
+  const header = view.locator('th[data-column="p:N_ESTIMATORS"]');
+  await header.click();
+  await expect(rows.first().locator('td[data-column="p:N_ESTIMATORS"]')).toHaveText('20');
+  await header.click();
+  await expect(rows.first().locator('td[data-column="p:N_ESTIMATORS"]')).toHaveText('40');
+  // compare the two: the parameter that differs is marked
+  await rows.nth(0).locator('.nb2pipe-compare-pick').check();
+  await rows.nth(1).locator('.nb2pipe-compare-pick').check();
+  await expect(view.locator('.nb2pipe-compare tr[data-row="N_ESTIMATORS"]')).toHaveClass(/nb2pipe-differs/);
+  await expect(view.locator('.nb2pipe-compare tr[data-row="MAX_DEPTH"]')).not.toHaveClass(/nb2pipe-differs/);
+  // a metric against the swept parameter, one dot a run
+  await expect(view.locator('.nb2pipe-metric-plot circle')).toHaveCount(3);
+
+  // docs/lab.md's pictures of the view, light and dark
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.sidebar.close('left');
+  await page.sidebar.close('right');
+  await expect(form.locator('.nb2pipe-run-button')).toHaveText('Run', { timeout: 60000 });
+  await view.locator('.nb2pipe-node[data-step="evaluate"]').click();
+  await view.locator('.nb2pipe-view-title').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('lab-pipeline-view.png') });
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
+      theme: 'JupyterLab Dark'
+    });
+  });
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout: 30000 });
+  await page.screenshot({ path: screenshotPath('lab-pipeline-view-dark.png') });
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
+      theme: 'JupyterLab Light'
+    });
+  });
+});

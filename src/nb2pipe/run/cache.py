@@ -15,7 +15,8 @@ A step's entry is found by a key made of what is known before the step runs:
 
 The entry is then reused only if what the step touched when it ran (:mod:`nb2pipe.stepio`)
 is still as it was: every file it read has the same content, every folder it listed the same
-names, every file it wrote is still there, unchanged. A step that started a process or used
+names, every path it asked about is there or not as it was, every file it wrote is still
+there, unchanged. A step that started a process or used
 the network, or that ``cache:disabled`` tags, is never stored. So a step whose upstream
 changed is never served: its inputs' content is in its key.
 
@@ -80,6 +81,18 @@ def _listing(folder: str) -> str:
         return _digest(sorted(os.listdir(folder)))
     except OSError:
         return "missing"
+
+
+def _probe(path: str) -> list | None:
+    """As :func:`nb2pipe.stepio._signature`: None, or [is a folder, a file's size]."""
+    try:
+        result = os.stat(path)
+    except OSError:
+        return None
+    import stat
+
+    folder = stat.S_ISDIR(result.st_mode)
+    return [folder, None if folder else result.st_size]
 
 
 def _files(folder: str) -> list[str]:
@@ -191,6 +204,9 @@ class StepCache:
         for path, digest in entry["folders"].items():
             if _listing(path) != digest:
                 return None
+        for path, seen in entry.get("probes", {}).items():
+            if _probe(path) != seen:
+                return None  # (a file that appeared, went, or changed size)
         if entry.get("random_used", True) and \
                 entry.get("random_in") != (self._hash(random_in) if random_in else None):
             return None
@@ -246,7 +262,8 @@ class StepCache:
                  "random_in": self._hash(random_in) if random_in else None,
                  "reads": {p: self._hash(p) for p in touched["reads"]},
                  "writes": {p: self._hash(p) for p in touched["writes"]},
-                 "folders": {p: _listing(p) for p in touched["folders"]}}
+                 "folders": {p: _listing(p) for p in touched["folders"]},
+                 "probes": touched.get("probes", {})}
         size = sum(os.path.getsize(os.path.join(run_folder, f)) for f in files)
         if size > self.limit:
             return f"its results ({size >> 20} MB) are larger than the cache's limit"

@@ -142,8 +142,11 @@ def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = Fals
             with open(decision, encoding="utf-8") as handle:
                 record.gate = json.load(handle)
     elif record.status == "succeeded" and runner.source.notebook is None:
-        if runner.source.pipeline.model or runner.source.pipeline.gate:
+        pipeline = runner.source.pipeline
+        if pipeline.model and runner.tracking_mode != "none" and runner.register:
             record.enter(folder, "registering the model")
+        elif pipeline.gate:
+            record.enter(folder, "checking the model gate")
         record.gate = _gate(runner, record, folder, prefetch)
     record.enter(folder, None)
 
