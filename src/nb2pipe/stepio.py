@@ -76,10 +76,11 @@ def _absolute(path) -> str | None:
     return os.path.abspath(path)
 
 
-def _by_tooling(imports: bool, depth: int = 2) -> bool:
+def _by_tooling(imports: bool, depth: int) -> bool:
     """Whether the event comes from nb2pipe's own tracking (MLflow writing its artifacts,
     asking git for the commit) or, with ``imports``, from Python's import system (which lists
-    the folders of ``sys.path`` to find modules): not the step's own reading."""
+    the folders of ``sys.path`` to find modules): not the step's own reading. ``depth``: the
+    first frame to look at, above this module's own (which is nb2pipe's too)."""
     frame = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename
@@ -91,9 +92,16 @@ def _by_tooling(imports: bool, depth: int = 2) -> bool:
 
 
 def _hook(event: str, args: tuple) -> None:
-    if not _IO["on"] or event not in _EVENTS:
+    if not _IO.get("on") or event not in _EVENTS:
         return
-    if _by_tooling(imports=event in ("os.listdir", "os.scandir")):
+    try:
+        _record(event, args)
+    except Exception:  # noqa: BLE001 - an audit hook that raises fails the operation
+        _IO.setdefault("opaque", f"its {event} could not be recorded")
+
+
+def _record(event: str, args: tuple) -> None:
+    if _by_tooling(imports=event in ("os.listdir", "os.scandir"), depth=3):
         return
     if event == "open":
         path = _absolute(args[0])
@@ -139,10 +147,13 @@ def _probed(path) -> None:
 def _wrap(name: str):
     real = _REAL[name]
 
-    def wrapper(path, *args, **kwargs):
+    def wrapper(*args, **kwargs):
         if _IO.get("on"):
-            _probed(path)
-        return real(path, *args, **kwargs)
+            try:
+                _probed(args[0] if args else kwargs.get("path"))
+            except Exception:  # noqa: BLE001 - recording must never break the step
+                _IO.setdefault("opaque", "its file checks could not be recorded")
+        return real(*args, **kwargs)
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__doc__ = real.__doc__
