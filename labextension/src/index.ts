@@ -134,7 +134,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (panel.state.notebook !== path || panel.state.conversion) {
           return;
         }
-        panel.state.conversion = { ...reply.summary, files: [], warnings: [] };
+        panel.state.conversion = {
+          ...reply.summary, files: reply.files ?? [], warnings: [], restored: true
+        };
         panel.state.runs = reply;
         panel.update();
         if (reply.active) {

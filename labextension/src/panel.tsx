@@ -358,7 +358,7 @@ function Conversion(props: {
   return (
     <div className="nb2pipe-conversion">
       <p>
-        {result.files.length
+        {result.files.length && !result.restored
           ? trans.__('Wrote %1/ — run it here, or with:', result.output)
           : trans.__('%1/ — run it here, or with:', result.output)}
       </p>

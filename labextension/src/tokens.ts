@@ -62,6 +62,8 @@ export interface IConvertReply {
   parameters: { name: string; type: string; default: unknown }[];
   command: string;
   warnings: string[];
+  /** Found again after a reload (written by an earlier conversion, not just now). */
+  restored?: boolean;
 }
 
 export interface ICellJSON {
@@ -146,6 +148,8 @@ export interface IRunsReply {
   runs: IRun[];
   output?: string;
   mlflow_ui: string | null;
+  /** The files nb2pipe wrote into the pipeline folder (its manifest), relative to it. */
+  files?: string[];
   /** The pipeline's steps, edges and parameters (as a conversion reply has them). */
   summary: Omit<IConvertReply, 'files' | 'warnings'>;
 }

@@ -333,6 +333,7 @@ async def test_a_run_started_from_jupyterlab_runs_in_the_background(jp_fetch, jp
                             and not r["active"])
     run = reply["runs"][0]
     assert run["status"] == "succeeded" and run["metrics"] == {"total": 10}
+    assert "pipeline.json" in reply["files"] and "kfp/pipeline.yaml" in reply["files"]
     assert run["parameters"]["N"] == 5
     assert run["steps"]["count"]["notebook"].startswith("nb-pipeline/runs/")
 

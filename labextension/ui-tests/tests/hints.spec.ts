@@ -347,6 +347,9 @@ test('runs the converted pipeline from the panel: run, failure, resume, stop', a
   await page.locator('.jp-NotebookPanel:visible').first().waitFor({ timeout: 60000 });
   const again = await openHints(page);
   await expect(again.locator('.nb2pipe-runs-table tbody tr')).toHaveCount(3, { timeout: 20000 });
+  // …and the files the conversion wrote
+  await again.locator('.nb2pipe-conversion summary').click();
+  await expect(again.locator('.nb2pipe-files')).toContainText('kfp/pipeline.yaml');
 
   // docs/lab.md's pictures of the run and the runs, light and dark
   await page.setViewportSize({ width: 1440, height: 900 });

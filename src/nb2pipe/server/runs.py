@@ -249,8 +249,11 @@ def status(body: bytes, root: str) -> tuple[int, dict]:
     with open(os.path.join(folder, "pipeline.json"), encoding="utf-8") as handle:
         summary = pipeline_summary(Pipeline.from_json(handle.read()),
                                    os.path.relpath(folder, root).replace(os.sep, "/"))
+    from nb2pipe.convert import read_manifest
+
     reply: dict = {"pipeline": relative, "active": going, "last": ended,
                    "runs": runs, "summary": summary,
+                   "files": sorted(read_manifest(folder)),  # (after a reload, as after Convert)
                    "mlflow_ui": os.environ.get("NB2PIPE_MLFLOW_UI") or None}
     log = going["log"] if going else _last_log(folder, root)
     if log:
