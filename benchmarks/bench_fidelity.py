@@ -563,6 +563,30 @@ def _load(path: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def _by_part(comparable: list[dict]) -> dict:
+    """The reproduced counts in each part of bench_journey's split of the corpus by
+    repository (seed 7): the part developed on, and the hold-out."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_journey import split
+
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    if not corpus.is_dir():
+        return {}
+    parts = split(corpus, 7)
+    found: dict = {}
+    for part, repositories in parts.items():
+        rows = [r for r in comparable if Path(r["notebook"]).resolve().relative_to(
+            corpus.resolve()).parts[0] in repositories]
+        found[part] = {"repositories": repositories, "compared": len(rows)}
+        for mode in ("isolated", "shared"):
+            found[part][f"nb2pipe {mode}"] = sum(
+                1 for r in rows if r.get("nb2pipe", {}).get(mode, {}).get("reproduced"))
+        found[part]["soorgeon"] = sum(1 for r in rows if r.get("soorgeon", {}).get("reproduced"))
+    return found
+
+
 def _counts(rows: list[dict]) -> dict:
     return {key: sum(1 for r in rows if r.get(key)) for key in ("converted", "ran", "reproduced")}
 
@@ -587,6 +611,7 @@ def report(results: list[dict]) -> int:
         tables["soorgeon (best: sections, else --single-task)"]["single_task"] = sum(
             1 for r in soorgeon_rows if r.get("config") == "single-task" and r["converted"])
     summary["tables"] = tables
+    summary["by_part"] = _by_part(comparable)
     seeded_rows = [r["seeded"] for r in visible if "seeded" in r]
     summary["seeded"] = {
         "notebooks_with_seed_dependent_cells": len(seeded_rows),
@@ -616,6 +641,10 @@ def report(results: list[dict]) -> int:
         print(f"| {tool} | {s['converted']} | {s['ran']} | {s['reproduced']} | "
               f"{s['reproduced'] / max(1, len(comparable)):.0%} | "
               f"{s['reproduced'] / max(1, len(visible)):.0%} |")
+    for part, row in summary["by_part"].items():
+        print(f"  {part} ({', '.join(row['repositories'])}): {row['compared']} compared; "
+              f"nb2pipe isolated {row['nb2pipe isolated']}, shared {row['nb2pipe shared']}, "
+              f"soorgeon {row['soorgeon']}")
     s = summary["seeded"]
     print(f"\nSeeded by `check --fix` first: {s['notebooks_with_seed_dependent_cells']} notebooks "
           f"with seed-dependent cells; {s['still_executable_after_fix']} run after the fix, "
