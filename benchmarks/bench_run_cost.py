@@ -1,0 +1,89 @@
+"""What level 1 costs a run (issue Q, point 5), paired runs of the sample in one session:
+
+1. papermill, the whole notebook once (the reference: what a user runs today);
+2. `nb2pipe run --tracking none --no-validate --no-cache` (goal ≤ 1.15× papermill);
+3. `nb2pipe run --no-validate --no-cache` (MLflow; goal ≤ 1.3× untracked);
+4. `nb2pipe run --no-cache` (MLflow, validation, the gate, the registry; goal ≤ 1.6×
+   untracked).
+
+Every round runs the four in a rotated order (no configuration always goes first on a warm
+cache); the medians and their ratios are printed. `--cores 1` runs everything under
+`taskset -c 0`: a cost a second idle core hides is still a cost.
+
+    python benchmarks/bench_run_cost.py [--rounds 3] [--cores 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = "classifier_pipeline.ipynb"
+CONFIGS = {
+    "papermill": None,
+    "untracked": ["--tracking", "none", "--no-validate"],
+    "tracked": ["--no-validate"],
+    "level 1": [],
+}
+
+
+def _prefix(cores: int | None) -> list[str]:
+    return ["taskset", "-c", ",".join(str(c) for c in range(cores))] if cores else []
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cores", type=int, default=0)
+    args = parser.parse_args()
+    cores = args.cores or None
+    work = Path(tempfile.mkdtemp(prefix="nb2pipe-bench-cost-"))
+    shutil.copy(ROOT / "sample_notebooks" / NOTEBOOK, work)
+    nb2pipe = [sys.executable, "-m", "nb2pipe"]
+    subprocess.run(nb2pipe + ["convert", NOTEBOOK, "-o", "pipeline"], cwd=work, check=True,
+                   capture_output=True)
+    subprocess.run(nb2pipe + ["run", "pipeline", "--no-html"], cwd=work, check=True,
+                   capture_output=True)  # baselines recorded, store made, version 1
+    commands = {
+        name: _prefix(cores) + ([sys.executable, "-m", "papermill", NOTEBOOK, "out.ipynb",
+                                 "--no-progress-bar", "-k", "python3"] if extra is None else
+                                nb2pipe + ["run", "pipeline", "--no-html", "--no-cache",
+                                           *extra])
+        for name, extra in CONFIGS.items()}
+    times: dict[str, list[float]] = {name: [] for name in CONFIGS}
+    names = list(CONFIGS)
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names):] + names[:round_ % len(names)]
+        for name in order:
+            times[name].append(timed(commands[name], work))
+    shutil.rmtree(work, ignore_errors=True)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    result = {"cores": cores or "all", "rounds": args.rounds,
+              "median_s": {k: round(v, 2) for k, v in median.items()},
+              "untracked / papermill": round(median["untracked"] / median["papermill"], 2),
+              "tracked / untracked": round(median["tracked"] / median["untracked"], 2),
+              "level 1 / untracked": round(median["level 1"] / median["untracked"], 2),
+              "level 1 / papermill": round(median["level 1"] / median["papermill"], 2),
+              "goals": {"untracked / papermill": 1.15, "tracked / untracked": 1.3,
+                        "level 1 / untracked": 1.6}}
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
