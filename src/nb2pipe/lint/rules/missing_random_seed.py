@@ -49,6 +49,8 @@ def draws_before_seed(analysis: NotebookAnalysis) -> dict:
             if qualified is None:
                 continue
             where = (index, call.node.lineno, call.node.col_offset)
+            if qualified in _GENERATORS:
+                continue  # a generator of its own (`RandomState(1)`): not the global one
             if qualified in UNIVERSAL_SEEDERS:
                 events += [(*where, "seed", s.name, call, call.in_function) for s in RANDOM_SOURCES]
                 continue
@@ -134,6 +136,9 @@ class MissingRandomSeed(Rule):
     fix_edits = "notebook"
     VALID = (
         "# %%\nimport numpy as np\nnp.random.seed(0)\n# %%\nx = np.random.rand(3)\n",
+        # a generator of its own, made before the global one is seeded
+        "# %%\nimport numpy as np\nrng = np.random.RandomState(1)\nx = rng.rand(3)\n"
+        "# %%\nnp.random.seed(0)\ny = np.random.rand(3)\n",
         # a function that draws, defined before the seed and called after it
         "# %%\nimport numpy as np\ndef noise():\n    return np.random.rand(3)\n"
         "np.random.seed(0)\nx = noise()\n",
