@@ -40,5 +40,12 @@ def test_the_projects_own_code_through_sys_path_is_local_and_a_missing_one_says_
                           "from mypkg.data import load\nimport helpers\nimport renamed_module\n")
     out = run_cli("check", path, "--select", "NB205", "--output-format", "concise")[1]
     assert "mypkg" not in out and "helpers" not in out
-    assert "`renamed_module` is imported but neither installed nor found in the folders the " \
-           "notebook adds to `sys.path` (`../src`, `../lib`)" in out
+    assert "`renamed_module` is imported but requirements.txt does not declare " \
+           "`renamed_module`, and it is not in the folders the notebook adds to `sys.path` " \
+           "(`../src`, `../lib`)" in out
+    # the project's module in another folder than the one sys.path gets: said where it is
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "renamed_module.py").write_text("")
+    out = run_cli("check", path, "--select", "NB205", "--output-format", "concise",
+                  "--no-cache")[1]  # (the check cache watches the notebook's own folder)
+    assert "the project has one in `../tools`" in out

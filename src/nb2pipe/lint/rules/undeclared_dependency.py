@@ -53,11 +53,10 @@ class UndeclaredDependency(Rule):
              "# %%\nimport cPickle  # Python 2's standard library\n")
     INVALID = (Invalid("# %%\nimport numpy as np\nfrom sklearn.svm import SVC\nimport numpy\n",
                        count=2),
-               # the project's own code, reached through sys.path, but not where it points
+               # reached through sys.path, but not where it points
                Invalid('# %%\nimport sys\nsys.path.append(os.path.join("..", "src"))\n'
                        "import projectcode_not_here\n", count=1,
-                       message="`projectcode_not_here` is imported but neither installed nor "
-                               "found in the folders the notebook adds to `sys.path` "
+                       message="and it is not in the folders the notebook adds to `sys.path` "
                                "(`../src`)"))
 
     def check(self, ctx: Context):
@@ -104,17 +103,21 @@ class UndeclaredDependency(Rule):
                         a.name == fact.module or a.name.partition(".")[0] == fact.module)),
                         where)
                 if (paths[0] or paths[1]) and importlib.util.find_spec(module) is None:
-                    # not installed here, and the notebook reaches for its own code: a local
-                    # module that is missing, more likely than a package to declare
+                    # not installed here, and the notebook reaches for code of its own
+                    elsewhere = _in_project(folder, module)
+                    if elsewhere and paths[1]:
+                        continue  # the project has it; a path computed at run time may reach it
                     added = ", ".join(f"`{os.path.relpath(p, folder)}`" for p in paths[0]) \
                         or "a folder computed at run time"
+                    there = f"; the project has one in `{os.path.relpath(elsewhere, folder)}`" \
+                        if elsewhere else ""
                     yield self.report(
-                        ctx, cell, f"`{module}` is imported but neither installed nor found in "
-                                   f"the folders the notebook adds to `sys.path` ({added})",
+                        ctx, cell, f"`{module}` is imported but {missing}, and it is not in the "
+                                   f"folders the notebook adds to `sys.path` ({added}){there}",
                         node=where,
-                        help=f"if `{module}` is the project's own code, check that path (or "
-                             f"the folder the notebook runs from); if it is a package, add "
-                             f"`{distribution}==<version>` to requirements.txt")
+                        help=f"if `{module}` is the project's own code, add its folder to "
+                             f"`sys.path`; if it is a package, add `{distribution}==<version>` "
+                             f"to requirements.txt")
                     continue
                 yield self.report(
                     ctx, cell, f"`{module}` is imported but {missing}",
@@ -152,6 +155,23 @@ def _added_paths(ctx: Context, folder: str) -> tuple[list[str], bool]:
                 found.append(os.path.normpath(os.path.join(folder,
                                                            os.path.expanduser(magic.args))))
     return found, unresolved
+
+
+def _in_project(folder: str, module: str) -> str | None:
+    """The folder of a ``module.py`` or ``module/__init__.py`` of the project around
+    ``folder`` (its repository, else two folders up), outside environments; None if none."""
+    from nb2pipe.lint.folder import SKIPPED
+    from nb2pipe.lint.project import project_for
+
+    root = project_for(folder).root or os.path.dirname(os.path.dirname(os.path.abspath(folder)))
+    start = root.count(os.sep)
+    for current, folders, files in os.walk(root):
+        if f"{module}.py" in files or (os.path.basename(current) == module and
+                                       "__init__.py" in files):
+            return current if f"{module}.py" in files else os.path.dirname(current)
+        folders[:] = [f for f in folders if f not in SKIPPED] \
+            if current.count(os.sep) - start < 4 else []
+    return None
 
 
 def _folder_of(node: ast.AST, folder: str) -> str | None:
