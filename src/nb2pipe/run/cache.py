@@ -281,6 +281,8 @@ class StepCache:
             os.rename(staging, final)
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
+            if os.path.isfile(os.path.join(parent, key, _ENTRY)):
+                return None  # a sweep's other run stored the same step at the same time
             return f"could not write the cache: {error}"
         self.trim()
         return None
