@@ -9,7 +9,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { checkIcon } from '@jupyterlab/ui-components';
 
 import { applyFixedNotebook, HintsModel, IEditableNotebook, withCellIds } from './model';
@@ -228,20 +228,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!pipeline) {
           return;
         }
-        panel.state.runError = null;
-        try {
-          await requestAPI('run', {
-            method: 'POST',
-            body: JSON.stringify({
-              pipeline,
-              parameters: resume ? undefined : values,
-              tracking: tracking ? 'mlflow' : 'none',
-              resume
-            })
-          });
-        } catch (error) {
-          panel.state.runError = trans.__('Not started: %1', describe(error));
-        }
+        panel.state.runError = await startOnServer(pipeline, values, tracking, resume, trans);
         await refreshRuns();
       },
       stopRun: async () => {
@@ -249,11 +236,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!pipeline) {
           return;
         }
-        try {
-          await requestAPI('run/stop', { method: 'POST', body: JSON.stringify({ pipeline }) });
-        } catch (error) {
-          panel.state.runError = trans.__('Cannot stop: %1', describe(error));
-        }
+        panel.state.runError = await stopOnServer(pipeline, trans);
         await refreshRuns();
       },
       openStep: (notebook: string, cell: number | null) => {
@@ -296,28 +279,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
             body: JSON.stringify({ pipeline: folder })
           }),
           startRun: async (values: Record<string, string>, tracking: boolean, resume?: string) => {
-            created.runError = null;
-            try {
-              await requestAPI('run', {
-                method: 'POST',
-                body: JSON.stringify({
-                  pipeline,
-                  parameters: resume ? undefined : values,
-                  tracking: tracking ? 'mlflow' : 'none',
-                  resume
-                })
-              });
-            } catch (error) {
-              created.runError = trans.__('Not started: %1', describe(error));
-            }
+            created.runError = await startOnServer(pipeline, values, tracking, resume, trans);
             void refreshRuns(); // the panel follows the same pipeline
           },
           stopRun: async () => {
-            try {
-              await requestAPI('run/stop', { method: 'POST', body: JSON.stringify({ pipeline }) });
-            } catch (error) {
-              created.runError = trans.__('Cannot stop: %1', describe(error));
-            }
+            created.runError = await stopOnServer(pipeline, trans);
           },
           openStep: actions.openStep
         }, trans);
@@ -431,6 +397,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/** Start a run of `pipeline` on the server (`nb2pipe run`); why not, when it was refused. */
+async function startOnServer(pipeline: string, values: Record<string, string>, tracking: boolean,
+                             resume: string | undefined, trans: TranslationBundle): Promise<string | null> {
+  try {
+    await requestAPI('run', {
+      method: 'POST',
+      body: JSON.stringify({
+        pipeline,
+        parameters: resume ? undefined : values,
+        tracking: tracking ? 'mlflow' : 'none',
+        resume
+      })
+    });
+    return null;
+  } catch (error) {
+    return trans.__('Not started: %1', describe(error));
+  }
+}
+
+/** Stop the run of `pipeline` going on the server; why not, when it could not. */
+async function stopOnServer(pipeline: string, trans: TranslationBundle): Promise<string | null> {
+  try {
+    await requestAPI('run/stop', { method: 'POST', body: JSON.stringify({ pipeline }) });
+    return null;
+  } catch (error) {
+    return trans.__('Cannot stop: %1', describe(error));
+  }
+}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -17,6 +17,21 @@ function screenshotPath(name: string): string {
     : path.join(__dirname, '..', 'test-results', name);
 }
 
+/** Pictures for docs/lab.md: NAME.png in the light theme, NAME-dark.png in the dark one. */
+async function lightAndDark(page: any, name: string): Promise<void> {
+  await page.screenshot({ path: screenshotPath(`${name}.png`) });
+  for (const [theme, light] of [['JupyterLab Dark', 'false'], ['JupyterLab Light', 'true']]) {
+    await page.evaluate(async (wanted: string) => {
+      await (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: wanted });
+    }, theme);
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', light);
+    await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout: 30000 });
+    if (light === 'false') {
+      await page.screenshot({ path: screenshotPath(`${name}-dark.png`) });
+    }
+  }
+}
+
 /** Galata gives each test its own folder on the server: put the sample notebook there. */
 async function open(page: any, tmpPath: string, name: string): Promise<string> {
   const target = `${tmpPath}/${name}`;
@@ -355,20 +370,7 @@ test('runs the converted pipeline from the panel: run, failure, resume, stop', a
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.sidebar.close('left');
   await again.locator('.nb2pipe-run').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: screenshotPath('lab-run.png') });
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
-      theme: 'JupyterLab Dark'
-    });
-  });
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
-  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout: 30000 });
-  await page.screenshot({ path: screenshotPath('lab-run-dark.png') });
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
-      theme: 'JupyterLab Light'
-    });
-  });
+  await lightAndDark(page, 'lab-run');
 });
 
 /**
@@ -527,18 +529,5 @@ test('the pipeline view: the DAG to click, run from it, sort, compare and plot t
   await expect(form.locator('.nb2pipe-run-button')).toHaveText('Run', { timeout: 60000 });
   await view.locator('.nb2pipe-node[data-step="evaluate"]').click();
   await view.locator('.nb2pipe-view-title').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: screenshotPath('lab-pipeline-view.png') });
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
-      theme: 'JupyterLab Dark'
-    });
-  });
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
-  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout: 30000 });
-  await page.screenshot({ path: screenshotPath('lab-pipeline-view-dark.png') });
-  await page.evaluate(async () => {
-    await (window as any).jupyterapp.commands.execute('apputils:change-theme', {
-      theme: 'JupyterLab Light'
-    });
-  });
+  await lightAndDark(page, 'lab-pipeline-view');
 });
