@@ -160,12 +160,31 @@ def main() -> int:
                          "seeded_not_deterministic": sum(1 for e in changed
                                                          if e.get("seeded") and
                                                          not e.get("deterministic"))}
+    summary["by_part"] = _by_part(results, Path(args.corpus))
     print(json.dumps(summary, indent=2))
     print(f"{summary['executable']} executable notebooks, {summary['safe']['fixed']} fixed, "
           f"{summary['safe']['broken']} broken (unsafe fixes: {summary['unsafe']['fixed']} "
           f"fixed, {summary['unsafe']['broken']} broken)")
     (RESULTS / "fixes-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return 1 if summary["safe"]["broken"] else 0
+
+
+def _by_part(results: list[dict], corpus: Path) -> dict:
+    """The summary line's counts in each part of bench_journey's split of the corpus by
+    repository (seed 7): the part developed on, and the hold-out."""
+    from bench_journey import split
+
+    found: dict = {}
+    for part, repositories in split(corpus, 7).items():
+        rows = [r for r in results if r.get("executable") and
+                Path(r["notebook"]).resolve().relative_to(corpus.resolve()).parts[0]
+                in repositories]
+        found[part] = {"executable": len(rows)}
+        for mode in ("safe", "unsafe"):
+            changed = [r[mode] for r in rows if r.get(mode, {}).get("changed")]
+            found[part][mode] = {"fixed": len(changed),
+                                 "broken": sum(1 for e in changed if not e["runs"])}
+    return found
 
 
 if __name__ == "__main__":

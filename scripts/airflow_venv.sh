@@ -7,15 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.cache/airflow
 STAMP="$VENV/.nb2pipe-ready"
-if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ]; then
+# What the venv holds; a change here (or in pyproject.toml) installs again.
+WANTS="apache-airflow==3.3.2 apache-airflow-providers-cncf-kubernetes==10.25.0 hypothesis"
+if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && [ "$(cat "$STAMP")" = "$WANTS" ]; then
   exit 0
 fi
-echo "setup: installing apache-airflow==3.3.2 with nb2pipe[run,tracking] into $VENV" \
+echo "setup: installing apache-airflow==3.3.2 (and its Kubernetes provider) with" \
+     "nb2pipe[run,tracking] into $VENV" \
      "(for the Airflow tests; 3–6 minutes once, on a busy 2-core machine) …" >&2
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 pins=$(.venv/bin/python - <<'PY'
 from importlib import metadata
-names = ["numpy", "pandas", "scikit-learn", "pyarrow", "matplotlib"]
+names = ["numpy", "pandas", "scikit-learn", "pyarrow", "matplotlib", "hypothesis"]
 pins = []
 for name in names:
     try:
@@ -27,5 +30,5 @@ PY
 )
 # shellcheck disable=SC2086
 scripts/pip_progress.sh "$VENV/bin/python" "$VENV/pip-install.log" "apache-airflow==3.3.2" \
-  -e ".[run,tracking]" $pins
-touch "$STAMP"
+  "apache-airflow-providers-cncf-kubernetes==10.25.0" -e ".[run,tracking]" $pins
+echo "$WANTS" > "$STAMP"

@@ -46,14 +46,17 @@ class Conversion:
 
 
 def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None = None,
-           gate=(), image: str | None = None, schedule: str | None = None) -> Conversion:
+           gate=(), image: str | None = None, schedule: str | None = None,
+           airflow_tasks: str | None = None) -> Conversion:
     """Build the pipeline and render the targets, in memory.
 
     Args:
         notebook_ref: how the pipeline refers to its notebook (a path relative to the output
             folder, so that runs find the notebook's data files); the notebook's path if None.
         gate: model gate conditions besides the notebook's (``convert --gate``).
-        image: the Kubeflow components' image, which has what they need (``--image``).
+        image: the Kubeflow components' image, which has what they need (``--image``); the
+            Airflow pods' image too.
+        airflow_tasks: ``pod`` for a DAG whose tasks run in Kubernetes pods of ``image``.
 
     Raises:
         PipelineError: the notebook's tags or dataflow do not make a pipeline.
@@ -67,7 +70,18 @@ def render(notebook: Notebook, targets=DEFAULT_TARGETS, notebook_ref: str | None
     if image:
         pipeline.image = image
     if schedule:
+        from nb2pipe.targets.airflow import schedule_problem
+
+        problem = schedule_problem(schedule)
+        if problem:
+            raise ConvertError(f"--schedule {schedule!r}: {problem}")
         pipeline.schedule = schedule
+    if airflow_tasks == "pod":
+        if not image:
+            raise ConvertError("--airflow-tasks pod runs each task in a pod of --image: build "
+                               "one from kfp/Dockerfile (convert --target kfp writes it) and "
+                               "name it with --image REGISTRY/NAME:TAG")
+        pipeline.airflow_tasks = airflow_tasks
     if "airflow" in targets and "papermill" not in targets:
         targets = (*targets, "papermill")  # the DAG's tasks run the step notebooks
     if gate:
@@ -127,7 +141,7 @@ def top_level_awaits(notebook: Notebook, pipeline: Pipeline) -> list[Diagnostic]
 
 def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
             force: bool = False, protected=(), gate=(), image: str | None = None,
-            schedule: str | None = None) -> Conversion:
+            schedule: str | None = None, airflow_tasks: str | None = None) -> Conversion:
     """Convert ``notebook_path`` into ``out_dir``; an earlier conversion there is replaced,
     and nothing else (see :func:`write_tree`).
 
@@ -140,7 +154,7 @@ def convert(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS,
     check_target(out_dir, protected)
     reference = os.path.relpath(os.path.abspath(notebook_path), os.path.abspath(out_dir))
     conversion = render(notebook, targets, reference.replace(os.sep, "/"), gate, image,
-                        schedule)
+                        schedule, airflow_tasks)
     _kept(conversion, write_tree(out_dir, conversion.files, force, protected))
     return conversion
 
@@ -154,7 +168,7 @@ def tagged_copy_path(notebook_path: str) -> str:
 
 def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, force: bool = False,
                  in_place: bool = False, gate=(), image: str | None = None,
-                 schedule: str | None = None):
+                 schedule: str | None = None, airflow_tasks: str | None = None):
     """Propose tags for an untagged notebook, write them into a copy (or back into the
     notebook with ``in_place``) and convert that.
 
@@ -187,7 +201,7 @@ def convert_auto(notebook_path: str, out_dir: str, targets=DEFAULT_TARGETS, forc
         pipeline, _ = build_pipeline(proposal.notebook)  # (render says what fails)
         default = None if pipeline is None or pipeline.gate else default_gate(pipeline)
     conversion = render(proposal.notebook, targets, reference.replace(os.sep, "/"),
-                        [default] if default else gate, image, schedule)
+                        [default] if default else gate, image, schedule, airflow_tasks)
     if default:
         proposal.notes.append(f"gated the model on `{default}` (no worse than the registered "
                               f"champion; --gate CONDITION chooses another)")

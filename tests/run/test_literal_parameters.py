@@ -69,3 +69,19 @@ def test_a_value_that_cannot_be_read_back_is_one_finding(tmp_path, monkeypatch):
     assert out.count("NB405") == 1 and "NB405 parameter `big`: `inf` cannot be written" in out
     code, _, err = run_cli("convert", "nb.ipynb", "-o", "pipeline")
     assert code == 1 and "NB405" in err and "Traceback" not in err
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.dictionaries(st.from_regex(r"[A-Z_]{1,6}", fullmatch=True), _literals,
+                              max_size=4))
+def test_a_run_record_gives_its_parameters_back_with_their_types(tmp_path_factory, values):
+    """run.json holds what JSON cannot carry as text as well, so that `--resume` and the
+    Airflow tasks (which read the record) run with a tuple, not the list JSON made of it."""
+    from nb2pipe.run.record import RunRecord
+
+    folder = tmp_path_factory.mktemp("record")
+    RunRecord(run_id="r", pipeline="p", source=".", parameters=values).write(str(folder))
+    back = RunRecord.read(str(folder)).parameters
+    assert back == values and [type(v) for v in back.values()] == \
+        [type(v) for v in values.values()]

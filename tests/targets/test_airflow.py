@@ -51,6 +51,8 @@ def dagbag(airflow: Path, folder: Path) -> dict:
                 "tasks": {{t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}},
                 "schedule": str(dag.schedule),
                 "trigger": [t.trigger_rule for t in dag.tasks if t.task_id == "finish"],
+                "assets": sorted(a.uri for a in getattr(getattr(
+                    dag.timetable, "asset_condition", None), "objects", ())),
             }}
         print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
                           "dags": dags, "seconds": seconds}}, default=str))
@@ -91,8 +93,8 @@ def test_a_schedule_or_the_data_files_become_the_dags_schedule(airflow, tmp_path
     assert code == 0, err
     by_asset = dagbag(airflow, tmp_path / "assets")
     assert by_asset["errors"] == {}
-    summary = next(iter(by_asset["dags"].values()))["schedule"]
-    assert "rows.csv" in summary or "Asset" in summary, summary
+    assets = next(iter(by_asset["dags"].values()))["assets"]
+    assert assets == [(tmp_path / "data" / "rows.csv").resolve().as_uri()], assets
     by_cron = dagbag(airflow, tmp_path / "cron")
     assert next(iter(by_cron["dags"].values()))["schedule"] == "0 3 * * *"
 
@@ -126,28 +128,63 @@ def test_airflow_runs_the_sample_with_papermills_metrics_and_registers_it(
 
 def test_a_failing_step_fails_its_task_and_its_dependants_only(airflow, tmp_path,
                                                                monkeypatch):
+    """Also: steps named like the DAG's own tasks and names (`start`, `task`), and
+    parameters JSON cannot carry (a tuple, None), which travel as their text and come back
+    as the notebook's values."""
     write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["parameters"]\nSHAPE = (2, 3)\nLABEL = None\n'
                    '# %% tags=["imports"]\nimport math\n'
-                   '# %% tags=["step:good"]\nx = 2\nprint("good", x)\n'
+                   '# %% tags=["step:start"]\nx = SHAPE[0]\n'
+                   'print("good", x, type(SHAPE).__name__, LABEL)\n'
                    '# %% tags=["step:bad"]\ny = 1\nz = math.sqrt(-y)\n'
                    '# %% tags=["step:after_bad"]\nprint(z)\n'
-                   '# %% tags=["step:after_good"]\nprint(x * 2)\n')
+                   '# %% tags=["step:task"]\nprint(x * 2)\n')
     code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipe",
                            "--target", "airflow")
     assert code == 0, err
+    assert "cell 1: parameter `SHAPE` = (2, 3) is not a JSON value" in err, err
     monkeypatch.setenv("NB2PIPE_AIRFLOW", str(airflow))
     code, out, err = run_cli("run", tmp_path / "pipe", "--engine", "airflow", "--tracking",
-                             "none")
+                             "none", "-p", "SHAPE=(4, 5)")
     assert code != 0
-    assert "step `bad` failed in cell 3, line 2 of nb.ipynb: ValueError: math domain error" \
+    assert "step `bad` failed in cell 4, line 2 of nb.ipynb: ValueError: math domain error" \
         in err, err
     runs = sorted((tmp_path / "pipe" / "runs").iterdir())
-    steps = json.loads((runs[-1] / "run.json").read_text())["steps"]
+    record = json.loads((runs[-1] / "run.json").read_text())
+    steps = record["steps"]
     assert {name: s["status"] for name, s in steps.items()} == {
-        "good": "succeeded", "bad": "failed", "after_bad": "skipped",
-        "after_good": "succeeded"}
+        "start": "succeeded", "bad": "failed", "after_bad": "skipped", "task": "succeeded"}
     assert steps["after_bad"]["error"]["message"] == "not run: step `bad` failed"
     assert "--engine airflow" in err and "--resume" not in err
+    from nb2pipe.run.record import RunRecord
+
+    assert RunRecord.read(str(runs[-1])).parameters == {"SHAPE": (4, 5), "LABEL": None}
+    printed = json.dumps(json.loads((runs[-1] / "notebooks" / "start.ipynb").read_text()))
+    assert "good 4 tuple None" in printed
+
+
+def test_airflow_dags_from_generated_pipelines_always_parse(airflow, tmp_path):
+    """tests/targets/airflow_dag_cases.py, in Airflow's Python: hypothesis-generated step
+    names, parameters, notebook paths and schedules; each DAG read by Airflow's DagBag."""
+    done = subprocess.run([str(airflow.parent / "python"),
+                           str(Path(__file__).with_name("airflow_dag_cases.py"))],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={"AIRFLOW_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
+                               "CASES": "40"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["cases"] >= 20
+
+
+def test_convert_refuses_a_schedule_airflow_cannot_read(tmp_path):
+    write_notebook(tmp_path / "nb.ipynb",
+                   '# %% tags=["step:load"]\nx = 1\n# %% tags=["step:report"]\nprint(x)\n')
+    for bad, said in (("0 3 * *", "not a cron expression"),
+                      ("@sometimes", "Airflow has no preset @sometimes")):
+        code, _, err = run_cli("convert", tmp_path / "nb.ipynb", "-o", tmp_path / "pipe",
+                               "--target", "airflow", "--schedule", bad)
+        assert code == 2 or code == 1, err
+        assert said in err and "Traceback" not in err, err
+        assert not (tmp_path / "pipe").exists()
 
 
 def test_a_scheduled_dag_is_the_pipelines_trigger_in_the_checklist(tmp_path):
@@ -321,3 +358,143 @@ def test_a_task_finds_mlflow_through_an_airflow_connection(airflow, tmp_path, co
                                           "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == expected
+
+
+POD_SCRIPT = """
+import json, os, subprocess, sys, types
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.definitions.param import process_params
+
+folder, conf = sys.argv[1], json.loads(sys.argv[2])
+bag = DagBag(dag_folder=os.path.join(folder, "airflow"))
+assert not bag.import_errors, bag.import_errors
+(dag,) = bag.dags.values()
+dag_run = types.SimpleNamespace(conf=conf, run_id="manual__2026-12-06T10:00:00+00:00")
+done, order = set(), []
+while len(order) < len(dag.tasks):  # Airflow's order: each task after its upstream ones
+    task = next(t for t in dag.tasks if t.task_id not in done and t.upstream_task_ids <= done)
+    order.append(task)
+    done.add(task.task_id)
+pods = []
+for task in order:
+    context = {"run_id": dag_run.run_id, "dag_run": dag_run,
+               "params": process_params(dag, task, conf, suppress_exception=False)}
+    task.render_template_fields(context)
+    pod = task.build_pod_request_obj(dry_run=True)
+    (container,) = pod.spec.containers
+    env = {e.name: e.value for e in container.env}
+    (volume,) = pod.spec.volumes
+    pods.append({"task": task.task_id, "kind": type(task).__name__,
+                 "image": container.image, "namespace": pod.metadata.namespace,
+                 "claim": volume.persistent_volume_claim.claim_name,
+                 "mounts": [m.mount_path for m in container.volume_mounts],
+                 "command": container.command + container.args, "env": env})
+    # the container's command, run here as the pod would run it (no container runtime here)
+    ran = subprocess.run([sys.executable, *container.command[1:], *container.args],
+                         env={**env, "PATH": os.environ["PATH"], "HOME": os.environ["HOME"]},
+                         cwd="/", capture_output=True, text=True)
+    pods[-1].update(code=ran.returncode, output=(ran.stdout + ran.stderr)[-1500:])
+    if ran.returncode:
+        break
+print(json.dumps(pods))
+"""
+
+
+def test_the_pod_variant_runs_each_task_in_a_pod_of_the_image(airflow, tmp_path,
+                                                               monkeypatch):
+    """`--airflow-tasks pod --image`: every task is a KubernetesPodOperator of the image, the
+    deployed folder mounted from the DAGs volume where the workers see it. With no cluster
+    here, the Kubernetes provider builds each pod (templates rendered by Airflow with a DAG
+    run's conf and params), and the pod's own command and environment are run in turn: the
+    run gets the papermill engine's metrics and registers the model."""
+    shutil.copy(SAMPLE, tmp_path / SAMPLE.name)
+    code, _, err = run_cli("convert", tmp_path / SAMPLE.name, "-o", tmp_path / "pipe",
+                           "--target", "airflow", "--airflow-tasks", "pod")
+    assert code != 0 and "--airflow-tasks pod runs each task in a pod of --image" in err
+    assert not (tmp_path / "pipe").exists()
+    code, _, err = run_cli("convert", tmp_path / SAMPLE.name, "-o", tmp_path / "pipe",
+                           "--target", "airflow", "--airflow-tasks", "pod", "--image",
+                           "registry.example/classifier:1")
+    assert code == 0, err
+    assert "FROM python:3.11-slim" in (tmp_path / "pipe" / "airflow" / "Dockerfile").read_text()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("run", tmp_path / "pipe", "--tracking", "none", "--no-html",
+                           "-p", "N_ESTIMATORS=150")
+    assert code == 0, err
+    (papermill,) = (tmp_path / "pipe" / "runs").iterdir()
+    expected = json.loads((papermill / "run.json").read_text())["metrics"]
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    code, _, err = run_cli("submit", tmp_path / "pipe", "--to", "airflow", "--dags-folder", dags)
+    assert code == 0, err
+    deployed = dags / "classifier-pipeline" / "pipe"
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = subprocess.run(
+        [str(airflow.parent / "python"), "-c", POD_SCRIPT, str(deployed),
+         json.dumps({"N_ESTIMATORS": 150})], capture_output=True, text=True,
+        env={"AIRFLOW_HOME": str(tmp_path / ".airflow"), "PATH": f"{airflow.parent}:/usr/bin:/bin",
+             "HOME": str(tmp_path), "NB2PIPE_NAMESPACE": "ml", "MLFLOW_TRACKING_URI": store})
+    assert done.returncode == 0, done.stderr[-3000:]
+    pods = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [p["task"] for p in pods] == ["start", "load_data", "split", "train", "evaluate",
+                                         "metrics", "finish"]
+    for pod in pods:
+        assert pod["code"] == 0, pod
+        assert pod["kind"] == "KubernetesPodOperator"
+        assert pod["image"] == "registry.example/classifier:1" and pod["namespace"] == "ml"
+        assert pod["claim"] == "airflow-dags" and pod["mounts"] == [str(dags)]
+        assert pod["env"]["MLFLOW_TRACKING_URI"] == store
+        assert json.loads(pod["env"]["NB2PIPE_AIRFLOW_PARAMS"])["N_ESTIMATORS"] == 150
+    (run,) = (deployed / "runs").iterdir()
+    assert run.name == "airflow-manual__2026-12-06T10_00_00_00_00"
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["metrics"] == expected
+    assert record["parameters"]["N_ESTIMATORS"] == 150
+
+    import mlflow
+
+    versions = mlflow.MlflowClient(store).search_model_versions("name='classifier-pipeline'")
+    assert [int(v.version) for v in versions] == [1]
+
+
+def test_the_churn_sample_of_level1_runs_in_airflow_as_with_papermill(airflow, tmp_path,
+                                                                      monkeypatch):
+    """docs/level1.md's journey with --target airflow: a level-0 notebook fixed, converted
+    with --auto and a gate, its data file as the DAG's asset; `airflow dags test` gets the
+    papermill engine's metrics, validates the frames and registers the model once."""
+    project = tmp_path / "churn"
+    project.mkdir()
+    shutil.copy(ROOT / "sample_notebooks" / "churn_level0.ipynb", project)
+    shutil.copytree(ROOT / "sample_notebooks" / "data", project / "data")
+    monkeypatch.chdir(project)
+    code, _, err = run_cli("check", "churn_level0.ipynb", "--fix")
+    assert "Traceback" not in err, err
+    code, _, err = run_cli("convert", "--auto", "churn_level0.ipynb", "-o", "churn-pipeline",
+                           "--target", "airflow", "--gate", "accuracy>=0.7",
+                           "--gate", "f1>=champion")
+    assert code == 0, err
+    dag = next((project / "churn-pipeline" / "airflow").glob("*.py")).read_text()
+    assert "_asset('data/churn.csv')" in dag
+    code, _, err = run_cli("run", "churn-pipeline", "--tracking", "none", "--no-html",
+                           "--no-validate")
+    assert code == 0, err
+    (papermill,) = (project / "churn-pipeline" / "runs").iterdir()
+    expected = json.loads((papermill / "run.json").read_text())["metrics"]
+    assert expected
+
+    monkeypatch.setenv("NB2PIPE_AIRFLOW", str(airflow))
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    code, _, err = run_cli("run", "churn-pipeline", "--engine", "airflow")
+    assert code == 0, err
+    run = max((project / "churn-pipeline" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
+    record = json.loads((run / "run.json").read_text())
+    assert record["engine"] == "airflow" and record["status"] == "succeeded"
+    assert record["metrics"] == expected
+    assert record["gate"]["passed"] is True, record["gate"]
+    assert record["validation"], record
+    import mlflow
+
+    versions = mlflow.MlflowClient(store).search_model_versions("name='churn-level0'")
+    assert [int(v.version) for v in versions] == [1]

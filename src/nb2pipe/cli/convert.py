@@ -32,7 +32,12 @@ def add_parser(commands) -> None:
     convert.add_argument("--image", metavar="IMAGE",
                          help="the Kubeflow components' image, built from kfp/Dockerfile: they "
                               "install nothing when they start (default: python:3.11-slim, "
-                              "installing what they need)")
+                              "installing what they need); the Airflow pods' image with "
+                              "--airflow-tasks pod")
+    convert.add_argument("--airflow-tasks", choices=("python", "pod"), default="python",
+                         help="where the Airflow DAG's tasks run: in the worker's Python "
+                              "(default), or each in a Kubernetes pod of --image "
+                              "(KubernetesPodOperator; docs/airflow.md)")
     convert.add_argument("--schedule", metavar="CRON",
                          help='the Airflow DAG\'s schedule, e.g. "0 3 * * *" or "@daily" '
                               "(default: the data files it reads, as Airflow assets)")
@@ -66,15 +71,18 @@ def run(args) -> int:
                   f"(as convert without --auto does; remove them to have new ones proposed)",
                   file=sys.stderr)
             conversion = convert(args.notebook, output, targets, force=args.force,
-                                 gate=args.gate, image=args.image, schedule=args.schedule)
+                                 gate=args.gate, image=args.image, schedule=args.schedule,
+                                 airflow_tasks=args.airflow_tasks)
         elif args.auto:
             proposal, conversion, tagged = convert_auto(args.notebook, output, targets,
                                                         force=args.force, in_place=args.in_place,
                                                         gate=args.gate, image=args.image,
-                                                        schedule=args.schedule)
+                                                        schedule=args.schedule,
+                                                        airflow_tasks=args.airflow_tasks)
         else:
             conversion = convert(args.notebook, output, targets, force=args.force,
-                                 gate=args.gate, image=args.image, schedule=args.schedule)
+                                 gate=args.gate, image=args.image, schedule=args.schedule,
+                                 airflow_tasks=args.airflow_tasks)
     except AutoTagError as error:
         for problem in error.problems:
             print(f"{args.notebook}: {problem}", file=sys.stderr)

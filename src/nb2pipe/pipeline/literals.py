@@ -35,6 +35,22 @@ def json_exact(value: Any, nested: bool = False) -> bool:
     return False
 
 
+def plain_json(value: Any) -> bool:
+    """Whether JSON gives ``value`` back as it is (Airflow's params and ``--conf``): JSON's
+    types with finite floats, lists and string-keyed dicts of them (JSON keeps a dict's order
+    and an integer's type, unlike Kubeflow's Struct)."""
+    kind = type(value)
+    if kind in (bool, str, int):
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all(plain_json(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and plain_json(v) for k, v in value.items())
+    return False
+
+
 def round_trip_problem(value: Any) -> str | None:
     """Why ``repr(value)`` would not read back as ``value`` (``set()``, ``nan``), or ``None``."""
     try:
@@ -44,6 +60,25 @@ def round_trip_problem(value: Any) -> str | None:
     if back != value or type(back) is not type(value):
         return f"`{repr(value)[:40]}` reads back as another value"
     return None
+
+
+def literal_text(value: Any) -> str:
+    """``repr(value)``, with infinite floats written ``1e999`` (which reads back as infinity),
+    so that :func:`parse_literal` gives the value back."""
+    kind = type(value)
+    if kind is float and math.isinf(value):
+        return "1e999" if value > 0 else "-1e999"
+    if kind is list:
+        return "[" + ", ".join(literal_text(v) for v in value) + "]"
+    if kind is tuple:
+        return "(" + ", ".join(literal_text(v) for v in value) + \
+            ("," if len(value) == 1 else "") + ")"
+    if kind is set and value:
+        return "{" + ", ".join(literal_text(v) for v in value) + "}"
+    if kind is dict:
+        return "{" + ", ".join(f"{literal_text(k)}: {literal_text(v)}"
+                               for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def parse_literal(text: str) -> Any:

@@ -78,6 +78,8 @@ class Pipeline:
     image: str = ""
     #: the Airflow DAG's schedule (``convert --schedule``, a cron expression or preset)
     schedule: str = ""
+    #: where the Airflow DAG's tasks run: "" (the worker's Python) or "pod" (``image``)
+    airflow_tasks: str = ""
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -98,12 +100,14 @@ class Pipeline:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["schema"] = SCHEMA_VERSION
-        for optional in ("image", "schedule"):
+        for optional in ("image", "schedule", "airflow_tasks"):
             if not data[optional]:
                 del data[optional]  # (pipeline.json stays as it was without them)
         for parameter in data["parameters"]:  # (a tuple stays a tuple: kept as its literal)
             if parameter["type"] == "literal":
-                parameter["default"] = repr(parameter["default"])
+                from nb2pipe.pipeline.literals import literal_text
+
+                parameter["default"] = literal_text(parameter["default"])
         return data
 
     def to_json(self) -> str:

@@ -19,6 +19,7 @@ import subprocess
 
 from nb2pipe.run.engine import RunError, Runner
 from nb2pipe.run.record import RunRecord, new_run_id
+from nb2pipe.targets.airflow import airflow_value
 
 
 def airflow_command() -> str:
@@ -85,7 +86,10 @@ class AirflowRunner(Runner):
         run_id = new_run_id()
         self.started_runs.append(run_id)
         folder = os.path.join(self.runs_dir, run_id)
-        conf = {**parameters, "nb2pipe_run_id": run_id, "nb2pipe_tracking": self.tracking_mode,
+        defaults = {p.name: p.default for p in source.pipeline.parameters}
+        conf = {**{name: airflow_value(value, defaults.get(name, value))
+                   for name, value in parameters.items()},
+                "nb2pipe_run_id": run_id, "nb2pipe_tracking": self.tracking_mode,
                 "nb2pipe_runs_dir": self.runs_dir, "nb2pipe_register": self.register,
                 "nb2pipe_validate": self.validation_options.enabled,
                 "nb2pipe_strict": self.validation_options.strict}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import time
 
 _SETTINGS = "airflow.json"
@@ -27,9 +29,8 @@ def start_run(pipeline_folder: str, context) -> str:
     conf = _conf(context)
     runner = _runner(pipeline_folder, conf)
     pipeline = runner.source.pipeline
-    names = {p.name for p in pipeline.parameters}
-    parameters = {k: v for k, v in dict(context["params"]).items() if k in names}
-    run_id = conf.get("nb2pipe_run_id") or new_run_id()
+    parameters = _parameters(pipeline, dict(context["params"]))
+    run_id = conf.get("nb2pipe_run_id") or context.get("nb2pipe_run_id") or new_run_id()
     folder = os.path.join(runner.runs_dir, run_id)
     for sub in ("notebooks", "artifacts", "html"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
@@ -104,6 +105,22 @@ def finish_run(pipeline_folder: str, run_id: str, context) -> None:
     if failed:
         raise RuntimeError(f"run {run_id}: step{'s' if len(failed) > 1 else ''} "
                            f"{', '.join(failed)} did not succeed (runs/{run_id}/run.json)")
+
+
+def _parameters(pipeline, params: dict) -> dict:
+    """The run's parameter values from the DAG run's params: a parameter whose default JSON
+    cannot carry (a tuple, a set, ``None``…) comes as its text, read back here."""
+    from nb2pipe.pipeline.literals import parse_literal, plain_json
+
+    values = {}
+    for parameter in pipeline.parameters:
+        if parameter.name not in params:
+            continue
+        value = params[parameter.name]
+        if not plain_json(parameter.default) and isinstance(value, str):
+            value = parse_literal(value)
+        values[parameter.name] = value
+    return values
 
 
 def _where(error: dict) -> str:
@@ -189,3 +206,46 @@ def _from_connection(conn_id: str) -> str | None:
     port = f":{connection.port}" if connection.port else ""
     path = f"/{connection.schema.strip('/')}" if connection.schema else ""
     return f"{host}{port}{path}"
+
+
+def pod_context(environ=os.environ) -> dict:
+    """What a pod of the DAG's pod variant knows of its DAG run (``RUN_ENV`` of the DAG
+    file): the DAG run's conf and params, and the run's id — the conf's ``nb2pipe_run_id``,
+    else one made from the DAG run's id, the same in every pod of the run."""
+    from types import SimpleNamespace
+
+    conf = json.loads(environ.get("NB2PIPE_AIRFLOW_CONF") or "{}") or {}
+    params = json.loads(environ.get("NB2PIPE_AIRFLOW_PARAMS") or "{}") or {}
+    dag_run = environ.get("NB2PIPE_AIRFLOW_RUN") or ""
+    run_id = conf.get("nb2pipe_run_id") or \
+        "airflow-" + (re.sub(r"[^A-Za-z0-9_.-]+", "_", dag_run).strip("_.") or "run")
+    return {"dag_run": SimpleNamespace(conf=conf), "params": params, "run_id": dag_run,
+            "nb2pipe_run_id": run_id}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nb2pipe.run.airflow_tasks start|step NAME|finish PIPELINE_FOLDER``: what
+    each pod of the DAG's pod variant runs. Exit code 1, with one line, when the task fails."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    usage = "usage: python -m nb2pipe.run.airflow_tasks start|step NAME|finish PIPELINE_FOLDER"
+    if not args or args[0] not in ("start", "step", "finish") or \
+            len(args) != (3 if args[0] == "step" else 2):
+        print(usage, file=sys.stderr)
+        return 2
+    context = pod_context()
+    folder = args[-1]
+    try:
+        if args[0] == "start":
+            print(f"run {start_run(folder, context)} opened", flush=True)
+        elif args[0] == "step":
+            run_step(folder, args[1], context["nb2pipe_run_id"], context)
+        else:
+            finish_run(folder, context["nb2pipe_run_id"], context)
+    except RuntimeError as error:
+        print(f"nb2pipe: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -65,8 +65,14 @@ class RunRecord:
     def write(self, folder: str) -> None:
         path = os.path.join(folder, "run.json")
         temporary = path + ".tmp"
+        data = asdict(self)
+        from nb2pipe.pipeline.literals import literal_text, plain_json
+
+        exact = {k: literal_text(v) for k, v in self.parameters.items() if not plain_json(v)}
+        if exact:  # a tuple, a set, None…: their text gives them back (read)
+            data["literals"] = exact
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle, indent=2, default=str)
+            json.dump(data, handle, indent=2, default=str)
             handle.write("\n")
         os.replace(temporary, path)
 
@@ -75,4 +81,10 @@ class RunRecord:
         with open(os.path.join(folder, "run.json"), encoding="utf-8") as handle:
             data = json.load(handle)
         data["steps"] = {k: StepRecord(**v) for k, v in data.get("steps", {}).items()}
+        literals = data.pop("literals", None)
+        if literals:
+            from nb2pipe.pipeline.literals import parse_literal
+
+            data["parameters"] = {**data.get("parameters", {}),
+                                  **{k: parse_literal(v) for k, v in literals.items()}}
         return cls(**data)
