@@ -28,6 +28,9 @@ def install_specs(command: str) -> tuple[list[str], bool]:
     if "install" not in words:
         return [], False
     words = words[words.index("install") + 1:]
+    if "-" in words[:next((i for i, w in enumerate(words) if w in ("&&", ";", "|")),
+                          len(words))]:
+        return [], False  # pip refuses a lone `-` ("Invalid requirement"): nothing installs
     specs: list[str] = []
     uses_file = False
     skip = False

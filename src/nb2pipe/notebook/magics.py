@@ -41,6 +41,21 @@ AUTOMAGICS = frozenset({
     "reset", "history", "bookmark", "config", "store", "pylab", "precision", "watermark",
     "xmode", "alias", "pdb", "prun", "save", "load", "sx", "system", "dhist", "pushd",
     "popd", "pycat", "notebook", "lsmagic", "autosave", "sql", "tensorflow_version"})
+#: IPython's own line magics (IPython 9, ``%lsmagic``): a statement that is only one of these
+#: names, never bound by the notebook, runs the magic (automagic), e.g. ``colors``, ``pwd``.
+LINE_MAGICS = frozenset({
+    "alias", "alias_magic", "autoawait", "autocall", "autoindent", "automagic", "bookmark",
+    "cat", "cd", "clear", "code_wrap", "colors", "conda", "config", "connect_info", "cp",
+    "cpaste", "debug", "dhist", "dirs", "doctest_mode", "ed", "edit", "env", "gui", "hist",
+    "history", "killbgscripts", "ldir", "less", "lf", "lk", "ll", "load", "load_ext",
+    "loadpy", "logoff", "logon", "logstart", "logstate", "logstop", "ls", "lsmagic", "lx",
+    "macro", "magic", "mamba", "man", "matplotlib", "micromamba", "mkdir", "more", "mv",
+    "notebook", "page", "paste", "pastebin", "pdb", "pdef", "pdoc", "pfile", "pinfo", "pinfo2",
+    "pip", "popd", "pprint", "precision", "prun", "psearch", "psource", "pushd", "pwd",
+    "pycat", "pylab", "qtconsole", "quickref", "recall", "rehashx", "reload_ext", "rep",
+    "rerun", "reset", "reset_selective", "rm", "rmdir", "run", "save", "sc", "set_env", "sx",
+    "system", "tb", "time", "timeit", "unalias", "unload_ext", "uv", "who", "who_ls", "whos",
+    "xdel", "xmode"})
 SHELL_ALIASES = frozenset({"ls", "ll", "mkdir", "rmdir", "cat", "cp", "mv", "rm", "clear",
                            "less", "more", "man"})
 _AUTOMAGIC = re.compile(r"^[ \t]*(" + "|".join(sorted(AUTOMAGICS | SHELL_ALIASES))

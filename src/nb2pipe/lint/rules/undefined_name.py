@@ -1,8 +1,24 @@
+import ast
+
 from nb2pipe.analysis.knowledge import PYTHON2_BUILTINS
 from nb2pipe.lint.rule import Context, Invalid, Rule
 
 #: Names the pyspark shell (and Databricks) defines before the notebook runs.
 _SPARK_SHELL_NAMES = frozenset({"sc", "spark", "sqlContext"})
+
+
+def _automagic(problem) -> bool:
+    """Whether the read is a statement of its own, a name IPython has a line magic for
+    (``colors``): with no such variable, IPython's automagic runs ``%colors``."""
+    from nb2pipe.notebook.magics import LINE_MAGICS
+
+    name = problem.read.name
+    if name not in LINE_MAGICS or problem.deleted_in is not None:
+        return False
+    tree = problem.cell.code.tree if problem.cell.code else None
+    return any(isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Name) and
+               stmt.value.id == name and stmt.lineno == problem.read.line
+               for stmt in (tree.body if tree else ()))
 
 
 class UndefinedName(Rule):
@@ -13,7 +29,9 @@ class UndefinedName(Rule):
     including names read inside function bodies, and names read after a cell deletes them
     (`del df`) with no cell defining them again. Python 2's builtins (`xrange`, `raw_input`…)
     are named as such, with what Python 3 has instead. It stays silent for notebooks that can create
-    names it cannot see: `from x import *`, `%run`, `exec`, `globals()[...] = ...`.
+    names it cannot see: `from x import *`, `%run`, `exec`, `globals()[...] = ...`; and for a
+    statement that is only the name of an IPython line magic (`colors`, `pwd`), which IPython's
+    automagic runs as `%colors`.
 
     ## Why is this bad?
     The cell that defined the name was deleted or never saved. The notebook only worked in the
@@ -50,6 +68,8 @@ class UndefinedName(Rule):
         "# %%\ndisplay(In, Out)\n",
         "# %%\n6 * 7\n# %%\nprint(_1, _i1)\n",
         "# %%\nx = [1]\ndel x\nx = [2]\n# %%\nprint(x)\n",
+        # IPython's automagic: a statement that is only a line magic's name runs the magic
+        "# %%\ncolors\n# %%\npwd\n",
     )
     INVALID = (
         Invalid("# %%\nX_scaled = scaler.transform(X)\n", count=2),
@@ -68,7 +88,7 @@ class UndefinedName(Rule):
         # once per name: at its first use, listing the other cells that use it
         problems: dict[str, list] = {}
         for problem in ctx.analysis.order_problems:
-            if problem.defined_in is None:
+            if problem.defined_in is None and not _automagic(problem):
                 problems.setdefault(problem.read.name, []).append(problem)
         for same in problems.values():
             problem = same[0]

@@ -51,6 +51,9 @@ class UnpinnedInstall(Rule):
     fix_title = "Pin to the installed version"
     fix_edits = "ipython"
     VALID = (
+        # pip refuses the whole command (a lone `-` is an invalid requirement): it installs
+        # nothing, so it pins nothing either
+        "# %%\n!pip install - q - U Slacker\n",
         "# %%\n!pip install -q xgboost==2.1.1\n%pip install -r requirements.txt\n",
         "# %%\n!conda install -y numpy=1.26\n!pip install ./mypkg git+https://x.org/a/b.git@v1.0\n",
         "# %%\n!pip list\n",
