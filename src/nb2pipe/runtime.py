@@ -388,7 +388,15 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
 
-    mlflow.set_tracking_uri(tracking["uri"])
+    uri = tracking["uri"]
+    if tracking.get("buffer"):  # the runner logs what autologging makes: no store to open here
+        from nb2pipe.tracking.buffer import buffer_uri, register
+
+        if register():
+            uri = buffer_uri(tracking["buffer"], tracking["run_id"],
+                             str(tracking.get("experiment_id") or "0"),
+                             tracking.get("artifact_uri") or "")
+    mlflow.set_tracking_uri(uri)
     mlflow.start_run(run_id=tracking["run_id"])
     _STEP["mlflow"] = True
     for flavor in autolog:

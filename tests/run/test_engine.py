@@ -84,10 +84,19 @@ def test_mlflow_tracking_parent_and_nested_runs(pipeline_dir, tmp_path, monkeypa
     assert set(parent.data.metrics) == {"accuracy", "f1"}
     assert parent.data.tags["nb2pipe.notebook_sha256"]
     assert parent.data.tags["nb2pipe.version"]
-    assert children["train"].data.params["n_estimators"] == "20"  # sklearn autologging
-    artifacts = [a.path for a in client.list_artifacts(children["train"].info.run_id)]
+    train = children["train"]
+    assert train.data.params["n_estimators"] == "20"  # sklearn autologging
+    # what autologging made in the kernel (which logs through a buffer the runner writes
+    # into the store: nb2pipe.tracking.buffer) is all there: metrics, tags, datasets, plots
+    assert {"training_accuracy_score", "training_f1_score"} <= set(train.data.metrics)
+    assert train.data.tags["estimator_name"] == "RandomForestClassifier"
+    assert train.inputs.dataset_inputs
+    artifacts = [a.path for a in client.list_artifacts(train.info.run_id)]
     assert "notebooks" in artifacts and "model" in artifacts
+    assert "training_confusion_matrix.png" in artifacts
     assert all(r.info.status == "FINISHED" for r in runs)
+    (run,) = (pipeline_dir / "runs").iterdir()
+    assert not list((run / "io").glob("*.mlflow.jsonl")) if (run / "io").exists() else True
 
 
 def test_unreachable_tracker_fails_up_front(pipeline_dir, monkeypatch):

@@ -56,6 +56,44 @@ async function sources(page: any): Promise<string> {
   });
 }
 
+/**
+ * The left sidebar at `px` pixels (the width the issue names: 250), then nothing in the panel
+ * may stick out of it: every element's box within the panel's, nothing scrolling sideways.
+ * Returns what sticks out (empty when all fits), for the assertion's message.
+ */
+async function overflowAt(page: any, panel: any, px: number): Promise<string[]> {
+  await page.evaluate((width: number) => {
+    const split = (window as any).jupyterapp.shell._hsplitPanel;
+    const total = split.node.clientWidth;
+    const sizes = split.relativeSizes();
+    const right = sizes.length > 2 ? sizes[2] : 0;
+    split.setRelativeSizes([width / total, 1 - width / total - right, right]);
+  }, px);
+  await expect.poll(async () =>
+    Math.round((await panel.boundingBox())?.width ?? 0)).toBeLessThanOrEqual(px);
+  return await panel.evaluate((root: HTMLElement) => {
+    const outer = root.getBoundingClientRect();
+    const found: string[] = [];
+    if (root.scrollWidth > root.clientWidth + 1) {
+      found.push(`the panel scrolls sideways (${root.scrollWidth} > ${root.clientWidth})`);
+    }
+    root.querySelectorAll('*').forEach((node: Element) => {
+      const box = node.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) {
+        return;
+      }
+      if (box.right > outer.right + 1 || box.left < outer.left - 1) {
+        const name = `${node.tagName.toLowerCase()}.${(node.className || '').toString()
+          .split(' ').join('.')}`;
+        found.push(`${name} "${(node.textContent || '').trim().slice(0, 40)}" ` +
+                   `[${Math.round(box.left)}, ${Math.round(box.right)}] outside ` +
+                   `[${Math.round(outer.left)}, ${Math.round(outer.right)}]`);
+      }
+    });
+    return found.slice(0, 10);
+  });
+}
+
 async function openHints(page: any): Promise<any> {
   await page.evaluate(async () => {
     await (window as any).jupyterapp.commands.execute('nb2pipe:open-hints');
@@ -83,6 +121,8 @@ test.describe('MLOps hints panel', () => {
     }
     // Cells with findings carry a marker.
     await expect(page.locator('.jp-Cell.nb2pipe-flagged').first()).toBeVisible();
+    // At 250 px, the checklist and every finding fit the sidebar.
+    expect(await overflowAt(page, panel, 250)).toEqual([]);
 
     // The screenshot in the README: the panel on the level-0 sample.
     await page.setViewportSize({ width: 1440, height: 900 });
@@ -304,6 +344,8 @@ test('runs the converted pipeline from the panel: run, failure, resume, stop', a
   await expect(panel.locator('.nb2pipe-runs-table tbody tr')).toHaveCount(1);
   await expect(panel.locator('.nb2pipe-runs-table tbody tr').first()).toContainText('N=5');
   await expect(panel.locator('.nb2pipe-runs-table tbody tr').first()).toContainText('10');
+  // At 250 px the DAG, the form, the run's steps and the runs table fit the sidebar.
+  expect(await overflowAt(page, panel, 250)).toEqual([]);
 
   // A failing step: its place, and its executed notebook opened at the failing cell
   await page.contents.uploadContent('', 'text', `${tmpPath}/broken.flag`);
@@ -530,4 +572,77 @@ test('the pipeline view: the DAG to click, run from it, sort, compare and plot t
   await view.locator('.nb2pipe-node[data-step="evaluate"]').click();
   await view.locator('.nb2pipe-view-title').scrollIntoViewIfNeeded();
   await lightAndDark(page, 'lab-pipeline-view');
+});
+
+/** A notebook of 20 steps: one source, nine branches from it, nine steps that each join a
+ * branch with the source (edges that pass a level), and one step that gathers them all. */
+function twentyStepNotebook(): string {
+  const cell = (tags: string[], source: string) => ({
+    cell_type: 'code', execution_count: null, metadata: { tags }, outputs: [], source
+  });
+  const cells = [cell(['pipeline-parameters'], 'N = 1'), cell(['step:s00'], 'a = N')];
+  for (let k = 1; k <= 9; k++) {
+    cells.push(cell([`step:s0${k}`], `b${k} = a + ${k}`));
+  }
+  for (let k = 1; k <= 9; k++) {
+    cells.push(cell([`step:s1${k - 1}`], `c${k} = b${k} * 2 + a`));
+  }
+  const all = Array.from({ length: 9 }, (_, k) => `c${k + 1}`).join(', ');
+  cells.push(cell(['step:s19'], `total = sum([${all}])`));
+  cells.push(cell(['pipeline-metrics'], 'total'));
+  return JSON.stringify({
+    cells,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+test('the pipeline view of 20 steps: every step and edge drawn, no box over another', async ({
+  page,
+  tmpPath
+}) => {
+  await page.contents.uploadContent(twentyStepNotebook(), 'text', `${tmpPath}/twenty.ipynb`);
+  await page.notebook.openByPath(`${tmpPath}/twenty.ipynb`);
+  await page.notebook.activate('twenty.ipynb');
+  const panel = await openHints(page);
+  await panel.locator('.nb2pipe-convert-button').click();
+  const link = panel.locator('.nb2pipe-open-view');
+  await expect(link).toBeVisible({ timeout: 60000 });
+  // (Convert opens the view behind the notebook: close it, then time an opening)
+  await page.evaluate(() => {
+    for (const widget of Array.from((window as any).jupyterapp.shell.widgets('main'))) {
+      if ((widget as any).node.querySelector('.nb2pipe-pipeline-view')) {
+        (widget as any).close();
+      }
+    }
+  });
+  const view = page.locator('.nb2pipe-pipeline-view');
+  await expect(view).toHaveCount(0);
+  const started = Date.now();
+  await link.click();
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(20);
+  const openMs = Date.now() - started;
+  console.log(`nb2pipe: the pipeline view of 20 steps drawn in ${openMs} ms`);
+  test.info().annotations.push({ type: 'view-20-steps-ms', description: String(openMs) });
+  // 9 from the source, 2 into each joining step, 9 into the last one
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-edge')).toHaveCount(36);
+  const boxes = await view.locator('.nb2pipe-dag .nb2pipe-node').evaluateAll(
+    (nodes: Element[]) => nodes.map(node => {
+      const box = node.getBoundingClientRect();
+      return { step: node.getAttribute('data-step'), left: box.left, right: box.right,
+               top: box.top, bottom: box.bottom };
+    }));
+  const overlaps: string[] = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i];
+      const b = boxes[j];
+      if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 &&
+          b.top < a.bottom - 1) {
+        overlaps.push(`${a.step} over ${b.step}`);
+      }
+    }
+  }
+  expect(overlaps).toEqual([]);
 });

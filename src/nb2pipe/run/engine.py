@@ -365,6 +365,11 @@ class Runner:
         if step_record.tracking_run_id is None or step_record.status not in ("succeeded",
                                                                              "failed"):
             return
+        buffered = _buffer_path(folder, step.name)
+        if os.path.exists(buffered) and hasattr(self.tracker, "client"):
+            from nb2pipe.tracking.buffer import replay
+
+            replay(self.tracker.client, step_record.tracking_run_id, buffered)
         models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
         metrics = _read_metrics(folder) if step.metrics else {}
         notebook = os.path.join(folder, step_record.notebook or "")
@@ -405,6 +410,11 @@ class Runner:
                 child = self.tracker.step(parent, step.name, _ms(step_record.started))
                 step_record.tracking_run_id = child
                 info["tracking"] = {step.name: {"uri": self.tracker.uri, "run_id": child}}
+                if _buffered(self.tracker.uri):  # the kernel need not open the database
+                    info["tracking"][step.name].update(
+                        buffer=_buffer_path(folder, step.name),
+                        experiment_id=getattr(self.tracker, "experiment_id", None),
+                        artifact_uri=getattr(self.tracker, "artifact_uris", {}).get(child))
         record.write(folder)
         values = {name: parameters[name] for name in step.parameters if name in parameters}
         values["nb2pipe_artifacts"] = os.path.join(folder, "artifacts")
@@ -701,3 +711,14 @@ def _git_commit(folder: str) -> str | None:
 
 
 __all__ = ["ParameterError", "RunError", "Runner", "Source", "load_source", "runs_dir_for"]
+
+
+def _buffered(uri: str) -> bool:
+    """Whether a kernel logs through a buffer (:mod:`nb2pipe.tracking.buffer`) rather than
+    to ``uri`` itself: a database store, whose opening costs seconds."""
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    return scheme in ("sqlite", "postgresql", "mysql", "mssql")
+
+
+def _buffer_path(folder: str, step: str) -> str:
+    return os.path.join(folder, "io", f"{step}.mlflow.jsonl")

@@ -1,0 +1,161 @@
+"""What a step's kernel autologs, kept in a file for ``nb2pipe run`` to log.
+
+MLflow's database store costs a kernel seconds before the first metric: importing SQLAlchemy
+and alembic and opening the store take longer than most steps. ``nb2pipe run`` already has
+that store open; so a step's kernel logs into this store instead — each call appended to a
+JSON-lines file of the run's folder — and the runner writes the lines into the step's MLflow
+run when the step ends (:func:`replay`). What MLflow records is the same: the metrics,
+parameters, tags and dataset inputs autologging made, in the order it made them.
+
+The kernel registers the ``nb2pipe-buffer`` URI scheme with MLflow's tracking-store registry
+(:func:`register`); where MLflow has no such registry (another version), the kernel logs to
+the real store as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.parse
+
+SCHEME = "nb2pipe-buffer"
+
+
+def buffer_uri(path: str, run_id: str, experiment_id: str, artifact_uri: str = "") -> str:
+    """The tracking URI a kernel logs ``run_id`` through: the file and the run's identity
+    (its artifacts, autologging's plots, go straight to the run's artifact location)."""
+    query = urllib.parse.urlencode({"path": path, "run": run_id, "experiment": experiment_id,
+                                    "artifacts": artifact_uri})
+    return f"{SCHEME}:?{query}"
+
+
+def register() -> bool:
+    """Teach MLflow the ``nb2pipe-buffer`` scheme, in this process. False when it cannot."""
+    try:
+        from mlflow.tracking._tracking_service import utils
+    except ImportError:
+        return False
+    registry = getattr(utils, "_tracking_store_registry", None)
+    if registry is None or not hasattr(registry, "register"):
+        return False
+    registry.register(SCHEME, lambda store_uri, artifact_uri=None: _store(store_uri))
+    return True
+
+
+_STORES: dict = {}
+_LOCK = threading.Lock()
+
+
+def _store(uri: str):
+    with _LOCK:
+        if uri not in _STORES:
+            _STORES[uri] = _make_store(uri)
+        return _STORES[uri]
+
+
+def _make_store(uri: str):
+    from mlflow.store.tracking.abstract_store import AbstractStore
+
+    class BufferStore(AbstractStore):
+        """The calls autologging makes, appended to a file; the run as the runner made it."""
+
+        def __init__(self, store_uri: str) -> None:
+            super().__init__()
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(store_uri).query))
+            self.path, self.run_id = query["path"], query["run"]
+            self.experiment_id = query.get("experiment", "0")
+            self.artifact_uri = query.get("artifacts") or None
+            self.data = {"metrics": {}, "params": {}, "tags": {}}
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+
+        def _append(self, entry: dict) -> None:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry) + "\n")
+
+        def get_run(self, run_id):
+            from mlflow.entities import (Metric, Param, Run, RunData, RunInfo, RunStatus,
+                                         RunTag)
+            from mlflow.entities.lifecycle_stage import LifecycleStage
+
+            info = RunInfo(run_id=run_id, experiment_id=self.experiment_id, user_id="",
+                           status=RunStatus.to_string(RunStatus.RUNNING), start_time=0,
+                           end_time=None, lifecycle_stage=LifecycleStage.ACTIVE,
+                           artifact_uri=self.artifact_uri, run_name=None)
+            data = RunData(
+                metrics=[Metric(k, v, t, s) for k, (v, t, s) in self.data["metrics"].items()],
+                params=[Param(k, v) for k, v in self.data["params"].items()],
+                tags=[RunTag(k, v) for k, v in self.data["tags"].items()])
+            return Run(info, data)
+
+        def update_run_info(self, run_id, run_status, end_time, run_name):
+            return self.get_run(run_id).info  # (the runner ends the run itself)
+
+        def log_batch(self, run_id, metrics, params, tags):
+            entry = {"metrics": [[m.key, m.value, m.timestamp, m.step] for m in metrics],
+                     "params": [[p.key, p.value] for p in params],
+                     "tags": [[t.key, t.value] for t in tags]}
+            for key, value, stamp, step in entry["metrics"]:
+                self.data["metrics"][key] = (value, stamp, step)
+            self.data["params"].update(dict(entry["params"]))
+            self.data["tags"].update(dict(entry["tags"]))
+            self._append(entry)
+
+        def log_metric(self, run_id, metric):
+            self.log_batch(run_id, [metric], [], [])
+
+        def log_param(self, run_id, param):
+            self.log_batch(run_id, [], [param], [])
+
+        def set_tag(self, run_id, tag):
+            self.log_batch(run_id, [], [], [tag])
+
+        def log_inputs(self, run_id, datasets=None, models=None):
+            from google.protobuf.json_format import MessageToDict
+
+            if datasets:
+                self._append({"inputs": [MessageToDict(d.to_proto()) for d in datasets]})
+
+        def get_experiment(self, experiment_id):
+            from mlflow.entities import Experiment
+            from mlflow.entities.lifecycle_stage import LifecycleStage
+
+            return Experiment(experiment_id, "nb2pipe", None, LifecycleStage.ACTIVE)
+
+        def _search_runs(self, *args, **kwargs):
+            return [], None
+
+        def __getattr__(self, name):  # a call autologging should not make: say which
+            raise NotImplementedError(f"nb2pipe's kernel tracking store has no `{name}`")
+
+    return BufferStore(uri)
+
+
+def replay(client, run_id: str, path: str) -> int:
+    """Log what a kernel buffered in ``path`` into ``run_id`` with ``client`` (MLflow's,
+    on the real store); the number of entries. The file is removed afterwards."""
+    if not os.path.exists(path):
+        return 0
+    from mlflow.entities import DatasetInput, Metric, Param, RunTag
+
+    with open(path, encoding="utf-8") as handle:
+        entries = [json.loads(line) for line in handle if line.strip()]
+    logged_params: dict[str, str] = {}
+    for entry in entries:
+        if "inputs" in entry:
+            from google.protobuf.json_format import ParseDict
+            from mlflow.protos.service_pb2 import DatasetInput as DatasetInputProto
+
+            client.log_inputs(run_id, [DatasetInput.from_proto(
+                ParseDict(item, DatasetInputProto())) for item in entry["inputs"]])
+            continue
+        params = [Param(k, v) for k, v in entry.get("params", [])
+                  if logged_params.get(k) != v]
+        logged_params.update({p.key: p.value for p in params})
+        metrics = [Metric(k, v, t, s) for k, v, t, s in entry.get("metrics", [])]
+        tags = [RunTag(k, v) for k, v in entry.get("tags", [])]
+        for start in range(0, max(len(metrics), len(params), len(tags)), 100):
+            client.log_batch(run_id, metrics=metrics[start:start + 100],
+                             params=params[start:start + 100], tags=tags[start:start + 100])
+    os.remove(path)
+    return len(entries)
