@@ -390,7 +390,7 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
 
     uri = tracking["uri"]
     if tracking.get("buffer"):  # the runner logs what autologging makes: no store to open here
-        from nb2pipe.tracking.buffer import buffer_uri, register
+        from nb2pipe.autologbuffer import buffer_uri, register
 
         if register():
             uri = buffer_uri(tracking["buffer"], tracking["run_id"],

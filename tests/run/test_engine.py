@@ -87,7 +87,7 @@ def test_mlflow_tracking_parent_and_nested_runs(pipeline_dir, tmp_path, monkeypa
     train = children["train"]
     assert train.data.params["n_estimators"] == "20"  # sklearn autologging
     # what autologging made in the kernel (which logs through a buffer the runner writes
-    # into the store: nb2pipe.tracking.buffer) is all there: metrics, tags, datasets, plots
+    # into the store: nb2pipe.autologbuffer) is all there: metrics, tags, datasets, plots
     assert {"training_accuracy_score", "training_f1_score"} <= set(train.data.metrics)
     assert train.data.tags["estimator_name"] == "RandomForestClassifier"
     assert train.inputs.dataset_inputs

@@ -367,7 +367,7 @@ class Runner:
             return
         buffered = _buffer_path(folder, step.name)
         if os.path.exists(buffered) and hasattr(self.tracker, "client"):
-            from nb2pipe.tracking.buffer import replay
+            from nb2pipe.autologbuffer import replay
 
             replay(self.tracker.client, step_record.tracking_run_id, buffered)
         models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
@@ -714,7 +714,7 @@ __all__ = ["ParameterError", "RunError", "Runner", "Source", "load_source", "run
 
 
 def _buffered(uri: str) -> bool:
-    """Whether a kernel logs through a buffer (:mod:`nb2pipe.tracking.buffer`) rather than
+    """Whether a kernel logs through a buffer (:mod:`nb2pipe.autologbuffer`) rather than
     to ``uri`` itself: a database store, whose opening costs seconds."""
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     return scheme in ("sqlite", "postgresql", "mysql", "mssql")
