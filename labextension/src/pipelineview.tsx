@@ -10,6 +10,7 @@
  * goes.
  */
 
+import { Message } from '@lumino/messaging';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
@@ -54,6 +55,13 @@ export class PipelineView extends ReactWidget {
     if (this.reply?.active && !this.isDisposed) {
       this._polling = window.setTimeout(() => void this.refresh(), 1000);
     }
+  }
+
+  /** A closed view is gone (opening it again makes a new one): a view only detached would
+   * stay in the panel's map, and "Open the pipeline view" would show nothing. */
+  protected onCloseRequest(msg: Message): void {
+    super.onCloseRequest(msg);
+    this.dispose();
   }
 
   dispose(): void {

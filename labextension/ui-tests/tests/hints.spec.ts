@@ -610,23 +610,25 @@ test('the pipeline view of 20 steps: every step and edge drawn, no box over anot
   const link = panel.locator('.nb2pipe-open-view');
   await expect(link).toBeVisible({ timeout: 60000 });
   // (Convert opens the view behind the notebook: close it, then time an opening)
+  const view = page.locator('.nb2pipe-pipeline-view');
+  await expect(view).toHaveCount(1, { timeout: 30000 });
   await page.evaluate(() => {
     for (const widget of Array.from((window as any).jupyterapp.shell.widgets('main'))) {
-      if ((widget as any).node.querySelector('.nb2pipe-pipeline-view')) {
+      if ((widget as any).node.classList.contains('nb2pipe-pipeline-view')) {
         (widget as any).close();
       }
     }
   });
-  const view = page.locator('.nb2pipe-pipeline-view');
   await expect(view).toHaveCount(0);
   const started = Date.now();
   await link.click();
-  await expect(view.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(20);
+  // the 20 steps, and the metrics step the `pipeline-metrics` cell makes
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(21);
   const openMs = Date.now() - started;
   console.log(`nb2pipe: the pipeline view of 20 steps drawn in ${openMs} ms`);
   test.info().annotations.push({ type: 'view-20-steps-ms', description: String(openMs) });
-  // 9 from the source, 2 into each joining step, 9 into the last one
-  await expect(view.locator('.nb2pipe-dag .nb2pipe-edge')).toHaveCount(36);
+  // 9 from the source, 2 into each joining step, 9 into the last one, 1 into the metrics
+  await expect(view.locator('.nb2pipe-dag .nb2pipe-edge')).toHaveCount(37);
   const boxes = await view.locator('.nb2pipe-dag .nb2pipe-node').evaluateAll(
     (nodes: Element[]) => nodes.map(node => {
       const box = node.getBoundingClientRect();
