@@ -161,6 +161,52 @@ def test_safe_fixes_make_no_new_findings_on_the_corpus(tmp_path):
     assert sum(after.values()) < sum(before.values())
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
+def test_what_check_says_it_can_fix_is_what_fix_fixes_on_the_corpus(tmp_path):
+    """Honest counts (issue S, point 3), per notebook: after `check --fix`, no finding
+    remains that says a safe fix is available; after `--fix --unsafe-fixes`, none that says
+    any fix is; and the unsafe fixes, like the safe ones, make no finding the notebook did not
+    have (each rule's count after is at most its count before)."""
+    import shutil
+    from collections import Counter
+
+    from tests.helpers import run_cli
+
+    copy = tmp_path / "corpus"
+    shutil.copytree(CORPUS, copy, ignore=shutil.ignore_patterns(".git"))
+
+    def findings() -> list[dict]:
+        code, out, _ = run_cli("check", copy, "--output-format", "json", "--exit-zero",
+                               "--no-cache")
+        return json.loads(out)["diagnostics"]
+
+    def offered(found: list[dict], kinds: tuple[str, ...]) -> Counter:
+        return Counter((d["path"], d["code"]) for d in found
+                       if d.get("fix") and d["fix"].get("applicability") in kinds)
+
+    before = findings()
+    run_cli("check", copy, "--fix", "--exit-zero", "--no-cache")
+    left = offered(findings(), ("safe",))
+    assert left == Counter(), f"offered a safe fix that --fix did not apply: " \
+                              f"{sorted(left.items())[:10]}"
+    run_cli("check", copy, "--fix", "--unsafe-fixes", "--exit-zero", "--no-cache")
+    after = findings()
+    left = offered(after, ("safe", "unsafe"))
+    assert left == Counter(), f"offered a fix that --unsafe-fixes did not apply: " \
+                              f"{sorted(left.items())[:10]}"
+    counts_before = Counter((d["path"], d["code"]) for d in before)
+    counts_after = Counter((d["path"], d["code"]) for d in after)
+    new = {key: counts_after[key] - counts_before[key] for key in counts_after
+           if counts_after[key] > counts_before[key]}
+    undeclared = {key for key in new if key[1] == "NB205" and any(
+        d["path"] == key[0] and d["code"] == "NB205" and "`mlflow`" in d["message"]
+        for d in after)}
+    assert set(new) - undeclared == set(), sorted(new.items())[:10]
+    if undeclared:  # NB301's fix imports mlflow and declares it nowhere (issue S, point 4)
+        pytest.xfail(f"open: NB301's unsafe fix imports mlflow without declaring it "
+                     f"({len(undeclared)} notebooks get an NB205)")
+
+
 def test_safe_fixes_are_proven_by_running_the_samples_before_and_after():
     """The fix-and-execute harness (benchmarks/bench_fixes.py) on the sample notebooks: each
     runs top to bottom, is fixed with `check --fix` (and, on another copy, `--unsafe-fixes`),

@@ -9,7 +9,9 @@ from nb2pipe.auto.model import AutoTagError
 from nb2pipe.notebook.model import Notebook
 
 
-def refuse_unrunnable(notebook: Notebook) -> None:
+def refuse_unrunnable(notebook: Notebook, analysis: NotebookAnalysis | None = None) -> None:
+    """Raise :class:`AutoTagError` with every reason a proposal cannot be made, or return
+    (``analysis``: the notebook's, when the caller has it already)."""
     problems: list[tuple[int, str]] = []  # (cell number, problem), sorted before raising
     if "python" not in notebook.language:
         raise AutoTagError(notebook.path, [f"the kernel is {notebook.language}, not Python"])
@@ -23,7 +25,7 @@ def refuse_unrunnable(notebook: Notebook) -> None:
                              f"parse ({error.message}); fix its syntax first"))
     if problems:
         raise AutoTagError(notebook.path, [text for _, text in problems])
-    analysis = NotebookAnalysis(notebook)
+    analysis = analysis if analysis is not None else NotebookAnalysis(notebook)
     hidden = analysis.hidden_code
     if hidden is not None:
         raise AutoTagError(notebook.path, [

@@ -57,8 +57,9 @@ class UntaggedTrainingNotebook(Rule):
     (when it shows none, as here, the model's score on the data it was fitted on, as MLflow's
     autolog records it).
     None of that changes what the notebook computes, but where a step ends is a judgement
-    to review. When no proposal is possible (cells that only run out of order, `input()`…),
-    the fix does nothing; `nb2pipe convert --auto` says why.
+    to review. When `--auto` would refuse the notebook (cells that do not parse or only run
+    out of order, a name no cell defines, code nb2pipe cannot see, `input()`…), no fix is
+    offered and the finding's help says the first reason.
     """
 
     code = "NB406"
@@ -86,6 +87,12 @@ class UntaggedTrainingNotebook(Rule):
                       "model = LogisticRegression(max_iter=200).fit(X, y)\n"
                       "training_accuracy = model.score(X, y)\n"
                       '# %% tags=["pipeline-metrics"]\nprint(training_accuracy)\n'),
+        # `--auto` would refuse (a name no cell defines): no fix is offered, the reason is
+        # said, and --unsafe-fixes leaves the notebook as it is
+        Invalid("# %%\nfrom sklearn.linear_model import LogisticRegression\n"
+                "# %%\nmodel = LogisticRegression().fit(X, y)\n", count=1,
+                fixed="# %%\nfrom sklearn.linear_model import LogisticRegression\n"
+                      "# %%\nmodel = LogisticRegression().fit(X, y)\n"),
     )
 
     def check(self, ctx: Context):
@@ -97,6 +104,14 @@ class UntaggedTrainingNotebook(Rule):
         if training is None:
             return
         cell, call = training
+        blocked = _why_no_proposal(ctx)
+        if blocked:  # --auto would refuse: no fix is offered, and the reason is said
+            yield self.report(
+                ctx, cell, "this notebook trains a model, but no cell is tagged as a pipeline "
+                           "step", node=call.node, fix=False,
+                help=f"`nb2pipe convert --auto` cannot propose steps yet: {blocked}; then run "
+                     f"it, or tag the steps by hand (docs/tags.md)")
+            return
         yield self.report(
             ctx, cell, "this notebook trains a model, but no cell is tagged as a pipeline step",
             node=call.node,
@@ -112,3 +127,19 @@ class UntaggedTrainingNotebook(Rule):
         except AutoTagError:
             return
         editor.replace(proposal.notebook.raw)
+
+
+def _why_no_proposal(ctx: Context) -> str | None:
+    """The first reason ``convert --auto`` (this rule's fix) would refuse the notebook
+    (cells that do not parse, code nb2pipe cannot see, names used out of order or defined
+    nowhere, a wait for a person), from the analysis check already made; None otherwise."""
+    from nb2pipe.auto.model import AutoTagError
+    from nb2pipe.auto.runnable import refuse_unrunnable
+
+    try:
+        refuse_unrunnable(ctx.notebook, ctx.analysis)
+    except AutoTagError as error:
+        problems = list(error.problems)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"{problems[0]}{more}" if problems else "the notebook cannot be cut"
+    return None
