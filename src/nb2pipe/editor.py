@@ -39,6 +39,9 @@ class NotebookEditor:
         self.original = notebook
         self.raw = copy.deepcopy(notebook.raw)
         self._current: Notebook | None = notebook
+        #: distributions a fix imports, to declare in the project's dependency file when
+        #: the fixed notebook is written (:func:`nb2pipe.lint.project.declare`)
+        self.declarations: set[str] = set()
 
     @property
     def cells(self) -> list[dict]:
@@ -125,6 +128,11 @@ class NotebookEditor:
             return False
         self.set_source(index, unmask(new_module.code, original))
         return True
+
+    def declare(self, distribution: str) -> None:
+        """Have ``distribution`` declared in the project's dependency file with the fixed
+        notebook (a fix that adds an import of a package the project may not list)."""
+        self.declarations.add(distribution)
 
     def ensure_import(self, module: str) -> None:
         """Add ``import module`` to the first cell that imports (or a new first code cell),

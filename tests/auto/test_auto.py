@@ -433,3 +433,20 @@ def test_auto_on_a_tagged_notebook_uses_its_tags(tmp_path):
     steps = json.loads((tmp_path / "pipe" / "pipeline.json").read_text())["steps"]
     assert [s["name"] for s in steps] == ["make", "show"]
     assert not (tmp_path / "nb.tagged.ipynb").exists()
+
+
+def test_a_setting_later_steps_need_stays_with_them():
+    """A cut after `os.environ[...] = computed` would leave the steps after it without the
+    setting (NB407): the proposal merges them, and makes no finding of its own."""
+    notebook = read_notebook_from_text(
+        "# %%\nimport os\nimport pandas as pd\n"
+        "# %% [markdown]\n# ## Settings\n"
+        "# %%\nhome = os.path.abspath('data')\nos.environ['DATA_HOME'] = home\n"
+        "# %% [markdown]\n# ## Load\n"
+        "# %%\nframe = pd.DataFrame({'a': [1, 2]})\nprint(len(frame))\n"
+        "# %% [markdown]\n# ## Report\n"
+        "# %%\nprint(frame.shape, os.environ['DATA_HOME'])\n")
+    proposal = propose(notebook)
+    pipeline, problems = build_pipeline(proposal.notebook)
+    assert pipeline is not None
+    assert [p.code for p in problems if p.code == "NB407"] == []

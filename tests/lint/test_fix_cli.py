@@ -237,3 +237,59 @@ def test_code_nested_as_deep_as_python_parses_is_checked_and_left_unfixed(tmp_pa
     code, out, err = run_cli("check", path, "--fix", "--no-cache")
     assert code == 1 and "nests too deeply for the fixer" in err and "failed" not in err
     assert path.read_bytes() == before
+
+
+def test_unsafe_fixes_declare_the_mlflow_they_import(tmp_path):
+    """NB301's fix imports mlflow: it adds `mlflow==<installed>` to the project's
+    requirements file (or writes one where the project has no dependency file), so that no
+    NB205 follows; `--diff` shows the line and writes nothing; a project whose dependencies
+    live only in pyproject.toml gets no fix (nb2pipe does not edit that file)."""
+    from importlib import metadata
+
+    training = ("# %%\nfrom sklearn.linear_model import LogisticRegression\n"
+                "X, y = [[0], [1]], [0, 1]\n# %%\nmodel = LogisticRegression().fit(X, y)\n")
+    version = metadata.version("mlflow") if _installed("mlflow") else \
+        metadata.version("mlflow-skinny")
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / ".git").mkdir()
+    (listed / "requirements.txt").write_text("scikit-learn==1.9.0")  # (no newline at the end)
+    write_notebook(listed / "train.ipynb", training)
+    code, out, err = run_cli("check", listed / "train.ipynb", "--fix", "--unsafe-fixes",
+                             "--diff", "--select", "NB301,NB205")
+    assert "+mlflow" in out and (listed / "requirements.txt").read_text() == \
+        "scikit-learn==1.9.0"
+    code, out, err = run_cli("check", listed / "train.ipynb", "--fix", "--unsafe-fixes",
+                             "--select", "NB301,NB205")
+    assert (listed / "requirements.txt").read_text() == \
+        f"scikit-learn==1.9.0\nmlflow=={version}\n"
+    code, out, _ = run_cli("check", listed / "train.ipynb", "--select", "NB301,NB205",
+                           "--output-format", "json", "--no-cache")
+    assert json.loads(out)["diagnostics"] == []
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / ".git").mkdir()
+    write_notebook(bare / "train.ipynb", training)
+    run_cli("check", bare / "train.ipynb", "--fix", "--unsafe-fixes", "--select", "NB301")
+    assert (bare / "requirements.txt").read_text() == f"mlflow=={version}\n"
+
+    toml = tmp_path / "toml"
+    toml.mkdir()
+    (toml / ".git").mkdir()
+    (toml / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["scikit-learn"]\n')
+    write_notebook(toml / "train.ipynb", training)
+    code, out, _ = run_cli("check", toml / "train.ipynb", "--select", "NB301",
+                           "--output-format", "json", "--no-cache")
+    (finding,) = json.loads(out)["diagnostics"]
+    assert finding["fix"] is None and "declare `mlflow`" in finding["help"]
+
+
+def _installed(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(name)
+        return True
+    except metadata.PackageNotFoundError:
+        return False

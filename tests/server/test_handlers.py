@@ -50,6 +50,26 @@ async def test_fix_returns_the_fixed_notebook_and_writes_nothing(jp_fetch, jp_ro
     assert list(Path(jp_root_dir).iterdir()) == []
 
 
+async def test_a_fix_that_imports_mlflow_declares_it_beside_the_notebook(jp_fetch, jp_root_dir):
+    """The panel's Fix of NB301 (unsafe): the notebook comes back with `import mlflow`, and
+    the project's requirements file lists mlflow, as `check --fix` does; the reply says so."""
+    root = Path(jp_root_dir)
+    (root / "project").mkdir()
+    (root / "project" / "requirements.txt").write_text("scikit-learn\n")
+    path = root / "project" / "train.ipynb"
+    raw = notebook_json("# %%\nfrom sklearn.linear_model import LogisticRegression\n"
+                        "# %%\nmodel = LogisticRegression().fit([[0], [1]], [0, 1])\n")
+    path.write_text(json.dumps(raw))
+    reply = await post(jp_fetch, "fix", {"notebook": raw, "path": "project/train.ipynb",
+                                         "codes": ["NB301", "NB205"], "unsafe": True})
+    assert [d["code"] for d in reply["fixed"]] == ["NB301"]
+    assert reply["declared"]["file"] == "project/requirements.txt"
+    lines = (root / "project" / "requirements.txt").read_text().splitlines()
+    assert lines[0] == "scikit-learn" and lines[1].startswith("mlflow==")
+    assert not [d for d in reply["remaining"] if d["code"] == "NB205"]
+    assert json.loads(path.read_text()) == raw  # the notebook itself: the client's to apply
+
+
 async def test_fix_can_fix_the_one_finding_clicked(jp_fetch):
     source = notebook_json("# %%\nfrom sklearn.tree import DecisionTreeClassifier\n"
                            "a = DecisionTreeClassifier()\nb = DecisionTreeClassifier()\n")

@@ -99,7 +99,9 @@ class Proposer(Roles, Cuts, Naming, Tagging):
 
 
     def check(self, groups: list[Work]):
-        """Build the tagged copy, merging steps while a value cannot cross between them.
+        """Build the tagged copy, merging steps while a value cannot cross between them, or
+        while a setting the later steps need cannot be repeated in them (NB407: a proposal
+        must not make a finding the notebook did not have).
 
         Returns:
             The final groups, their step names and the editor holding the tagged copy.
@@ -109,13 +111,16 @@ class Proposer(Roles, Cuts, Naming, Tagging):
             tagged = self.tagged(groups, names)
             pipeline, problems = build_pipeline(tagged.notebook())
             errors = [p for p in problems if p.severity == "error"]
-            if not errors:
+            unreplayed = [p for p in problems if p.code == "NB407"]
+            if not errors and not unreplayed:
                 return groups, names, tagged
-            merge = next((p for p in errors if p.code == "NB403"), None)
-            if merge is None or len(groups) == 1:
+            merge = next((p for p in errors if p.code == "NB403"), None) or \
+                (unreplayed[0] if not errors else None)
+            at = next((n for n, g in enumerate(groups) if merge is not None and
+                       merge.cell in g.cells), None)
+            if merge is None or len(groups) == 1 or at is None:
                 raise AutoTagError(self.notebook.path, [
-                    describe(p, self.number) for p in errors])
-            at = next(n for n, g in enumerate(groups) if merge.cell in g.cells)
+                    describe(p, self.number) for p in errors or unreplayed])
             at = min(at, len(groups) - 2)
             groups[at:at + 2] = [Work(groups[at].cells + groups[at + 1].cells,
                                        groups[at].reason)]

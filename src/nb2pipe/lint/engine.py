@@ -71,6 +71,8 @@ class FixResult:
     notebook: Notebook
     fixed: list[Diagnostic]
     remaining: list[Diagnostic]
+    #: distributions the fixes import, to declare in the project's dependency file
+    declarations: set = dataclasses.field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -87,6 +89,7 @@ def fix_notebook(notebook: Notebook, check: Callable[[Notebook], list[Diagnostic
         unsafe: also apply fixes marked unsafe.
     """
     fixed: list[Diagnostic] = []
+    declared: set[str] = set()
     stuck: set[str] = set()
     current = notebook
     for _ in range(2 * len(rules) + 2):  # each round fixes one rule, or finds it stuck
@@ -94,7 +97,7 @@ def fix_notebook(notebook: Notebook, check: Callable[[Notebook], list[Diagnostic
         fixable = [d for d in diagnostics if d.fix and d.code not in stuck and
                    (d.fix_safety == "safe" or unsafe)]
         if not fixable:
-            return FixResult(current, fixed, diagnostics)
+            return FixResult(current, fixed, diagnostics, declared)
         order = {code: n for n, code in enumerate(FIX_ORDER)}
         code = min({d.code for d in fixable}, key=lambda c: (order.get(c, 99), c))
         chosen = [d for d in fixable if d.code == code]
@@ -106,5 +109,6 @@ def fix_notebook(notebook: Notebook, check: Callable[[Notebook], list[Diagnostic
             continue
         after = {(d.code, d.cell, d.line, d.message) for d in check(updated)}
         fixed.extend(d for d in chosen if (d.code, d.cell, d.line, d.message) not in after)
+        declared |= editor.declarations
         current = updated
-    return FixResult(current, fixed, check(current))
+    return FixResult(current, fixed, check(current), declared)

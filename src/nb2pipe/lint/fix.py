@@ -46,11 +46,14 @@ def fix_file(job) -> FileFix:
         outcome = fix_notebook(first.notebook, lambda nb: lint_notebook(nb, codes, extra),
                                rules, unsafe=unsafe)
         text = ""
+        declared: list[str] = []
         if outcome.changed:
             if diff_only:
                 text = notebook_diff(first.notebook, outcome.notebook)
+                text += _declaration_diff(path, outcome.declarations)
             else:
                 write_notebook(path, outcome.notebook.raw)
+                declared = _declare(path, outcome.declarations)
     except RecursionError:  # libcst recurses: `a + a + … + a` a thousand terms long
         first.notebook = None
         return FileFix(first, warning=f"{path}: not fixed, because its code nests too deeply "
@@ -60,7 +63,37 @@ def fix_file(job) -> FileFix:
                                   f"fixing: {type(error).__name__}: {error}"))
     notebook = first.notebook if diff_only else outcome.notebook
     remaining = first.diagnostics if diff_only else outcome.remaining
+    if declared:  # declared since the last check: NB205 no longer holds for them
+        remaining = [d for d in remaining if not (d.code == "NB205" and any(
+            f"`{name}`" in d.message for name in declared))]
     has_steps = any(t.startswith("step:") for c in notebook.cells for t in c.tags)
     return FileFix(FileResult(path, remaining, None, has_steps=has_steps, trains=first.trains,
                               quotes=quotes_for(notebook, remaining)),
                    len(outcome.fixed) if outcome.changed else 0, text)
+
+
+def _declare(path: str, distributions) -> list[str]:
+    """Declare what the fixes imported in the notebook's dependency file; the names."""
+    import os
+
+    from nb2pipe.lint.project import declare
+
+    if not distributions:
+        return []
+    _file, added = declare(os.path.dirname(os.path.abspath(path)), distributions)
+    return [line.partition("==")[0] for line in added] or list(distributions)
+
+
+def _declaration_diff(path: str, distributions) -> str:
+    """What ``--diff`` shows of the declarations ``--fix`` would add."""
+    import os
+
+    from nb2pipe.lint.project import declaration_file, project_for
+
+    folder = os.path.dirname(os.path.abspath(path))
+    missing = [d for d in sorted(distributions) if not project_for(folder).declares(d)]
+    target = declaration_file(folder) if missing else None
+    if not target:
+        return ""
+    lines = "".join(f"+{name}\n" for name in missing)
+    return f"--- {target}\n+++ {target}\n{lines}"

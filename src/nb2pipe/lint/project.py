@@ -122,6 +122,62 @@ def _find_project(folder: str) -> tuple[Project, tuple[str, ...]]:
     return Project(folder, root, tuple(files), frozenset(declared)), tuple(walked)
 
 
+def declaration_file(folder: str) -> str | None:
+    """Where a fix may declare a package for a notebook in ``folder``: the nearest
+    ``requirements*.txt`` of its project, else a new ``requirements.txt`` beside it when the
+    project has no dependency file at all; None when it has only files nb2pipe does not edit
+    (``pyproject.toml``, ``environment.yml``…)."""
+    project = project_for(folder)
+    texts = [f for f in project.dependency_files
+             if os.path.basename(f).startswith("requirements") and f.endswith(".txt")]
+    if texts:
+        return texts[0]
+    return None if project.dependency_files else os.path.join(os.path.abspath(folder),
+                                                              "requirements.txt")
+
+
+def declare(folder: str, distributions, installed=None) -> tuple[str | None, list[str]]:
+    """Declare ``distributions`` (those the project does not declare yet) in
+    :func:`declaration_file`, pinned to the installed versions: (the file, the lines added).
+    Appends under a lock: notebooks fixed at once share the file."""
+    import fcntl
+    from importlib import metadata
+
+    project = project_for(folder)
+    missing = [d for d in sorted(distributions) if not project.declares(d)]
+    path = declaration_file(folder) if missing else None
+    if path is None:
+        return None, []
+
+    def version(name: str) -> str | None:
+        if installed is not None:
+            return installed.get(name)
+        for candidate in (name, f"{name}-skinny"):
+            try:
+                return metadata.version(candidate)
+            except metadata.PackageNotFoundError:
+                continue
+        return None
+
+    added: list[str] = []
+    with open(path, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        text = handle.read()
+        have = {normalise(re.split(r"[\s\[<>=!~;@]", line.strip(), maxsplit=1)[0])
+                for line in text.splitlines() if line.strip() and not line.startswith("#")}
+        for name in missing:
+            if normalise(name) in have:
+                continue
+            found = version(name)
+            added.append(f"{name}=={found}" if found else name)
+        if added:
+            handle.write(("" if not text or text.endswith("\n") else "\n") +
+                         "\n".join(added) + "\n")
+    _PROJECTS.clear()  # (the next check reads the file again)
+    return path, added
+
+
 def _declared_in(path: str) -> set[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:

@@ -196,10 +196,20 @@ def fix(body: bytes, root: str) -> tuple[int, dict]:
         except AutoTagError as error:
             raise Refused(422, "cannot tag the steps: " + "; ".join(error.problems) +
                           " (fix these, then Tag steps again)") from None
-    remaining = outcome.remaining if only is None else lint_notebook(outcome.notebook, codes)
+    reply: dict = {}
+    if outcome.fixed and outcome.declarations and os.path.isfile(notebook.path):
+        # a fix imported a package (NB301: mlflow): declared where the project lists them
+        from nb2pipe.lint.project import declare
+
+        written, added = declare(os.path.dirname(os.path.abspath(notebook.path)),
+                                 outcome.declarations)
+        if written and added:
+            reply["declared"] = {"file": os.path.relpath(written, root), "lines": added}
+    remaining = lint_notebook(outcome.notebook, codes) if only is not None or \
+        reply.get("declared") else outcome.remaining
     return 200, {"notebook": outcome.notebook.raw,
                  "fixed": [d.to_dict() for d in outcome.fixed],
-                 "remaining": [d.to_dict() for d in remaining]}
+                 "remaining": [d.to_dict() for d in remaining], **reply}
 
 
 def one_finding(data: dict) -> tuple[int, int, int] | None:

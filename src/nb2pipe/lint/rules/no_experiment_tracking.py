@@ -64,17 +64,20 @@ class NoExperimentTracking(Rule):
     own store). It is unsafe because the notebook now needs MLflow installed and writes
     tracking data when it runs.
 
-    The fix does not edit your dependency file (nb2pipe never rewrites a file it did not
-    write): declare `mlflow` there yourself. Until then NB205 reports the new import — the one
-    finding this fix can add, on purpose, and its title says so.
+    The fix declares the `mlflow` it imports, pinned to the installed version: it adds the
+    line to the project's `requirements*.txt` (the one nearest the notebook), or writes a
+    `requirements.txt` beside the notebook when the project has no dependency file at all
+    (`--diff` shows that line too). A project that lists its dependencies only in files
+    nb2pipe does not edit (`pyproject.toml`, `environment.yml`…) gets no fix: declare `mlflow`
+    there, and the fix is offered again.
     """
 
     code = "NB301"
     name = "no-experiment-tracking"
     category = "tracked"
     fix_safety = "unsafe"
-    fix_title = ("Log every fit to MLflow with `mlflow.autolog()` (then declare `mlflow` in "
-                 "your dependency file)")
+    fix_title = ("Log every fit to MLflow with `mlflow.autolog()`, and declare `mlflow` in "
+                 "requirements.txt")
     fix_edits = "notebook"
     VALID = (
         '# %%\nfrom sklearn.svm import SVC\nm = SVC().fit(X, y)\n# %% tags=["pipeline-metrics"]\n'
@@ -112,6 +115,14 @@ class NoExperimentTracking(Rule):
             return
         cell, call = training
         shown = call.dotted or f"….{call.attr}"
+        if not _can_declare_mlflow(ctx):  # the fix would import what the project cannot list
+            yield self.report(
+                ctx, cell, f"`{shown}()` trains a model, but nothing logs parameters, metrics "
+                           f"or the model to an experiment tracker", node=call.node, fix=False,
+                help="declare `mlflow` in the project's dependency file, then call "
+                     "`mlflow.autolog()` before training (or convert the notebook with "
+                     "`nb2pipe convert`: tracking is injected)")
+            return
         yield self.report(
             ctx, cell, f"`{shown}()` trains a model, but nothing logs parameters, metrics or the "
                        f"model to an experiment tracker", node=call.node,
@@ -124,6 +135,7 @@ class NoExperimentTracking(Rule):
         if not any(d.fix for d in diagnostics):
             return
         editor.ensure_import("mlflow")
+        editor.declare("mlflow")  # in the project's requirements, with the notebook
         analysis = NotebookAnalysis(editor.notebook())
         training = first_training(analysis)
         imported = analysis.first_binding.get("mlflow")
@@ -138,3 +150,16 @@ class NoExperimentTracking(Rule):
         parameters = editor.parameters_cell()
         after = parameters + 1 if parameters is not None and parameters < cell else 0
         editor.insert_cell(min(cell, max(imported.cell + 1, editor.header_end(), after)), AUTOLOG)
+
+
+def _can_declare_mlflow(ctx: Context) -> bool:
+    """Whether the fix can declare the `mlflow` it imports: the project lists it already, or
+    has a requirements file to add it to, or no dependency file at all (one is written)."""
+    import os
+
+    from nb2pipe.lint.project import declaration_file
+
+    project = ctx.project.get("project")
+    if project is None or project.declares("mlflow"):
+        return True
+    return declaration_file(os.path.dirname(os.path.abspath(ctx.path))) is not None
