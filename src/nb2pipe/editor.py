@@ -209,6 +209,27 @@ class NotebookEditor:
 SEED_NAMES = ("SEED", "RANDOM_SEED", "RANDOM_STATE", "seed", "random_seed", "random_state")
 
 
+def names_in_use(notebook: Notebook) -> set[str]:
+    """Every name the notebook's code reads or binds, and every identifier inside its string
+    literals: a new global a fix adds must be none of them. Strings count because some are
+    code evaluated at run time in the notebook's namespace — a patsy or statsmodels formula
+    (`'y ~ C(key)'`: patsy looks `C` up there first), `DataFrame.query("x > @limit")`, `eval`."""
+    import ast
+    import re
+
+    found: set[str] = set()
+    for cell in notebook.code_cells:
+        tree = cell.code.tree if cell.code else None
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", node.value))
+    return found
+
+
 def fresh_name(name: str, taken: set[str]) -> str:
     """``name``, or ``name_2``, ``name_3``… : the first that ``taken`` does not hold."""
     candidate, number = name, 1

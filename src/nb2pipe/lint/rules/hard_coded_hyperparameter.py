@@ -92,6 +92,16 @@ class HardCodedHyperparameter(Rule):
                       'min_samples_leaf=MIN_SAMPLES_LEAF).fit(X, y)\n'
                       'booster = xgb.XGBClassifier(max_depth=BOOSTER_MAX_DEPTH, '
                       'learning_rate=LEARNING_RATE)\nbooster.fit(X, y, epochs=EPOCHS)\n'),
+        # a formula string reads `C` from the namespace at run time (patsy's categorical):
+        # the parameter must not take that name (found by bench_fixes on pydata-book)
+        Invalid("# %%\nimport patsy\nfrom sklearn.linear_model import LogisticRegression\n"
+                "y, X = patsy.dmatrices('v ~ C(key)', data)\n"
+                "# %%\nmodel = LogisticRegression(C=10)\n", count=1,
+                fixed='# %% tags=["parameters"]\n# Parameters: `nb2pipe run -p NAME=VALUE` and '
+                      'papermill replace these values.\nC_2 = 10\n'
+                      "# %%\nimport patsy\nfrom sklearn.linear_model import LogisticRegression\n"
+                      "y, X = patsy.dmatrices('v ~ C(key)', data)\n"
+                      "# %%\nmodel = LogisticRegression(C=C_2)\n"),
     )
 
     def check(self, ctx: Context):
@@ -129,7 +139,10 @@ class HardCodedHyperparameter(Rule):
             parameters = editor.ensure_parameters_cell(before=min(c.index for c, *_ in chosen))
             moved = 1
         existing = _number_parameters(editor.notebook(), parameters)
-        taken = set(analysis.first_binding)
+        from nb2pipe.editor import names_in_use
+
+        # (not `C` where a formula string says `C(key)`: patsy would call the parameter)
+        taken = set(analysis.first_binding) | names_in_use(editor.notebook())
         keyword_calls: dict[str, int] = {}
         for _cell, _call, literal in chosen:
             for keyword in literal:
