@@ -85,3 +85,22 @@ def test_a_run_record_gives_its_parameters_back_with_their_types(tmp_path_factor
     back = RunRecord.read(str(folder)).parameters
     assert back == values and [type(v) for v in back.values()] == \
         [type(v) for v in values.values()]
+
+
+_with_infinities = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.complex_numbers(allow_nan=False), st.text(max_size=5), st.binary(max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.lists(inner, max_size=3).map(tuple),
+                            st.dictionaries(st.text(max_size=3), inner, max_size=2)),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(value=_with_infinities)
+def test_a_literal_written_as_text_reads_back_as_itself(value):
+    """What run.json and Airflow's params keep of a parameter JSON cannot carry: its text,
+    infinities included (`1e999`, `(0.0+1e999j)`), reads back as the same value."""
+    from nb2pipe.pipeline.literals import literal_text, parse_literal
+
+    back = parse_literal(literal_text(value))
+    assert back == value and type(back) is type(value)

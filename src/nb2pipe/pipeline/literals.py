@@ -68,6 +68,10 @@ def literal_text(value: Any) -> str:
     kind = type(value)
     if kind is float and math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
+    if kind is complex and (math.isinf(value.real) or math.isinf(value.imag)):
+        imag = literal_text(abs(value.imag)) if math.isinf(value.imag) else repr(abs(value.imag))
+        sign = "-" if math.copysign(1, value.imag) < 0 else "+"
+        return f"({literal_text(value.real)}{sign}{imag}j)"
     if kind is list:
         return "[" + ", ".join(literal_text(v) for v in value) + "]"
     if kind is tuple:
