@@ -716,6 +716,8 @@ __all__ = ["ParameterError", "RunError", "Runner", "Source", "load_source", "run
 def _buffered(uri: str) -> bool:
     """Whether a kernel logs through a buffer (:mod:`nb2pipe.autologbuffer`) rather than
     to ``uri`` itself: a database store, whose opening costs seconds."""
+    if os.environ.get("NB2PIPE_AUTOLOG_BUFFER", "1") == "0":  # (to compare, or to debug)
+        return False
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     return scheme in ("sqlite", "postgresql", "mysql", "mssql")
 
