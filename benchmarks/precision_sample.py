@@ -98,9 +98,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--per-rule", type=int, default=3)
     parser.add_argument("--show", action="store_true", help="print the sample with its code")
+    parser.add_argument("--repos", nargs="*", default=list(NEW_REPOSITORIES),
+                        help="the corpus repositories to sample (default: the four added in "
+                             "2026-12, all in the dev part of bench_journey's split)")
     args = parser.parse_args()
     corpus = Path(args.corpus)
-    found = findings(corpus, NEW_REPOSITORIES)
+    found = findings(corpus, args.repos)
     chosen = sample(found, args.seed, args.per_rule)
     verdicts = read_verdicts()
     if args.show:
@@ -116,7 +119,7 @@ def main() -> int:
     for finding in chosen:
         rows[finding["code"]][verdicts.get(key(finding), ("unread",))[0]] += 1
     print(f"seed {args.seed}, {args.per_rule} per rule, {len(chosen)} findings of {len(found)} "
-          f"({', '.join(NEW_REPOSITORIES)})\n")
+          f"({', '.join(args.repos)})\n")
     print("| rule | findings | read | right | precision |\n|---|---|---|---|---|")
     tp = fp = 0
     weighted = 0.0
