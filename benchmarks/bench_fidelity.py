@@ -81,7 +81,10 @@ BIN = Path(sys.executable).parent
 MAX_FOLDER_BYTES = 200 * 1024 * 1024
 _NOISE = [
     # object addresses only (`at 0x7f3a5c2b1d90`): not sizes such as "600x400" or short hex
-    (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),  # (scikit-learn's reprs shorten some)
+    (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),
+    # scikit-learn's HTML repr shortens long values in its fitted-attributes table:
+    # `<sklearn.tree...x7f7e42752870>`, the tail of an address
+    (re.compile(r"(?<=\.\.\.)x[0-9a-fA-F]{6,}"), "x…"),
     # statsmodels' summary tables give the day and the time of the fit
     (re.compile(r"^(Date|Time):( +)\S.*?(?=  +\S|$)", re.M), r"\1:\2…"),
     (re.compile(r"^(CPU times|Wall time|Elapsed|.*it/s\]|.*s/it\]).*$", re.M), ""),
