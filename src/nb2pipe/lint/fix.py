@@ -88,12 +88,9 @@ def _declaration_diff(path: str, distributions) -> str:
     """What ``--diff`` shows of the declarations ``--fix`` would add."""
     import os
 
-    from nb2pipe.lint.project import declaration_file, project_for
+    from nb2pipe.lint.project import declare
 
-    folder = os.path.dirname(os.path.abspath(path))
-    missing = [d for d in sorted(distributions) if not project_for(folder).declares(d)]
-    target = declaration_file(folder) if missing else None
-    if not target:
+    target, lines = declare(os.path.dirname(os.path.abspath(path)), distributions, write=False)
+    if not target or not lines:
         return ""
-    lines = "".join(f"+{name}\n" for name in missing)
-    return f"--- {target}\n+++ {target}\n{lines}"
+    return f"--- {target}\n+++ {target}\n" + "".join(f"+{line}\n" for line in lines)

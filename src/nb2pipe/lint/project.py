@@ -136,10 +136,11 @@ def declaration_file(folder: str) -> str | None:
                                                               "requirements.txt")
 
 
-def declare(folder: str, distributions, installed=None) -> tuple[str | None, list[str]]:
+def declare(folder: str, distributions, write: bool = True) -> tuple[str | None, list[str]]:
     """Declare ``distributions`` (those the project does not declare yet) in
     :func:`declaration_file`, pinned to the installed versions: (the file, the lines added).
-    Appends under a lock: notebooks fixed at once share the file."""
+    Appends under a lock: notebooks fixed at once share the file. ``write=False`` only says
+    what it would add (``--diff``)."""
     import fcntl
     from importlib import metadata
 
@@ -149,28 +150,30 @@ def declare(folder: str, distributions, installed=None) -> tuple[str | None, lis
     if path is None:
         return None, []
 
-    def version(name: str) -> str | None:
-        if installed is not None:
-            return installed.get(name)
-        for candidate in (name, f"{name}-skinny"):
+    def pinned(name: str) -> str:
+        for candidate in (name, f"{name}-skinny"):  # (MLflow's client installs the skinny one)
             try:
-                return metadata.version(candidate)
+                return f"{name}=={metadata.version(candidate)}"
             except metadata.PackageNotFoundError:
                 continue
-        return None
+        return name
 
-    added: list[str] = []
+    def additions(text: str) -> list[str]:
+        have = {normalise(re.split(r"[\s\[<>=!~;@]", line.strip(), maxsplit=1)[0])
+                for line in text.splitlines() if line.strip() and not line.startswith("#")}
+        return [pinned(name) for name in missing if normalise(name) not in have]
+
+    if not write:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return path, additions(handle.read())
+        except FileNotFoundError:
+            return path, additions("")
     with open(path, "a+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         text = handle.read()
-        have = {normalise(re.split(r"[\s\[<>=!~;@]", line.strip(), maxsplit=1)[0])
-                for line in text.splitlines() if line.strip() and not line.startswith("#")}
-        for name in missing:
-            if normalise(name) in have:
-                continue
-            found = version(name)
-            added.append(f"{name}=={found}" if found else name)
+        added = additions(text)
         if added:
             handle.write(("" if not text or text.endswith("\n") else "\n") +
                          "\n".join(added) + "\n")
