@@ -17,6 +17,7 @@ import { HintsPanel } from './panel';
 import { PipelineView } from './pipelineview';
 import { RequestError, requestAPI } from './request';
 import { openRulePage } from './rulepage';
+import { Cell, editStep, renderChips } from './stepeditor';
 import {
   CommandIDs,
   ICheckReply,
@@ -96,6 +97,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
     model.changed.connect(markCells);
+
+    // The step chips on the cells (tagged notebooks), and the form behind them.
+    const showChips = (): void => {
+      if (current) {
+        renderChips(current, model.steps, cell => void editCellStep(cell), trans);
+      }
+    };
+    const editCellStep = async (cell: Cell): Promise<void> => {
+      if (!current) {
+        return;
+      }
+      // a refused edit says why where the fixes' problems show; a done one clears it
+      panel.state.fixError = await editStep(current, cell, model.steps, trans);
+      panel.update();
+    };
+    model.changed.connect(showChips);
 
     // Runs of the converted pipeline: polled every second while one goes.
     let polling: number | undefined;
@@ -311,9 +328,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const follow = (notebook: NotebookPanel | null): void => {
       if (current) {
         current.context.model.contentChanged.disconnect(schedule);
+        current.content.modelContentChanged.disconnect(markCells);
+        current.content.modelContentChanged.disconnect(showChips);
+        current.content.cellInViewportChanged.disconnect(showChips);
         for (const cell of current.content.widgets) {
           cell.removeClass(FLAGGED);
         }
+        renderChips(current, null, () => undefined, trans);
       }
       current = notebook;
       model.clear();
@@ -334,6 +355,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         notebook.context.model.contentChanged.connect(schedule);
         notebook.content.modelContentChanged.connect(markCells);
+        notebook.content.modelContentChanged.connect(showChips);
+        notebook.content.cellInViewportChanged.connect(showChips);
         checkNow();
       });
     };
@@ -353,6 +376,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Convert Notebook to Pipeline'),
       isEnabled: () => current !== null,
       execute: () => actions.convert()
+    });
+    app.commands.addCommand(CommandIDs.editStep, {
+      label: trans.__('Set the Pipeline Step of the Cell…'),
+      caption: trans.__('Which step the cell runs in, what it runs after, skip, imports, parameters, metrics, gate (tags of docs/tags.md)'),
+      isEnabled: () => current?.content.activeCell?.model.type === 'code',
+      execute: () => {
+        const cell = current?.content.activeCell;
+        if (cell && cell.model.type === 'code') {
+          void editCellStep(cell);
+        }
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.editStep,
+      selector: '.jp-Notebook .jp-CodeCell',
+      rank: 30
     });
     app.commands.addCommand(CommandIDs.openPipeline, {
       label: args => (args.pipeline ? trans.__('Open Pipeline %1', args.pipeline as string)
@@ -376,7 +415,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     if (palette) {
-      for (const command of [CommandIDs.open, CommandIDs.check, CommandIDs.convert]) {
+      for (const command of [CommandIDs.open, CommandIDs.check, CommandIDs.convert, CommandIDs.editStep]) {
         palette.addItem({ command, category: 'nb2pipe' });
       }
     }

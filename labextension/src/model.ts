@@ -7,7 +7,7 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ICheckReply, IDiagnostic, IMaturity, INotebookJSON } from './tokens';
+import { ICheckReply, IDiagnostic, IMaturity, INotebookJSON, IStepOutline } from './tokens';
 
 export type Status = 'idle' | 'checking' | 'ready' | 'error';
 
@@ -49,6 +49,11 @@ export class HintsModel {
     return this._generated;
   }
 
+  /** The steps as tagged in the last answer (null: the notebook has no pipeline tag). */
+  get steps(): IStepOutline | null {
+    return this._steps;
+  }
+
   /** How many checks were answered (stale answers are not counted). */
   get answered(): number {
     return this._answered;
@@ -71,6 +76,7 @@ export class HintsModel {
     this._diagnostics = [];
     this._maturity = null;
     this._generated = null;
+    this._steps = null;
     this._status = 'idle';
     this._error = null;
     this._changed.emit();
@@ -88,6 +94,7 @@ export class HintsModel {
       this._diagnostics = reply.diagnostics;
       this._maturity = reply.maturity;
       this._generated = reply.generated ?? null;
+      this._steps = reply.steps ?? null;
       this._status = 'ready';
       this._error = null;
       this._answered += 1;
@@ -108,6 +115,7 @@ export class HintsModel {
   private _diagnostics: IDiagnostic[] = [];
   private _maturity: IMaturity | null = null;
   private _generated: { pipeline: string; step: string } | null = null;
+  private _steps: IStepOutline | null = null;
   private _changed = new Signal<this, void>(this);
 }
 

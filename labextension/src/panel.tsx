@@ -18,7 +18,8 @@ import * as React from 'react';
 
 import { HintsModel, ICellGroup } from './model';
 import { IRunActions, RunSection } from './runs';
-import { IConvertReply, IDiagnostic, IRunsReply } from './tokens';
+import { stepColour } from './steps';
+import { IConvertReply, IDiagnostic, IRunsReply, IStepOutline } from './tokens';
 
 export interface IPanelActions extends IRunActions {
   selectCell(cellId: string | null, cellNumber: number | null): void;
@@ -241,8 +242,12 @@ function HintsView(props: {
             </ul>
           </div>
         )}
+        {!state.conversion && model.steps && (
+          <StepsOutline outline={model.steps} actions={actions} trans={trans} />
+        )}
         {state.conversion && (
-          <Conversion result={state.conversion} runs={state.runs} actions={actions} trans={trans} />
+          <Conversion result={state.conversion} outline={model.steps} runs={state.runs}
+                      actions={actions} trans={trans} />
         )}
         {state.conversion && (
           <RunSection
@@ -344,13 +349,49 @@ function CellFindings(props: {
   );
 }
 
+/** Each step's palette index, from the outline (the same as its cells' chips). */
+function coloursOf(outline: IStepOutline | null): Record<string, number> {
+  return Object.fromEntries((outline?.steps ?? []).map(step => [step.name, step.colour]));
+}
+
+/** Select the first cell of `step` in the notebook (a click on its node). */
+function selectStep(outline: IStepOutline, step: string, actions: IPanelActions): void {
+  const first = outline.cells.find(place => place.step === step);
+  if (first) {
+    actions.selectCell(first.id, first.index + 1);
+  }
+}
+
+/** The steps as tagged now, before a conversion: updated as the tags change. */
+function StepsOutline(props: {
+  outline: IStepOutline;
+  actions: IPanelActions;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { outline, actions, trans } = props;
+  return (
+    <div className="nb2pipe-outline" data-complete={outline.complete ? 'true' : 'false'}>
+      <p>
+        {trans._n('%1 step as tagged', '%1 steps as tagged', outline.steps.length)}
+        {!outline.complete && ' — ' + trans.__('not convertible yet: the findings above say why')}
+      </p>
+      {outline.steps.length > 0 && (
+        <Dag result={outline} colours={coloursOf(outline)} trans={trans}
+             onSelect={step => selectStep(outline, step, actions)} />
+      )}
+    </div>
+  );
+}
+
 function Conversion(props: {
   result: IConvertReply;
+  /** The steps as tagged now (drawn instead of the converted ones: the DAG stays live). */
+  outline: IStepOutline | null;
   runs: IRunsReply | null;
   actions: IPanelActions;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { result, runs, actions, trans } = props;
+  const { result, outline, runs, actions, trans } = props;
   const latest = runs?.runs[0];
   const states = latest
     ? Object.fromEntries(Object.entries(latest.steps).map(([name, step]) => [name, step.status]))
@@ -371,7 +412,12 @@ function Conversion(props: {
           onClick={() => Clipboard.copyToSystem(result.command)}
         />
       </div>
-      <Dag result={result} states={states} trans={trans} />
+      {outline ? (
+        <Dag result={outline} states={states} colours={coloursOf(outline)} trans={trans}
+             onSelect={step => selectStep(outline, step, actions)} />
+      ) : (
+        <Dag result={result} states={states} trans={trans} />
+      )}
       <button type="button" className="jp-mod-styled nb2pipe-open-view"
               onClick={() => actions.openPipeline(result.output)}>
         {trans.__('Open the pipeline view')}
@@ -414,8 +460,11 @@ export function Dag(props: {
   trans: TranslationBundle;
   selected?: string | null;
   onSelect?: (step: string) => void;
+  /** Each step's palette index: the stripe on its node, the colour of its cells' chips. */
+  colours?: Record<string, number>;
 }): JSX.Element {
   const { onSelect, selected } = props;
+  const colours = props.colours ?? {};
   const { result, trans } = props;
   const states = props.states ?? {};
   const depth = new Map<string, number>();
@@ -471,6 +520,7 @@ export function Dag(props: {
           <g key={step.name} transform={`translate(${p.x},${p.y})`}
              className={`nb2pipe-node${states[step.name] ? ' nb2pipe-node-' + states[step.name] : ''}${selected === step.name ? ' nb2pipe-node-selected' : ''}`}
              data-step={step.name} data-status={states[step.name] ?? ''}
+             data-colour={colours[step.name] ?? ''}
              {...(onSelect ? {
                role: 'button', tabIndex: 0, style: { cursor: 'pointer' },
                onClick: () => onSelect(step.name),
@@ -482,7 +532,11 @@ export function Dag(props: {
              } : {})}>
             <title>{states[step.name] ? `${step.name}: ${states[step.name]}` : step.name}</title>
             <rect width={100} height={24} rx={4} />
-            <text x={50} y={16} textAnchor="middle">{step.name}</text>
+            {colours[step.name] !== undefined && (
+              <rect className="nb2pipe-node-colour" x={2} y={3} width={5} height={18} rx={2}
+                    style={{ fill: stepColour(colours[step.name]), stroke: "none" }} />
+            )}
+            <text x={52} y={16} textAnchor="middle">{step.name}</text>
           </g>
         );
       })}

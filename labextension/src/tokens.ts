@@ -46,6 +46,30 @@ export interface ICheckReply {
   fixable: number;
   /** Set for a step notebook nb2pipe generated: its pipeline and step. */
   generated?: { pipeline: string; step: string };
+  /** The notebook's steps as tagged now (null: no pipeline tag yet). */
+  steps?: IStepOutline | null;
+}
+
+/** A code cell's place in the pipeline, as the server reads its tags. */
+export interface ICellPlace {
+  index: number;
+  id: string | null;
+  /** step, imports, functions, parameters, metrics, skip; null before the first tag. */
+  role: string | null;
+  /** The step the cell runs in (the metrics cells: the metrics step). */
+  step: string | null;
+  /** The cell carries the tag itself (else it joins the cell above). */
+  own: boolean;
+}
+
+/** The notebook's pipeline as tagged now: what the chips and the live DAG show. */
+export interface IStepOutline {
+  cells: ICellPlace[];
+  /** In the notebook's order; `colour`: the step's index in the palette. */
+  steps: { name: string; after: string[]; inputs: string[]; outputs: string[]; colour: number }[];
+  edges: { source: string; target: string; kind: 'data' | 'order' }[];
+  /** False when the build found errors: the edges are then the `prev:` tags only. */
+  complete: boolean;
 }
 
 export interface IFixReply {
@@ -89,6 +113,7 @@ export namespace CommandIDs {
   export const openRule = 'nb2pipe:open-rule';
   export const run = 'nb2pipe:run';
   export const openPipeline = 'nb2pipe:open-pipeline';
+  export const editStep = 'nb2pipe:edit-step';
 }
 
 /** A rule's page, as the server extension sends it (`GET nb2pipe/rules/CODE`). */

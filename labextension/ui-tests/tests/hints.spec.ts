@@ -648,3 +648,160 @@ test('the pipeline view of 20 steps: every step and edge drawn, no box over anot
   }
   expect(overlaps).toEqual([]);
 });
+
+/** The tags of the current notebook's cell `index`, from its model. */
+async function tagsOf(page: any, index: number): Promise<string[]> {
+  return await page.evaluate((i: number) => {
+    const model = (window as any).jupyterapp.shell.currentWidget.content.model;
+    return model.cells.get(i).getMetadata('tags') ?? [];
+  }, index);
+}
+
+/** Click the step chip of cell `index`, choose in its form, press Set. */
+async function setStep(page: any, index: number, choice: { role?: string; step?: string;
+                       after?: string[]; gate?: string }): Promise<void> {
+  await page.locator('.jp-NotebookPanel:visible .jp-Cell').nth(index).locator('.nb2pipe-step-chip').click();
+  const form = page.locator('.jp-Dialog .nb2pipe-step-form');
+  await expect(form).toBeVisible();
+  if (choice.role) {
+    await form.locator('.nb2pipe-step-role').selectOption(choice.role);
+  }
+  if (choice.step !== undefined) {
+    await form.locator('.nb2pipe-step-name').fill(choice.step);
+  }
+  for (const step of choice.after ?? []) {
+    await form.locator(`.nb2pipe-step-after input[value="${step}"]`).check();
+  }
+  if (choice.gate !== undefined) {
+    await form.locator('.nb2pipe-step-gate').fill(choice.gate);
+  }
+  await page.locator('.jp-Dialog .jp-mod-accept').click();
+  await expect(form).toHaveCount(0);
+}
+
+test('steps in the cells: a chip per cell in its node\'s colour, edited in a form, undoable, the DAG live', async ({
+  page,
+  tmpPath
+}) => {
+  await open(page, tmpPath, TAGGED);
+  const panel = await openHints(page);
+  const cells = page.locator('.jp-NotebookPanel:visible .jp-Cell');
+  const chip = (index: number) => cells.nth(index).locator('.nb2pipe-step-chip');
+  const nodes = panel.locator('.nb2pipe-outline .nb2pipe-dag .nb2pipe-node');
+
+  // every code cell has a chip; markdown cells none
+  await expect(chip(9)).toHaveText('train', { timeout: 20000 });
+  await expect(page.locator('.jp-NotebookPanel:visible .nb2pipe-step-chip')).toHaveCount(8);
+  await expect(chip(0)).toHaveCount(0);
+  await expect(chip(1)).toHaveText('imports');
+  await expect(chip(12)).toHaveText('metrics');
+  // the live DAG of the steps as tagged, before any conversion
+  await expect(nodes).toHaveCount(5);
+  // a chip has the colour of its step's node
+  for (const [index, step] of [[5, 'load_data'], [9, 'train'], [12, 'metrics']] as const) {
+    const chipColour = await chip(index).evaluate((node: HTMLElement) => getComputedStyle(node).borderLeftColor);
+    const nodeColour = await panel.locator(`.nb2pipe-node[data-step="${step}"] .nb2pipe-node-colour`)
+      .evaluate((node: Element) => getComputedStyle(node).fill);
+    expect([step, chipColour]).toEqual([step, nodeColour]);
+  }
+  const colours = await page.locator('.jp-NotebookPanel:visible .nb2pipe-step-chip[data-role="step"]')
+    .evaluateAll((chips: HTMLElement[]) => chips.map(c => getComputedStyle(c).borderLeftColor));
+  expect(new Set(colours).size).toBe(4); // four steps, four colours
+
+  // clicking a node selects its step's first cell
+  await panel.locator('.nb2pipe-node[data-step="split"]').click();
+  await expect(page.locator('.jp-NotebookPanel:visible .jp-Cell.jp-mod-active')).toContainText('X_train, X_test');
+
+  // rename a step: the tags of docs/tags.md are written, the chip and the DAG follow
+  await setStep(page, 11, { step: 'score' });
+  expect(await tagsOf(page, 11)).toEqual(['step:score', 'prev:train']);
+  await expect(chip(11)).toHaveText('score');
+  await expect(panel.locator('.nb2pipe-node[data-step="score"]')).toBeVisible();
+  await expect(panel.locator('.nb2pipe-node[data-step="evaluate"]')).toHaveCount(0);
+
+  // the notebook's undo takes it back (Esc, then Z), and the DAG with it
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('z');
+  await expect.poll(() => tagsOf(page, 11)).toEqual(['step:evaluate', 'prev:train']);
+  await expect(panel.locator('.nb2pipe-node[data-step="evaluate"]')).toBeVisible();
+  await expect(chip(11)).toHaveText('evaluate');
+
+  // skip a step the others need: the DAG loses it and says why it cannot convert
+  await setStep(page, 9, { role: 'skip' });
+  expect(await tagsOf(page, 9)).toEqual(['skip']);
+  await expect(chip(9)).toHaveText('skip');
+  await expect(panel.locator('.nb2pipe-outline')).toHaveAttribute('data-complete', 'false');
+  await expect(panel.locator('.nb2pipe-node[data-step="train"]')).toHaveCount(0);
+  await expect(panel.locator('.nb2pipe-finding[data-code="NB401"]').first()).toBeVisible();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('z');
+  await expect.poll(() => tagsOf(page, 9)).toEqual(['step:train', 'prev:split']);
+  await expect(panel.locator('.nb2pipe-outline')).toHaveAttribute('data-complete', 'true');
+
+  // a new step, running after an earlier one (an ordering edge), and a gate on the metrics
+  await setStep(page, 3, { role: 'step', step: 'report' });
+  await expect(panel.locator('.nb2pipe-node[data-step="report"]')).toBeVisible();
+  await expect(chip(3)).toHaveText('report');
+  await setStep(page, 12, { gate: 'accuracy>=0.5' });
+  expect(await tagsOf(page, 12)).toEqual(['pipeline-metrics', 'gate:accuracy>=0.5']);
+  await setStep(page, 3, { role: 'functions' });
+  expect(await tagsOf(page, 3)).toEqual(['functions']);
+  await setStep(page, 11, { after: ['load_data'] });
+  expect(await tagsOf(page, 11)).toEqual(['step:evaluate', 'prev:train', 'prev:load_data']);
+  await expect(panel.locator('.nb2pipe-edge[data-edge="load_data->evaluate"]')).toHaveCount(1);
+
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.notebook.selectCells(9);
+  await lightAndDark(page, 'lab-steps');
+  expect(await overflowAt(page, panel, 250)).toEqual([]);
+
+  // a name that cannot name a step is refused with the reason, nothing written
+  await setStep(page, 7, { step: 'Bad Name' });
+  await expect(panel.locator('.nb2pipe-error')).toContainText('lower case letters');
+  expect(await tagsOf(page, 7)).toEqual(['step:split', 'prev:load_data']);
+  // the next edit that goes through clears the message
+  await setStep(page, 7, { step: 'split' });
+  await expect(panel.locator('.nb2pipe-error')).toHaveCount(0);
+
+  // saved: the same cells, the new tags
+  await page.notebook.save();
+  const reply = await page.request.get(`/api/contents/${tmpPath}/${TAGGED}?content=1&type=file&format=text`);
+  const saved = JSON.parse((await reply.json()).content);
+  expect(saved.cells.length).toBe(13);
+  expect(saved.cells[12].metadata.tags).toEqual(['pipeline-metrics', 'gate:accuracy>=0.5']);
+
+});
+
+test('the first step of an untagged notebook without cell ids, from the cell\'s menu', async ({
+  page,
+  tmpPath
+}) => {
+  const name = 'format-4.ipynb';
+  await page.contents.uploadContent(formatFixture(4), 'text', `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  const panel = await openHints(page);
+  await expect(panel.locator('.nb2pipe-status')).toContainText('finding', { timeout: 30000 });
+  // an untagged notebook has no chips (no pipeline yet)
+  await expect(page.locator('.jp-NotebookPanel:visible .nb2pipe-step-chip')).toHaveCount(0);
+  // the cell's context menu sets its step
+  await page.notebook.selectCells(3);
+  await page.locator('.jp-NotebookPanel:visible .jp-Cell').nth(3).click({ button: 'right' });
+  await page.locator('.lm-Menu-item', { hasText: 'Set the Pipeline Step of the Cell…' }).click();
+  await page.locator('.jp-Dialog .nb2pipe-step-role').selectOption('step');
+  await page.locator('.jp-Dialog .nb2pipe-step-name').fill('compute');
+  await page.locator('.jp-Dialog .jp-mod-accept').click();
+  // now tagged: every code cell has its chip, on the right cells although no cell has an id
+  const chips = page.locator('.jp-NotebookPanel:visible .jp-Cell .nb2pipe-step-chip');
+  await expect(chips).toHaveCount(3, { timeout: 20000 });
+  await expect(chips.nth(0)).toHaveText('no step');
+  await expect(chips.nth(1)).toHaveText('compute');
+  await expect(chips.nth(2)).toHaveText('compute');
+  await expect(chips.nth(2)).toHaveClass(/nb2pipe-step-chip-joined/);
+  await page.notebook.save();
+  const reply = await page.request.get(`/api/contents/${tmpPath}/${name}?content=1&type=file&format=text`);
+  const saved = JSON.parse((await reply.json()).content);
+  expect(saved.cells.length).toBe(5);
+  expect(saved.cells[3].metadata.tags).toEqual(['step:compute']);
+  expect(saved.cells.map((c: any) => (c.outputs ?? []).length)).toEqual([0, 1, 0, 1, 1]);
+});

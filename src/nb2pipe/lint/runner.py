@@ -29,6 +29,13 @@ def lint_notebook(notebook: Notebook, codes: Iterable[str] | None = None,
     return check_notebook(notebook, _classes(codes), extra_ignores, with_project)[0]
 
 
+def lint_notebook_analysed(notebook: Notebook, codes: Iterable[str] | None = None) \
+        -> tuple[list[Diagnostic], NotebookAnalysis | None]:
+    """:func:`lint_notebook`, with the analysis it made (``None`` for another language), for
+    callers that go on with the same notebook (the server's outline of the steps)."""
+    return check_notebook(notebook, _classes(codes), set(), True)
+
+
 def _classes(codes: Iterable[str] | None) -> dict[str, type]:
     return dict(RULES) if codes is None else {code: RULES[code] for code in codes}
 

@@ -82,6 +82,20 @@ def is_tagged(notebook: Notebook) -> bool:
     return False
 
 
+def cell_places(notebook: Notebook, single_step: bool = False):
+    """Each code cell, its own tags, and its place in the pipeline: ``("step", NAME)``, a role
+    (``("imports", None)``, ``("parameters", None)``…) or ``None`` (before the first tag: in no
+    step). A cell without pipeline tags joins the cell above it, as in Kale."""
+    current: tuple[str, str | None] | None = None
+    for cell in notebook.code_cells:
+        tags = CellTags(role="step", step="run") if single_step else parse_tags(cell.tags)
+        if tags.role == "step":
+            current = ("step", tags.step)
+        elif tags.role is not None:
+            current = (tags.role, None)
+        yield cell, tags, current
+
+
 def pipeline_name(notebook: Notebook) -> str:
     """The user's notebook's name, slugged: ``churn.tagged.ipynb`` (the copy `--auto` writes,
     converted again after review) is still ``churn``."""
@@ -140,11 +154,8 @@ class _Builder:
                                        "metrics": [], "skip": [], "orphan": []}
         groups: dict[str, _Group] = {}
         order: list[str] = []
-        current: str | None = None  # the role or step that untagged cells join
         gates: list[tuple[str, Cell | None]] = []  # gate conditions and the cell tagged
-        for cell in notebook.code_cells:
-            tags = parse_tags(cell.tags) if not self.single_step else CellTags(role="step",
-                                                                               step="run")
+        for cell, tags, place in cell_places(notebook, self.single_step):
             gates += [(condition, cell) for condition in tags.gate]
             for problem in tags.problems:
                 self.report("NB401", cell, problem.message + f" (tag `{problem.tag}`)",
@@ -169,16 +180,12 @@ class _Builder:
                         group.prev.append(previous)
                 _merge_settings(group.settings, tags.settings)
                 group.cells.append(cell.index)
-                current = name
-            elif tags.role is not None:
-                roles[tags.role].append(cell.index)
-                current = tags.role
-            elif current is None:
+            elif place is None:
                 roles["orphan"].append(cell.index)
-            elif current in groups:
-                groups[current].cells.append(cell.index)
+            elif place[0] == "step":
+                groups[place[1]].cells.append(cell.index)
             else:
-                roles[current].append(cell.index)
+                roles[place[0]].append(cell.index)
 
         if not groups:
             self.report("NB401", None, "no cell is tagged `step:NAME`: there is no step to run",

@@ -128,12 +128,15 @@ def notebook_from(data: dict, root: str):
 @_answer
 def check(body: bytes, root: str) -> tuple[int, dict]:
     from nb2pipe.lint.maturity import assess, has_step_tags
-    from nb2pipe.lint.runner import error_diagnostic, lint_notebook
+    from nb2pipe.lint.rules._pipeline import pipeline_build
+    from nb2pipe.lint.runner import error_diagnostic, lint_notebook_analysed
     from nb2pipe.notebook.reader import NotebookError
+    from nb2pipe.pipeline.outline import outline
 
     data = parse(body)
     codes = selection(data)
     notebook, problem = notebook_from(data, root)
+    steps = None
     use_docs_url(local_path(root, text_field(data, "path") or "notebook.ipynb",
                             must_exist=False))
     if notebook is None:
@@ -148,11 +151,14 @@ def check(body: bytes, root: str) -> tuple[int, dict]:
             return 200, {"diagnostics": [], "maturity": None, "fixable": 0,
                          "generated": {"pipeline": str(generated.get("pipeline", "")),
                                        "step": str(generated.get("step"))}}
-        diagnostics = lint_notebook(notebook, codes)
+        diagnostics, analysis = lint_notebook_analysed(notebook, codes)
         maturity = assess(notebook.path, diagnostics, has_step_tags(notebook))
+        if analysis is not None:  # the steps as tagged now: the cells' chips and the DAG
+            steps = outline(notebook, pipeline_build(notebook, analysis))
     return 200, {"diagnostics": [d.to_dict() for d in diagnostics],
                  "maturity": maturity.to_dict(),
-                 "fixable": sum(1 for d in diagnostics if d.fix)}
+                 "fixable": sum(1 for d in diagnostics if d.fix),
+                 "steps": steps}
 
 
 @_answer

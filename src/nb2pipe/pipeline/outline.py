@@ -1,0 +1,60 @@
+"""The notebook's pipeline as tagged now, for the panel: each code cell's step or role, and the
+steps' DAG. It is what ``convert`` would build from the same tags (the same reading of the tags,
+the same build), and nothing is written.
+
+When the build finds errors (a bad tag, two unordered producers…), the steps are still drawn
+from the tags, with only the ``prev:`` edges, and ``complete`` is false: the panel shows the
+steps the user is tagging while the findings say what is in the way.
+"""
+
+from __future__ import annotations
+
+from nb2pipe.notebook.model import Notebook
+from nb2pipe.pipeline.build import METRICS_STEP, cell_places, is_tagged
+
+
+def outline(notebook: Notebook, build) -> dict | None:
+    """``{"cells", "steps", "edges", "complete"}`` of a tagged notebook, ``None`` otherwise.
+
+    Args:
+        build: ``(pipeline or None, diagnostics)``, the build of this notebook.
+
+    ``cells``: one entry per code cell, ``{"index", "id", "step", "role", "own"}``: ``role``
+    is ``step``, ``imports``, ``functions``, ``parameters``, ``metrics``, ``skip`` or ``None``
+    (before the first tag); ``step`` the step it runs in (the metrics cells: the metrics
+    step); ``own`` whether the cell carries that tag itself (else it joins the cell above).
+    ``steps``: in the notebook's order, each ``{"name", "after", "inputs", "outputs",
+    "colour"}``; ``colour`` is the step's place in the notebook (the panel's palette index),
+    the same for the step's cells and its node.
+    """
+    if not is_tagged(notebook):
+        return None
+    pipeline = build[0]
+    cells: list[dict] = []
+    order: list[str] = []
+    prev: dict[str, list[str]] = {}
+    for cell, tags, place in cell_places(notebook):
+        role, step = (place or (None, None))
+        if role == "metrics":
+            step = METRICS_STEP
+        if step and step not in prev:
+            order.append(step)
+            prev[step] = []
+        if role == "step" and tags.role == "step":
+            prev[step] += [p for p in tags.prev if p in prev and p != step and p not in prev[step]]
+        cells.append({"index": cell.index, "id": cell.id, "role": role, "step": step,
+                      "own": tags.role is not None})
+    colour = {name: index for index, name in enumerate(order)}
+    if pipeline is not None:
+        built = {s.name: s for s in pipeline.steps}
+        steps = [{"name": name, "after": list(built[name].after),
+                  "inputs": sorted(built[name].inputs), "outputs": list(built[name].outputs),
+                  "colour": colour[name]} for name in order if name in built]
+        edges = [{"source": e.source, "target": e.target, "kind": e.kind}
+                 for e in pipeline.edges]
+    else:
+        steps = [{"name": name, "after": prev[name], "inputs": [], "outputs": [],
+                  "colour": colour[name]} for name in order]
+        edges = [{"source": p, "target": name, "kind": "order"}
+                 for name in order for p in prev[name]]
+    return {"cells": cells, "steps": steps, "edges": edges, "complete": pipeline is not None}
