@@ -187,6 +187,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         panel.state.fixing = diagnostic.code;
         panel.state.fixError = null;
+        panel.state.fixNote = null;
         panel.update();
         try {
           const notebook = notebookJSON(current);
@@ -206,6 +207,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
             })
           });
           applyFixedNotebook(editable(current), reply.notebook);
+          if (reply.declared) {
+            // the fix imports a package: the project's requirements now declare it
+            panel.state.fixNote = {
+              text: trans.__('The fix imports what %1 now declares: %2.', reply.declared.file,
+                             reply.declared.lines.join(', ')),
+              file: reply.declared.file
+            };
+          }
         } catch (error) {
           panel.state.fixError = trans.__('The fix failed: %1', describe(error));
         }

@@ -45,6 +45,8 @@ export interface IPanelState {
   conversionProblems: IDiagnostic[];
   fixing: string | null;
   fixError: string | null;
+  /** What a fix did besides the notebook (a requirement it declared), with the file. */
+  fixNote: { text: string; file: string } | null;
   /** The converted pipeline's runs (polled while one goes). */
   runs: IRunsReply | null;
   runError: string | null;
@@ -70,6 +72,7 @@ export class HintsPanel extends ReactWidget {
     conversionProblems: [],
     fixing: null,
     fixError: null,
+    fixNote: null,
     runs: null,
     runError: null
   };
@@ -199,6 +202,15 @@ function HintsView(props: {
         </section>
       )}
       {state.fixError && <div className="nb2pipe-error" role="alert">{state.fixError}</div>}
+      {state.fixNote && (
+        <div className="nb2pipe-fix-note" role="status">
+          {state.fixNote.text}{' '}
+          <a href="#" onClick={event => {
+            event.preventDefault();
+            actions.openFile(state.fixNote!.file);
+          }}>{trans.__('Open %1', state.fixNote.file)}</a>
+        </div>
+      )}
       <section className="nb2pipe-findings" aria-label={trans.__('Findings')}>
         {model.status !== 'error' && model.groups.map(group => (
           <CellFindings key={group.key} group={group} counts={counts} state={state} actions={actions} trans={trans} />

@@ -76,6 +76,8 @@ export interface IFixReply {
   notebook: INotebookJSON;
   fixed: IDiagnostic[];
   remaining: IDiagnostic[];
+  /** A package the fix imports, declared in the project's requirements file (server path). */
+  declared?: { file: string; lines: string[] };
 }
 
 export interface IConvertReply {

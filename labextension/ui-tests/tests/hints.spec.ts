@@ -172,6 +172,23 @@ test.describe('MLOps hints panel', () => {
     await expect(nb203).toHaveCount(0);
   });
 
+  test('a fix that imports a package says where it declared it', async ({ page, tmpPath }) => {
+    await open(page, tmpPath, LEVEL0);
+    const panel = await openHints(page);
+    const nb301 = panel.locator('.nb2pipe-finding[data-code="NB301"]');
+    await expect(nb301).toHaveCount(1, { timeout: 20000 });
+    await nb301.locator('.nb2pipe-fix-button').click();
+    await expect(nb301).toHaveCount(0);
+    await expect.poll(() => sources(page)).toContain('mlflow.autolog()');
+    const note = panel.locator('.nb2pipe-fix-note');
+    await expect(note).toContainText('requirements.txt');
+    await expect(note).toContainText('mlflow==');
+    const reply = await page.request.get(`/api/contents/${tmpPath}/requirements.txt?content=1&type=file&format=text`);
+    expect((await reply.json()).content).toMatch(/^mlflow==[0-9.]+$/m);
+    await note.locator('a').click();
+    await expect(page.locator('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel')).toHaveText('requirements.txt');
+  });
+
   test('tags the steps of an untagged notebook, then converts it', async ({ page, tmpPath }) => {
     await open(page, tmpPath, UNTAGGED);
     const panel = await openHints(page);
