@@ -37,3 +37,40 @@ def run_top_to_bottom(path, expression: str, cwd) -> dict:
                                           progress_bar=False, cwd=str(cwd))
     text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     return json.loads(text.split("RESULT", 1)[1])
+
+
+def corpus_share(notebooks: list) -> list:
+    """The corpus notebooks a run of the suite goes through: a third of them, which third
+    set by the commit under test (a re-run of a commit checks the same ones; over three
+    commits, every notebook comes round), or all of them with ``NB2PIPE_CORPUS=all`` (and
+    the benchmarks go through the whole corpus). Failures name the notebook either way."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    wanted = os.environ.get("NB2PIPE_CORPUS", "")
+    if wanted == "all":
+        return list(notebooks)
+    if wanted.isdigit():
+        offset = int(wanted) % 3
+    else:
+        root = Path(__file__).resolve().parent.parent
+        try:
+            head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                  text=True, timeout=30).stdout.strip()
+            offset = int(head[:8], 16) % 3 if head else 0
+        except (OSError, ValueError, subprocess.SubprocessError):
+            offset = 0
+    return [notebook for number, notebook in enumerate(sorted(notebooks))
+            if number % 3 == offset]
+
+
+def keep_only(folder, notebooks: list, root) -> None:
+    """In ``folder``, a copy of ``root``, delete the notebooks not in ``notebooks`` (paths
+    under ``root``): the data files and modules stay, as the notebooks left need them."""
+    from pathlib import Path
+
+    chosen = {Path(n).relative_to(root) for n in notebooks}
+    for path in Path(folder).rglob("*.ipynb"):
+        if path.relative_to(folder) not in chosen:
+            path.unlink()

@@ -141,10 +141,11 @@ def test_safe_fixes_make_no_new_findings_on_the_corpus(tmp_path):
     import shutil
     from collections import Counter
 
-    from tests.helpers import run_cli
+    from tests.helpers import corpus_share, keep_only, run_cli
 
     copy = tmp_path / "corpus"
     shutil.copytree(CORPUS, copy, ignore=shutil.ignore_patterns(".git"))
+    keep_only(copy, corpus_share(list(CORPUS.rglob("*.ipynb"))), CORPUS)
 
     def findings() -> Counter:
         code, out, _ = run_cli("check", copy, "--output-format", "json", "--exit-zero",
@@ -171,10 +172,11 @@ def test_what_check_says_it_can_fix_is_what_fix_fixes_on_the_corpus(tmp_path):
     import shutil
     from collections import Counter
 
-    from tests.helpers import run_cli
+    from tests.helpers import corpus_share, keep_only, run_cli
 
     copy = tmp_path / "corpus"
     shutil.copytree(CORPUS, copy, ignore=shutil.ignore_patterns(".git"))
+    keep_only(copy, corpus_share(list(CORPUS.rglob("*.ipynb"))), CORPUS)
 
     def findings() -> list[dict]:
         code, out, _ = run_cli("check", copy, "--output-format", "json", "--exit-zero",
@@ -242,12 +244,12 @@ def test_convert_auto_never_ends_in_a_traceback_on_the_corpus(tmp_path, reposito
     import re
     import shutil
 
-    from tests.helpers import run_cli
+    from tests.helpers import corpus_share, run_cli
 
     traceback = re.compile(r"^Traceback \(most recent call last\)", re.M)
     problems = []
-    notebooks = sorted(p for p in (CORPUS / repository).rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in p.parts)
+    notebooks = corpus_share([p for p in (CORPUS / repository).rglob("*.ipynb")
+                              if ".ipynb_checkpoints" not in p.parts])
     for number, original in enumerate(notebooks):
         folder = tmp_path / str(number)
         folder.mkdir()

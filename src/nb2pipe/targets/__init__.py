@@ -49,10 +49,10 @@ def _load(reference: str):
 def available() -> dict[str, str]:
     """Target name → ``module:Class``, built-in ones first, then entry points."""
     targets = dict(_BUILTIN)
-    from importlib.metadata import entry_points
+    from nb2pipe.analysis.installed import entry_points
 
-    for entry in entry_points(group="nb2pipe.targets"):
-        targets.setdefault(entry.name, entry.value)
+    for name, value in entry_points("nb2pipe.targets"):
+        targets.setdefault(name, value)
     return targets
 
 

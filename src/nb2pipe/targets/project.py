@@ -8,9 +8,10 @@ Mermaid picture) and ``README.md`` (how to run it).
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 
 from nb2pipe import __version__
+from nb2pipe.analysis.installed import packages_distributions
+from nb2pipe.analysis.installed import version as installed_version
 from nb2pipe.analysis.installs import install_magics, install_specs
 from nb2pipe.analysis.knowledge import DISTRIBUTIONS, KERNEL_MODULES
 from nb2pipe.analysis.local_modules import local_modules, module_files, module_imports
@@ -67,10 +68,7 @@ def requirements_for(notebook: Notebook) -> tuple[dict[str, str | None], list[st
         if version is None:
             # Only now pay for the full map of installed distributions (a third of a second).
             if providers is None:
-                try:
-                    providers = metadata.packages_distributions()
-                except Exception:
-                    providers = {}
+                providers = packages_distributions()
             names = providers.get(module)
             if names:
                 distribution = names[0]
@@ -107,10 +105,7 @@ def shipped_modules(notebook: Notebook) -> dict[str, str]:
 
 
 def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except Exception:
-        return None
+    return installed_version(distribution)
 
 
 def _requirements_text(requirements: dict[str, str | None], unknown: list[str]) -> str:
