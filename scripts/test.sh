@@ -11,7 +11,9 @@ export PATH="$PWD/.venv/bin:$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 ./scripts/airflow_venv.sh  # Apache Airflow 3, for the tests of the Airflow target
 # three processes on two cores: most tests wait on kernels, servers and subprocesses
 echo "== pytest (${NB2PIPE_TEST_WORKERS:-3} processes)"
-.venv/bin/python -m pytest -n "${NB2PIPE_TEST_WORKERS:-3}" "$@"
+# the slow end-to-end tests are collected first (tests/conftest.py); an idle process takes
+# tests from a busy one's queue (worksteal), so no process waits alone at the end
+.venv/bin/python -m pytest -n "${NB2PIPE_TEST_WORKERS:-3}" --dist worksteal "$@"
 
 echo "== Jest: the panel's model"
 (cd labextension && jlpm install --immutable >/dev/null && jlpm test)

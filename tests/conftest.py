@@ -43,6 +43,12 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow end-to-end tests start first: with several processes, the short ones fill
+    the gaps around them instead of one long test running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES

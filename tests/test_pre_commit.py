@@ -11,6 +11,7 @@ from tests.helpers import write_notebook
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
 def test_pre_commit_hook_checks_staged_notebooks(tmp_path):
     project = tmp_path / "project"

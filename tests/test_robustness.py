@@ -73,6 +73,7 @@ def _check_total(raw):
         assert diagnostic.message
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(NOTEBOOKS)
 def test_generated_notebooks_never_crash(raw):
@@ -133,6 +134,7 @@ def test_the_real_corpus_checks_without_a_crash():
     assert len(files) > 300
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
 def test_safe_fixes_make_no_new_findings_on_the_corpus(tmp_path):
     """`check --fix` on every corpus notebook (a copy): per notebook and rule, the findings
@@ -162,6 +164,7 @@ def test_safe_fixes_make_no_new_findings_on_the_corpus(tmp_path):
     assert sum(after.values()) < sum(before.values())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
 def test_what_check_says_it_can_fix_is_what_fix_fixes_on_the_corpus(tmp_path):
     """Honest counts (issue S, point 3), per notebook: after `check --fix`, no finding
@@ -204,6 +207,7 @@ def test_what_check_says_it_can_fix_is_what_fix_fixes_on_the_corpus(tmp_path):
     assert new == {}, sorted(new.items())[:10]
 
 
+@pytest.mark.slow
 def test_safe_fixes_are_proven_by_running_the_samples_before_and_after():
     """The fix-and-execute harness (benchmarks/bench_fixes.py) on the sample notebooks: each
     runs top to bottom, is fixed with `check --fix` (and, on another copy, `--unsafe-fixes`),
@@ -234,6 +238,7 @@ CORPUS_REPOSITORIES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) \
     if CORPUS.is_dir() else []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to this clone")
 @pytest.mark.parametrize("repository", CORPUS_REPOSITORIES)
 def test_convert_auto_never_ends_in_a_traceback_on_the_corpus(tmp_path, repository):

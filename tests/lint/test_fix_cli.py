@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from nb2pipe.notebook import read_notebook
 from tests.helpers import run_cli, write_notebook
 
@@ -91,6 +93,7 @@ def test_fix_leaves_unparsable_and_clean_notebooks_alone(tmp_path):
     assert clean.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_all_fixes_keep_the_results_and_autolog_tracks_the_fit(tmp_path, samples, monkeypatch):
     """`--fix --unsafe-fixes` on an untagged training notebook: imports moved up, a
     parameters cell, `mlflow.autolog()`; it still runs top to bottom to the same score, and

@@ -1,5 +1,6 @@
 """Building the pipeline model from tags and dataflow: edges, parameters, and the errors."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -168,6 +169,7 @@ def test_every_step_consumes_only_parameters_and_what_earlier_steps_produce(sour
     assert again.to_json() == pipeline.to_json()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(tagged_notebooks())
 def test_converting_twice_gives_identical_files(source):

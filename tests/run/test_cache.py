@@ -132,6 +132,7 @@ def test_each_change_reruns_the_steps_that_depend_on_it_and_no_other(project):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.sampled_from(["data", "rows", "helper", "note", "nothing"]),
                       min_size=2, max_size=3))
+@pytest.mark.slow
 def test_a_cached_run_prints_what_the_files_give_after_any_edits(tmp_path_factory, edits):
     """Generated sequences of edits: every run prints what the current files give."""
     folder = tmp_path_factory.mktemp("edits")
@@ -182,6 +183,7 @@ def test_the_cache_keeps_under_its_size_limit(project):
     assert sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) <= size / 3
 
 
+@pytest.mark.slow
 def test_a_tracked_rerun_says_it_reused_and_registers_the_model_once(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(ROOT / "sample_notebooks" / "classifier_pipeline.ipynb", tmp_path)

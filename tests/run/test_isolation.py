@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import papermill
+import pytest
 
 from tests.helpers import run_cli, write_notebook
 
@@ -116,6 +117,7 @@ model.score(test.drop(columns="target"), test["target"])
 '''
 
 
+@pytest.mark.slow
 def test_autologging_follows_the_model_and_auto_proposes_metrics(tmp_path, monkeypatch):
     from mlflow import MlflowClient
 

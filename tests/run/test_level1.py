@@ -99,6 +99,7 @@ def test_the_first_run_records_a_baseline_and_broken_data_stops_the_run(project)
     assert (baselines / "load.table.schema.yaml").read_text() == schema
 
 
+@pytest.mark.slow
 def test_drift_warns_fails_with_strict_and_baseline_accepts_the_new_data(project):
     assert run("--tracking", "none")[0] == 0
     shifted = make_data(seed=4)
@@ -139,6 +140,7 @@ def test_no_validate_skips_it(project):
     assert last_record(project)["validation"] == {"status": "off"}
 
 
+@pytest.mark.slow
 def test_the_gate_promotes_better_models_only_and_rollback_restores(project):
     from mlflow import MlflowClient
 
@@ -266,6 +268,7 @@ def test_check_stays_light():
     assert result.stdout.strip() == "[]", result.stderr
 
 
+@pytest.mark.slow
 def test_kfp_local_validates_gates_and_registers_like_papermill(project):
     """The compiled Kubeflow pipeline, run by kfp's local runner: the same baselines, the
     same validation failure, and the gate as `validate_model` + `dsl.If` + `register_model`."""

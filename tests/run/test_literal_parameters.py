@@ -4,6 +4,7 @@ cannot (1e999, which is inf) is one NB405 finding with a hint, never a traceback
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ def _notebook(value) -> str:
 
 @settings(max_examples=12, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@pytest.mark.slow
 @given(value=_literals)
 def test_literal_parameters_cross_to_every_step_unchanged(tmp_path_factory, value):
     folder = tmp_path_factory.mktemp("literal")

@@ -107,6 +107,7 @@ def test_local_modules_ship_with_the_pipeline_and_stay_out_of_requirements(study
     assert code == 0  # `clean` and THRESHOLD come from helper's __all__
 
 
+@pytest.mark.slow
 def test_it_runs_from_an_empty_folder_reading_s3_with_the_notebooks_metrics(study, s3):
     folder, _ = study
     code, _, err = run_cli("run", folder / "pipeline", "--tracking", "none", "--no-html")
@@ -202,6 +203,7 @@ def test_kfp_local_runs_every_step_in_an_empty_folder_of_its_own(tmp_path, monke
     assert code == 0, err
 
 
+@pytest.mark.slow
 def test_lineage_records_the_object_the_steps_read(study, s3, monkeypatch):
     """`--data-dir s3://…`: run.json and MLflow's dataset record the object's URI and its
     ETag, not the hash of a local file of the same name (which may differ); a changed object

@@ -143,6 +143,7 @@ def test_each_change_reaches_the_cells_after_it(pattern):
 
 @settings(max_examples=6, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
 @given(USES)
 def test_a_pipeline_prints_what_its_notebook_prints(tmp_path_factory, uses):
     folder = tmp_path_factory.mktemp("sound")

@@ -58,6 +58,7 @@ def tracking_server(tmp_path_factory):
     log.close()
 
 
+@pytest.mark.slow
 def test_the_gate_and_the_registry_work_against_a_tracking_server(tracking_server, tmp_path,
                                                                    monkeypatch):
     from mlflow import MlflowClient

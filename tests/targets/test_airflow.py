@@ -99,6 +99,7 @@ def test_a_schedule_or_the_data_files_become_the_dags_schedule(airflow, tmp_path
     assert next(iter(by_cron["dags"].values()))["schedule"] == "0 3 * * *"
 
 
+@pytest.mark.slow
 def test_airflow_runs_the_sample_with_papermills_metrics_and_registers_it(
         airflow, sample, tmp_path, monkeypatch):
     monkeypatch.setenv("NB2PIPE_AIRFLOW", str(airflow))
@@ -126,6 +127,7 @@ def test_airflow_runs_the_sample_with_papermills_metrics_and_registers_it(
     assert [int(v.version) for v in versions] == [1]
 
 
+@pytest.mark.slow
 def test_a_failing_step_fails_its_task_and_its_dependants_only(airflow, tmp_path,
                                                                monkeypatch):
     """Also: steps named like the DAG's own tasks and names (`start`, `task`), and
@@ -205,6 +207,7 @@ def test_a_scheduled_dag_is_the_pipelines_trigger_in_the_checklist(tmp_path):
     assert "nightly/airflow/" in find_trigger(str(tmp_path / "nightly"))
 
 
+@pytest.mark.slow
 def test_submit_deploys_the_dag_where_airflow_runs_it(airflow, tmp_path):
     """`submit --to airflow --dags-folder`: the DAG and what its tasks need are copied, laid
     out as in the project; Airflow, pointed at that folder only, parses the one DAG and runs
@@ -259,6 +262,7 @@ def test_submit_deploys_the_dag_where_airflow_runs_it(airflow, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_airflow_standalone_runs_the_dag_triggered_with_other_params(airflow, sample,
                                                                       tmp_path):
     """The real thing: `airflow standalone` (scheduler, API server, DAG processor, SQLite) on
@@ -400,6 +404,7 @@ print(json.dumps(pods))
 """
 
 
+@pytest.mark.slow
 def test_the_pod_variant_runs_each_task_in_a_pod_of_the_image(airflow, tmp_path,
                                                                monkeypatch):
     """`--airflow-tasks pod --image`: every task is a KubernetesPodOperator of the image, the
@@ -458,6 +463,7 @@ def test_the_pod_variant_runs_each_task_in_a_pod_of_the_image(airflow, tmp_path,
     assert [int(v.version) for v in versions] == [1]
 
 
+@pytest.mark.slow
 def test_the_churn_sample_of_level1_runs_in_airflow_as_with_papermill(airflow, tmp_path,
                                                                       monkeypatch):
     """docs/level1.md's journey with --target airflow: a level-0 notebook fixed, converted

@@ -139,6 +139,7 @@ def test_kubernetes_settings_compile_without_the_kubernetes_client(tmp_path):
     assert light == (tmp_path / "full" / "kfp" / "pipeline.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_kfp_local_gives_the_same_metrics_as_papermill(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(SAMPLES / "classifier_pipeline.ipynb", tmp_path)
@@ -161,6 +162,7 @@ def test_kfp_local_gives_the_same_metrics_as_papermill(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["diabetes_untagged.ipynb", "magics_tour.ipynb",
                                   "wine_report.ipynb"])
+@pytest.mark.slow
 def test_the_auto_converted_samples_run_the_same_on_both_engines(tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)
     shutil.copy(SAMPLES / name, tmp_path)
