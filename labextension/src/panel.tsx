@@ -428,7 +428,8 @@ function Conversion(props: {
         <Dag result={outline} states={states} colours={coloursOf(outline)} trans={trans}
              onSelect={step => selectStep(outline, step, actions)} />
       ) : (
-        <Dag result={result} states={states} trans={trans} />
+        <Dag result={result} states={states} trans={trans}
+             colours={Object.fromEntries(result.steps.map((step, i) => [step.name, step.colour ?? i]))} />
       )}
       <button type="button" className="jp-mod-styled nb2pipe-open-view"
               onClick={() => actions.openPipeline(result.output)}>

@@ -97,7 +97,7 @@ export class PipelineView extends ReactWidget {
         <div className="nb2pipe-view-top">
           <div className="nb2pipe-view-graph">
             <Dag result={reply.summary} states={states} trans={trans} selected={this.selected}
-                 colours={Object.fromEntries(reply.summary.steps.map((step, i) => [step.name, i]))}
+                 colours={Object.fromEntries(reply.summary.steps.map((step, i) => [step.name, step.colour ?? i]))}
                  onSelect={name => {
                    this.selected = name === this.selected ? null : name;
                    this.update();

@@ -83,7 +83,8 @@ export interface IFixReply {
 export interface IConvertReply {
   output: string;
   files: string[];
-  steps: { name: string; after: string[]; inputs: string[]; outputs: string[] }[];
+  /** `colour`: the step's place in the notebook (its chips' colour). */
+  steps: { name: string; after: string[]; inputs: string[]; outputs: string[]; colour?: number }[];
   edges: { source: string; target: string; kind: 'data' | 'order' }[];
   parameters: { name: string; type: string; default: unknown }[];
   command: string;

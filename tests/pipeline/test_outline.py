@@ -121,6 +121,11 @@ def test_the_outline_puts_each_cell_where_convert_puts_it(source):
         assert drawn["after"] == step.after
     assert sorted((e["source"], e["target"]) for e in found["edges"]) == sorted(
         (e.source, e.target) for e in pipeline.edges)
+    # the pipeline view colours each step as the chips of its cells
+    from nb2pipe.server.work import pipeline_summary
+
+    assert {s["name"]: s["colour"] for s in pipeline_summary(pipeline, "out")["steps"]} == \
+        {s["name"]: s["colour"] for s in found["steps"]}
     roles = {"imports": pipeline.imports, "functions": pipeline.functions}
     for role, indices in roles.items():
         assert [c["index"] for c in found["cells"] if c["role"] == role] == indices

@@ -534,6 +534,12 @@ test('the pipeline view: the DAG to click, run from it, sort, compare and plot t
   // every step, and every edge drawn (split → evaluate passes a level: a curve, not hidden)
   await expect(view.locator('.nb2pipe-dag .nb2pipe-node')).toHaveCount(5);
   await expect(view.locator('.nb2pipe-dag .nb2pipe-edge')).toHaveCount(5);
+  // each step in the colour of its cells' chips in the notebook
+  for (const [index, step] of [[5, 'load_data'], [9, 'train'], [12, 'metrics']] as const) {
+    const chip = page.locator('.jp-NotebookPanel .jp-Cell').nth(index).locator('.nb2pipe-step-chip');
+    await expect(view.locator(`.nb2pipe-node[data-step="${step}"]`))
+      .toHaveAttribute('data-colour', (await chip.getAttribute('data-colour')) ?? 'none');
+  }
   // a node is a button: its details
   await view.locator('.nb2pipe-node[data-step="train"]').click();
   await expect(view.locator('.nb2pipe-step-details[data-step="train"]')).toContainText('Not run yet.');
