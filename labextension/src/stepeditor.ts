@@ -60,19 +60,29 @@ export function renderChips(panel: NotebookPanel, outline: IStepOutline | null,
     const step = place?.step ?? null;
     const colour = step !== null ? colours.get(step) : undefined;
     const label = role === 'step' || role === 'metrics' ? step ?? '' : role ?? trans.__('no step');
-    chip.textContent = label;
-    chip.dataset.role = role ?? 'none';
-    chip.dataset.step = step ?? '';
-    chip.dataset.colour = colour === undefined ? '' : String(colour);
+    // called at every edit: the DOM is touched only where the chip changes
+    const set = (target: { [key: string]: any }, key: string, value: string) => {
+      if (target[key] !== value) {
+        target[key] = value;
+      }
+    };
+    set(chip, 'textContent', label);
+    set(chip.dataset, 'role', role ?? 'none');
+    set(chip.dataset, 'step', step ?? '');
+    set(chip.dataset, 'colour', colour === undefined ? '' : String(colour));
     chip.classList.toggle('nb2pipe-step-chip-joined', !!place && !place.own);
-    chip.style.setProperty('--nb2pipe-step-colour', stepColour(colour) ?? 'var(--jp-border-color1)');
-    chip.title = !place
+    const shade = stepColour(colour) ?? 'var(--jp-border-color1)';
+    if (chip.style.getPropertyValue('--nb2pipe-step-colour') !== shade) {
+      chip.style.setProperty('--nb2pipe-step-colour', shade);
+    }
+    const title = !place
       ? trans.__('Not checked yet: click to set this cell\'s step')
       : role === null
         ? trans.__('In no step (before the first tagged cell): click to set one')
         : place.own
           ? trans.__('%1 — click to change: step, runs after, skip, imports, parameters, metrics, gate', label)
           : trans.__('%1 (joins the cell above) — click to give this cell its own tag', label);
+    set(chip, 'title', title);
   });
 }
 
