@@ -481,7 +481,7 @@ function formatFixture(minor: number | 'v3'): string {
   });
 }
 
-test('a fix never corrupts a notebook, whatever its nbformat (4.0-4.5, v3)', async ({
+test('a fix and the step form never corrupt a notebook, whatever its nbformat (4.0-4.5, v3)', async ({
   page,
   tmpPath
 }) => {
@@ -501,6 +501,15 @@ test('a fix never corrupts a notebook, whatever its nbformat (4.0-4.5, v3)', asy
     await expect(page.locator('.jp-NotebookPanel:visible .jp-Cell.nb2pipe-flagged').first()).toBeVisible();
     await nb209.first().locator('.nb2pipe-fix-button').click();
     await expect(nb209).toHaveCount(0);
+    // the step form's tags, written through the same model, whatever the format
+    await page.notebook.selectCells(3);
+    await page.evaluate(async () => {
+      await (window as any).jupyterapp.commands.execute('nb2pipe:edit-step');
+    });
+    await page.locator('.jp-Dialog .nb2pipe-step-role').selectOption('step');
+    await page.locator('.jp-Dialog .nb2pipe-step-name').fill('compute');
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    await expect(page.locator('.jp-NotebookPanel:visible .nb2pipe-step-chip')).toHaveCount(3);
     await page.notebook.save();
     const reply = await page.request.get(`/api/contents/${tmpPath}/${name}?content=1&type=file&format=text`);
     const saved = JSON.parse((await reply.json()).content);
@@ -513,6 +522,7 @@ test('a fix never corrupts a notebook, whatever its nbformat (4.0-4.5, v3)', asy
     expect(text(cells[3])).toContain('print(json.dumps(x))');
     expect(cells.map(c => (c.outputs ?? []).length)).toEqual([0, 1, 0, 1, 1]);
     expect(text(cells[2])).toBe('raw text');
+    expect(cells.map(c => c.metadata?.tags ?? [])).toEqual([[], [], [], ['step:compute'], []]);
     if (minor !== 'v3' && minor >= 1) {
       expect(Object.keys(cells[0].attachments ?? {})).toEqual(['dot.png']);
     }
