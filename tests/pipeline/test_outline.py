@@ -114,6 +114,10 @@ def test_the_outline_puts_each_cell_where_convert_puts_it(source):
         assert [s["name"] for s in found["steps"]] == list(in_step)
         return
     assert found["complete"]
+    # in the notebook's order (the chips' colours), each step after those it runs after
+    assert [s["name"] for s in found["steps"]] == list(in_step)
+    for position, drawn_step in enumerate(found["steps"]):
+        assert set(drawn_step["after"]) <= {s["name"] for s in found["steps"][:position]}
     assert {s["name"] for s in found["steps"]} == set(pipeline.step_names)
     for step in pipeline.steps:
         assert in_step[step.name] == step.cells, step.name

@@ -44,17 +44,24 @@ def outline(notebook: Notebook, build) -> dict | None:
             prev[step] += [p for p in tags.prev if p in prev and p != step and p not in prev[step]]
         cells.append({"index": cell.index, "id": cell.id, "role": role, "step": step,
                       "own": tags.role is not None})
-    colour = {name: index for index, name in enumerate(order)}
     if pipeline is not None:
-        built = {s.name: s for s in pipeline.steps}
-        steps = [{"name": name, "after": list(built[name].after),
-                  "inputs": sorted(built[name].inputs), "outputs": list(built[name].outputs),
-                  "colour": colour[name]} for name in order if name in built]
-        edges = [{"source": e.source, "target": e.target, "kind": e.kind}
-                 for e in pipeline.edges]
+        steps, edges = drawn(pipeline)
     else:
         steps = [{"name": name, "after": prev[name], "inputs": [], "outputs": [],
-                  "colour": colour[name]} for name in order]
+                  "colour": number} for number, name in enumerate(order)]
         edges = [{"source": p, "target": name, "kind": "order"}
                  for name in order for p in prev[name]]
     return {"cells": cells, "steps": steps, "edges": edges, "complete": pipeline is not None}
+
+
+def drawn(pipeline) -> tuple[list[dict], list[dict]]:
+    """A built pipeline's steps as the panel draws them, and its edges. The steps come in the
+    notebook's order (by their first cell: a step always comes after those it needs), each
+    with its ``colour``, its place in that order: the same as in the outline of the notebook,
+    so a converted pipeline's view colours each step as the chips of its cells."""
+    ordered = sorted(pipeline.steps, key=lambda step: min(step.cells, default=1 << 30))
+    steps = [{"name": step.name, "after": list(step.after), "inputs": sorted(step.inputs),
+              "outputs": list(step.outputs), "colour": number}
+             for number, step in enumerate(ordered)]
+    edges = [{"source": e.source, "target": e.target, "kind": e.kind} for e in pipeline.edges]
+    return steps, edges

@@ -267,16 +267,13 @@ def convert(body: bytes, root: str) -> tuple[int, dict]:
 def pipeline_summary(pipeline, output_relative: str) -> dict:
     """What the panel shows of a converted pipeline: its steps and edges (the DAG), its
     parameters (the run form) and the command that runs it."""
-    # each step's colour is its place in the notebook, as in the outline of the open notebook
-    # (the chips on its cells): the same step has the same colour in the panel and the view
-    by_cell = sorted(pipeline.steps, key=lambda s: (min(s.cells) if s.cells else 1 << 30))
-    colour = {step.name: number for number, step in enumerate(by_cell)}
+    from nb2pipe.pipeline.outline import drawn
+
+    steps, edges = drawn(pipeline)  # coloured as the chips of the open notebook's cells
     return {
         "output": output_relative,
-        "steps": [{"name": s.name, "after": s.after, "inputs": sorted(s.inputs),
-                   "outputs": s.outputs, "colour": colour[s.name]} for s in pipeline.steps],
-        "edges": [{"source": e.source, "target": e.target, "kind": e.kind}
-                  for e in pipeline.edges],
+        "steps": steps,
+        "edges": edges,
         "parameters": [{"name": p.name, "type": p.type, "default": p.default}
                        for p in pipeline.parameters],
         "command": f"nb2pipe run {shlex.quote(output_relative)}"}
