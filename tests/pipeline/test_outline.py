@@ -61,6 +61,22 @@ z = 2
     assert found["edges"] == [{"source": "load", "target": "train", "kind": "order"}]
 
 
+def test_metrics_cells_above_the_step_they_read_are_drawn_after_it():
+    found = outline_of('''# %% tags=["step:load"]
+x = 0
+# %% tags=["metrics"]
+seen = 0
+# %% tags=["step:train"]
+y = x + 1
+# %% tags=["metrics"]
+score = y
+''')
+    assert found["complete"]
+    assert [(s["name"], s["colour"]) for s in found["steps"]] == [
+        ("load", 0), ("train", 1), ("metrics", 2)]
+    assert "train" in found["steps"][2]["after"]
+
+
 @st.composite
 def tag_layouts(draw):
     """Notebooks whose cells carry any mix of role tags, step tags (repeated names too),
@@ -114,10 +130,15 @@ def test_the_outline_puts_each_cell_where_convert_puts_it(source):
         assert [s["name"] for s in found["steps"]] == list(in_step)
         return
     assert found["complete"]
-    # in the notebook's order (the chips' colours), each step after those it runs after
-    assert [s["name"] for s in found["steps"]] == list(in_step)
+    # each step after those it runs after; in the notebook's order (the chips' colours)
+    # whenever that order is one the DAG can draw
+    names = [s["name"] for s in found["steps"]]
+    assert sorted(names) == sorted(in_step)
     for position, drawn_step in enumerate(found["steps"]):
-        assert set(drawn_step["after"]) <= {s["name"] for s in found["steps"][:position]}
+        assert set(drawn_step["after"]) <= set(names[:position])
+    after = {s["name"]: set(s["after"]) for s in found["steps"]}
+    if all(after[name] <= set(list(in_step)[:at]) for at, name in enumerate(in_step)):
+        assert names == list(in_step)
     assert {s["name"] for s in found["steps"]} == set(pipeline.step_names)
     for step in pipeline.steps:
         assert in_step[step.name] == step.cells, step.name

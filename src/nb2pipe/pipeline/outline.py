@@ -56,12 +56,27 @@ def outline(notebook: Notebook, build) -> dict | None:
 
 def drawn(pipeline) -> tuple[list[dict], list[dict]]:
     """A built pipeline's steps as the panel draws them, and its edges. The steps come in the
-    notebook's order (by their first cell: a step always comes after those it needs), each
-    with its ``colour``, its place in that order: the same as in the outline of the notebook,
-    so a converted pipeline's view colours each step as the chips of its cells."""
-    ordered = sorted(pipeline.steps, key=lambda step: min(step.cells, default=1 << 30))
+    notebook's order (by their first cell), except that a step never comes before one it
+    runs after (the metrics cells, say, may start above the step whose score they read):
+    each with its ``colour``, its place in that order, the same as in the outline of the
+    notebook, so a converted pipeline's view colours each step as the chips of its cells."""
+    ordered = _notebook_order(pipeline.steps)
     steps = [{"name": step.name, "after": list(step.after), "inputs": sorted(step.inputs),
               "outputs": list(step.outputs), "colour": number}
              for number, step in enumerate(ordered)]
     edges = [{"source": e.source, "target": e.target, "kind": e.kind} for e in pipeline.edges]
     return steps, edges
+
+
+def _notebook_order(steps) -> list:
+    """The steps by their first cell, each moved down only as far as the steps it runs after
+    (a topological order; among the steps ready to run, the first in the notebook)."""
+    waiting = sorted(steps, key=lambda step: (min(step.cells, default=1 << 30), step.name))
+    placed: list = []
+    names: set[str] = set()
+    while waiting:
+        ready = next((step for step in waiting if set(step.after) <= names), waiting[0])
+        waiting.remove(ready)
+        placed.append(ready)
+        names.add(ready.name)
+    return placed
