@@ -16,7 +16,7 @@ part needs anyway). The parts:
 - pandera's import (validation);
 - a kernel's start; one step through papermill in a kernel already running.
 
-    python benchmarks/bench_where_time_goes.py [--repeat 3] [--cores 1]
+    python benchmarks/bench_where_time_goes.py [--repeat 3] [--cores 1] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -109,10 +109,10 @@ PARTS: dict[str, tuple[str, str]] = {
         "    papermill.execute_notebook(NOTEBOOK, f'out{n}.ipynb', kernel_name='python3',\n"
         "        engine_name=engine, km=kernel.manager, progress_bar=False, log_output=False)\n"
         "step(0)",
-        "for n in range(1, 6):\n    step(n)"),
+        "for n in range(1, 21):\n    step(n)"),
 }
-#: parts whose figure is per unit of work (the papermill one runs five steps)
-PER = {"one step through papermill, kernel running": 5}
+#: parts whose figure is per unit of work (the papermill one runs twenty steps)
+PER = {"one step through papermill, kernel running": 20}
 
 
 def program(setup: str, part: str, with_part: bool) -> str:
@@ -143,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cores", type=int, default=0)
+    parser.add_argument("--only", default="", help="the parts whose name contains this")
     args = parser.parse_args()
     prefix = ["taskset", "-c", ",".join(map(str, range(args.cores)))] if args.cores else []
     work = Path(tempfile.mkdtemp(prefix="nb2pipe-bench-where-"))
@@ -160,6 +161,8 @@ def main() -> None:
                    env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
     rows = []
     for name, (setup, part) in PARTS.items():
+        if args.only not in name:
+            continue
         with_times, without_times = [], []
         for _ in range(args.repeat):  # paired: with and without, one after the other
             without_times.append(timed(program(setup, part, False), work, fresh, prefix))
@@ -174,7 +177,7 @@ def main() -> None:
     print(f"{statistics.median(start):7.2f} s  (an interpreter's start, for scale)")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    label = f"{args.cores}core" if args.cores else "all"
+    label = (f"{args.cores}core" if args.cores else "all") + ("_some" if args.only else "")
     (out / f"where_time_goes_{label}.json").write_text(json.dumps(
         {"cores": args.cores or os.cpu_count(), "repeat": args.repeat, "parts": rows,
          "interpreter": statistics.median(start)}, indent=2))

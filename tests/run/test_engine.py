@@ -95,8 +95,15 @@ def test_mlflow_tracking_parent_and_nested_runs(pipeline_dir, tmp_path, monkeypa
     assert "notebooks" in artifacts and "model" in artifacts
     assert "training_confusion_matrix.png" in artifacts
     assert all(r.info.status == "FINISHED" for r in runs)
+    # the train step did not wait for the store: its run, made when the pipeline's run
+    # ended, still has the step's own times; no other run (the kernel's id) was made
+    assert len(runs) == 6
+    assert parent.info.start_time <= train.info.start_time <= train.info.end_time
+    assert train.info.end_time <= children["evaluate"].info.start_time
     (run,) = (pipeline_dir / "runs").iterdir()
-    assert not list((run / "io").glob("*.mlflow.jsonl")) if (run / "io").exists() else True
+    if (run / "io").exists():
+        assert not list((run / "io").glob("*.mlflow.jsonl"))
+        assert not list((run / "io").glob("*.mlflow-artifacts"))
 
 
 def test_unreachable_tracker_fails_up_front(pipeline_dir, monkeypatch):

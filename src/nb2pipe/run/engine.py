@@ -35,8 +35,10 @@ class Runner:
     """Runs the parameter sets of one source, one after another or ``jobs`` at a time.
 
     The tracker (MLflow takes seconds to import and open its store) loads in a background
-    thread while the first steps run: only a step that autologs waits for it, since its kernel
-    must attach to its MLflow run; the other steps' runs are recorded when they end, with their
+    thread while the steps run, and no step waits for it: a step that autologs does so into a
+    file of the run's folder (:mod:`nb2pipe.autologbuffer`; only a store other than a database,
+    a tracking server, makes its kernel attach to its MLflow run first). The steps' MLflow runs
+    are recorded when the pipeline's run ends, with their
     real start and end times. A tracking server that cannot be reached is found before any step
     starts.
     """
@@ -75,6 +77,7 @@ class Runner:
         self._say = report or (lambda message: None)
         self._label = threading.local()  # a sweep's run: its parameters, before each line
         self._tracker_future = None
+        self._tracking_uri = ""
 
     def report(self, message: str) -> None:
         """A progress line for the user; in a sweep, it starts with the run's parameters."""
@@ -87,10 +90,11 @@ class Runner:
             return
         from concurrent.futures import Future, ThreadPoolExecutor
 
-        from nb2pipe.tracking import check_tracker, make_tracker
+        from nb2pipe.tracking import check_tracker, default_uri, make_tracker
 
         folder = os.getcwd()
         check_tracker(self.tracking_mode, folder)
+        self._tracking_uri = default_uri(folder)  # (what the tracker will open)
         if self.tracking_mode == "none":
             future: Future = Future()
             future.set_result(make_tracker("none", folder, ""))
@@ -370,6 +374,12 @@ class Runner:
             from nb2pipe.autologbuffer import replay
 
             replay(self.tracker.client, step_record.tracking_run_id, buffered)
+        made = _buffer_artifacts(folder, step.name)  # autologging's plots, kept for the run
+        if os.path.isdir(made) and hasattr(self.tracker, "client"):
+            import shutil
+
+            self.tracker.client.log_artifacts(step_record.tracking_run_id, made)
+            shutil.rmtree(made, ignore_errors=True)
         models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
         metrics = _read_metrics(folder) if step.metrics else {}
         notebook = os.path.join(folder, step_record.notebook or "")
@@ -403,18 +413,27 @@ class Runner:
                           "run": folder}
         if self._validations.get(record.run_id) is not None:
             info["validation"] = self._validations[record.run_id]
-        if step.autolog and self.tracking_mode != "none":
+        if self.tracking_mode != "none" and not self._tracking_uri:  # (an Airflow task's)
+            from nb2pipe.tracking import default_uri
+
+            self._tracking_uri = default_uri(os.getcwd())
+        if step.autolog and self.tracking_mode != "none" and _buffered(self._tracking_uri):
+            # Autologging runs in the kernel, into a file the runner logs into the step's
+            # MLflow run when the run ends (as every other step's): the step need not wait
+            # for the tracker to load. Its run id is the kernel's until then.
+            import uuid
+
+            info["tracking"] = {step.name: {
+                "uri": self._tracking_uri, "run_id": uuid.uuid4().hex,
+                "buffer": _buffer_path(folder, step.name), "experiment_id": "0",
+                "artifact_uri": _file_uri(_buffer_artifacts(folder, step.name))}}
+        elif step.autolog and self.tracking_mode != "none":
             # Autologging runs in the kernel, which must attach to the step's MLflow run.
             parent = self._parent(record, started_ms)
             if parent:
                 child = self.tracker.step(parent, step.name, _ms(step_record.started))
                 step_record.tracking_run_id = child
                 info["tracking"] = {step.name: {"uri": self.tracker.uri, "run_id": child}}
-                if _buffered(self.tracker.uri):  # the kernel need not open the database
-                    info["tracking"][step.name].update(
-                        buffer=_buffer_path(folder, step.name),
-                        experiment_id=getattr(self.tracker, "experiment_id", None),
-                        artifact_uri=getattr(self.tracker, "artifact_uris", {}).get(child))
         record.write(folder)
         values = {name: parameters[name] for name in step.parameters if name in parameters}
         values["nb2pipe_artifacts"] = os.path.join(folder, "artifacts")
@@ -724,3 +743,15 @@ def _buffered(uri: str) -> bool:
 
 def _buffer_path(folder: str, step: str) -> str:
     return os.path.join(folder, "io", f"{step}.mlflow.jsonl")
+
+
+def _buffer_artifacts(folder: str, step: str) -> str:
+    """Where a step's kernel puts the files autologging logs (its plots), until the runner
+    logs them into the step's MLflow run."""
+    return os.path.join(folder, "io", f"{step}.mlflow-artifacts")
+
+
+def _file_uri(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).resolve().as_uri()
