@@ -34,6 +34,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: a fitted model and an MLflow run to log it in
+A_RUN_WITH_A_MODEL = (
+    "import mlflow, mlflow.sklearn\n"
+    "from sklearn.datasets import load_iris\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "X, y = load_iris(return_X_y=True, as_frame=True)\n"
+    "model = LogisticRegression(max_iter=500).fit(X, y)\n"
+    "mlflow.set_tracking_uri(URI)\n"
+    "experiment = mlflow.MlflowClient().get_experiment_by_name('x').experiment_id\n"
+    "run = mlflow.start_run(experiment_id=experiment)")
+
 #: name → (setup, part): the part's cost is time(setup + part) − time(setup).
 PARTS: dict[str, tuple[str, str]] = {
     "import mlflow": ("", "import mlflow"),
@@ -69,24 +80,10 @@ PARTS: dict[str, tuple[str, str]] = {
         "'x').experiment_id):\n"
         "    RandomForestClassifier(50, random_state=0).fit(X, y)", ""),
     "log_model, pip_requirements inferred (a subprocess)": (
-        "import mlflow, mlflow.sklearn\n"
-        "from sklearn.datasets import load_iris\n"
-        "from sklearn.linear_model import LogisticRegression\n"
-        "X, y = load_iris(return_X_y=True, as_frame=True)\n"
-        "model = LogisticRegression(max_iter=500).fit(X, y)\n"
-        "mlflow.set_tracking_uri(URI)\n"
-        "experiment = mlflow.MlflowClient().get_experiment_by_name('x').experiment_id\n"
-        "run = mlflow.start_run(experiment_id=experiment)",
+        A_RUN_WITH_A_MODEL,
         "mlflow.sklearn.log_model(model, name='model', serialization_format='cloudpickle')"),
     "log_model, pip_requirements given": (
-        "import mlflow, mlflow.sklearn\n"
-        "from sklearn.datasets import load_iris\n"
-        "from sklearn.linear_model import LogisticRegression\n"
-        "X, y = load_iris(return_X_y=True, as_frame=True)\n"
-        "model = LogisticRegression(max_iter=500).fit(X, y)\n"
-        "mlflow.set_tracking_uri(URI)\n"
-        "experiment = mlflow.MlflowClient().get_experiment_by_name('x').experiment_id\n"
-        "run = mlflow.start_run(experiment_id=experiment)",
+        A_RUN_WITH_A_MODEL,
         "mlflow.sklearn.log_model(model, name='model', serialization_format='cloudpickle',\n"
         "                         pip_requirements=['scikit-learn'])"),
     "infer_signature": (

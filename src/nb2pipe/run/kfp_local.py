@@ -18,14 +18,8 @@ import sys
 import time
 
 from nb2pipe import __version__
-from nb2pipe.run.engine import RunError, Runner, _read_metrics
+from nb2pipe.run.engine import RunError, Runner, _file_uri, _read_metrics
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
-
-
-def _file_uri(folder: str) -> str:
-    from pathlib import Path
-
-    return Path(folder).resolve().as_uri()
 
 
 class KfpLocalRunner(Runner):
