@@ -154,14 +154,13 @@ class StepCache:
         """The step's key in this run, or None when it is not to be cached."""
         if step.settings.get("cache") is False:
             return None
-        try:
-            import nbformat
-
-            notebook = nbformat.read(code_path, as_version=4)
-        except Exception:  # noqa: BLE001 (no step notebook: nothing to key on)
-            return None
-        code = [(c.cell_type, c.source, c.get("metadata", {}).get("tags", []))
-                for c in notebook.cells]
+        try:  # (JSON as it is: nbformat's import and validation cost a cached run seconds)
+            with open(code_path, encoding="utf-8") as handle:
+                cells = json.load(handle)["cells"]
+            code = [(c["cell_type"], _text(c.get("source", "")),
+                     (c.get("metadata") or {}).get("tags", [])) for c in cells]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # no step notebook (or not one): nothing to key on
         inputs = {}
         artifacts = os.path.join(run_folder, "artifacts")
         for name in upstream:
@@ -306,3 +305,8 @@ class StepCache:
                 break
             shutil.rmtree(folder, ignore_errors=True)
             total -= size
+
+
+def _text(source) -> str:
+    """A cell's source as nbformat gives it: a notebook file may split it into lines."""
+    return "".join(source) if isinstance(source, list) else str(source)
