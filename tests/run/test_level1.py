@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import run_cli, write_notebook
 
@@ -445,3 +447,44 @@ def test_a_tracked_step_that_autologs_keeps_its_figures(tmp_path, monkeypatch):
     shown = [output for cell in notebook["cells"] for output in cell.get("outputs", [])
              if "image/png" in output.get("data", {})]
     assert len(shown) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(metric=st.floats(0, 1), champion=st.one_of(st.none(), st.floats(0, 1)),
+       text=st.sampled_from(["accuracy>=0.8", "accuracy<=0.3", "accuracy>=champion",
+                             "accuracy>=champion+0.01", "accuracy>champion", "accuracy<0.5",
+                             "accuracy>=champion-0.02", "accuracy<=champion"]))
+def test_the_gate_says_the_same_with_mlflows_thresholds_and_without(metric, champion, text):
+    """A condition MLflow's MetricThreshold can say is checked by MLflow; without MLflow (a
+    run with no tracking installed), by the condition itself: the verdicts agree."""
+    from nb2pipe.pipeline.gate import parse
+    from nb2pipe.tracking import registry
+
+    condition = parse(text)
+    best = {"version": 1, "metrics": {"accuracy": champion}} if champion is not None else None
+    with_mlflow = registry.evaluate([condition], {"accuracy": metric}, best)
+    check, registry._mlflow_threshold_check = registry._mlflow_threshold_check, lambda: None
+    try:
+        without = registry.evaluate([condition], {"accuracy": metric}, best)
+    finally:
+        registry._mlflow_threshold_check = check
+    bound = condition.bound(champion) if condition.relative and champion is not None else None
+    if bound is not None and abs(metric - bound) < 1e-9:
+        return  # at the bound itself, MLflow subtracts and the condition adds: a rounding
+    assert with_mlflow.passed == without.passed, (text, metric, champion)
+
+
+def test_a_run_with_no_gate_condition_never_imports_mlflow():
+    """The gate imports MLflow only for a condition its thresholds say: an untracked run of
+    a pipeline with a model and no condition (or only strict ones) does not pay its import."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom nb2pipe.pipeline.gate import parse_all\n"
+            "from nb2pipe.tracking.registry import evaluate\n"
+            "assert evaluate([], {'accuracy': 0.9}, None).passed\n"
+            "assert evaluate(parse_all(['accuracy>0.5']), {'accuracy': 0.9}, None).passed\n"
+            "print('mlflow' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent)
+    assert result.stdout.strip() == "False", result.stderr

@@ -47,15 +47,12 @@ class Decision:
 
 def evaluate(conditions: list[Condition], metrics: dict, champion: dict | None) -> Decision:
     """Check ``metrics`` against the conditions (``champion``'s metrics for the relative
-    ones; ``None`` when there is no champion yet: those then hold)."""
-    import logging
+    ones; ``None`` when there is no champion yet: those then hold).
 
-    from mlflow import validate_evaluation_results
-    from mlflow.exceptions import MlflowException
-    from mlflow.models import EvaluationResult, MetricThreshold
-
-    logging.getLogger("mlflow.models.evaluation").setLevel(logging.WARNING)
-
+    MLflow is imported only for a condition its thresholds can say (seconds of a run that
+    has no such condition, or no tracking); without MLflow, the condition's own test."""
+    mlflow_check = _mlflow_threshold_check() if any(
+        c.metric_threshold() is not None for c in conditions) else None
     numbers = {k: float(v) for k, v in metrics.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
     baseline = {k: float(v) for k, v in (champion or {}).get("metrics", {}).items()}
@@ -67,20 +64,39 @@ def evaluate(conditions: list[Condition], metrics: dict, champion: dict | None) 
             holds = False
         elif condition.relative and best is None:
             holds = True
-        elif condition.metric_threshold() is not None:
-            try:
-                validate_evaluation_results(
-                    {condition.metric: MetricThreshold(**condition.metric_threshold())},
-                    EvaluationResult(numbers, {}),
-                    EvaluationResult(baseline, {}) if condition.relative else None)
-                holds = True
-            except MlflowException:
-                holds = False
+        elif condition.metric_threshold() is not None and mlflow_check is not None:
+            holds = mlflow_check(condition, numbers, baseline)
         else:
             holds = bool(condition.holds(value, best))
         passed = passed and holds
         reasons.append(condition.describe(value, best))
     return Decision(passed, reasons, champion)
+
+
+def _mlflow_threshold_check():
+    """``check(condition, metrics, champion_metrics) -> bool`` with MLflow's
+    ``validate_evaluation_results``; ``None`` when MLflow is not installed."""
+    try:
+        import logging
+
+        from mlflow import validate_evaluation_results
+        from mlflow.exceptions import MlflowException
+        from mlflow.models import EvaluationResult, MetricThreshold
+    except ImportError:
+        return None
+    logging.getLogger("mlflow.models.evaluation").setLevel(logging.WARNING)
+
+    def check(condition: Condition, numbers: dict, baseline: dict) -> bool:
+        try:
+            validate_evaluation_results(
+                {condition.metric: MetricThreshold(**condition.metric_threshold())},
+                EvaluationResult(numbers, {}),
+                EvaluationResult(baseline, {}) if condition.relative else None)
+            return True
+        except MlflowException:
+            return False
+
+    return check
 
 
 class Registry:
