@@ -255,19 +255,34 @@ def test_a_gate_tag_in_the_notebook_is_read_and_checked(tmp_path, monkeypatch):
     assert code == 1 and "NB401" in err and "no metric `auc`" in err
 
 
-def test_check_stays_light():
-    """Validation and the gate add nothing to what `nb2pipe check` imports."""
+def imported_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
     import subprocess
     import sys
 
-    code = ("import sys\nfrom nb2pipe.cli import main\n"
-            "main(['check', '--help']) if False else None\n"
-            "import nb2pipe.cli, nb2pipe.lint.runner\n"
-            "print([m for m in ('pandas', 'pandera', 'mlflow', 'kfp', 'papermill') "
-            "if m in sys.modules])\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent)
-    assert result.stdout.strip() == "[]", result.stderr
+    result = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\n"
+         f"print(','.join(m for m in {modules!r} if m in sys.modules))"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parent)
+    assert result.returncode == 0, result.stderr
+    return [m for m in result.stdout.strip().split(",") if m]
+
+
+def test_check_stays_light():
+    """Validation and the gate add nothing to what `nb2pipe check` imports."""
+    assert imported_after("import nb2pipe.cli, nb2pipe.lint.runner",
+                          ("pandas", "pandera", "mlflow", "kfp", "papermill")) == []
+
+
+def test_a_run_with_no_gate_condition_never_imports_mlflow():
+    """The gate imports MLflow only for a condition its thresholds say: an untracked run of
+    a pipeline with a model and no condition (or only strict ones) does not pay its import."""
+    assert imported_after(
+        "from nb2pipe.pipeline.gate import parse_all\n"
+        "from nb2pipe.tracking.registry import evaluate\n"
+        "assert evaluate([], {'accuracy': 0.9}, None).passed\n"
+        "assert evaluate(parse_all(['accuracy>0.5']), {'accuracy': 0.9}, None).passed",
+        ("mlflow",)) == []
 
 
 @pytest.mark.slow
@@ -472,19 +487,3 @@ def test_the_gate_says_the_same_with_mlflows_thresholds_and_without(metric, cham
     if bound is not None and abs(metric - bound) < 1e-9:
         return  # at the bound itself, MLflow subtracts and the condition adds: a rounding
     assert with_mlflow.passed == without.passed, (text, metric, champion)
-
-
-def test_a_run_with_no_gate_condition_never_imports_mlflow():
-    """The gate imports MLflow only for a condition its thresholds say: an untracked run of
-    a pipeline with a model and no condition (or only strict ones) does not pay its import."""
-    import subprocess
-    import sys
-
-    code = ("import sys\nfrom nb2pipe.pipeline.gate import parse_all\n"
-            "from nb2pipe.tracking.registry import evaluate\n"
-            "assert evaluate([], {'accuracy': 0.9}, None).passed\n"
-            "assert evaluate(parse_all(['accuracy>0.5']), {'accuracy': 0.9}, None).passed\n"
-            "print('mlflow' in sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent)
-    assert result.stdout.strip() == "False", result.stderr
