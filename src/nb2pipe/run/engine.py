@@ -106,6 +106,16 @@ class Runner:
         pool.shutdown(wait=False)
 
     @property
+    def tracking_uri(self) -> str:
+        """The store the tracker opens (known before it loads; in an Airflow task, which
+        never starts one, from the folder it runs in)."""
+        if not self._tracking_uri:
+            from nb2pipe.tracking import default_uri
+
+            self._tracking_uri = default_uri(os.getcwd())
+        return self._tracking_uri
+
+    @property
     def tracker(self):
         self.start_tracker()
         return self._tracker_future.result()
@@ -413,18 +423,14 @@ class Runner:
                           "run": folder}
         if self._validations.get(record.run_id) is not None:
             info["validation"] = self._validations[record.run_id]
-        if self.tracking_mode != "none" and not self._tracking_uri:  # (an Airflow task's)
-            from nb2pipe.tracking import default_uri
-
-            self._tracking_uri = default_uri(os.getcwd())
-        if step.autolog and self.tracking_mode != "none" and _buffered(self._tracking_uri):
+        if step.autolog and self.tracking_mode != "none" and _buffered(self.tracking_uri):
             # Autologging runs in the kernel, into a file the runner logs into the step's
             # MLflow run when the run ends (as every other step's): the step need not wait
             # for the tracker to load. Its run id is the kernel's until then.
             import uuid
 
             info["tracking"] = {step.name: {
-                "uri": self._tracking_uri, "run_id": uuid.uuid4().hex,
+                "uri": self.tracking_uri, "run_id": uuid.uuid4().hex,
                 "buffer": _buffer_path(folder, step.name), "experiment_id": "0",
                 "artifact_uri": _file_uri(_buffer_artifacts(folder, step.name))}}
         elif step.autolog and self.tracking_mode != "none":

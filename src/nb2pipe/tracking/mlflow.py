@@ -28,7 +28,6 @@ class MlflowTracker:
             raise TrackingError("tracking needs MLflow: pip install 'nb2pipe[tracking]' (or run "
                                 "with --tracking none)") from None
         self.client = mlflow.MlflowClient(tracking_uri=uri)
-        self.artifact_uris: dict[str, str] = {}  # the step runs', for the kernels
         try:
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = found.experiment_id if found else \
@@ -58,7 +57,6 @@ class MlflowTracker:
         run = self.client.create_run(self.experiment_id, run_name=step, start_time=start_time,
                                      tags={
             "mlflow.parentRunId": parent, TAG_PREFIX + "step": step, **(tags or {})})
-        self.artifact_uris[run.info.run_id] = run.info.artifact_uri
         return run.info.run_id
 
     def end_step(self, run_id: str, status: str, notebook: str | None,
