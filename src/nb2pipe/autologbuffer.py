@@ -134,15 +134,23 @@ def _make_store(uri: str):
     return BufferStore(uri)
 
 
+def read_entries(path: str) -> list[dict]:
+    """What a kernel buffered in ``path``, in order (nothing when there is no file)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def replay(client, run_id: str, path: str) -> int:
     """Log what a kernel buffered in ``path`` into ``run_id`` with ``client`` (MLflow's,
-    on the real store); the number of entries. The file is removed afterwards."""
+    on the real store); the number of entries. The file is removed afterwards.
+    (:meth:`nb2pipe.tracking.sqlite.SqliteTracker.replay` writes the same rows itself.)"""
     if not os.path.exists(path):
         return 0
     from mlflow.entities import DatasetInput, Metric, Param, RunTag
 
-    with open(path, encoding="utf-8") as handle:
-        entries = [json.loads(line) for line in handle if line.strip()]
+    entries = read_entries(path)
     logged_params: dict[str, str] = {}
     for entry in entries:
         if "inputs" in entry:

@@ -380,15 +380,13 @@ class Runner:
                                                                              "failed"):
             return
         buffered = _buffer_path(folder, step.name)
-        if os.path.exists(buffered) and hasattr(self.tracker, "client"):
-            from nb2pipe.autologbuffer import replay
-
-            replay(self.tracker.client, step_record.tracking_run_id, buffered)
+        if os.path.exists(buffered) and hasattr(self.tracker, "replay"):
+            self.tracker.replay(step_record.tracking_run_id, buffered)
         made = _buffer_artifacts(folder, step.name)  # autologging's plots, kept for the run
-        if os.path.isdir(made) and hasattr(self.tracker, "client"):
+        if os.path.isdir(made) and hasattr(self.tracker, "log_artifacts"):
             import shutil
 
-            self.tracker.client.log_artifacts(step_record.tracking_run_id, made)
+            self.tracker.log_artifacts(step_record.tracking_run_id, made)
             shutil.rmtree(made, ignore_errors=True)
         models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
         metrics = _read_metrics(folder) if step.metrics else {}

@@ -63,6 +63,9 @@ class ModelPrefetch:
     def _load(self) -> None:
         try:
             self._result = load_model(self._pipeline, self._folder)
+            from nb2pipe.tracking import import_mlflow
+
+            import_mlflow()
             from mlflow.models import infer_signature  # noqa: F401
 
             from nb2pipe.tracking.registry import _flavour
@@ -211,65 +214,32 @@ def log_to_tracker(runner, record: RunRecord, folder: str) -> None:
     if not parent:
         return
     tracker = runner.tracker
-    client = getattr(tracker, "client", None)
-    if client is None:
+    if not hasattr(tracker, "log"):
         return
     import time
 
-    from mlflow.entities import Metric, RunTag
-
     stamp = int(time.time() * 1000)
-    metrics, tags = [], []
+    metrics, tags = [], {}
     for name, frame in (record.validation.get("frames") or {}).items():
         for column, value in (frame.get("drift") or {}).items():
-            metrics.append(Metric(_metric_name(f"drift.{name}.{column}"), float(value),
-                                  stamp, 0))
+            metrics.append((_metric_name(f"drift.{name}.{column}"), float(value), stamp, 0))
     if record.validation.get("status"):
-        tags.append(RunTag("nb2pipe.validation", record.validation["status"]))
+        tags["nb2pipe.validation"] = record.validation["status"]
     if record.gate:
-        tags.append(RunTag("nb2pipe.gate", "passed" if record.gate.get("passed") else
-                           "failed"))
-        tags.append(RunTag("nb2pipe.gate.reasons", "; ".join(record.gate.get("reasons",
-                                                                             []))[:5000]))
+        tags["nb2pipe.gate"] = "passed" if record.gate.get("passed") else "failed"
+        tags["nb2pipe.gate.reasons"] = "; ".join(record.gate.get("reasons", []))[:5000]
         if record.gate.get("registered"):
-            tags.append(RunTag("nb2pipe.model.version",
-                               str(record.gate["registered"]["version"])))
+            tags["nb2pipe.model.version"] = str(record.gate["registered"]["version"])
     lineage = record.lineage or {}
-    tags.append(RunTag("nb2pipe.fingerprint", lineage.get("fingerprint", "")))
-    if metrics or tags:
-        client.log_batch(parent, metrics=metrics, tags=tags)
+    tags["nb2pipe.fingerprint"] = lineage.get("fingerprint", "")
+    tracker.log(parent, metrics=metrics, tags=tags)
     for name in ("validation.json", "validation.html"):
         path = os.path.join(folder, name)
         if os.path.exists(path):
-            client.log_artifact(parent, path)
-    _log_datasets(runner, parent, lineage)
-
-
-def _log_datasets(runner, parent: str, lineage: dict) -> None:
-    """``mlflow.log_input`` of every data file hashed, so lineage shows in MLflow's UI."""
+            tracker.log_artifact(parent, path)
     files = [d for d in lineage.get("data", []) if d.get("sha256") or d.get("etag")]
-    if not files:
-        return
-    import warnings
-
-    import mlflow
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
-    from mlflow.data.meta_dataset import MetaDataset
-
-    from nb2pipe.tracking.registry import using
-
-    with using(runner.tracker.uri), warnings.catch_warnings(), mlflow.start_run(run_id=parent):
-        warnings.simplefilter("ignore")
-        for entry in files:
-            where = entry.get("uri") or os.path.normpath(
-                os.path.join(runner.source.work_dir, entry["path"]))
-            try:
-                origin = resolve_dataset_source(where)
-            except Exception:  # noqa: BLE001 - a scheme MLflow has no source for
-                origin = resolve_dataset_source(entry["path"])
-            dataset = MetaDataset(origin, name=entry["path"],
-                                  digest=(entry.get("sha256") or entry["etag"])[:16])
-            mlflow.log_input(dataset, context=entry.get("step") or "input")
+    if files:  # lineage in MLflow's UI: each data file hashed, a dataset of the run
+        tracker.log_files_read(parent, files, runner.source.work_dir)
 
 
 def _metric_name(name: str) -> str:

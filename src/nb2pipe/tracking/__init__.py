@@ -1,17 +1,32 @@
 """Experiment tracking for ``nb2pipe run``: MLflow, or nothing.
 
 One parent run per pipeline run, one nested run per step. The runner creates the runs with
-MLflow's client; each step's kernel attaches to its own run (:func:`nb2pipe.runtime.start_step`)
+MLflow's client, or, in an SQLite store MLflow has made, writes the same rows itself
+(:mod:`nb2pipe.tracking.sqlite`); each step's kernel attaches to its own run (:func:`nb2pipe.runtime.start_step`)
 to log what autologging and the metrics cells record.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 from nb2pipe.tracking.errors import TrackingError
 
-__all__ = ["NoTracking", "TrackingError", "check_tracker", "default_uri", "make_tracker"]
+__all__ = ["NoTracking", "TrackingError", "check_tracker", "default_uri", "import_mlflow",
+           "make_tracker"]
+
+_IMPORTING = threading.Lock()
+
+
+def import_mlflow():
+    """``import mlflow``, one thread at a time. The runner's threads (the model prefetch, the
+    registry) may need it at the same moment; two threads importing MLflow's package together
+    meet its circular imports half-initialised (``cannot import name … from partially
+    initialized module 'mlflow.models'``). Raises ImportError when MLflow is not installed."""
+    with _IMPORTING:
+        import mlflow
+    return mlflow
 
 
 class NoTracking:
@@ -67,9 +82,14 @@ def make_tracker(mode: str, folder: str, experiment: str):
         return NoTracking()
     if mode not in ("mlflow", "auto"):
         raise TrackingError(f"unknown tracking `{mode}`: use `mlflow` or `none`")
-    from nb2pipe.tracking.mlflow import MlflowTracker
+    from nb2pipe.tracking.sqlite import open_tracker
 
     uri = default_uri(folder)
+    direct = open_tracker(uri, experiment)  # the store as MLflow left it, without MLflow
+    if direct is not None:
+        return direct
+    from nb2pipe.tracking.mlflow import MlflowTracker
+
     try:
         return MlflowTracker(uri, experiment)
     except Exception as error:  # MLflow and SQLAlchemy raise many types

@@ -20,7 +20,9 @@ class MlflowTracker:
         try:
             import logging
 
-            import mlflow
+            from nb2pipe.tracking import import_mlflow
+
+            mlflow = import_mlflow()
 
             logging.getLogger("mlflow").setLevel(logging.WARNING)
             logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -81,12 +83,78 @@ class MlflowTracker:
         if numbers:
             self.client.log_batch(run_id, metrics=numbers)
 
+    def log(self, run_id: str, metrics=(), params: dict | None = None,
+            tags: dict | None = None) -> None:
+        """``metrics``: ``(key, value, timestamp, step)`` tuples (or a dict, logged now at step
+        0); ``params`` and ``tags``: dicts of text."""
+        import time
+
+        from mlflow.entities import Metric, Param, RunTag
+
+        if isinstance(metrics, dict):
+            stamp = int(time.time() * 1000)
+            metrics = [(k, v, stamp, 0) for k, v in metrics.items()]
+        metrics = [Metric(k, float(v), int(t), int(s)) for k, v, t, s in metrics]
+        params = [Param(k, str(v)) for k, v in (params or {}).items()]
+        tags = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        for start in range(0, max(len(metrics), len(params), len(tags)), 100):
+            self.client.log_batch(run_id, metrics=metrics[start:start + 100],
+                                  params=params[start:start + 100], tags=tags[start:start + 100])
+
+    def log_artifact(self, run_id: str, path: str, folder: str | None = None) -> None:
+        self.client.log_artifact(run_id, path, folder)
+
+    def log_artifacts(self, run_id: str, folder: str) -> None:
+        self.client.log_artifacts(run_id, folder)
+
+    def log_inputs(self, run_id: str, inputs: list[dict]) -> None:
+        """Dataset inputs as MLflow's protobuf JSON has them."""
+        from google.protobuf.json_format import ParseDict
+        from mlflow.entities import DatasetInput
+        from mlflow.protos.service_pb2 import DatasetInput as DatasetInputProto
+
+        self.client.log_inputs(run_id, [DatasetInput.from_proto(
+            ParseDict(item, DatasetInputProto())) for item in inputs])
+
+    def log_files_read(self, run_id: str, files: list[dict], work_dir: str) -> None:
+        log_files_read(self.uri, run_id, files, work_dir)
+
+    def replay(self, run_id: str, path: str) -> int:
+        from nb2pipe.autologbuffer import replay
+
+        return replay(self.client, run_id, path)
+
     def end(self, parent: str, status: str, metrics: dict, files: list[str]) -> None:
         self._log_metrics(parent, metrics)
         for path in files:
             if os.path.exists(path):
                 self.client.log_artifact(parent, path)
         self.client.set_terminated(parent, "FINISHED" if status == "succeeded" else "FAILED")
+
+
+def log_files_read(uri: str, run_id: str, files: list[dict], work_dir: str) -> None:
+    """``mlflow.log_input`` of every data file lineage hashed, so it shows in MLflow's UI."""
+    import warnings
+
+    from nb2pipe.tracking import import_mlflow
+
+    mlflow = import_mlflow()
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    from nb2pipe.tracking.registry import using
+
+    with using(uri), warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
+        warnings.simplefilter("ignore")
+        for entry in files:
+            where = entry.get("uri") or os.path.normpath(os.path.join(work_dir, entry["path"]))
+            try:
+                origin = resolve_dataset_source(where)
+            except Exception:  # noqa: BLE001 - a scheme MLflow has no source for
+                origin = resolve_dataset_source(entry["path"])
+            dataset = MetaDataset(origin, name=entry["path"],
+                                  digest=(entry.get("sha256") or entry["etag"])[:16])
+            mlflow.log_input(dataset, context=entry.get("step") or "input")
 
 
 def _text(value) -> str:

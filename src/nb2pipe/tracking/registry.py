@@ -100,20 +100,40 @@ def _mlflow_threshold_check():
 
 
 class Registry:
-    """The registered model of one pipeline in an MLflow tracking store."""
+    """The registered model of one pipeline in an MLflow tracking store.
+
+    Reading it (the champion, the versions) needs no MLflow in an SQLite store MLflow made
+    (:mod:`nb2pipe.tracking.sqlite` knows its schema): the gate of a run that registers
+    nothing, and ``nb2pipe models``, read the tables. Writing goes through MLflow's client,
+    opened on first need."""
 
     def __init__(self, uri: str, name: str) -> None:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        try:
-            import mlflow
-        except ImportError:
-            raise TrackingError("the model registry needs MLflow: pip install "
-                                "'nb2pipe[tracking]'") from None
+        from nb2pipe.tracking.sqlite import open_reader
+
         self.uri, self.name = uri, name
-        self.client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        self._client = None
+        self._reader = open_reader(uri)
+        if self._reader is None:
+            self.client  # noqa: B018 - MLflow now, so that a missing MLflow says so at once
+
+    @property
+    def client(self):
+        if self._client is None:
+            from nb2pipe.tracking import import_mlflow
+
+            try:
+                mlflow = import_mlflow()
+            except ImportError:
+                raise TrackingError("the model registry needs MLflow: pip install "
+                                    "'nb2pipe[tracking]'") from None
+            self._client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        return self._client
 
     def version(self, alias: str):
         """The version at ``alias``, or ``None``."""
+        if self._reader is not None:
+            return self._reader.version_at(self.name, alias)
         from mlflow.exceptions import MlflowException
 
         try:
@@ -131,6 +151,8 @@ class Registry:
             except ValueError:
                 pass
         if version.run_id:
+            if self._reader is not None:
+                return self._reader.run_metrics(version.run_id)
             return dict(self.client.get_run(version.run_id).data.metrics)
         return {}
 
@@ -142,13 +164,16 @@ class Registry:
 
     def versions(self) -> list[dict]:
         """Every version, newest first: number, aliases, metrics, the run that made it."""
-        from mlflow.exceptions import MlflowException
+        if self._reader is not None:
+            found, aliases = self._reader.versions(self.name)
+        else:
+            from mlflow.exceptions import MlflowException
 
-        try:
-            found = self.client.search_model_versions(f"name='{self.name}'")
-            aliases = self.client.get_registered_model(self.name).aliases or {}
-        except MlflowException:
-            return []
+            try:
+                found = self.client.search_model_versions(f"name='{self.name}'")
+                aliases = self.client.get_registered_model(self.name).aliases or {}
+            except MlflowException:
+                return []
         by_version: dict[str, list[str]] = {}
         for alias, number in sorted(aliases.items()):
             by_version.setdefault(str(number), []).append(alias)
@@ -245,7 +270,9 @@ def using(uri: str):
     only. ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` in this process's
     environment, where every later run (a sweep, the Jupyter server) would find it: both the
     globals and the environment are put back afterwards."""
-    import mlflow
+    from nb2pipe.tracking import import_mlflow
+
+    mlflow = import_mlflow()
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 

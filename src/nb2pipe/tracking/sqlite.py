@@ -1,0 +1,515 @@
+"""Runs written into MLflow's SQLite store without loading MLflow.
+
+``nb2pipe run`` creates a handful of runs, tags, parameters and metrics, and copies a few
+files: work MLflow's client does in milliseconds once it has loaded, and loading it (its
+import, SQLAlchemy, alembic's check of the store) costs seconds on every run — more than most
+steps take. So, when the store is one this module knows, the runner writes the same rows
+MLflow's SQLAlchemy store would write, with :mod:`sqlite3`, and copies the files where MLflow's
+local artifact repository would put them. ``mlflow ui``, MLflow's client and the Model
+Registry read them as their own: ``tests/tracking/test_sqlite_store.py`` makes the same calls
+through MLflow and through this module and compares what MLflow's client reads back.
+
+Sound before fast: this module writes only when it can prove it writes what MLflow would.
+
+- The store must exist and be at a schema revision in :data:`KNOWN_REVISIONS` (the ones the
+  comparison test has passed on: a new MLflow whose store has another revision fails that test
+  until someone checks its schema and adds it). Otherwise MLflow opens, creates or migrates
+  the store as before.
+- The experiment must exist (MLflow creates it, once), be active, and keep its files on this
+  machine (``file://``). An S3 or server artifact store goes through MLflow.
+- Anything outside the plain cases (a name MLflow might reject, a value at its length limits,
+  a dataset from another source) is handed to MLflow's client, opened then, on the same store.
+
+``NB2PIPE_MLFLOW_CLIENT=1`` turns this module off (every write through MLflow's client).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import shutil
+import sqlite3
+import time
+import urllib.parse
+import uuid
+
+#: Schema revisions (alembic's ``alembic_version``) this writer is proven against.
+KNOWN_REVISIONS = frozenset({"dc11669786a5"})
+
+#: Names every MLflow version accepts: ASCII letters, digits, ``_ - . / :`` and spaces.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_\-. /:]{1,250}")
+_MAX_PARAM = 6000
+_MAX_TAG = 8000
+_INPUT_TAG_KEY, _INPUT_TAG_VALUE = 255, 500
+_DATASET_NAME, _DATASET_DIGEST, _DATASET_SOURCE = 500, 36, 65535
+_RUN_NAME = "mlflow.runName"
+
+
+def store_path(uri: str) -> str | None:
+    """The file of an SQLite tracking URI, or ``None`` for any other store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):]
+    return None if "?" in path or path in ("", ":memory:") else path
+
+
+def revision(path: str) -> str | None:
+    """The store's alembic revision; ``None`` when it has none (or is no SQLite file)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+                                                timeout=30)) as connection:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def enabled() -> bool:
+    return os.environ.get("NB2PIPE_MLFLOW_CLIENT", "") in ("", "0") and \
+        not os.environ.get("MLFLOW_WORKSPACE") and \
+        os.environ.get("MLFLOW_ENABLE_WORKSPACES", "").lower() not in ("1", "true")
+
+
+def open_tracker(uri: str, experiment: str) -> SqliteTracker | None:
+    """A tracker that writes the store directly, or ``None`` when MLflow must."""
+    path = store_path(uri)
+    if path is None or not enabled() or revision(path) not in KNOWN_REVISIONS:
+        return None
+    store = Store(path)
+    found = store.experiment(experiment)
+    if found is None:
+        return None
+    experiment_id, location, stage = found
+    if stage != "active" or _local_folder(location) is None:
+        return None
+    return SqliteTracker(uri, store, str(experiment_id), location, experiment)
+
+
+def open_reader(uri: str) -> RegistryReader | None:
+    """The Model Registry's tables, read without MLflow; ``None`` when MLflow must."""
+    path = store_path(uri)
+    if path is None or not enabled() or revision(path) not in KNOWN_REVISIONS:
+        return None
+    return RegistryReader(Store(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    """What nb2pipe reads of a registered model version (MLflow's ``ModelVersion`` names)."""
+
+    version: str
+    run_id: str | None
+    creation_timestamp: int | None
+    tags: dict
+
+
+class RegistryReader:
+    """The reads of :class:`nb2pipe.tracking.registry.Registry`, as MLflow's client answers
+    them (a deleted version is no version; an alias names a version)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _version(self, name: str, number) -> Version | None:
+        rows = self.store.read(
+            "SELECT version, run_id, creation_time FROM model_versions WHERE name = ? AND "
+            "version = ? AND workspace = 'default' AND current_stage != 'Deleted_Internal'",
+            (name, int(number)))
+        if not rows:
+            return None
+        tags = dict(self.store.read(
+            "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? AND "
+            "workspace = 'default'", (name, int(number))))
+        number, run_id, created = rows[0]
+        return Version(str(number), run_id or None, created, tags)
+
+    def version_at(self, name: str, alias: str) -> Version | None:
+        rows = self.store.read("SELECT version FROM registered_model_aliases WHERE name = ? AND "
+                               "alias = ? AND workspace = 'default'", (name, alias))
+        return self._version(name, rows[0][0]) if rows else None
+
+    def versions(self, name: str) -> tuple[list[Version], dict]:
+        numbers = [row[0] for row in self.store.read(
+            "SELECT version FROM model_versions WHERE name = ? AND workspace = 'default' AND "
+            "current_stage != 'Deleted_Internal'", (name,))]
+        aliases = dict(self.store.read("SELECT alias, version FROM registered_model_aliases "
+                                       "WHERE name = ? AND workspace = 'default'", (name,)))
+        found = [self._version(name, number) for number in numbers]
+        return [v for v in found if v is not None], {k: str(v) for k, v in aliases.items()}
+
+    def run_metrics(self, run_id: str) -> dict:
+        return {key: (math.nan if is_nan else value) for key, value, is_nan in self.store.read(
+            "SELECT key, value, is_nan FROM latest_metrics WHERE run_uuid = ?", (run_id,))}
+
+
+def _local_folder(location: str | None) -> str | None:
+    """The folder of a ``file://`` (or plain path) artifact location; ``None`` otherwise."""
+    if not location:
+        return None
+    parsed = urllib.parse.urlparse(location)
+    if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
+        return urllib.parse.unquote(parsed.path)
+    if parsed.scheme == "" and os.path.isabs(location):
+        return location
+    return None
+
+
+def _append(uri: str, *parts: str) -> str:
+    """MLflow's ``append_to_uri_path`` for the ``file://`` and path locations allowed here."""
+    return uri.rstrip("/") + "".join("/" + part.strip("/") for part in parts)
+
+
+def plain_name(name) -> bool:
+    """A metric, parameter or tag name MLflow accepts on every platform, and means as is."""
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        return False
+    import posixpath
+
+    normal = posixpath.normpath(name)
+    return normal == name and normal != "." and not normal.startswith(("..", "/"))
+
+
+class Store:
+    """One SQLite file; a connection per transaction (the runner's threads share it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def transaction(self):
+        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    def read(self, sql: str, arguments=()) -> list[tuple]:
+        with contextlib.closing(sqlite3.connect(self.path, timeout=60)) as connection:
+            return connection.execute(sql, arguments).fetchall()
+
+    def experiment(self, name: str):
+        rows = self.read("SELECT experiment_id, artifact_location, lifecycle_stage FROM "
+                         "experiments WHERE name = ? AND workspace = 'default'", (name,))
+        return rows[0] if rows else None
+
+
+class SqliteTracker:
+    """:class:`nb2pipe.tracking.mlflow.MlflowTracker`'s calls, as rows of MLflow's schema."""
+
+    def __init__(self, uri: str, store: Store, experiment_id: str, location: str,
+                 experiment: str) -> None:
+        self.uri, self.store, self.experiment_id = uri, store, experiment_id
+        self.location, self.experiment = location, experiment
+        self._client = None
+        self._artifact_uris: dict[str, str] = {}
+
+    # -- what MLflow's client does, for what this module does not write ------------------
+    def _mlflow(self):
+        if self._client is None:
+            from nb2pipe.tracking.mlflow import MlflowTracker
+
+            self._client = MlflowTracker(self.uri, self.experiment)
+        return self._client
+
+    def info(self) -> dict:
+        return {"uri": self.uri, "experiment_id": self.experiment_id}
+
+    # -- runs ------------------------------------------------------------------------------
+    def _create_run(self, name: str, tags: dict, start_time: int | None) -> str:
+        tags = {str(k): str(v) for k, v in tags.items()}
+        if not all(plain_name(k) and len(v) <= _MAX_TAG for k, v in tags.items()) or \
+                len(name) > 250 or (_RUN_NAME in tags and tags[_RUN_NAME] != name):
+            return self._mlflow().client.create_run(
+                self.experiment_id, run_name=name, start_time=start_time,
+                tags=tags).info.run_id
+        run_id = uuid.uuid4().hex
+        artifact_uri = _append(self.location, run_id, "artifacts")
+        tags.setdefault(_RUN_NAME, name)
+        with self.store.transaction() as connection:
+            connection.execute(
+                "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name,"
+                " user_id, status, start_time, end_time, deleted_time, source_version,"
+                " lifecycle_stage, artifact_uri, experiment_id) VALUES (?, ?, 'UNKNOWN', '', '',"
+                " ?, 'RUNNING', ?, NULL, NULL, '', 'active', ?, ?)",
+                (run_id, name, tags.get("mlflow.user", "unknown"),
+                 start_time if start_time is not None else _now(), artifact_uri,
+                 int(self.experiment_id)))
+            connection.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
+                                   [(k, v, run_id) for k, v in tags.items()])
+        self._artifact_uris[run_id] = artifact_uri
+        return run_id
+
+    def start(self, name: str, parameters: dict, tags: dict, start_time: int | None = None) -> str:
+        from nb2pipe.tracking.mlflow import TAG_PREFIX, _text
+
+        run_id = self._create_run(name, tags, start_time)
+        params = {k: _text(v) for k, v in sorted(parameters.items())}
+        if params:
+            self.log(run_id, params=params,
+                     tags={TAG_PREFIX + "parameter_set": _text(parameters)})
+        return run_id
+
+    def step(self, parent: str, step: str, start_time: int | None = None,
+             tags: dict | None = None) -> str:
+        from nb2pipe.tracking.mlflow import TAG_PREFIX
+
+        return self._create_run(step, {"mlflow.parentRunId": parent, TAG_PREFIX + "step": step,
+                                       **(tags or {})}, start_time)
+
+    def end_step(self, run_id: str, status: str, notebook: str | None,
+                 artifacts: list[str], metrics: dict | None = None,
+                 end_time: int | None = None) -> None:
+        self.log(run_id, metrics=_numbers(metrics or {}))
+        if notebook and os.path.exists(notebook):
+            self.log_artifact(run_id, notebook, "notebooks")
+        for path in artifacts:
+            self.log_artifact(run_id, path, "model")
+        self._terminate(run_id, status, end_time)
+
+    def end(self, parent: str, status: str, metrics: dict, files: list[str]) -> None:
+        self.log(parent, metrics=_numbers(metrics))
+        for path in files:
+            if os.path.exists(path):
+                self.log_artifact(parent, path)
+        self._terminate(parent, status, None)
+
+    def _terminate(self, run_id: str, status: str, end_time: int | None) -> None:
+        with self.store.transaction() as connection:
+            connection.execute("UPDATE runs SET status = ?, end_time = ? WHERE run_uuid = ?",
+                               ("FINISHED" if status == "succeeded" else "FAILED",
+                                end_time if end_time is not None else _now(), run_id))
+
+    # -- parameters, metrics, tags -----------------------------------------------------------
+    def log(self, run_id: str, metrics=(), params: dict | None = None,
+            tags: dict | None = None) -> None:
+        """``metrics``: ``(key, value, timestamp, step)`` tuples (or a dict, logged now at step
+        0); ``params`` and ``tags``: dicts of text."""
+        if isinstance(metrics, dict):
+            stamp = _now()
+            metrics = [(k, v, stamp, 0) for k, v in metrics.items()]
+        metrics = [(k, float(v), int(t), int(s)) for k, v, t, s in metrics]
+        params = {k: str(v) for k, v in (params or {}).items()}
+        tags = {k: str(v) for k, v in (tags or {}).items()}
+        if not self._plain(metrics, params, tags):
+            self._log_through_mlflow(run_id, metrics, params, tags)
+            return
+        with self.store.transaction() as connection:
+            if params:
+                known = dict(connection.execute(
+                    "SELECT key, value FROM params WHERE run_uuid = ?", (run_id,)).fetchall())
+                changed = {k: (known[k], v) for k, v in params.items()
+                           if k in known and known[k] != v}
+                if changed:
+                    from nb2pipe.tracking.errors import TrackingError
+
+                    raise TrackingError(f"MLflow keeps a run's parameters: {changed} would "
+                                        f"change in run {run_id}")
+                connection.executemany(
+                    "INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)",
+                    [(k, v, run_id) for k, v in params.items() if k not in known])
+            if metrics:
+                self._metrics(connection, run_id, metrics)
+            for key, value in tags.items():
+                if connection.execute("UPDATE tags SET value = ? WHERE run_uuid = ? AND key = ?",
+                                      (value, run_id, key)).rowcount == 0:
+                    connection.execute("INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
+                                       (key, value, run_id))
+
+    @staticmethod
+    def _metrics(connection, run_id: str, metrics: list[tuple]) -> None:
+        rows = []
+        for key, value, stamp, step in metrics:
+            is_nan = math.isnan(value)
+            if is_nan:
+                value = 0.0
+            elif math.isinf(value):
+                value = 1.7976931348623157e308 if value > 0 else -1.7976931348623157e308
+            rows.append((key, value, stamp, step, is_nan))
+        connection.executemany(
+            "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(k, v, t, run_id, s, int(n)) for k, v, t, s, n in rows])
+        latest = {key: (step, stamp, value, is_nan) for key, step, stamp, value, is_nan in
+                  connection.execute("SELECT key, step, timestamp, value, is_nan FROM "
+                                     "latest_metrics WHERE run_uuid = ?", (run_id,))}
+        changed = {}
+        for key, value, stamp, step, is_nan in rows:
+            old = latest.get(key)
+            if old is None or (step, stamp, value) > old[:3]:
+                latest[key] = changed[key] = (step, stamp, value, is_nan)
+        for key, (step, stamp, value, is_nan) in changed.items():
+            connection.execute("DELETE FROM latest_metrics WHERE run_uuid = ? AND key = ?",
+                               (run_id, key))
+            connection.execute("INSERT INTO latest_metrics (key, value, timestamp, step, "
+                               "is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)",
+                               (key, value, stamp, step, int(is_nan), run_id))
+
+    @staticmethod
+    def _plain(metrics: list[tuple], params: dict, tags: dict) -> bool:
+        return all(plain_name(k) for k, *_ in metrics) and \
+            all(plain_name(k) and len(v) <= _MAX_PARAM for k, v in params.items()) and \
+            all(plain_name(k) and len(v) <= _MAX_TAG and k != _RUN_NAME
+                for k, v in tags.items())
+
+    def _log_through_mlflow(self, run_id, metrics, params, tags) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        metrics = [Metric(k, v, t, s) for k, v, t, s in metrics]
+        params = [Param(k, v) for k, v in params.items()]
+        tags = [RunTag(k, v) for k, v in tags.items()]
+        client = self._mlflow().client
+        for start in range(0, max(len(metrics), len(params), len(tags)), 100):
+            client.log_batch(run_id, metrics=metrics[start:start + 100],
+                             params=params[start:start + 100], tags=tags[start:start + 100])
+
+    # -- files -------------------------------------------------------------------------------
+    def _artifact_folder(self, run_id: str) -> str | None:
+        uri = self._artifact_uris.get(run_id)
+        if uri is None:
+            rows = self.store.read("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,))
+            uri = rows[0][0] if rows else None
+        return _local_folder(uri)
+
+    def log_artifact(self, run_id: str, path: str, folder: str | None = None) -> None:
+        root = self._artifact_folder(run_id)
+        if root is None:
+            self._mlflow().client.log_artifact(run_id, path, folder)
+            return
+        target = os.path.join(root, folder) if folder else root
+        os.makedirs(target, exist_ok=True)
+        destination = os.path.join(target, os.path.basename(path))
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samefile(path, destination):
+                return
+        shutil.copyfile(path, destination)
+        shutil.copystat(path, destination)
+
+    def log_artifacts(self, run_id: str, folder: str) -> None:
+        root = self._artifact_folder(run_id)
+        if root is None:
+            self._mlflow().client.log_artifacts(run_id, folder)
+            return
+        os.makedirs(root, exist_ok=True)
+        shutil.copytree(folder, root, dirs_exist_ok=True, copy_function=shutil.copyfile)
+
+    # -- datasets ------------------------------------------------------------------------------
+    def log_inputs(self, run_id: str, inputs: list[dict]) -> None:
+        """Dataset inputs as MLflow's protobuf JSON has them (``{"dataset": {"name", "digest",
+        "sourceType", "source", "schema", "profile"}, "tags": [{"key", "value"}]}``)."""
+        if not all(_plain_input(item) for item in inputs):
+            from google.protobuf.json_format import ParseDict
+            from mlflow.entities import DatasetInput
+            from mlflow.protos.service_pb2 import DatasetInput as DatasetInputProto
+
+            self._mlflow().client.log_inputs(run_id, [DatasetInput.from_proto(
+                ParseDict(item, DatasetInputProto())) for item in inputs])
+            return
+        unique: dict[tuple, dict] = {}
+        for item in inputs:
+            unique.setdefault((item["dataset"]["name"], item["dataset"]["digest"]), item)
+        with self.store.transaction() as connection:
+            for (name, digest), item in unique.items():
+                dataset = item["dataset"]
+                found = connection.execute(
+                    "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND "
+                    "digest = ?", (int(self.experiment_id), name, digest)).fetchone()
+                if found:
+                    dataset_uuid = found[0]
+                else:
+                    dataset_uuid = uuid.uuid4().hex
+                    connection.execute(
+                        "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, "
+                        "dataset_source_type, dataset_source, dataset_schema, dataset_profile) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (dataset_uuid, int(self.experiment_id), name, digest,
+                         dataset["sourceType"], dataset["source"], dataset.get("schema"),
+                         dataset.get("profile")))
+                if connection.execute(
+                        "SELECT 1 FROM inputs WHERE source_type = 'DATASET' AND source_id = ? "
+                        "AND destination_type = 'RUN' AND destination_id = ?",
+                        (dataset_uuid, run_id)).fetchone():
+                    continue
+                input_uuid = uuid.uuid4().hex
+                connection.execute(
+                    "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, "
+                    "destination_id, step) VALUES (?, 'DATASET', ?, 'RUN', ?, 0)",
+                    (input_uuid, dataset_uuid, run_id))
+                connection.executemany(
+                    "INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)",
+                    [(input_uuid, tag["key"], tag["value"]) for tag in item.get("tags", [])])
+
+    def log_files_read(self, run_id: str, files: list[dict], work_dir: str) -> None:
+        """Lineage's data files as MLflow datasets of the run (a local file's source is its
+        path, as MLflow's ``resolve_dataset_source`` makes it); others through MLflow."""
+        local, other = [], []
+        for entry in files:
+            where = entry.get("uri") or os.path.normpath(os.path.join(work_dir, entry["path"]))
+            if entry.get("uri"):  # s3://, gs://, file://…: MLflow's sources say what they are
+                other.append(entry)
+                continue
+            local.append({"dataset": {"name": entry["path"],
+                                      "digest": (entry.get("sha256") or entry["etag"])[:16],
+                                      "sourceType": "local",
+                                      "source": json.dumps({"uri": where})},
+                          "tags": [{"key": "mlflow.data.context",
+                                    "value": entry.get("step") or "input"}]})
+        if local:
+            self.log_inputs(run_id, local)
+        if other:
+            from nb2pipe.tracking.mlflow import log_files_read
+
+            log_files_read(self.uri, run_id, other, work_dir)
+
+    def replay(self, run_id: str, path: str) -> int:
+        """Write what a step's kernel buffered (:mod:`nb2pipe.autologbuffer`) into its run."""
+        from nb2pipe.autologbuffer import read_entries
+
+        entries = read_entries(path)
+        logged_params: dict[str, str] = {}
+        for entry in entries:
+            if "inputs" in entry:
+                self.log_inputs(run_id, entry["inputs"])
+                continue
+            params = {k: v for k, v in entry.get("params", []) if logged_params.get(k) != v}
+            logged_params.update(params)
+            self.log(run_id, metrics=[tuple(m) for m in entry.get("metrics", [])],
+                     params=params, tags=dict(entry.get("tags", [])))
+        if os.path.exists(path):
+            os.remove(path)
+        return len(entries)
+
+
+def _plain_input(item: dict) -> bool:
+    dataset = item.get("dataset") or {}
+    tags = item.get("tags") or []
+    return isinstance(dataset.get("name"), str) and isinstance(dataset.get("digest"), str) and \
+        isinstance(dataset.get("sourceType"), str) and isinstance(dataset.get("source"), str) \
+        and 0 < len(dataset["name"]) <= _DATASET_NAME and \
+        0 < len(dataset["digest"]) <= _DATASET_DIGEST and \
+        len(dataset["source"]) <= _DATASET_SOURCE and \
+        all(isinstance(dataset.get(k), (str, type(None))) for k in ("schema", "profile")) and \
+        all(isinstance(t.get("key"), str) and isinstance(t.get("value"), str) and
+            0 < len(t["key"]) <= _INPUT_TAG_KEY and len(t["value"]) <= _INPUT_TAG_VALUE
+            for t in tags) and set(item) <= {"dataset", "tags"} and \
+        set(dataset) <= {"name", "digest", "sourceType", "source", "schema", "profile"}
+
+
+def _numbers(metrics: dict) -> dict:
+    return {k: float(v) for k, v in sorted(metrics.items())
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
