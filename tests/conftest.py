@@ -10,6 +10,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_notebooks"
 CORPUS = ROOT.parent / "shared" / "corpus"
 
+# The empty MLflow store nb2pipe copies for a new store (nb2pipe.tracking.sqlite.new_store) is
+# kept in a folder of this session, not in the user's ~/.cache; the xdist processes inherit it.
+if "NB2PIPE_STORE_TEMPLATES" not in os.environ:
+    import tempfile
+
+    os.environ["NB2PIPE_STORE_TEMPLATES"] = tempfile.mkdtemp(prefix="nb2pipe-test-templates-")
+    _OWN_TEMPLATES = os.environ["NB2PIPE_STORE_TEMPLATES"]
+else:
+    _OWN_TEMPLATES = None
+
 
 def _git_status() -> set[str] | None:
     """The repository's changed and untracked files, or None outside a git checkout."""
@@ -32,6 +42,10 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     """No test writes outside its temporary folders: the checkout is as the suite found it."""
+    if _OWN_TEMPLATES and not hasattr(session.config, "workerinput"):
+        import shutil
+
+        shutil.rmtree(_OWN_TEMPLATES, ignore_errors=True)
     before = getattr(session.config, "_nb2pipe_git_status", None)
     if before is None or hasattr(session.config, "workerinput"):
         return

@@ -6,9 +6,12 @@ what it reads must be the same, run ids and times aside. Both stores are made by
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,8 +141,11 @@ def _number(value: float):
                                 st.lists(operation, max_size=6),
                                 st.sampled_from(["succeeded", "failed"])),
                       max_size=3, unique_by=lambda s: s[0]),
-       final=st.dictionaries(names, floats, max_size=3))
-def test_the_writer_and_mlflows_client_leave_the_same_runs(stores, parameters, steps, final):
+       final=st.dictionaries(names, floats, max_size=3), batch=st.booleans())
+def test_the_writer_and_mlflows_client_leave_the_same_runs(stores, parameters, steps, final,
+                                                           batch):
+    """(``batch``: the writer's calls in one transaction, as ``nb2pipe run`` makes them at the
+    end of a run; MLflow's client, for what the writer leaves to it, writes between.)"""
     folder, uris = stores
     experiment = f"pipeline-{len(os.listdir(folder))}-{os.urandom(4).hex()}"
     files = folder / "files"
@@ -154,31 +160,81 @@ def test_the_writer_and_mlflows_client_leave_the_same_runs(stores, parameters, s
         tracker = MlflowTracker(uri, experiment) if uri.endswith("client/mlflow.db") else \
             open_tracker(uri, experiment)
         assert tracker is not None
-        parent = tracker.start("pipe 1", parameters, {"nb2pipe.pipeline": "pipe"},
-                               1_700_000_000_000)
-        rejected = []
-        for name, operations, status in steps:
-            child = tracker.step(parent, name, 1_700_000_000_100, tags={"nb2pipe.cached_from":
-                                                                        "r0"})
-            rejected.append([_apply(tracker, child, op, files) for op in operations])
-            tracker.end_step(child, status, None, [str(files / "a.txt")], {"m": 1.0},
-                             1_700_000_000_900)
-        try:  # a metric name MLflow refuses fails the end alike
-            tracker.end(parent, "succeeded", final, [str(files / "b.json")])
-        except Exception:  # noqa: BLE001
-            rejected.append("end rejected")
+        with tracker.batch() if batch and isinstance(tracker, SqliteTracker) else \
+                contextlib.nullcontext():
+            rejected = _calls(tracker, parameters, steps, final, files)
         outcomes.append((rejected, _read(uri, experiment)))
     assert outcomes[0] == outcomes[1]
 
 
-def test_a_run_uses_the_writer_once_mlflow_has_made_the_store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    first = make_tracker("mlflow", str(tmp_path), "pipe")
-    assert isinstance(first, MlflowTracker)  # MLflow creates the store and the experiment
-    assert isinstance(make_tracker("mlflow", str(tmp_path), "pipe"), SqliteTracker)
+def _calls(tracker, parameters, steps, final, files) -> list:
+    """What ``nb2pipe run`` asks of a tracker; which calls were rejected."""
+    parent = tracker.start("pipe 1", parameters, {"nb2pipe.pipeline": "pipe"},
+                           1_700_000_000_000)
+    rejected: list = []
+    for name, operations, status in steps:
+        child = tracker.step(parent, name, 1_700_000_000_100, tags={"nb2pipe.cached_from": "r0"})
+        rejected.append([_apply(tracker, child, op, files) for op in operations])
+        tracker.end_step(child, status, None, [str(files / "a.txt")], {"m": 1.0},
+                         1_700_000_000_900)
+    try:  # a metric name MLflow refuses fails the end alike
+        tracker.end(parent, "succeeded", final, [str(files / "b.json")])
+    except Exception:  # noqa: BLE001
+        rejected.append("end rejected")
+    return rejected
+
+
+def _dump(path: Path, folder: Path) -> list[str]:
+    """The whole database as SQL statements, its folder and the times (milliseconds) masked,
+    in order. Two stores MLflow makes differ in ways that mean nothing, and they are
+    normalised: the order of their indexes, of a table's constraints and of the values in a
+    CHECK's ``IN (…)`` (MLflow's migrations list them from Python sets, in the order of the
+    process's string hashes)."""
+    with sqlite3.connect(path) as connection:
+        lines = list(connection.iterdump())
+
+    def normal(line: str) -> str:
+        line = re.sub(r"\b1[6-9]\d{11}\b", "<ms>", line.replace(str(folder), "<folder>"))
+        line = re.sub(r"IN \(([^()]*)\)", lambda m: "IN (" + ", ".join(
+            sorted(v.strip() for v in m.group(1).split(","))) + ")", line)
+        if line.startswith("CREATE TABLE"):  # one clause a line: the clauses as a set
+            line = "\n".join(sorted(part.strip().rstrip(",").strip()
+                                    for part in line.splitlines()))
+        return line
+
+    return sorted(normal(line) for line in lines)
+
+
+def test_a_new_store_is_the_one_mlflow_would_make(tmp_path, monkeypatch):
+    """The first run in a folder copies this machine's template of an empty store (made once
+    by MLflow) and adds the experiment: the same database, table by table and row by row, as
+    MLflow makes in the same place; MLflow is not loaded."""
+    monkeypatch.setenv("NB2PIPE_STORE_TEMPLATES", str(tmp_path / "templates"))
+    by_mlflow, by_nb2pipe = tmp_path / "by-mlflow", tmp_path / "by-nb2pipe"
+    for folder in (by_mlflow, by_nb2pipe):
+        folder.mkdir()
+    monkeypatch.chdir(by_mlflow)
+    MlflowTracker(f"sqlite:///{by_mlflow / 'mlflow.db'}", "pipe")
+    monkeypatch.chdir(by_nb2pipe)
+    assert isinstance(make_tracker("mlflow", str(by_nb2pipe), "pipe"), SqliteTracker)
+    assert _dump(by_nb2pipe / "mlflow.db", by_nb2pipe) == \
+        _dump(by_mlflow / "mlflow.db", by_mlflow)
+    assert list((tmp_path / "templates").iterdir())  # made once, for the next new store
+    assert not [p for p in by_nb2pipe.iterdir() if p.name != "mlflow.db"]  # no partial copy
+    # and a second pipeline in the same store: its experiment as MLflow makes it
+    monkeypatch.chdir(by_mlflow)
+    MlflowTracker(f"sqlite:///{by_mlflow / 'mlflow.db'}", "other")
+    monkeypatch.chdir(by_nb2pipe)
+    assert isinstance(make_tracker("mlflow", str(by_nb2pipe), "other"), SqliteTracker)
+    assert _dump(by_nb2pipe / "mlflow.db", by_nb2pipe) == \
+        _dump(by_mlflow / "mlflow.db", by_mlflow)
+
+
+def test_mlflows_client_is_used_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("NB2PIPE_STORE_TEMPLATES", str(tmp_path / "templates"))
     monkeypatch.setenv("NB2PIPE_MLFLOW_CLIENT", "1")
     assert isinstance(make_tracker("mlflow", str(tmp_path), "pipe"), MlflowTracker)
+    assert not (tmp_path / "templates").exists()
 
 
 def test_a_store_at_another_schema_revision_goes_through_mlflow(tmp_path, monkeypatch):
@@ -223,11 +279,9 @@ def test_the_registry_reads_what_mlflows_client_reads(stores, operations, monkey
     client.log_batch(run.info.run_id, metrics=[mlflow.entities.Metric("accuracy", 0.9, 1, 0),
                                                mlflow.entities.Metric("loss", math.nan, 1, 0)])
     client.create_registered_model(name)
-    made = 0
     for op in operations:
         try:
             if op[0] == "version":
-                made += 1
                 version = client.create_model_version(
                     name, f"runs:/{run.info.run_id}/model",
                     run_id=run.info.run_id if op[1] else None)

@@ -14,6 +14,7 @@ resumed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -216,7 +217,8 @@ class Runner:
                 key = self._cache_key(step, number, parameters, record, folder)
                 ran.append(step.name)
                 if key and self._reuse(step, key, number, record, folder):
-                    prefetch.step_done(step.name)
+                    # (no model prefetch: a model from the cache is most often registered
+                    # already, and the gate loads it itself when it is not)
                     if pages is not None:
                         pages.add(step.name, step_record, folder)
                     continue
@@ -328,6 +330,8 @@ class Runner:
         run's MLflow run, so it is created here when tracking is on)."""
         from nb2pipe.run.level1 import finish
 
+        if prefetch is not None:
+            prefetch.wait()
         try:
             if self.tracking_mode != "none" and record.status == "succeeded":
                 self._parent(record, started_ms)
@@ -354,26 +358,31 @@ class Runner:
                          started_ms: int) -> None:
         try:
             tracker = self.tracker
-            parent = self._parent(record, started_ms)
-            if parent:
-                for name in ran:
-                    step_record = record.steps[name]
-                    step = self.source.pipeline.step(name)
-                    if step_record.tracking_run_id is None:
-                        tags = {"nb2pipe.cached_from": step_record.cached_from} \
-                            if step_record.cached_from else None
-                        step_record.tracking_run_id = tracker.step(
-                            parent, name, _ms(step_record.started), tags=tags)
-                    self._end_step_tracking(step, step_record, folder)
-            record.write(folder)
-            if parent:
-                from nb2pipe.run.level1 import log_to_tracker
-
-                log_to_tracker(self, record, folder)
-            tracker.end(parent, record.status, record.metrics,
-                        [os.path.join(folder, "run.json")])
+            with getattr(tracker, "batch", contextlib.nullcontext)():
+                self._log_run(tracker, record, folder, ran, started_ms)
         except Exception as error:  # the run's own result matters more than its logging
             self.report(f"warning: tracking failed: {error}")
+
+    def _log_run(self, tracker, record: RunRecord, folder: str, ran: list[str],
+                 started_ms: int) -> None:
+        """The run's MLflow run and its steps' (one transaction of an SQLite store)."""
+        parent = self._parent(record, started_ms)
+        if parent:
+            for name in ran:
+                step_record = record.steps[name]
+                step = self.source.pipeline.step(name)
+                if step_record.tracking_run_id is None:
+                    tags = {"nb2pipe.cached_from": step_record.cached_from} \
+                        if step_record.cached_from else None
+                    step_record.tracking_run_id = tracker.step(
+                        parent, name, _ms(step_record.started), tags=tags)
+                self._end_step_tracking(step, step_record, folder)
+        record.write(folder)
+        if parent:
+            from nb2pipe.run.level1 import log_to_tracker
+
+            log_to_tracker(self, record, folder)
+        tracker.end(parent, record.status, record.metrics, [os.path.join(folder, "run.json")])
 
     def _end_step_tracking(self, step: Step, step_record: StepRecord, folder: str) -> None:
         if step_record.tracking_run_id is None or step_record.status not in ("succeeded",

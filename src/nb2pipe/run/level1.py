@@ -62,9 +62,10 @@ class ModelPrefetch:
 
     def _load(self) -> None:
         try:
-            self._result = load_model(self._pipeline, self._folder)
-            from nb2pipe.tracking import import_mlflow
+            from nb2pipe.tracking import import_mlflow, importing
 
+            with importing():
+                self._result = load_model(self._pipeline, self._folder)
             import_mlflow()
             from mlflow.models import infer_signature  # noqa: F401
 
@@ -78,6 +79,13 @@ class ModelPrefetch:
             requirements_utils._init_modules_to_packages_map()
         except Exception:  # noqa: S110  (the gate loads again, and reports what fails)
             pass
+
+    def wait(self) -> None:
+        """Until the thread has loaded what it loads. The level-1 checks after the run call it
+        first: two threads importing the same packages at once (MLflow's, pandas') can meet
+        their circular imports half-initialised."""
+        if self._thread is not None:
+            self._thread.join()
 
     def result(self) -> tuple:
         """``(model, example)``: the thread's when it loaded them, else loaded now (so that

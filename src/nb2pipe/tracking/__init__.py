@@ -29,6 +29,12 @@ def import_mlflow():
     return mlflow
 
 
+def importing():
+    """The lock :func:`import_mlflow` holds: a thread that imports what MLflow imports (the
+    model prefetch unpickling a scikit-learn model) holds it too."""
+    return _IMPORTING
+
+
 class NoTracking:
     """``--tracking none``: every call does nothing."""
 
@@ -85,7 +91,10 @@ def make_tracker(mode: str, folder: str, experiment: str):
     from nb2pipe.tracking.sqlite import open_tracker
 
     uri = default_uri(folder)
-    direct = open_tracker(uri, experiment)  # the store as MLflow left it, without MLflow
+    from nb2pipe.tracking.mlflow import _artifacts
+
+    # the store as MLflow makes it, without MLflow
+    direct = open_tracker(uri, experiment, _artifacts(uri))
     if direct is not None:
         return direct
     from nb2pipe.tracking.mlflow import MlflowTracker

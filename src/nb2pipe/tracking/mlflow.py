@@ -194,6 +194,8 @@ def check_reachable(uri: str) -> None:
             raise TrackingError(f"cannot write the MLflow store {path}: {folder} is not "
                                 f"writable; set MLFLOW_TRACKING_URI, or run with "
                                 f"--tracking none")
+        if not os.path.exists(path):
+            return  # a new store: the folder is writable, nothing more to check
         # Open it once: MLflow itself would retry for a minute and a half before giving up.
         import sqlite3
 

@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import time
 import urllib.parse
 import uuid
@@ -76,19 +77,112 @@ def enabled() -> bool:
         os.environ.get("MLFLOW_ENABLE_WORKSPACES", "").lower() not in ("1", "true")
 
 
-def open_tracker(uri: str, experiment: str) -> SqliteTracker | None:
-    """A tracker that writes the store directly, or ``None`` when MLflow must."""
+def open_tracker(uri: str, experiment: str, artifact_location: str | None = None
+                 ) -> SqliteTracker | None:
+    """A tracker that writes the store directly, or ``None`` when MLflow must.
+
+    A store that does not exist yet is copied from this machine's template of an empty store
+    (:func:`new_store`); an experiment that does not exist yet is created, its files in
+    ``artifact_location``."""
     path = store_path(uri)
-    if path is None or not enabled() or revision(path) not in KNOWN_REVISIONS:
+    if path is None or not enabled():
+        return None
+    if not os.path.exists(path) and not new_store(path):
+        return None
+    if revision(path) not in KNOWN_REVISIONS:
         return None
     store = Store(path)
     found = store.experiment(experiment)
+    if found is None and artifact_location and _local_folder(artifact_location) and \
+            0 < len(experiment) <= 250 and experiment.isprintable():
+        found = store.create_experiment(experiment, artifact_location)
     if found is None:
         return None
     experiment_id, location, stage = found
     if stage != "active" or _local_folder(location) is None:
         return None
     return SqliteTracker(uri, store, str(experiment_id), location, experiment)
+
+
+def template_folder() -> str:
+    """Where this machine keeps its empty stores, one per MLflow version
+    (``NB2PIPE_STORE_TEMPLATES``, else ``$XDG_CACHE_HOME/nb2pipe``, else ``~/.cache/nb2pipe``)."""
+    return os.environ.get("NB2PIPE_STORE_TEMPLATES") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "nb2pipe")
+
+
+def new_store(path: str) -> bool:
+    """Make the store ``path`` as MLflow makes a new one, without loading MLflow: a copy of an
+    empty store MLflow made on this machine, with its ``Default`` experiment where MLflow
+    would put it from here. The template is made once per MLflow version (by MLflow, which
+    loads then). False when it cannot be done; MLflow then makes the store itself."""
+    if os.environ.get("_MLFLOW_SERVER_ARTIFACT_ROOT"):
+        return False  # MLflow would put Default's files there
+    installed = _mlflow_distribution()
+    if installed is None:
+        return False
+    template = os.path.join(template_folder(), f"{installed}-store.db")
+    try:
+        if not os.path.exists(template):
+            _make_template(template)
+        if revision(template) not in KNOWN_REVISIONS:
+            return False
+        folder = os.path.dirname(os.path.abspath(path))
+        partial = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.partial")
+        shutil.copyfile(template, partial)
+        try:
+            now = _now()
+            with contextlib.closing(sqlite3.connect(partial)) as connection, connection:
+                connection.execute(
+                    "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
+                    "last_update_time = ? WHERE experiment_id = 0",
+                    (os.path.join(os.path.abspath(os.getcwd()), "mlruns", "0"), now, now))
+            try:
+                os.link(partial, path)  # never over a store another run has just made
+            except FileExistsError:
+                pass
+        finally:
+            os.remove(partial)
+    except (OSError, sqlite3.Error):
+        return os.path.exists(path)
+    return True
+
+
+def _mlflow_distribution() -> str | None:
+    """``NAME-VERSION`` of the installed MLflow (the full one, or the client alone)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("mlflow", "mlflow-skinny"):
+        try:
+            return f"{name}-{version(name)}"
+        except PackageNotFoundError:
+            continue
+        except Exception:  # noqa: BLE001 - a broken installation
+            return None
+    return None
+
+
+def _make_template(template: str) -> None:
+    """An empty store, made by MLflow (its tables at their newest revision, ``Default``)."""
+    os.makedirs(os.path.dirname(template), exist_ok=True)
+    partial = f"{template}.{os.getpid()}.partial"
+    from nb2pipe.tracking import import_mlflow
+
+    mlflow = import_mlflow()
+    import logging
+
+    for name in ("mlflow", "alembic"):  # ("Creating initial MLflow database tables…")
+        logging.getLogger(name).setLevel(logging.WARNING)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(partial)
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments()
+    try:
+        os.link(partial, template)
+    except FileExistsError:
+        pass
+    finally:
+        os.remove(partial)
 
 
 def open_reader(uri: str) -> RegistryReader | None:
@@ -176,13 +270,18 @@ def plain_name(name) -> bool:
 
 
 class Store:
-    """One SQLite file; a connection per transaction (the runner's threads share it)."""
+    """One SQLite file; a connection per transaction (the runner's threads share it), or one
+    for a whole :meth:`batch` of them (each commit waits for the disk)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._batch: tuple[int, sqlite3.Connection] | None = None
 
     @contextlib.contextmanager
     def transaction(self):
+        if self._batch is not None and self._batch[0] == threading.get_ident():
+            yield self._batch[1]  # part of the batch's transaction
+            return
         connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -195,6 +294,33 @@ class Store:
         finally:
             connection.close()
 
+    @contextlib.contextmanager
+    def released(self):
+        """Outside this thread's batch for the block (committed before, a new one after): for
+        MLflow's client, which writes through its own connection and would wait for ours."""
+        if self._batch is None or self._batch[0] != threading.get_ident():
+            yield
+            return
+        connection = self._batch[1]
+        connection.execute("COMMIT")
+        try:
+            yield
+        finally:
+            connection.execute("BEGIN IMMEDIATE")
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Every write of this thread inside the block, one transaction (all or nothing)."""
+        if self._batch is not None:
+            yield
+            return
+        with self.transaction() as connection:
+            self._batch = (threading.get_ident(), connection)
+            try:
+                yield
+            finally:
+                self._batch = None
+
     def read(self, sql: str, arguments=()) -> list[tuple]:
         with contextlib.closing(sqlite3.connect(self.path, timeout=60)) as connection:
             return connection.execute(sql, arguments).fetchall()
@@ -203,6 +329,19 @@ class Store:
         rows = self.read("SELECT experiment_id, artifact_location, lifecycle_stage FROM "
                          "experiments WHERE name = ? AND workspace = 'default'", (name,))
         return rows[0] if rows else None
+
+    def create_experiment(self, name: str, location: str):
+        """MLflow's ``create_experiment(name, artifact_location=location)``: no tags."""
+        now = _now()
+        try:
+            with self.transaction() as connection:
+                connection.execute(
+                    "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
+                    "creation_time, last_update_time, workspace) VALUES (?, ?, 'active', ?, ?, "
+                    "'default')", (name, location, now, now))
+        except sqlite3.IntegrityError:
+            pass  # another run made it meanwhile
+        return self.experiment(name)
 
 
 class SqliteTracker:
@@ -216,24 +355,31 @@ class SqliteTracker:
         self._artifact_uris: dict[str, str] = {}
 
     # -- what MLflow's client does, for what this module does not write ------------------
+    @contextlib.contextmanager
     def _mlflow(self):
-        if self._client is None:
-            from nb2pipe.tracking.mlflow import MlflowTracker
+        """MLflow's tracker on the same store, for the block (outside a batch)."""
+        with self.store.released():
+            if self._client is None:
+                from nb2pipe.tracking.mlflow import MlflowTracker
 
-            self._client = MlflowTracker(self.uri, self.experiment)
-        return self._client
+                self._client = MlflowTracker(self.uri, self.experiment)
+            yield self._client
 
     def info(self) -> dict:
         return {"uri": self.uri, "experiment_id": self.experiment_id}
+
+    def batch(self):
+        """The writes inside the block as one transaction of the store."""
+        return self.store.batch()
 
     # -- runs ------------------------------------------------------------------------------
     def _create_run(self, name: str, tags: dict, start_time: int | None) -> str:
         tags = {str(k): str(v) for k, v in tags.items()}
         if not all(plain_name(k) and len(v) <= _MAX_TAG for k, v in tags.items()) or \
                 len(name) > 250 or (_RUN_NAME in tags and tags[_RUN_NAME] != name):
-            return self._mlflow().client.create_run(
-                self.experiment_id, run_name=name, start_time=start_time,
-                tags=tags).info.run_id
+            with self._mlflow() as mlflow:
+                return mlflow.client.create_run(self.experiment_id, run_name=name,
+                                                start_time=start_time, tags=tags).info.run_id
         run_id = uuid.uuid4().hex
         artifact_uri = _append(self.location, run_id, "artifacts")
         tags.setdefault(_RUN_NAME, name)
@@ -369,10 +515,11 @@ class SqliteTracker:
         metrics = [Metric(k, v, t, s) for k, v, t, s in metrics]
         params = [Param(k, v) for k, v in params.items()]
         tags = [RunTag(k, v) for k, v in tags.items()]
-        client = self._mlflow().client
-        for start in range(0, max(len(metrics), len(params), len(tags)), 100):
-            client.log_batch(run_id, metrics=metrics[start:start + 100],
-                             params=params[start:start + 100], tags=tags[start:start + 100])
+        with self._mlflow() as mlflow:
+            for start in range(0, max(len(metrics), len(params), len(tags)), 100):
+                mlflow.client.log_batch(run_id, metrics=metrics[start:start + 100],
+                                        params=params[start:start + 100],
+                                        tags=tags[start:start + 100])
 
     # -- files -------------------------------------------------------------------------------
     def _artifact_folder(self, run_id: str) -> str | None:
@@ -385,7 +532,8 @@ class SqliteTracker:
     def log_artifact(self, run_id: str, path: str, folder: str | None = None) -> None:
         root = self._artifact_folder(run_id)
         if root is None:
-            self._mlflow().client.log_artifact(run_id, path, folder)
+            with self._mlflow() as mlflow:
+                mlflow.client.log_artifact(run_id, path, folder)
             return
         target = os.path.join(root, folder) if folder else root
         os.makedirs(target, exist_ok=True)
@@ -399,7 +547,8 @@ class SqliteTracker:
     def log_artifacts(self, run_id: str, folder: str) -> None:
         root = self._artifact_folder(run_id)
         if root is None:
-            self._mlflow().client.log_artifacts(run_id, folder)
+            with self._mlflow() as mlflow:
+                mlflow.client.log_artifacts(run_id, folder)
             return
         os.makedirs(root, exist_ok=True)
         shutil.copytree(folder, root, dirs_exist_ok=True, copy_function=shutil.copyfile)
@@ -413,8 +562,9 @@ class SqliteTracker:
             from mlflow.entities import DatasetInput
             from mlflow.protos.service_pb2 import DatasetInput as DatasetInputProto
 
-            self._mlflow().client.log_inputs(run_id, [DatasetInput.from_proto(
-                ParseDict(item, DatasetInputProto())) for item in inputs])
+            with self._mlflow() as mlflow:
+                mlflow.client.log_inputs(run_id, [DatasetInput.from_proto(
+                    ParseDict(item, DatasetInputProto())) for item in inputs])
             return
         unique: dict[tuple, dict] = {}
         for item in inputs:
@@ -470,7 +620,8 @@ class SqliteTracker:
         if other:
             from nb2pipe.tracking.mlflow import log_files_read
 
-            log_files_read(self.uri, run_id, other, work_dir)
+            with self.store.released():
+                log_files_read(self.uri, run_id, other, work_dir)
 
     def replay(self, run_id: str, path: str) -> int:
         """Write what a step's kernel buffered (:mod:`nb2pipe.autologbuffer`) into its run."""
