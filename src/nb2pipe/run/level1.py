@@ -62,7 +62,7 @@ class ModelPrefetch:
 
     def _load(self) -> None:
         try:
-            from nb2pipe.tracking import import_mlflow, importing
+            from nb2pipe.tracking.loading import import_mlflow, importing
 
             with importing():
                 self._result = load_model(self._pipeline, self._folder)

@@ -9,31 +9,12 @@ to log what autologging and the metrics cells record.
 from __future__ import annotations
 
 import os
-import threading
 
 from nb2pipe.tracking.errors import TrackingError
+from nb2pipe.tracking.loading import import_mlflow
 
 __all__ = ["NoTracking", "TrackingError", "check_tracker", "default_uri", "import_mlflow",
            "make_tracker"]
-
-_IMPORTING = threading.Lock()
-
-
-def import_mlflow():
-    """``import mlflow``, one thread at a time. The runner's threads (the model prefetch, the
-    registry) may need it at the same moment; two threads importing MLflow's package together
-    meet its circular imports half-initialised (``cannot import name … from partially
-    initialized module 'mlflow.models'``). Raises ImportError when MLflow is not installed."""
-    with _IMPORTING:
-        import mlflow
-    return mlflow
-
-
-def importing():
-    """The lock :func:`import_mlflow` holds: a thread that imports what MLflow imports (the
-    model prefetch unpickling a scikit-learn model) holds it too."""
-    return _IMPORTING
-
 
 class NoTracking:
     """``--tracking none``: every call does nothing."""

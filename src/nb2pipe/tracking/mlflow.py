@@ -20,7 +20,7 @@ class MlflowTracker:
         try:
             import logging
 
-            from nb2pipe.tracking import import_mlflow
+            from nb2pipe.tracking.loading import import_mlflow
 
             mlflow = import_mlflow()
 
@@ -136,13 +136,11 @@ def log_files_read(uri: str, run_id: str, files: list[dict], work_dir: str) -> N
     """``mlflow.log_input`` of every data file lineage hashed, so it shows in MLflow's UI."""
     import warnings
 
-    from nb2pipe.tracking import import_mlflow
+    from nb2pipe.tracking.loading import import_mlflow, using
 
     mlflow = import_mlflow()
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
-
-    from nb2pipe.tracking.registry import using
 
     with using(uri), warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
         warnings.simplefilter("ignore")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from nb2pipe.pipeline.gate import Condition, parse_all
 from nb2pipe.tracking.errors import TrackingError
+from nb2pipe.tracking.loading import import_mlflow, using  # noqa: F401 (using: theirs too)
 
 CHAMPION, PREVIOUS = "champion", "previous"
 #: Tag of a registered version: the metrics of the run that made it, as JSON.
@@ -120,8 +121,6 @@ class Registry:
     @property
     def client(self):
         if self._client is None:
-            from nb2pipe.tracking import import_mlflow
-
             try:
                 mlflow = import_mlflow()
             except ImportError:
@@ -262,35 +261,6 @@ class Registry:
         if champion is not None:
             self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
         return (int(champion.version) if champion is not None else 0), int(previous.version)
-
-
-@contextlib.contextmanager
-def using(uri: str):
-    """MLflow's fluent API (``start_run``, ``log_model``) pointed at ``uri`` inside the block
-    only. ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` in this process's
-    environment, where every later run (a sweep, the Jupyter server) would find it: both the
-    globals and the environment are put back afterwards."""
-    from nb2pipe.tracking import import_mlflow
-
-    mlflow = import_mlflow()
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    environment = {name: os.environ.get(name) for name in names}
-    saved = (getattr(tracking_utils, "_tracking_uri", None),
-             getattr(registry_utils, "_registry_uri", None))
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
-        for name, value in environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _flavour(model):

@@ -167,7 +167,7 @@ def _make_template(template: str) -> None:
     """An empty store, made by MLflow (its tables at their newest revision, ``Default``)."""
     os.makedirs(os.path.dirname(template), exist_ok=True)
     partial = f"{template}.{os.getpid()}.partial"
-    from nb2pipe.tracking import import_mlflow
+    from nb2pipe.tracking.loading import import_mlflow
 
     mlflow = import_mlflow()
     import logging
