@@ -223,6 +223,7 @@ class Runner:
                         pages.add(step.name, step_record, folder)
                     continue
                 self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
+                prefetch.step_starting(step.name)
                 ok = self._run_step(step, parameters, record, folder, kernel, started_ms)
                 if pages is not None:  # rendered while the next steps run
                     pages.add(step.name, step_record, folder)

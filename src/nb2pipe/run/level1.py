@@ -38,18 +38,32 @@ def prepare(runner, record: RunRecord, folder: str, parameters: dict) -> dict | 
 
 
 class ModelPrefetch:
-    """The trained model, its input example and MLflow's flavour module, loaded in a thread
-    as soon as the step that trains it has succeeded, while the later steps run (the runner
-    mostly waits on the kernel then): the gate finds them ready instead of spending a second
-    or two on imports and unpickling after the last step."""
+    """What registering the model needs, loaded in threads while the steps run (the runner
+    mostly waits on the kernel then): MLflow, its map of packages and its stores from the
+    moment the step that trains the model starts (not when the cache serves it: that model
+    is most often registered already), the model and its input example once that step has
+    succeeded. The gate finds them ready instead of spending seconds on imports, SQLAlchemy
+    and unpickling after the last step. (On one core this only moves the work.)"""
 
     def __init__(self, runner, folder: str):
         pipeline = runner.source.pipeline
         self._model = pipeline.model if runner.register and runner.tracking_mode != "none" \
             and runner.source.notebook is None else None
         self._pipeline, self._folder = pipeline, folder
-        self._thread = None
+        self._uri = runner.tracking_uri if self._model else None
+        self._thread = self._warming = None
         self._result: tuple | None = None
+
+    def step_starting(self, step_name: str) -> None:
+        """The step that trains the model is about to run (not from the cache): a model will
+        be registered when the gate passes, so MLflow loads now, while the step trains."""
+        if not self._model or self._model["step"] != step_name or self._warming is not None:
+            return
+        import threading
+
+        self._warming = threading.Thread(target=self._warm, name="nb2pipe-mlflow-warm",
+                                         daemon=True)
+        self._warming.start()
 
     def step_done(self, step_name: str) -> None:
         if not self._model or self._model["step"] != step_name or self._thread is not None:
@@ -60,23 +74,37 @@ class ModelPrefetch:
                                         daemon=True)
         self._thread.start()
 
-    def _load(self) -> None:
+    def _warm(self) -> None:
         try:
             from nb2pipe.tracking.loading import import_mlflow, importing
 
+            import_mlflow()
+            with importing():
+                from mlflow.models import infer_signature  # noqa: F401
+                # MLflow maps the installed distributions to their modules when it logs a
+                # model (0.9 s here) and caches the map: filled now.
+                from mlflow.utils import requirements_utils
+
+                requirements_utils._init_modules_to_packages_map()
+                # and MLflow's stores for the run's URI (SQLAlchemy, the schema check: 1.5 s),
+                # which MLflow keeps per URI: the registry's client finds them open
+                from mlflow.tracking._model_registry import utils as registry_utils
+                from mlflow.tracking._tracking_service import utils as tracking_utils
+
+                tracking_utils._get_store(self._uri)
+                registry_utils._get_store(self._uri, self._uri)
+        except Exception:  # noqa: S110  (the registry opens them itself, and reports)
+            pass
+
+    def _load(self) -> None:
+        try:
+            from nb2pipe.tracking.loading import importing
+
             with importing():
                 self._result = load_model(self._pipeline, self._folder)
-            import_mlflow()
-            from mlflow.models import infer_signature  # noqa: F401
+                from nb2pipe.tracking.registry import _flavour
 
-            from nb2pipe.tracking.registry import _flavour
-
-            _flavour(self._result[0])
-            # MLflow maps the installed distributions to their modules when it logs a model
-            # (0.9 s here) and caches the map: filled now, off the run's critical path.
-            from mlflow.utils import requirements_utils
-
-            requirements_utils._init_modules_to_packages_map()
+                _flavour(self._result[0])
         except Exception:  # noqa: S110  (the gate loads again, and reports what fails)
             pass
 
@@ -84,8 +112,9 @@ class ModelPrefetch:
         """Until the thread has loaded what it loads. The level-1 checks after the run call it
         first: two threads importing the same packages at once (MLflow's, pandas') can meet
         their circular imports half-initialised."""
-        if self._thread is not None:
-            self._thread.join()
+        for thread in (self._warming, self._thread):
+            if thread is not None:
+                thread.join()
 
     def result(self) -> tuple:
         """``(model, example)``: the thread's when it loaded them, else loaded now (so that
