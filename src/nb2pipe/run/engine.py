@@ -101,6 +101,8 @@ class Runner:
             future.set_result(make_tracker("none", folder, ""))
             self._tracker_future = future
             return
+        import typing  # noqa: F401 - complete before a thread's dataclasses read it, unlocked
+
         pool = ThreadPoolExecutor(1, thread_name_prefix="nb2pipe-tracker")
         self._tracker_future = pool.submit(make_tracker, self.tracking_mode, folder,
                                            self.source.pipeline.name)

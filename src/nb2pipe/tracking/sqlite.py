@@ -35,8 +35,12 @@ import shutil
 import sqlite3
 import threading
 import time
+import typing  # noqa: F401 - see below
 import urllib.parse
 import uuid
+
+# (`dataclasses` reads `sys.modules['typing']` without importing it: imported in a thread while
+# another imports `typing`, it met it half-initialised. Importing it first waits for it.)
 
 #: Schema revisions (alembic's ``alembic_version``) this writer is proven against.
 KNOWN_REVISIONS = frozenset({"dc11669786a5"})
