@@ -100,34 +100,6 @@ def test_a_schedule_or_the_data_files_become_the_dags_schedule(airflow, tmp_path
 
 
 @pytest.mark.slow
-def test_airflow_runs_the_sample_with_papermills_metrics_and_registers_it(
-        airflow, sample, tmp_path, monkeypatch):
-    monkeypatch.setenv("NB2PIPE_AIRFLOW", str(airflow))
-    monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("run", sample, "--tracking", "none", "--no-html")
-    assert code == 0, err
-    runs = sorted((sample / "runs").iterdir())
-    expected = json.loads((runs[-1] / "run.json").read_text())["metrics"]
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    code, out, err = run_cli("run", sample, "--engine", "airflow", "-p", "N_ESTIMATORS=200")
-    assert code == 0, err
-    assert "as Airflow DAG `classifier-pipeline`" in err and "[3/5] train …" in err
-    runs = sorted((sample / "runs").iterdir())
-    record = json.loads((runs[-1] / "run.json").read_text())
-    assert record["engine"] == "airflow" and record["status"] == "succeeded"
-    assert record["metrics"] == expected
-    assert all(s["status"] == "succeeded" for s in record["steps"].values())
-    assert (runs[-1] / "notebooks" / "train.ipynb").exists()
-
-    import mlflow
-
-    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    versions = client.search_model_versions("name='classifier-pipeline'")
-    assert [int(v.version) for v in versions] == [1]
-
-
-@pytest.mark.slow
 def test_a_failing_step_fails_its_task_and_its_dependants_only(airflow, tmp_path,
                                                                monkeypatch):
     """Also: steps named like the DAG's own tasks and names (`start`, `task`), and
@@ -467,8 +439,9 @@ def test_the_pod_variant_runs_each_task_in_a_pod_of_the_image(airflow, tmp_path,
 def test_the_churn_sample_of_level1_runs_in_airflow_as_with_papermill(airflow, tmp_path,
                                                                       monkeypatch):
     """docs/level1.md's journey with --target airflow: a level-0 notebook fixed, converted
-    with --auto and a gate, its data file as the DAG's asset; `airflow dags test` gets the
-    papermill engine's metrics, validates the frames and registers the model once."""
+    with --auto and a gate, its data file as the DAG's asset; `airflow dags test` reports each
+    step as it starts, keeps the executed step notebooks, gets the papermill engine's metrics,
+    validates the frames and registers the model once."""
     project = tmp_path / "churn"
     project.mkdir()
     shutil.copy(ROOT / "sample_notebooks" / "churn_level0.ipynb", project)
@@ -494,9 +467,14 @@ def test_the_churn_sample_of_level1_runs_in_airflow_as_with_papermill(airflow, t
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     code, _, err = run_cli("run", "churn-pipeline", "--engine", "airflow")
     assert code == 0, err
+    steps = json.loads((project / "churn-pipeline" / "pipeline.json").read_text())["steps"]
+    assert "as Airflow DAG `churn-level0`" in err, err
+    assert f"[{len(steps)}/{len(steps)}] {steps[-1]['name']} …" in err, err  # progress, live
     run = max((project / "churn-pipeline" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
     record = json.loads((run / "run.json").read_text())
     assert record["engine"] == "airflow" and record["status"] == "succeeded"
+    assert all(s["status"] == "succeeded" for s in record["steps"].values())
+    assert all((run / "notebooks" / f"{s['name']}.ipynb").exists() for s in steps)
     assert record["metrics"] == expected
     assert record["gate"]["passed"] is True, record["gate"]
     assert record["validation"], record

@@ -140,24 +140,48 @@ def test_kubernetes_settings_compile_without_the_kubernetes_client(tmp_path):
 
 
 @pytest.mark.slow
-def test_kfp_local_gives_the_same_metrics_as_papermill(tmp_path, monkeypatch):
+def test_kfp_local_gives_the_same_metrics_and_mlflow_runs_as_papermill(tmp_path, monkeypatch):
+    """Tracked in one MLflow store, both engines give a pipeline run with the same metrics
+    and, under it, a finished run per step: the metrics step's metrics, and the training
+    step's autologged parameters, training metrics and plots."""
+    from mlflow import MlflowClient
+
     monkeypatch.chdir(tmp_path)
     shutil.copy(SAMPLES / "classifier_pipeline.ipynb", tmp_path)
     assert run_cli("convert", "classifier_pipeline.ipynb", "-o", "out")[0] == 0
-    code, out, err = run_cli("run", "out", "--engine", "kfp-local", "--tracking", "none",
-                             "-p", "N_ESTIMATORS=30")
-    assert code == 0, err
-    (kfp_run,) = list((tmp_path / "out" / "runs").iterdir())
-    kfp_record = json.loads((kfp_run / "run.json").read_text())
-    assert kfp_record["engine"] == "kfp-local" and kfp_record["status"] == "succeeded"
-    assert all(s["status"] == "succeeded" for s in kfp_record["steps"].values())
-    code, out, err = run_cli("run", "out", "--tracking", "none", "--no-html",
-                             "-p", "N_ESTIMATORS=30")
-    assert code == 0, err
-    (papermill_run,) = [r for r in (tmp_path / "out" / "runs").iterdir() if r != kfp_run]
-    papermill_record = json.loads((papermill_run / "run.json").read_text())
-    assert kfp_record["metrics"] == papermill_record["metrics"]
-    assert set(kfp_record["metrics"]) == {"accuracy", "f1"}
+    trees = {}
+    for engine in ("kfp-local", "papermill"):
+        code, out, err = run_cli("run", "out", "--engine", engine, "--no-html",
+                                 "--no-validate", "--no-register", "-p", "N_ESTIMATORS=30")
+        assert code == 0, err
+        assert "warning" not in err, err
+        run = max((tmp_path / "out" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
+        record = json.loads((run / "run.json").read_text())
+        assert record["engine"] == engine and record["status"] == "succeeded"
+        assert all(s["status"] == "succeeded" for s in record["steps"].values())
+        client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+        parent = client.get_run(record["tracking"]["run_id"])
+        assert parent.data.tags["nb2pipe.engine"] == engine
+        children = client.search_runs(
+            [parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+        trees[engine] = {
+            "metrics": record["metrics"], "parent": parent.data.metrics,
+            # (papermill's steps share a kernel: the training step's run also gets the
+            # scores later steps compute with its model, and the model itself)
+            "steps": {c.info.run_name: (c.info.status, sorted(c.data.params),
+                                        sorted(m for m in c.data.metrics
+                                               if m in ("accuracy", "f1")
+                                               or m.startswith("training_")),
+                                        sorted(a.path for a in client.list_artifacts(
+                                            c.info.run_id) if a.path.endswith(".png")))
+                      for c in children}}
+    assert trees["kfp-local"] == trees["papermill"]
+    steps = trees["papermill"]["steps"]
+    assert set(trees["papermill"]["metrics"]) == {"accuracy", "f1"}
+    assert steps["metrics"][2] == ["accuracy", "f1"]
+    status, params, metrics, files = steps["train"]
+    assert status == "FINISHED" and "n_estimators" in params
+    assert "training_accuracy_score" in metrics and "training_confusion_matrix.png" in files
 
 
 @pytest.mark.parametrize("name", ["diabetes_untagged.ipynb", "magics_tour.ipynb",

@@ -494,7 +494,7 @@ class Runner:
         tags = {"nb2pipe.version": __version__, "nb2pipe.pipeline": source.pipeline.name,
                 "nb2pipe.notebook": source.pipeline.notebook,
                 "nb2pipe.notebook_sha256": source.pipeline.source_hash,
-                "nb2pipe.engine": "papermill"}
+                "nb2pipe.engine": self.engine}
         commit = _git_commit(source.work_dir)
         if commit:
             tags["mlflow.source.git.commit"] = commit

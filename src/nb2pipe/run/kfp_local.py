@@ -18,7 +18,8 @@ import sys
 import time
 
 from nb2pipe import __version__
-from nb2pipe.run.engine import RunError, Runner, _file_uri, _read_metrics
+from nb2pipe.run.engine import (RunError, Runner, _buffer_artifacts, _buffer_path, _buffered,
+                                _file_uri, _read_metrics)
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
 
@@ -66,21 +67,26 @@ class KfpLocalRunner(Runner):
         yaml_path = os.path.join(folder, "pipeline.local.yaml")
         with open(yaml_path, "w", encoding="utf-8") as handle:
             handle.write(yaml_text)
-        tracking = ""
+        tracking, parent, buffered = "", None, False
         if self.tracking_mode != "none":
             parent = self._parent(record, started_ms)
             if parent:
                 tracker = self.tracker
-                tracking = json.dumps({"uri": tracker.uri, "parent": parent,
-                                       "experiment_id": tracker.experiment_id,
-                                       "run_id": run_id})
+                info = {"uri": tracker.uri, "parent": parent,
+                        "experiment_id": tracker.experiment_id, "run_id": run_id}
+                # the steps run on this machine: what they log goes to files of the run
+                # that the runner writes into their MLflow runs, and no step opens the store
+                buffered = _buffered(tracker.uri)
+                if buffered:
+                    info["buffer"] = os.path.join(folder, "io")
+                tracking = json.dumps(info)
         record.write(folder)
         self.report(f"running {len(pipeline.steps)} steps with kfp's local runner …")
         status, error, failed_task = "succeeded", None, None
         log_path = os.path.join(folder, "kfp.log")
         previous = os.getcwd()
+        progress = _TaskProgress(self.report, [s.name for s in pipeline.steps])
         try:
-            progress = _TaskProgress(self.report, [s.name for s in pipeline.steps])
             with open(log_path, "w", encoding="utf-8") as log, _quiet(log, progress):
                 local.init(runner=local.SubprocessRunner(use_venv=False),
                            pipeline_root=os.path.join(folder, "kfp"), raise_on_error=True)
@@ -114,6 +120,8 @@ class KfpLocalRunner(Runner):
         finally:
             os.chdir(previous)
         self._record_tasks(record, folder, error, failed_task)
+        if buffered:
+            self._log_steps(record, folder, parent, progress.times)
         record.status = status
         record.finished = now()
         record.seconds = round(time.perf_counter() - started, 3)
@@ -134,6 +142,34 @@ class KfpLocalRunner(Runner):
         if error:
             self.report(f"    failed: {error.splitlines()[0][:300]} (kfp's log: {log_path})")
         return record
+
+    def _log_steps(self, record: RunRecord, folder: str, parent: str, times: dict) -> None:
+        """Each step that ran gets its MLflow run under ``parent``, with what it logged into
+        its file of the run (its metrics, and what autologging made); its status and times
+        are those kfp's runner gave it."""
+        from nb2pipe.autologbuffer import read_entries
+
+        for name, step_record in record.steps.items():
+            if step_record.status not in ("succeeded", "failed"):
+                continue
+            try:
+                buffered = _buffer_path(folder, name)
+                start, end = times.get(name) or times.get(f"{name}_step") or (None, None)
+                made = [e["run_id"] for e in read_entries(buffered) if "run_id" in e]
+                run = made[0] if made else self.tracker.step(
+                    parent, name, start, tags={"nb2pipe.engine": "kfp"})
+                step_record.tracking_run_id = run
+                if os.path.exists(buffered):
+                    self.tracker.replay(run, buffered)
+                artifacts = _buffer_artifacts(folder, name)
+                if os.path.isdir(artifacts):
+                    import shutil
+
+                    self.tracker.log_artifacts(run, artifacts)
+                    shutil.rmtree(artifacts, ignore_errors=True)
+                self.tracker.end_step(run, step_record.status, None, [], None, end)
+            except Exception as problem:  # the run's own result matters more than its logging
+                self.report(f"warning: tracking step `{name}` failed: {problem}")
 
     def _record_tasks(self, record: RunRecord, folder: str, error: str | None,
                       failed_task: str | None = None) -> None:
@@ -206,6 +242,7 @@ class _TaskProgress:
 
     def __init__(self, report, steps: list[str]) -> None:
         self.say, self.steps, self.started = report, steps, {}
+        self.times: dict[str, tuple[int, int | None]] = {}  # (start, end), ms since the epoch
 
     out = err = None  # the user's streams, which kfp's output is kept away from
 
@@ -219,11 +256,13 @@ class _TaskProgress:
         if start:
             name = start.group(1).replace("-", "_")
             self.started[name] = time.perf_counter()
+            self.times[name] = (int(time.time() * 1000), None)
             number = self.steps.index(name) + 1 if name in self.steps else None
             self.tell(f"[{number}/{len(self.steps)}] {name} …" if number else f"{name} …")
         elif end:
             name = end.group(1).replace("-", "_")
             seconds = time.perf_counter() - self.started.get(name, time.perf_counter())
+            self.times[name] = (self.times.get(name, (None,))[0], int(time.time() * 1000))
             outcome = "ok" if end.group(2) == "SUCCESS" else end.group(2).lower()
             self.tell(f"    {name}: {outcome} ({seconds:.1f} s)")
 

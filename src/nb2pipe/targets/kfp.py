@@ -135,6 +135,8 @@ def _nb2pipe_tracking(step, tracking, autolog):
         return None
     import os as _os
     _os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if info.get("buffer"):  # kfp-local: `nb2pipe run`, on this machine, logs what we give
+        return _NB2PipeBuffered(step, info, autolog)
     import mlflow
     mlflow.set_tracking_uri(info["uri"])
     tags = {"nb2pipe.step": step, "nb2pipe.engine": "kfp"}
@@ -149,6 +151,57 @@ def _nb2pipe_tracking(step, tracking, autolog):
         except Exception:
             pass
     return mlflow
+
+class _NB2PipeBuffered:
+    """kfp-local: the step's metrics (and what autologging logs) go to a file of the run's
+    folder, which `nb2pipe run` writes into the step's MLflow run: no component opens the
+    store. Where MLflow cannot log to that file, the step logs to the store itself, into a
+    run it names in the file."""
+
+    def __init__(self, step, info, autolog):
+        import os as _os
+        import uuid as _uuid
+        self.path = _os.path.join(info["buffer"], f"{step}.mlflow.jsonl")
+        self.mlflow = None
+        _os.makedirs(info["buffer"], exist_ok=True)
+        if not autolog:
+            return
+        import mlflow
+        from nb2pipe.autologbuffer import buffer_uri, register
+        if register():
+            from pathlib import Path as _Path
+            run_id = _uuid.uuid4().hex  # the kernel's own, until the runner makes the run
+            artifacts = _Path(info["buffer"], f"{step}.mlflow-artifacts").resolve().as_uri()
+            mlflow.set_tracking_uri(buffer_uri(self.path, run_id, "0", artifacts))
+            mlflow.start_run(run_id=run_id)
+        else:
+            mlflow.set_tracking_uri(info["uri"])
+            run = mlflow.MlflowClient().create_run(
+                info.get("experiment_id") or "0", run_name=step,
+                tags={"nb2pipe.step": step, "nb2pipe.engine": "kfp",
+                      "mlflow.parentRunId": info.get("parent") or ""})
+            mlflow.start_run(run_id=run.info.run_id)
+            self._append({"run_id": run.info.run_id})
+        for flavour in autolog:
+            try:
+                getattr(mlflow, flavour).autolog(log_models=False, silent=True)
+            except Exception:
+                pass
+        self.mlflow = mlflow
+
+    def _append(self, entry):
+        import json as _json
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(_json.dumps(entry) + "\\n")
+
+    def log_metrics(self, values):
+        import time as _time
+        stamp = int(_time.time() * 1000)
+        self._append({"metrics": [[k, float(v), stamp, 0] for k, v in values.items()]})
+
+    def end_run(self):
+        if self.mlflow is not None:
+            self.mlflow.end_run()
 '''
 
 
