@@ -404,7 +404,24 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
             getattr(mlflow, flavor).autolog(log_models=False, silent=True)
         except Exception:  # a flavour whose library is missing or too new: skip it
             pass
+    if "sklearn" in autolog and os.environ.get("NB2PIPE_AUTOLOG_PLOTS") != "1":
+        no_training_plots()
     _keep_inline_figures()
+
+
+def no_training_plots() -> None:
+    """Keep scikit-learn's autologging from drawing its training plots (a confusion matrix, ROC
+    and precision-recall curves, with matplotlib): 1.5 s of CPU on every classifier's fit,
+    more than most fits, for pictures of the training data. Its parameters, training metrics
+    and datasets are logged as before; ``nb2pipe run --autolog-plots`` keeps the plots. (MLflow
+    asks one function whether it can plot; where that function is not there, nothing
+    changes.)"""
+    try:
+        from mlflow.sklearn import utils
+    except ImportError:
+        return
+    if callable(getattr(utils, "_is_plotting_supported", None)):
+        utils._is_plotting_supported = lambda: False
 
 
 def _keep_inline_figures() -> None:

@@ -455,9 +455,11 @@ def test_a_tracked_step_that_autologs_keeps_its_figures(tmp_path, monkeypatch):
     code, _, err = run_cli("convert", "plots.ipynb", "-o", "pipeline")
     assert code == 0, err
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    code, _, err = run("--no-html")
+    code, _, err = run("--no-html", "--autolog-plots")
     assert code == 0, err
     runs = sorted((tmp_path / "pipeline" / "runs").iterdir())
+    files = {p.name for p in (tmp_path / "mlruns").rglob("*.png")}
+    assert "training_confusion_matrix.png" in files  # autologging drew its plots
     notebook = json.loads((runs[-1] / "notebooks" / "train.ipynb").read_text())
     shown = [output for cell in notebook["cells"] for output in cell.get("outputs", [])
              if "image/png" in output.get("data", {})]

@@ -150,7 +150,21 @@ def _nb2pipe_tracking(step, tracking, autolog):
             getattr(mlflow, flavour).autolog(log_models=False, silent=True)
         except Exception:
             pass
+    _nb2pipe_plots(autolog)
     return mlflow
+
+def _nb2pipe_plots(autolog):
+    """scikit-learn's training plots cost 1.5 s of CPU a fit: drawn only with
+    NB2PIPE_AUTOLOG_PLOTS=1 (`nb2pipe run --autolog-plots`)."""
+    import os as _os
+    if "sklearn" not in autolog or _os.environ.get("NB2PIPE_AUTOLOG_PLOTS") == "1":
+        return
+    try:
+        from mlflow.sklearn import utils as _utils
+    except ImportError:
+        return
+    if callable(getattr(_utils, "_is_plotting_supported", None)):
+        _utils._is_plotting_supported = lambda: False
 
 class _NB2PipeBuffered:
     """kfp-local: the step's metrics (and what autologging logs) go to a file of the run's
@@ -187,6 +201,7 @@ class _NB2PipeBuffered:
                 getattr(mlflow, flavour).autolog(log_models=False, silent=True)
             except Exception:
                 pass
+        _nb2pipe_plots(autolog)
         self.mlflow = mlflow
 
     def _append(self, entry):
