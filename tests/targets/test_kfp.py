@@ -185,6 +185,56 @@ def test_kfp_local_gives_the_same_metrics_and_mlflow_runs_as_papermill(tmp_path,
     assert "training_accuracy_score" in metrics and "training_confusion_matrix.png" in files
 
 
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_kfp_local_component_logs_through_the_runs_file_or_names_its_own_run(
+        tmp_path, monkeypatch, buffered):
+    """What a component does with `nb2pipe_tracking` from kfp-local: with MLflow able to log
+    into the run's file, it opens no store and its autologging goes to the file; where it
+    cannot (an MLflow without a tracking-store registry), the component makes its own run
+    under the pipeline's and names it in the file, for the runner to use."""
+    import mlflow
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from nb2pipe import autologbuffer
+    from nb2pipe.targets.kfp import _runtime_source
+
+    from mlflow.sklearn import utils
+
+    monkeypatch.chdir(tmp_path)  # (MLflow's default artifact folder: ./mlruns)
+    # what the component changes in this process comes back after the test
+    monkeypatch.setattr(utils, "_is_plotting_supported", utils._is_plotting_supported)
+    if not buffered:
+        monkeypatch.setattr(autologbuffer, "register", lambda: False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    parent = client.create_run("0").info.run_id
+    component: dict = {}
+    exec(compile(_runtime_source(), "component", "exec"), component)
+    tracking = json.dumps({"uri": uri, "parent": parent, "experiment_id": "0",
+                           "buffer": str(tmp_path / "io")})
+    logged = component["_nb2pipe_tracking"]("train", tracking, ["sklearn"])
+    try:
+        LogisticRegression().fit(np.arange(20.0).reshape(10, 2), [0, 1] * 5)
+        logged.log_metrics({"accuracy": 0.5})
+    finally:
+        logged.end_run()
+        mlflow.sklearn.autolog(disable=True)
+        mlflow.set_tracking_uri(None)
+    entries = autologbuffer.read_entries(str(tmp_path / "io" / "train.mlflow.jsonl"))
+    assert {"metrics": [["accuracy", 0.5, entries[-1]["metrics"][0][2], 0]]} == entries[-1]
+    made = [e["run_id"] for e in entries if "run_id" in e]
+    runs = client.search_runs(["0"])
+    if buffered:  # autologging's parameters are in the file; no run was made but the parent
+        assert made == [] and [r.info.run_id for r in runs] == [parent]
+        assert any(["C", "1.0"] in e.get("params", []) for e in entries)
+    else:
+        (own,) = [r for r in runs if r.info.run_id != parent]
+        assert made == [own.info.run_id]
+        assert own.data.tags["mlflow.parentRunId"] == parent
+        assert own.data.params["C"] == "1.0"
+
+
 @pytest.mark.parametrize("name", ["diabetes_untagged.ipynb", "magics_tour.ipynb",
                                   "wine_report.ipynb"])
 @pytest.mark.slow

@@ -138,6 +138,12 @@ def _nb2pipe_tracking(step, tracking, autolog):
     if info.get("buffer"):  # kfp-local: `nb2pipe run`, on this machine, logs what we give
         return _NB2PipeBuffered(step, info, autolog)
     import mlflow
+    _nb2pipe_own_run(mlflow, step, info)
+    _nb2pipe_autolog(mlflow, autolog)
+    return mlflow
+
+def _nb2pipe_own_run(mlflow, step, info):
+    """The step's MLflow run, made here under the pipeline's, and started; its id."""
     mlflow.set_tracking_uri(info["uri"])
     tags = {"nb2pipe.step": step, "nb2pipe.engine": "kfp"}
     if info.get("parent"):
@@ -145,18 +151,18 @@ def _nb2pipe_tracking(step, tracking, autolog):
     experiment = info.get("experiment_id")
     run = mlflow.MlflowClient().create_run(experiment or "0", run_name=step, tags=tags)
     mlflow.start_run(run_id=run.info.run_id)
+    return run.info.run_id
+
+def _nb2pipe_autolog(mlflow, autolog):
+    """Autologging for the step's frameworks, without models (logged as artifacts) and
+    without scikit-learn's training plots (1.5 s of CPU a fit), unless
+    NB2PIPE_AUTOLOG_PLOTS=1 (`nb2pipe run --autolog-plots`)."""
+    import os as _os
     for flavour in autolog:
         try:
             getattr(mlflow, flavour).autolog(log_models=False, silent=True)
         except Exception:
             pass
-    _nb2pipe_plots(autolog)
-    return mlflow
-
-def _nb2pipe_plots(autolog):
-    """scikit-learn's training plots cost 1.5 s of CPU a fit: drawn only with
-    NB2PIPE_AUTOLOG_PLOTS=1 (`nb2pipe run --autolog-plots`)."""
-    import os as _os
     if "sklearn" not in autolog or _os.environ.get("NB2PIPE_AUTOLOG_PLOTS") == "1":
         return
     try:
@@ -189,19 +195,8 @@ class _NB2PipeBuffered:
             mlflow.set_tracking_uri(buffer_uri(self.path, run_id, "0", artifacts))
             mlflow.start_run(run_id=run_id)
         else:
-            mlflow.set_tracking_uri(info["uri"])
-            run = mlflow.MlflowClient().create_run(
-                info.get("experiment_id") or "0", run_name=step,
-                tags={"nb2pipe.step": step, "nb2pipe.engine": "kfp",
-                      "mlflow.parentRunId": info.get("parent") or ""})
-            mlflow.start_run(run_id=run.info.run_id)
-            self._append({"run_id": run.info.run_id})
-        for flavour in autolog:
-            try:
-                getattr(mlflow, flavour).autolog(log_models=False, silent=True)
-            except Exception:
-                pass
-        _nb2pipe_plots(autolog)
+            self._append({"run_id": _nb2pipe_own_run(mlflow, step, info)})
+        _nb2pipe_autolog(mlflow, autolog)
         self.mlflow = mlflow
 
     def _append(self, entry):
