@@ -399,23 +399,27 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     mlflow.set_tracking_uri(uri)
     mlflow.start_run(run_id=tracking["run_id"])
     _STEP["mlflow"] = True
-    for flavor in autolog:
-        try:
-            getattr(mlflow, flavor).autolog(log_models=False, silent=True)
-        except Exception:  # a flavour whose library is missing or too new: skip it
-            pass
-    if "sklearn" in autolog and os.environ.get("NB2PIPE_AUTOLOG_PLOTS") != "1":
-        no_training_plots()
+    autolog_frameworks(mlflow, autolog)
     _keep_inline_figures()
 
 
-def no_training_plots() -> None:
-    """Keep scikit-learn's autologging from drawing its training plots (a confusion matrix, ROC
-    and precision-recall curves, with matplotlib): 1.5 s of CPU on every classifier's fit,
-    more than most fits, for pictures of the training data. Its parameters, training metrics
-    and datasets are logged as before; ``nb2pipe run --autolog-plots`` keeps the plots. (MLflow
-    asks one function whether it can plot; where that function is not there, nothing
-    changes.)"""
+def autolog_frameworks(mlflow, flavours) -> None:
+    """MLflow's autologging for the step's frameworks (``flavours``), without models (the
+    runner logs them as the step's artifacts) and without scikit-learn's training plots (a
+    confusion matrix, ROC and precision-recall curves, with matplotlib): 1.5 s of CPU on every
+    classifier's fit, more than most fits, for pictures of the training data. Parameters,
+    training metrics and datasets are logged as MLflow does; ``NB2PIPE_AUTOLOG_PLOTS=1``
+    (``nb2pipe run --autolog-plots``) keeps the plots. MLflow asks one function whether it can
+    plot; where that function is not there, nothing changes. (KFP components inline this.)"""
+    import os
+
+    for flavour in flavours:
+        try:
+            getattr(mlflow, flavour).autolog(log_models=False, silent=True)
+        except Exception:  # a flavour whose library is missing or too new: skip it
+            pass
+    if "sklearn" not in flavours or os.environ.get("NB2PIPE_AUTOLOG_PLOTS") == "1":
+        return
     try:
         from mlflow.sklearn import utils
     except ImportError:

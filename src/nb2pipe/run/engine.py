@@ -391,20 +391,26 @@ class Runner:
         if step_record.tracking_run_id is None or step_record.status not in ("succeeded",
                                                                              "failed"):
             return
-        buffered = _buffer_path(folder, step.name)
-        if os.path.exists(buffered) and hasattr(self.tracker, "replay"):
-            self.tracker.replay(step_record.tracking_run_id, buffered)
-        made = _buffer_artifacts(folder, step.name)  # autologging's plots, kept for the run
-        if os.path.isdir(made) and hasattr(self.tracker, "log_artifacts"):
-            import shutil
-
-            self.tracker.log_artifacts(step_record.tracking_run_id, made)
-            shutil.rmtree(made, ignore_errors=True)
+        self._log_buffered(step_record.tracking_run_id, folder, step.name)
         models = _model_artifacts(os.path.join(folder, "artifacts", step.name))
         metrics = _read_metrics(folder) if step.metrics else {}
         notebook = os.path.join(folder, step_record.notebook or "")
         self.tracker.end_step(step_record.tracking_run_id, step_record.status, notebook, models,
                               metrics, _ms(step_record.finished))
+
+    def _log_buffered(self, run_id: str, folder: str, step: str) -> None:
+        """What ``step`` logged into its files of the run (:mod:`nb2pipe.autologbuffer`:
+        autologging's calls, a component's metrics; the files autologging made), written
+        into its MLflow run ``run_id``; the files go."""
+        buffered = _buffer_path(folder, step)
+        if os.path.exists(buffered) and hasattr(self.tracker, "replay"):
+            self.tracker.replay(run_id, buffered)
+        made = _buffer_artifacts(folder, step)
+        if os.path.isdir(made) and hasattr(self.tracker, "log_artifacts"):
+            import shutil
+
+            self.tracker.log_artifacts(run_id, made)
+            shutil.rmtree(made, ignore_errors=True)
 
     def _run_step(self, step: Step, parameters: dict, record: RunRecord, folder: str,
                   kernel: SharedKernel, started_ms: int) -> bool:

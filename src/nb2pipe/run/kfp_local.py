@@ -18,8 +18,8 @@ import sys
 import time
 
 from nb2pipe import __version__
-from nb2pipe.run.engine import (RunError, Runner, _buffer_artifacts, _buffer_path, _buffered,
-                                _file_uri, _read_metrics)
+from nb2pipe.run.engine import (RunError, Runner, _buffer_path, _buffered, _file_uri,
+                                _read_metrics)
 from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
 
@@ -159,14 +159,7 @@ class KfpLocalRunner(Runner):
                 run = made[0] if made else self.tracker.step(
                     parent, name, start, tags={"nb2pipe.engine": "kfp"})
                 step_record.tracking_run_id = run
-                if os.path.exists(buffered):
-                    self.tracker.replay(run, buffered)
-                artifacts = _buffer_artifacts(folder, name)
-                if os.path.isdir(artifacts):
-                    import shutil
-
-                    self.tracker.log_artifacts(run, artifacts)
-                    shutil.rmtree(artifacts, ignore_errors=True)
+                self._log_buffered(run, folder, name)
                 self.tracker.end_step(run, step_record.status, None, [], None, end)
             except Exception as problem:  # the run's own result matters more than its logging
                 self.report(f"warning: tracking step `{name}` failed: {problem}")
@@ -241,7 +234,7 @@ class _TaskProgress:
     _END = re.compile(r"Task '([^']+)' finished with status (\w+)")
 
     def __init__(self, report, steps: list[str]) -> None:
-        self.say, self.steps, self.started = report, steps, {}
+        self.say, self.steps = report, steps
         self.times: dict[str, tuple[int, int | None]] = {}  # (start, end), ms since the epoch
 
     out = err = None  # the user's streams, which kfp's output is kept away from
@@ -255,14 +248,15 @@ class _TaskProgress:
         start, end = self._START.search(text), self._END.search(text)
         if start:
             name = start.group(1).replace("-", "_")
-            self.started[name] = time.perf_counter()
             self.times[name] = (int(time.time() * 1000), None)
             number = self.steps.index(name) + 1 if name in self.steps else None
             self.tell(f"[{number}/{len(self.steps)}] {name} …" if number else f"{name} …")
         elif end:
             name = end.group(1).replace("-", "_")
-            seconds = time.perf_counter() - self.started.get(name, time.perf_counter())
-            self.times[name] = (self.times.get(name, (None,))[0], int(time.time() * 1000))
+            ended = int(time.time() * 1000)
+            started = self.times.get(name, (ended,))[0]
+            self.times[name] = (started, ended)
+            seconds = (ended - started) / 1000
             outcome = "ok" if end.group(2) == "SUCCESS" else end.group(2).lower()
             self.tell(f"    {name}: {outcome} ({seconds:.1f} s)")
 

@@ -153,25 +153,6 @@ def _nb2pipe_own_run(mlflow, step, info):
     mlflow.start_run(run_id=run.info.run_id)
     return run.info.run_id
 
-def _nb2pipe_autolog(mlflow, autolog):
-    """Autologging for the step's frameworks, without models (logged as artifacts) and
-    without scikit-learn's training plots (1.5 s of CPU a fit), unless
-    NB2PIPE_AUTOLOG_PLOTS=1 (`nb2pipe run --autolog-plots`)."""
-    import os as _os
-    for flavour in autolog:
-        try:
-            getattr(mlflow, flavour).autolog(log_models=False, silent=True)
-        except Exception:
-            pass
-    if "sklearn" not in autolog or _os.environ.get("NB2PIPE_AUTOLOG_PLOTS") == "1":
-        return
-    try:
-        from mlflow.sklearn import utils as _utils
-    except ImportError:
-        return
-    if callable(getattr(_utils, "_is_plotting_supported", None)):
-        _utils._is_plotting_supported = lambda: False
-
 class _NB2PipeBuffered:
     """kfp-local: the step's metrics (and what autologging logs) go to a file of the run's
     folder, which `nb2pipe run` writes into the step's MLflow run: no component opens the
@@ -248,7 +229,9 @@ def _runtime_source() -> str:
     place = inspect.getsource(runtime.failure_place).replace(
         "def failure_place(function: str, here: int, cells: list) -> None:",
         "def _nb2pipe_failure_place(function, here, cells):")
-    return "\n".join([RUNTIME, by_value, change, is_json, data, place])
+    autolog = inspect.getsource(runtime.autolog_frameworks).replace(
+        "def autolog_frameworks(", "def _nb2pipe_autolog(")
+    return "\n".join([RUNTIME, by_value, change, is_json, data, place, autolog])
 
 
 class KfpTarget:
