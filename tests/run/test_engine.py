@@ -266,3 +266,32 @@ def test_isolate_runs_every_step_in_a_fresh_kernel(tmp_path, monkeypatch):
     assert code == 0, err
     (run,) = list((tmp_path / "out" / "runs").iterdir())
     assert json.loads((run / "run.json").read_text())["metrics"] == {"shared": 1.0}
+
+
+CYCLE = '''# %% tags=["imports"]
+import sys
+import weakref
+# %% tags=["step:first"]
+class Node:
+    pass
+node = Node()
+node.me, node.payload = node, bytearray(10**7)
+sys.nb2pipe_probe = weakref.ref(node)
+size = len(node.payload)
+# %% tags=["step:second", "prev:first"]
+print("freed:", sys.nb2pipe_probe() is None, size)
+'''
+
+
+def test_what_a_step_leaves_in_a_shared_kernel_is_freed_before_the_next(tmp_path, monkeypatch):
+    """The kernel keeps its modules out of the collector's full passes between steps (a
+    cheaper reset), but not what a step made: a step's garbage, cycles included, is gone
+    when the next step starts."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "cycle.ipynb", CYCLE)
+    assert run_cli("convert", "cycle.ipynb", "-o", "out")[0] == 0
+    code, _, err = run_cli("run", "out", "--tracking", "none", "--no-html", "--no-cache")
+    assert code == 0, err
+    second = nbformat.read(only_run(tmp_path / "out") / "notebooks" / "second.ipynb", 4)
+    printed = "".join(o.get("text", "") for c in second.cells for o in c.get("outputs", []))
+    assert "freed: True" in printed

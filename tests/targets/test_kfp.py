@@ -204,6 +204,8 @@ def test_a_kfp_local_component_logs_through_the_runs_file_or_names_its_own_run(
     monkeypatch.chdir(tmp_path)  # (MLflow's default artifact folder: ./mlruns)
     # what the component changes in this process comes back after the test
     monkeypatch.setattr(utils, "_is_plotting_supported", utils._is_plotting_supported)
+    monkeypatch.setattr(utils, "_log_specialized_estimator_content",
+                        utils._log_specialized_estimator_content)
     if not buffered:
         monkeypatch.setattr(autologbuffer, "register", lambda: False)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -1,0 +1,111 @@
+"""scikit-learn's autologging as a step's kernel sets it up (nb2pipe.runtime.autolog_frameworks):
+without training plots (unless asked), it logs what MLflow's own autologging logs, and it no
+longer loads matplotlib for plots it does not draw. Real MLflow, real fits, generated data."""
+
+import json
+import subprocess
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+# One process fits every case twice: through nb2pipe's set-up, then through MLflow's own
+# function for an estimator's content (plots off the way nb2pipe turns them off), each case
+# into a run of its own logged through nb2pipe's buffer; it prints what each run logged.
+SCRIPT = r'''
+import json, os, sys, uuid
+
+import numpy as np
+import mlflow
+from mlflow.sklearn import utils
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+
+from nb2pipe.autologbuffer import buffer_uri, read_entries, register
+from nb2pipe.runtime import autolog_frameworks
+
+cases, folder = json.loads(sys.argv[1]), sys.argv[2]
+original = utils._log_specialized_estimator_content
+assert register()
+autolog_frameworks(mlflow, ["sklearn"])
+ours = utils._log_specialized_estimator_content
+MODELS = {"logistic": lambda: LogisticRegression(max_iter=200),
+          "tree": lambda: DecisionTreeClassifier(random_state=0),
+          "linear": LinearRegression, "kmeans": lambda: KMeans(2, n_init=1, random_state=0)}
+
+
+def logged(tag):
+    runs = []
+    for number, case in enumerate(cases):
+        rng = np.random.default_rng(case["seed"])
+        X = rng.normal(size=(case["rows"], case["columns"]))
+        if case["model"] == "linear":
+            y = X @ rng.normal(size=case["columns"]) + rng.normal(size=case["rows"])
+        else:
+            y = np.arange(case["rows"]) % case["classes"]
+        path = os.path.join(folder, f"{tag}-{number}.jsonl")
+        run_id = uuid.uuid4().hex
+        mlflow.set_tracking_uri(buffer_uri(path, run_id, "0", "file://" + folder))
+        mlflow.start_run(run_id=run_id)
+        try:
+            model = MODELS[case["model"]]()
+            if case["model"] == "kmeans":
+                model.fit(X)
+            elif case["weights"]:
+                model.fit(X, y, sample_weight=rng.uniform(0.5, 2, size=case["rows"]))
+            else:
+                model.fit(X, y)
+        finally:
+            mlflow.end_run()
+        runs.append(read_entries(path))
+    return runs
+
+
+result = {"ours": logged("ours"), "pyplot": "matplotlib.pyplot" in sys.modules,
+          "replaced": ours is not original}
+utils._log_specialized_estimator_content = original
+result["mlflow"] = logged("mlflow")
+print(json.dumps(result))
+'''
+
+CASES = st.fixed_dictionaries({
+    "model": st.sampled_from(["logistic", "tree", "linear", "kmeans"]),
+    "rows": st.integers(8, 40), "columns": st.integers(1, 4), "classes": st.integers(2, 3),
+    "weights": st.booleans(), "seed": st.integers(0, 2**16)})
+
+
+def _without_stamps(entries: list) -> list:
+    """What a run logged, in order, less what differs between two runs of the same fit:
+    the metrics' timestamps and the run's own tags (its id, its source)."""
+    kept = []
+    for entry in entries:
+        entry = dict(entry)
+        if "metrics" in entry:
+            entry["metrics"] = [[key, value, step] for key, value, _stamp, step in
+                                entry["metrics"]]
+        if "tags" in entry:
+            entry["tags"] = [t for t in entry["tags"] if not t[0].startswith("mlflow.source")]
+        kept.append(entry)
+    return kept
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(CASES, min_size=4, max_size=8))
+def test_autologging_without_plots_logs_what_mlflow_logs_and_loads_no_matplotlib(
+        tmp_path_factory, cases):
+    folder = tmp_path_factory.mktemp("autolog")
+    done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(cases), str(folder)],
+                          capture_output=True, text=True, cwd=folder, timeout=300,
+                          env={"MLFLOW_DISABLE_TELEMETRY": "true",
+                               **{k: v for k, v in __import__("os").environ.items()
+                                  if k != "NB2PIPE_AUTOLOG_PLOTS"}})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replaced"]
+    # a classifier's fit with no plot to draw imports no matplotlib
+    assert not result["pyplot"]
+    for case, ours, theirs in zip(cases, result["ours"], result["mlflow"]):
+        assert _without_stamps(ours) == _without_stamps(theirs), case
+        if case["model"] != "kmeans":  # the training metrics are there
+            assert any(m[0].startswith("training_") for e in ours for m in e.get("metrics", []))
