@@ -319,3 +319,40 @@ def test_output_file_takes_the_report_and_the_summary_stays_on_stderr(folder, tm
     assert any(r["ruleId"] == "NB106" for r in results)
     code, _, err = run_cli("check", folder, "-o", tmp_path / "missing" / "x.txt", "--no-cache")
     assert code == 2 and "cannot write" in err and "Traceback" not in err
+
+
+def test_a_bug_inside_nb2pipe_is_three_lines_and_a_file_not_a_traceback(tmp_path, monkeypatch):
+    """An internal error (here: a target's renderer failing half-way) names itself and where
+    in nb2pipe it happened, keeps the traceback in a file, and leaves nothing behind: no
+    output folder, the notebook as it was."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from nb2pipe.targets.papermill import PapermillTarget
+
+    samples = Path(__file__).resolve().parent.parent / "sample_notebooks"
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(samples / "classifier_pipeline.ipynb", tmp_path)
+    before = (tmp_path / "classifier_pipeline.ipynb").read_bytes()
+
+    def broken(self, pipeline, notebook):
+        return {}["step"]
+
+    monkeypatch.setattr(PapermillTarget, "render", broken)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, out, err = run_cli("convert", "classifier_pipeline.ipynb", "-o", "out")
+    assert code == 2 and out == ""
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
+    assert re.search(r"nb2pipe convert failed inside nb2pipe: KeyError: 'step' \(\w+\.py:\d+\)",
+                     err), err
+    (kept,) = (tmp_path / "tmp").glob("nb2pipe-error-*.txt")
+    assert str(kept) in err and "Traceback" in kept.read_text() and "broken" in kept.read_text()
+    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "classifier_pipeline.ipynb").read_bytes() == before
+    assert not list(tmp_path.glob(".nb2pipe-*"))  # (no staging folder left)
+    monkeypatch.setenv("NB2PIPE_DEBUG", "1")
+    with pytest.raises(KeyError):
+        run_cli("convert", "classifier_pipeline.ipynb", "-o", "out")

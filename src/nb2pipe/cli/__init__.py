@@ -10,6 +10,7 @@ loading anything heavy.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from nb2pipe import __version__
@@ -69,3 +70,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {where + ': ' if where else ''}{error.strerror or error}; check that "
               f"the folder exists and can be written", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as error:  # a bug of nb2pipe's: say so in a few lines, keep the rest
+        if os.environ.get("NB2PIPE_DEBUG") == "1":
+            raise
+        print(internal_error(args.command or "nb2pipe", error), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def internal_error(command: str, error: BaseException) -> str:
+    """What a user reads when nb2pipe itself fails (not their notebook, not their input):
+    what failed and where in nb2pipe, where the whole traceback was written, and what to do.
+    Whatever the command writes is written whole or not at all (convert's staging folder,
+    run's records), and input notebooks are never modified, so nothing needs cleaning up."""
+    import tempfile
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if f"{os.sep}nb2pipe{os.sep}" in f.filename] or frames
+    place = f" ({os.path.basename(ours[-1].filename)}:{ours[-1].lineno})" if ours else ""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    try:
+        handle, path = tempfile.mkstemp(prefix="nb2pipe-error-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(f"nb2pipe {__version__}, command `{command}`, argv {sys.argv!r}\n\n{text}")
+        kept = f"the whole traceback is in {path}"
+    except OSError:
+        kept = "run it again with NB2PIPE_DEBUG=1 to see the whole traceback"
+    return (f"error: nb2pipe {command} failed inside nb2pipe: {type(error).__name__}: "
+            f"{error}{place}.\n"
+            f"  This is a bug in nb2pipe, not in your notebook; {kept}.\n"
+            f"  Please report it with that file (and the notebook if you can share it); "
+            f"your notebooks were not modified.")

@@ -51,7 +51,7 @@ def run(args) -> int:
     from nb2pipe.notebook.reader import NotebookError
     from nb2pipe.output.text import headline, use_colour
     from nb2pipe.pipeline.build import PipelineError
-    from nb2pipe.targets import DEFAULT_TARGETS
+    from nb2pipe.targets import DEFAULT_TARGETS, UnknownTarget
 
     output = args.output or os.path.splitext(args.notebook)[0] + "-pipeline"
     targets = tuple(args.target) if args.target else DEFAULT_TARGETS
@@ -102,7 +102,7 @@ def run(args) -> int:
               f"problem{'s' if len(error.diagnostics) != 1 else ''}); nothing was written",
               file=sys.stderr)
         return EXIT_FINDINGS
-    except (ConvertError, KeyError) as error:
+    except (ConvertError, UnknownTarget) as error:
         raise UsageError(str(error).strip("'\"")) from None
     pipeline = conversion.pipeline
     if proposal is not None:

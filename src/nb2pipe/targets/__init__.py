@@ -56,11 +56,15 @@ def available() -> dict[str, str]:
     return targets
 
 
+class UnknownTarget(KeyError):
+    """A target name nb2pipe does not know (a KeyError, as it always was)."""
+
+
 def get(name: str) -> Target:
     """The target called ``name``.
 
     Raises:
-        KeyError: no such target; the message lists the known ones.
+        UnknownTarget: no such target; the message lists the known ones.
     """
     targets = available()
     if name not in targets:
@@ -68,5 +72,6 @@ def get(name: str) -> Target:
 
         close = difflib.get_close_matches(name, list(targets), n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
-        raise KeyError(f"unknown target `{name}`{hint} (known: {', '.join(sorted(targets))})")
+        raise UnknownTarget(f"unknown target `{name}`{hint} "
+                            f"(known: {', '.join(sorted(targets))})")
     return _load(targets[name])
