@@ -385,7 +385,8 @@ def test_kfp_local_names_what_the_failing_step_raised(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_notebook(tmp_path / "fails.ipynb", '# %% tags=["step:a"]\nx = 1\n'
                    '# %% tags=["step:b", "prev:a"]\ny = x + 1\nraise ValueError("bad y")\n'
-                   '# %% tags=["step:c", "prev:b"]\nz = y + 1\n')
+                   '# %% tags=["step:c", "prev:b"]\nz = y + 1\n'
+                   '# %% tags=["step:d", "prev:a"]\nw = x + 2\n')
     assert run_cli("convert", "fails.ipynb", "-o", "out")[0] == 0
     code, _, err = run_cli("run", "out", "--engine", "kfp-local", "--tracking", "none")
     assert code == 1
@@ -393,8 +394,14 @@ def test_kfp_local_names_what_the_failing_step_raised(tmp_path, monkeypatch):
     assert "kfp's log: " in err
     (run,) = list((tmp_path / "out" / "runs").iterdir())
     steps = json.loads((run / "run.json").read_text())["steps"]
-    assert {name: step["status"] for name, step in steps.items()} == {
+    assert {name: steps[name]["status"] for name in "abc"} == {
         "a": "succeeded", "b": "failed", "c": "skipped"}
+    # each step without a result says why: c needs b; d, which does not, ran before b or was
+    # not reached (kfp's local runner stops at the first failed task)
+    assert steps["c"]["error"]["message"] == "not run: it needs step `b`, which failed"
+    assert "    c: not run: it needs step `b`, which failed" in err
+    assert steps["d"]["status"] == "succeeded" or "stops at the first task that fails (`b`)" \
+        in steps["d"]["error"]["message"]
 
 
 def test_a_parameter_named_like_a_step_does_not_hide_its_component(tmp_path):

@@ -120,6 +120,9 @@ class KfpLocalRunner(Runner):
         finally:
             os.chdir(previous)
         self._record_tasks(record, folder, error, failed_task)
+        for name, step_record in record.steps.items():
+            if step_record.status == "skipped" and step_record.error:
+                self.report(f"    {name}: {step_record.error['message']}")
         if buffered:
             self._log_steps(record, folder, parent, progress.times)
         record.status = status
@@ -188,6 +191,31 @@ class KfpLocalRunner(Runner):
             if first is not None:
                 first.status = "failed"
                 first.error = {"message": error.splitlines()[0][:500]}
+        # kfp's local runner runs one task at a time and stops at the first that fails: say
+        # why each step it did not reach has no result (the papermill engine runs the steps
+        # that do not depend on the failed one)
+        failed = next((n for n, s in record.steps.items() if s.status == "failed"), None)
+        for name, step_record in record.steps.items():
+            if step_record.status != "skipped" or failed is None:
+                continue
+            needs = self._needs(name, failed)
+            step_record.error = {"message": f"not run: it needs step `{failed}`, which failed"
+                                 if needs else f"not run: kfp's local runner stops at the "
+                                 f"first task that fails (`{failed}`); --engine papermill "
+                                 f"runs the steps that do not need it"}
+
+    def _needs(self, name: str, failed: str) -> bool:
+        """Whether step ``name`` runs after step ``failed``, directly or not."""
+        pipeline = self.source.pipeline
+        todo, seen = [name], set()
+        while todo:
+            for before in pipeline.step(todo.pop()).after:
+                if before == failed:
+                    return True
+                if before not in seen and before in pipeline.step_names:
+                    seen.add(before)
+                    todo.append(before)
+        return False
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
