@@ -3,6 +3,7 @@ without training plots (unless asked), it logs what MLflow's own autologging log
 longer loads matplotlib for plots it does not draw. Real MLflow, real fits, generated data."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -98,7 +99,7 @@ def test_autologging_without_plots_logs_what_mlflow_logs_and_loads_no_matplotlib
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(cases), str(folder)],
                           capture_output=True, text=True, cwd=folder, timeout=300,
                           env={"MLFLOW_DISABLE_TELEMETRY": "true",
-                               **{k: v for k, v in __import__("os").environ.items()
+                               **{k: v for k, v in os.environ.items()
                                   if k != "NB2PIPE_AUTOLOG_PLOTS"}})
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
