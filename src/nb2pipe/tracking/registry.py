@@ -199,6 +199,11 @@ class Registry:
         from mlflow.utils.logging_utils import disable_logging, enable_logging
 
         flavour = _flavour(model)
+        from mlflow.utils import requirements_utils
+
+        from nb2pipe.tracking import package_map
+
+        package_map.fill(requirements_utils)  # (log_model checks the requirements with it)
         # MLflow's own chatter ("Successfully registered model …", cloudpickle's caution:
         # nb2pipe chose the format) goes; nb2pipe says what happened itself.
         disable_logging()
