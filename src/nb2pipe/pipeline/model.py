@@ -91,6 +91,18 @@ class Pipeline:
     def step_names(self) -> list[str]:
         return [s.name for s in self.steps]
 
+    def upstream(self, name: str) -> set[str]:
+        """The steps step ``name`` runs after, directly or not."""
+        known = set(self.step_names)
+        found: set[str] = set()
+        todo = [name]
+        while todo:
+            for before in self.step(todo.pop()).after:
+                if before in known and before not in found:
+                    found.add(before)
+                    todo.append(before)
+        return found
+
     def parameter(self, name: str) -> Parameter:
         for parameter in self.parameters:
             if parameter.name == name:

@@ -62,13 +62,9 @@ def environment_digest() -> str:
     """Python's version and every installed distribution with its version: the names of the
     ``NAME-VERSION.dist-info`` (and ``.egg-info``) folders on ``sys.path``, which is what
     ``importlib.metadata`` reads, without opening each one's metadata."""
-    names = []
-    for entry in sys.path:
-        try:
-            listing = os.listdir(entry or ".")
-        except OSError:
-            continue
-        names += [f"{entry}/{n}" for n in listing if n.endswith((".dist-info", ".egg-info"))]
+    from nb2pipe.tracking.package_map import metadata_folders
+
+    names = [f"{entry}/{n}" for entry, n in metadata_folders()]
     return _digest([sys.version, sys.executable, *sorted(names)])
 
 

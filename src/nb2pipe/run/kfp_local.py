@@ -198,24 +198,11 @@ class KfpLocalRunner(Runner):
         for name, step_record in record.steps.items():
             if step_record.status != "skipped" or failed is None:
                 continue
-            needs = self._needs(name, failed)
+            needs = failed in self.source.pipeline.upstream(name)
             step_record.error = {"message": f"not run: it needs step `{failed}`, which failed"
                                  if needs else f"not run: kfp's local runner stops at the "
                                  f"first task that fails (`{failed}`); --engine papermill "
                                  f"runs the steps that do not need it"}
-
-    def _needs(self, name: str, failed: str) -> bool:
-        """Whether step ``name`` runs after step ``failed``, directly or not."""
-        pipeline = self.source.pipeline
-        todo, seen = [name], set()
-        while todo:
-            for before in pipeline.step(todo.pop()).after:
-                if before == failed:
-                    return True
-                if before not in seen and before in pipeline.step_names:
-                    seen.add(before)
-                    todo.append(before)
-        return False
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -50,20 +50,27 @@ def environment_key() -> str:
     """What the map depends on: Python, the folders distributions are found in, and each
     distribution's metadata folder with its modification time."""
     parts = [sys.version, sys.executable, os.environ.get("DATABRICKS_RUNTIME_VERSION", "")]
+    for folder, name in metadata_folders():
+        try:
+            stamp = os.stat(os.path.join(folder, name)).st_mtime_ns
+        except OSError:
+            stamp = None
+        parts.append(f"{folder}/{name}@{stamp}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def metadata_folders() -> list[tuple[str, str]]:
+    """``(folder on sys.path, NAME-VERSION.dist-info or .egg-info)`` for every installed
+    distribution, as ``importlib.metadata`` finds them, without opening their metadata."""
+    found = []
     for entry in sys.path:
         folder = entry or "."
         try:
             names = sorted(os.listdir(folder))
         except OSError:
             continue
-        for name in names:
-            if name.endswith((".dist-info", ".egg-info")):
-                try:
-                    stamp = os.stat(os.path.join(folder, name)).st_mtime_ns
-                except OSError:
-                    stamp = None
-                parts.append(f"{folder}/{name}@{stamp}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        found += [(folder, n) for n in names if n.endswith((".dist-info", ".egg-info"))]
+    return found
 
 
 def _read(path: str) -> dict | None:
