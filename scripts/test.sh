@@ -52,8 +52,12 @@ fi
 echo "== pytest (${NB2PIPE_TEST_WORKERS:-3} processes)"
 # the slow end-to-end tests are collected first (tests/conftest.py); an idle process takes
 # tests from a busy one's queue (worksteal), so no process waits alone at the end
+# (its output is kept in .cache/pytest.log too: when it fails, its summary is printed again
+# at the very end, below the browser tests' output, where a CI log's tail shows it)
+pytest_log=.cache/pytest.log
 pytest_rc=0
-.venv/bin/python -m pytest -n "${NB2PIPE_TEST_WORKERS:-3}" --dist worksteal "$@" || pytest_rc=$?
+.venv/bin/python -m pytest -n "${NB2PIPE_TEST_WORKERS:-3}" --dist worksteal "$@" \
+  2>&1 | tee "$pytest_log" || pytest_rc=${PIPESTATUS[0]}
 
 ui_rc=0
 if [ -n "$ui_pid" ]; then
@@ -69,6 +73,10 @@ else
   ui_tests || ui_rc=$?
 fi
 
+if [ "$pytest_rc" != 0 ]; then
+  echo "== pytest failed; its summary again (the whole output: $pytest_log):"
+  sed -n '/short test summary info/,$p' "$pytest_log" | tail -n 60
+fi
 if [ "$pytest_rc" != 0 ] || [ "$ui_rc" != 0 ]; then
   echo "FAILED: pytest exit $pytest_rc, Jest and Galata exit $ui_rc" >&2
   exit 1
