@@ -292,7 +292,7 @@ def summarize(results: list[dict], parts: dict[str, list[str]]) -> None:
 
 
 def _reason(why: str) -> str:
-    line = next((l for l in reversed(why.splitlines()) if l.strip()), "")
+    line = next((text for text in reversed(why.splitlines()) if text.strip()), "")
     line = re.sub(r"/[^\s:'\"]+", "…", line)
     line = re.sub(r"\d{8}-\d{6}-[0-9a-f]{4}", "RUN", line)
     return line.strip()[:140]

@@ -9,7 +9,6 @@ Never a different result."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
 import papermill

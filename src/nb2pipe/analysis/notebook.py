@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from nb2pipe.analysis.cell import analyse_cell
-from nb2pipe.analysis.facts import VIEWS, CallFact, CellFacts, Deferred, Read, base_name, \
+from nb2pipe.analysis.facts import CallFact, CellFacts, Deferred, Read, base_name, \
     shared_objects_of
 from nb2pipe.notebook.model import Cell, Notebook
 
