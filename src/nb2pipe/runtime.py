@@ -376,6 +376,7 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     _STEP["shared"] = frozenset(shared)
     info = json.loads(run) if run else {}
     _STEP["validation"] = info.get("validation")
+    _STEP["model"] = info.get("model")  # (the run registers the model this step trains)
     if info.get("cwd") and os.path.isdir(info["cwd"]):
         os.chdir(info["cwd"])  # an earlier step in the same kernel may have changed it
     tracking = (info.get("tracking") or {}).get(step) or {}
@@ -527,6 +528,31 @@ def _end_open_runs() -> None:
             mlflow.end_run(status="FAILED")
         except Exception:  # a store that went away: nothing more to end
             return
+
+
+def keep_model(value: Any) -> None:
+    """Called by the step that trains the pipeline's model, after it saved its outputs: when
+    ``nb2pipe run`` will register the model (tracking on, an SQLite store nb2pipe writes),
+    MLflow's files of it are made here, by MLflow's ``save_model``, while MLflow, the model
+    and its input example are loaded in this kernel; the runner then logs and registers them
+    without loading any of them (:meth:`nb2pipe.tracking.registry.Registry.register_saved`).
+    Anything failing here only means the runner logs the model through MLflow, as before."""
+    plan = _STEP.get("model")
+    if not plan or value is None:
+        return
+    try:
+        example = None
+        if plan.get("input") and plan.get("producer"):
+            example = load(_STEP["artifacts"], plan["producer"], plan["input"])
+            example = example[:5] if hasattr(example, "__getitem__") else None
+        from nb2pipe.tracking.registry import save_files
+
+        save_files(value, example, plan["folder"], plan["id"], plan["artifact_location"],
+                   plan["run_id"])
+    except Exception:  # noqa: BLE001 - the runner logs the model itself, and reports
+        import shutil
+
+        shutil.rmtree(f"{plan['folder']}.partial", ignore_errors=True)
 
 
 def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:

@@ -274,6 +274,47 @@ def test_check_stays_light():
                           ("pandas", "pandera", "mlflow", "kfp", "papermill")) == []
 
 
+def test_a_run_registers_its_model_without_loading_mlflow_or_the_model(tmp_path):
+    """The training step's kernel saves MLflow's files of the model (MLflow is loaded there
+    already); the runner logs and registers them in the SQLite store without importing
+    MLflow, scikit-learn or pandas, and without unpickling the model. The version loads with
+    MLflow and predicts; the kernel's files are not left in the run's folder."""
+    import subprocess
+    import sys
+
+    make_data().to_csv(tmp_path / "data.csv", index=False)
+    write_notebook(tmp_path / "model.ipynb", NOTEBOOK)
+    for command in (["convert", "model.ipynb", "-o", "pipeline"],
+                    ["run", "pipeline", "--no-html"]):  # (the store made: MLflow made it)
+        done = subprocess.run([sys.executable, "-m", "nb2pipe", *command], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+    script = ("import sys\nfrom nb2pipe.cli import main\n"
+              "code = main(['run', 'pipeline', '--no-html', '--no-cache'])\n"
+              "print('LOADED', sorted(m for m in ('mlflow', 'sklearn', 'pandas') "
+              "if m in sys.modules))\nsys.exit(code)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "registered model version 2 as `champion`" in done.stdout
+    assert "LOADED []" in done.stdout
+    record = last_record(tmp_path)
+    assert not (tmp_path / "pipeline" / "runs" / record["run_id"] / "model").exists()
+    import mlflow
+
+    from nb2pipe.tracking.registry import using
+
+    uri = "sqlite:///" + str(tmp_path / "mlflow.db")
+    with using(uri):
+        loaded = mlflow.pyfunc.load_model(f"models:/{record['pipeline']}@champion")
+    assert loaded.metadata.run_id == record["tracking"]["run_id"]
+    frame = make_data(60, seed=8)
+    import pandas as pd
+
+    features = pd.get_dummies(frame.drop(columns=["label"]), columns=["colour"], dtype=float)
+    assert set(loaded.predict(features)) <= {0, 1}
+
+
 def test_a_run_with_no_gate_condition_never_imports_mlflow():
     """The gate imports MLflow only for a condition its thresholds say: an untracked run of
     a pipeline with a model and no condition (or only strict ones) does not pay its import."""

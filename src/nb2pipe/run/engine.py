@@ -59,6 +59,7 @@ class Runner:
         self.tracking_mode = tracking
         self.register = register
         self._validations: dict[str, dict | None] = {}  # run id → what its steps validate
+        self._planned_parents: dict[str, str] = {}  # run id → its MLflow run's id, chosen
         self.started_runs: list[str] = []  # run ids, in the order they started
         try:
             self.validation_options = options_for(source.pipeline, source.folder, validate,
@@ -187,7 +188,7 @@ class Runner:
         self._validations[run_id] = self._prepare_level1(record, folder, parameters)
         from nb2pipe.run.level1 import ModelPrefetch
 
-        prefetch = ModelPrefetch(self, folder)
+        prefetch = ModelPrefetch(self, folder, record)
         record.write(folder)
         started = time.perf_counter()
         started_ms = int(time.time() * 1000)
@@ -225,8 +226,9 @@ class Runner:
                         pages.add(step.name, step_record, folder)
                     continue
                 self.report(f"[{number}/{len(pipeline.steps)}] {step.name} …")
-                prefetch.step_starting(step.name)
-                ok = self._run_step(step, parameters, record, folder, kernel, started_ms)
+                plan = prefetch.step_starting(step.name)
+                ok = self._run_step(step, parameters, record, folder, kernel, started_ms,
+                                    model=plan)
                 if pages is not None:  # rendered while the next steps run
                     pages.add(step.name, step_record, folder)
                 if not ok:
@@ -346,14 +348,22 @@ class Runner:
                         f"{type(error).__name__}: {error}")
             record.write(folder)
 
+    def planned_parent(self, run_id: str) -> str:
+        """The id the pipeline run ``run_id``'s MLflow run will have (an SQLite store nb2pipe
+        writes: chosen before the run exists, for the files that name it)."""
+        import uuid
+
+        return self._planned_parents.setdefault(run_id, uuid.uuid4().hex)
+
     def _parent(self, record: RunRecord, started_ms: int):
         """The pipeline run's MLflow run, created on first need."""
         parent = record.tracking.get("run_id")
         if parent is None:
             tracker = self.tracker
+            planned = self._planned_parents.get(record.run_id)
             parent = tracker.start(f"{self.source.pipeline.name} {record.run_id}",
                                    _loggable(record.parameters), self._tags(record.parameters),
-                                   started_ms)
+                                   started_ms, **({"run_id": planned} if planned else {}))
             record.tracking = {**tracker.info(), "run_id": parent} if parent else {}
         return parent
 
@@ -413,7 +423,7 @@ class Runner:
             shutil.rmtree(made, ignore_errors=True)
 
     def _run_step(self, step: Step, parameters: dict, record: RunRecord, folder: str,
-                  kernel: SharedKernel, started_ms: int) -> bool:
+                  kernel: SharedKernel, started_ms: int, model: dict | None = None) -> bool:
         try:
             import logging
 
@@ -439,6 +449,8 @@ class Runner:
                           "run": folder}
         if self._validations.get(record.run_id) is not None:
             info["validation"] = self._validations[record.run_id]
+        if model is not None:  # (the step saves MLflow's files of the model it trains)
+            info["model"] = model
         if step.autolog and self.tracking_mode != "none" and _buffered(self.tracking_uri):
             # Autologging runs in the kernel, into a file the runner logs into the step's
             # MLflow run when the run ends (as every other step's): the step need not wait

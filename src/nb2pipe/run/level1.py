@@ -45,28 +45,58 @@ class ModelPrefetch:
     succeeded. The gate finds them ready instead of spending seconds on imports, SQLAlchemy
     and unpickling after the last step. (On one core this only moves the work.)"""
 
-    def __init__(self, runner, folder: str):
+    def __init__(self, runner, folder: str, record: RunRecord | None = None):
         pipeline = runner.source.pipeline
         self._model = pipeline.model if runner.register and runner.tracking_mode != "none" \
             and runner.source.notebook is None else None
         self._pipeline, self._folder = pipeline, folder
+        self._runner, self._record = runner, record
         self._uri = runner.tracking_uri if self._model else None
         self._thread = self._warming = None
         self._result: tuple | None = None
+        #: what the training step's kernel is asked to save (:func:`nb2pipe.runtime.keep_model`)
+        self.plan: dict | None = None
 
-    def step_starting(self, step_name: str) -> None:
+    def step_starting(self, step_name: str) -> dict | None:
         """The step that trains the model is about to run (not from the cache): a model will
-        be registered when the gate passes, so MLflow loads now, while the step trains."""
-        if not self._model or self._model["step"] != step_name or self._warming is not None:
-            return
+        be registered when the gate passes. In an SQLite store nb2pipe writes, the step's
+        kernel is asked to save MLflow's files of the model (returned: what the step gets in
+        its settings) and nothing loads here; otherwise MLflow loads now, while the step
+        trains."""
+        if not self._model or self._model["step"] != step_name or self._warming is not None \
+                or self.plan is not None:
+            return None
+        self.plan = self._plan()
+        if self.plan is not None:
+            return self.plan
         import threading
 
         self._warming = threading.Thread(target=self._warm, name="nb2pipe-mlflow-warm",
                                          daemon=True)
         self._warming.start()
 
+    def _plan(self) -> dict | None:
+        """The model's id, its files' place, and the pipeline run's MLflow run id, chosen now
+        so that the kernel's MLmodel names them; ``None`` when MLflow logs the model."""
+        from nb2pipe.tracking.sqlite import SqliteTracker, model_location, new_model_id
+
+        if self._record is None or self._model is None:
+            return None
+        tracker = self._runner.tracker
+        if not isinstance(tracker, SqliteTracker):
+            return None
+        parent = self._record.tracking.get("run_id") or self._runner.planned_parent(
+            self._record.run_id)
+        model_id = new_model_id()
+        step = self._pipeline.step(self._model["step"])
+        return {"id": model_id, "run_id": parent, "folder": os.path.join(self._folder, "model"),
+                "artifact_location": model_location(tracker.location, model_id),
+                "input": self._model.get("input"),
+                "producer": step.inputs.get(self._model.get("input") or "")}
+
     def step_done(self, step_name: str) -> None:
-        if not self._model or self._model["step"] != step_name or self._thread is not None:
+        if not self._model or self._model["step"] != step_name or self._thread is not None \
+                or self.plan is not None:
             return
         import threading
 
@@ -235,14 +265,27 @@ def _gate(runner, record: RunRecord, folder: str,
                              f"{trained_in} (step `{model['step']}` reused from the cache), "
                              f"version {known['version']}")
             return decision.to_dict()
+    plan = prefetch.plan if prefetch is not None and not trained_in else None
+    version = None
+    if plan is not None and os.path.isdir(plan["folder"]):
+        # the training step's kernel saved MLflow's files of the model: logged and
+        # registered as log_model would, without loading MLflow, the model or its libraries
+        version = registry.register_saved(plan["folder"], plan["id"], parent, record.metrics,
+                                          record.run_id)
     try:
-        value, example = prefetch.result() if prefetch is not None else \
-            load_model(pipeline, folder)
-        version = registry.register(value, parent, example, record.metrics, record.run_id,
-                                    trained_in)
+        if version is None:
+            value, example = prefetch.result() if prefetch is not None else \
+                load_model(pipeline, folder)
+            version = registry.register(value, parent, example, record.metrics, record.run_id,
+                                        trained_in)
     except (TrackingError, FileNotFoundError) as error:
         decision.note = f"not registered: {error}"
         return decision.to_dict()
+    finally:
+        if plan is not None:  # (what MLflow logged instead, or nothing: the files go)
+            import shutil
+
+            shutil.rmtree(plan["folder"], ignore_errors=True)
     decision.registered = {"name": pipeline.name, "version": version}
     return decision.to_dict()
 

@@ -75,6 +75,10 @@ class PapermillTarget:
                     for name in step.outputs]
             save += [f"_nb2pipe.validate_read({step.name!r}, {name!r}, globals().get({name!r}))"
                      for name in read_frames(pipeline, notebook, step)]
+            model = pipeline.model
+            if model and model.get("step") == step.name and model.get("name") in step.outputs:
+                save.append(f"_nb2pipe.keep_model({model['name']})  # (when the run registers "
+                            f"it)")
             if step.kind == "metrics":
                 pairs = ", ".join(f"{name!r}: {name}" for name in step.metrics)
                 save.append(f"_nb2pipe.end_step({{{pairs}}}, "

@@ -192,49 +192,39 @@ class Registry:
         """Log ``model`` in the MLflow run ``parent_run``, register it, move the aliases;
         return the new version. ``trained_in``: the run whose step trained it, when this run
         reused that step's results (the step cache)."""
-        import json
-        import warnings
-
         import mlflow
-        from mlflow.utils.logging_utils import disable_logging, enable_logging
 
-        flavour = _flavour(model)
-        from mlflow.utils import requirements_utils
-
-        from nb2pipe.tracking import package_map
-
-        package_map.fill(requirements_utils)  # (log_model checks the requirements with it)
-        # MLflow's own chatter ("Successfully registered model …", cloudpickle's caution:
-        # nb2pipe chose the format) goes; nb2pipe says what happened itself.
-        disable_logging()
-        try:
-            with using(self.uri), mlflow.start_run(run_id=parent_run), \
-                    warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
-                signature = None
-                if example is not None:
-                    from mlflow.models import infer_signature
-
-                    try:
-                        signature = infer_signature(example, model.predict(example))
-                    except Exception:  # predict needs more than the frame: no signature
-                        signature = None
-                info = flavour.log_model(
-                    model, name="model", registered_model_name=self.name,
-                    signature=signature, input_example=example,
-                    serialization_format="cloudpickle", pip_requirements=_requirements(model))
-        finally:
-            enable_logging()
+        with _quiet():
+            flavour, arguments = _log_arguments(model, example)
+            with using(self.uri), mlflow.start_run(run_id=parent_run):
+                info = flavour.log_model(model, name="model", registered_model_name=self.name,
+                                         **arguments)
         version = int(info.registered_model_version)
-        numbers = {k: float(v) for k, v in metrics.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        self.client.set_model_version_tag(self.name, str(version), METRICS_TAG,
-                                          json.dumps(numbers, sort_keys=True))
-        self.client.set_model_version_tag(self.name, str(version), "nb2pipe.run", run_id)
-        self.client.set_model_version_tag(self.name, str(version), "nb2pipe.trained_in",
-                                          trained_in or run_id)
+        for key, value in _version_tags(metrics, run_id, trained_in).items():
+            self.client.set_model_version_tag(self.name, str(version), key, value)
         self.promote(version)
         return version
+
+    def register_saved(self, saved: str, model_id: str, parent_run: str, metrics: dict,
+                       run_id: str) -> int | None:
+        """Register the model the training step's kernel saved in ``saved`` (MLflow's
+        ``save_model``, as :func:`save_files` calls it) as ``log_model`` would have logged
+        and registered it, without loading MLflow here (:class:`nb2pipe.tracking.sqlite.
+        ModelRegistrar`); ``None`` when MLflow must log it (the model is then registered by
+        :meth:`register`)."""
+        from nb2pipe.tracking.sqlite import ModelRegistrar, context_tags
+
+        if self._reader is None or not _saved_by_this_mlflow(saved, model_id, parent_run):
+            return None
+        context = context_tags()
+        if context is None:
+            return None
+        try:
+            return ModelRegistrar(self._reader.store).register(
+                self.name, model_id, saved, parent_run, context,
+                _version_tags(metrics, run_id, None), CHAMPION, PREVIOUS)
+        except ValueError:
+            return None
 
     def promote(self, version: int) -> int | None:
         """Make ``version`` the champion; the champion it replaces becomes ``previous``.
@@ -266,6 +256,97 @@ class Registry:
         if champion is not None:
             self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
         return (int(champion.version) if champion is not None else 0), int(previous.version)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """MLflow's chatter ("Successfully registered model …", cloudpickle's caution: nb2pipe
+    chose the format) goes; nb2pipe says what happened itself."""
+    import warnings
+
+    from mlflow.utils.logging_utils import disable_logging, enable_logging
+
+    disable_logging()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        enable_logging()
+
+
+def _log_arguments(model, example) -> tuple:
+    """``(flavour, arguments)``: MLflow's flavour for ``model`` and what nb2pipe gives its
+    ``log_model`` / ``save_model``: the signature inferred from ``example`` and the
+    prediction on it, the example, cloudpickle, the requirements pinned here."""
+    flavour = _flavour(model)
+    from mlflow.utils import requirements_utils
+
+    from nb2pipe.tracking import package_map
+
+    package_map.fill(requirements_utils)  # (MLflow checks the requirements with it)
+    signature = None
+    if example is not None:
+        from mlflow.models import infer_signature
+
+        try:
+            signature = infer_signature(example, model.predict(example))
+        except Exception:  # predict needs more than the frame: no signature
+            signature = None
+    return flavour, {"signature": signature, "input_example": example,
+                     "serialization_format": "cloudpickle",
+                     "pip_requirements": _requirements(model)}
+
+
+def save_files(model, example, folder: str, model_id: str, artifact_location: str,
+               run_id: str) -> None:
+    """The files ``log_model`` would log for ``model`` as ``model_id`` of run ``run_id``
+    (whose files will be in ``artifact_location``), made by MLflow's ``save_model`` into
+    ``folder``: no store, no client. The training step's kernel calls it (MLflow, the model
+    and its example are loaded there); :meth:`Registry.register_saved` logs and registers
+    them when the gate passes. ``folder`` is complete or absent."""
+    import shutil
+
+    from mlflow.models import Model
+
+    partial = f"{folder}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    with _quiet():
+        flavour, arguments = _log_arguments(model, example)
+        flavour.save_model(model, partial, mlflow_model=Model(
+            artifact_path=artifact_location, model_uuid=model_id, run_id=run_id,
+            model_id=model_id), **arguments)
+    for where, folders, _ in os.walk(partial):  # (as log_model: no __pycache__)
+        if "__pycache__" in folders:
+            shutil.rmtree(os.path.join(where, "__pycache__"), ignore_errors=True)
+    os.replace(partial, folder)
+
+
+def _saved_by_this_mlflow(saved: str, model_id: str, run_id: str) -> bool:
+    """``saved`` holds a model MLflow saved for ``model_id`` of ``run_id``, and the MLflow
+    that saved it is the one installed here (whose store this is)."""
+    from nb2pipe.tracking.sqlite import _mlflow_distribution
+
+    try:
+        with open(os.path.join(saved, "MLmodel"), encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    installed = _mlflow_distribution() or ""
+    lines = set(text.splitlines())
+    return f"model_id: {model_id}" in lines and f"run_id: {run_id}" in lines and \
+        f"mlflow_version: {installed.rpartition('-')[2]}" in lines
+
+
+def _version_tags(metrics: dict, run_id: str, trained_in: str | None) -> dict:
+    """nb2pipe's tags of a registered version: the run's metrics, the run, where the model
+    was trained."""
+    import json
+
+    numbers = {k: float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {METRICS_TAG: json.dumps(numbers, sort_keys=True), "nb2pipe.run": run_id,
+            "nb2pipe.trained_in": trained_in or run_id}
 
 
 def _flavour(model):

@@ -246,6 +246,216 @@ class RegistryReader:
             "SELECT key, value, is_nan FROM latest_metrics WHERE run_uuid = ?", (run_id,))}
 
 
+# -- a model MLflow saved, logged and registered --------------------------------------------
+
+#: MLflow's ``LoggedModelStatus.READY``, as its store keeps it.
+_MODEL_READY = 2
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_\-. ]{1,250}")
+
+
+def new_model_id() -> str:
+    """An id as MLflow's store gives a logged model."""
+    return f"m-{uuid.uuid4().hex}"
+
+
+def model_location(experiment_location: str, model_id: str) -> str:
+    """Where MLflow's store keeps a logged model's files (``create_logged_model``)."""
+    return _append(experiment_location, "models", model_id, "artifacts")
+
+
+def context_tags() -> dict | None:
+    """The tags MLflow's run context gives a model logged from this process (its default
+    context: user, program, ``LOCAL``); ``None`` when another context could add some (a git
+    work tree around the program, Databricks, ``MLFLOW_RUN_CONTEXT``, a plug-in, MLflow's
+    credentials file): then MLflow logs the model itself."""
+    import sys
+
+    if os.environ.get("MLFLOW_RUN_CONTEXT") or any(k.startswith("DATABRICKS")
+                                                   for k in os.environ):
+        return None
+    if os.path.exists(os.path.join(os.path.expanduser("~"), ".mlflow", "credentials")):
+        return None
+    program = sys.argv[0] if sys.argv and sys.argv[0] else None
+    git = _git_tags(program) if program is not None else {}
+    if git is None:
+        return None
+    from importlib.metadata import entry_points
+
+    if entry_points(group="mlflow.run_context_provider"):
+        return None
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if not user:
+        import getpass
+
+        try:
+            user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - MLflow's own fallback
+            user = "unknown"
+    return {"mlflow.user": user, "mlflow.source.name": program or "<console>",
+            "mlflow.source.type": "LOCAL", **git}
+
+
+def _git_tags(program: str) -> dict | None:
+    """MLflow's git context of ``program`` (``mlflow.utils.git_utils``): the commit, branch
+    and remote of the work tree around its folder, none when there is none or the folder is
+    ignored; ``None`` when it cannot be told for certain (several remotes; git missing)."""
+    import subprocess
+
+    folder = os.path.dirname(os.path.abspath(program)) if os.path.isfile(program) else program
+    if not os.path.isdir(folder):
+        return {}  # (MLflow: no repository there, no tags)
+    folder = where = os.path.abspath(folder)
+    while not os.path.exists(os.path.join(where, ".git")):
+        if os.path.dirname(where) == where:
+            return {}  # no work tree
+        where = os.path.dirname(where)
+
+    def git(*arguments: str) -> tuple[int, str]:
+        done = subprocess.run(["git", "-C", folder, *arguments], capture_output=True,
+                              text=True, timeout=30)
+        return done.returncode, done.stdout.strip()
+
+    try:
+        if git("check-ignore", "-q", folder)[0] == 0:
+            return {}  # MLflow: no commit for an ignored folder, so no git tags
+        code, commit = git("rev-parse", "--verify", "-q", "HEAD")
+        if code != 0:
+            return None
+        tags = {"mlflow.source.git.commit": commit}
+        code, branch = git("symbolic-ref", "-q", "--short", "HEAD")
+        if code == 0 and branch:
+            tags["mlflow.source.git.branch"] = branch
+        remotes = git("remote")[1].split()
+        if len(remotes) > 1:
+            return None  # (which one MLflow takes depends on GitPython's order)
+        if remotes:
+            code, url = git("config", "--get", f"remote.{remotes[0]}.url")
+            if code != 0:
+                return None
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.scheme and "@" in parsed.netloc:  # (MLflow drops credentials)
+                url = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc.rpartition("@")[2],
+                                               parsed.path, parsed.query, parsed.fragment))
+            tags["mlflow.source.git.repoURL"] = url
+        return tags
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class ModelRegistrar:
+    """What ``mlflow.<flavour>.log_model(…, registered_model_name=…)`` writes into the store
+    after MLflow's ``save_model`` has made the model's files: the logged model (the run's
+    parameters, its step-0 metrics, the context's tags), the run's output, the registered
+    model and its new version; then nb2pipe's tags of the version and the aliases.
+    ``tests/run/test_model_registrar.py`` registers through MLflow and through this class and
+    compares what MLflow's client reads back, and the model MLflow loads."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def plain(name: str) -> bool:
+        """A registered model's name MLflow takes as it is (else MLflow registers it)."""
+        return bool(_MODEL_NAME.fullmatch(name)) and name == name.strip()
+
+    def register(self, name: str, model_id: str, files: str, run_id: str,
+                 context: dict, version_tags: dict, champion: str, previous: str) -> int:
+        """Log the model saved in ``files`` (MLflow's ``save_model``; moved into the store's
+        folder) as ``model_id`` of run ``run_id``, register it under ``name``, tag the new
+        version, make it ``champion`` and the version it replaces ``previous``; return the
+        new version. Raises ``ValueError`` when MLflow must do it (nothing written then)."""
+        if not self.plain(name):
+            raise ValueError(f"model name {name!r}")
+        rows = self.store.read(
+            "SELECT r.experiment_id, e.artifact_location, e.lifecycle_stage, r.lifecycle_stage "
+            "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id "
+            "WHERE r.run_uuid = ?", (run_id,))
+        if not rows or rows[0][2] != "active" or rows[0][3] != "active":
+            raise ValueError(f"run {run_id}")
+        experiment_id, experiment_location = rows[0][0], rows[0][1]
+        location = model_location(experiment_location, model_id)
+        target = _local_folder(location)
+        if target is None or os.path.exists(target):
+            raise ValueError(f"artifact location {location}")
+        params = self.store.read("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,))
+        metrics = self.store.read(
+            "SELECT key, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? AND step = 0 "
+            "ORDER BY key, timestamp", (run_id,))
+        if any(is_nan for *_, is_nan in metrics) or \
+                len({(k, t) for k, _, t, _ in metrics}) != len(metrics):
+            raise ValueError("metrics MLflow would copy otherwise")  # (NaN; same time twice)
+        created = _now()
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.move(files, target)
+        try:
+            with self.store.transaction() as connection:
+                return self._rows(connection, name, model_id, run_id, experiment_id, location,
+                                  created, params, metrics, context, version_tags,
+                                  champion, previous)
+        except BaseException:
+            shutil.move(target, files)  # (the store is as it was: so are the files)
+            raise
+
+    @staticmethod
+    def _rows(connection, name, model_id, run_id, experiment_id, location, created, params,
+              metrics, context, version_tags, champion, previous) -> int:
+        connection.execute(
+            "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, "
+            "creation_timestamp_ms, last_updated_timestamp_ms, status, lifecycle_stage, "
+            "model_type, source_run_id, status_message) VALUES (?, ?, 'model', ?, ?, ?, ?, "
+            "'active', NULL, ?, NULL)",
+            (model_id, experiment_id, location, created, _now(), _MODEL_READY, run_id))
+        connection.executemany(
+            "INSERT INTO logged_model_params (model_id, experiment_id, param_key, param_value) "
+            "VALUES (?, ?, ?, ?)", [(model_id, experiment_id, k, v) for k, v in params])
+        connection.executemany(
+            "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, "
+            "metric_step, metric_value, experiment_id, run_id, dataset_uuid, dataset_name, "
+            "dataset_digest) VALUES (?, ?, ?, 0, ?, ?, ?, NULL, NULL, NULL)",
+            [(model_id, k, t, v, experiment_id, run_id) for k, v, t, _ in metrics])
+        connection.execute(
+            "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, "
+            "destination_id, step) VALUES (?, 'RUN_OUTPUT', ?, 'MODEL_OUTPUT', ?, 0)",
+            (uuid.uuid4().hex, run_id, model_id))
+        now = _now()
+        connection.execute(
+            "INSERT OR IGNORE INTO registered_models (name, creation_time, last_updated_time, "
+            "description, workspace) VALUES (?, ?, ?, NULL, 'default')", (name, now, now))
+        highest = connection.execute(
+            "SELECT MAX(version) FROM model_versions WHERE name = ? AND workspace = 'default'",
+            (name,)).fetchone()[0]
+        version = (highest or 0) + 1
+        now = _now()
+        connection.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ? "
+                           "AND workspace = 'default'", (now, name))
+        connection.execute(
+            "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
+            "description, user_id, current_stage, source, run_id, status, status_message, "
+            "run_link, storage_location, workspace) VALUES (?, ?, ?, ?, NULL, NULL, 'None', ?, "
+            "?, 'READY', NULL, NULL, ?, 'default')",
+            (name, version, now, now, f"models:/{model_id}", run_id, location))
+        tags = {**context, "mlflow.modelVersions": json.dumps([{"name": name,
+                                                                 "version": version}])}
+        connection.executemany(
+            "INSERT INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) "
+            "VALUES (?, ?, ?, ?)", [(model_id, experiment_id, k, v) for k, v in tags.items()])
+        connection.executemany(
+            "INSERT INTO model_version_tags (key, value, name, version, workspace) "
+            "VALUES (?, ?, ?, ?, 'default')",
+            [(k, v, name, version) for k, v in version_tags.items()])
+        old = connection.execute(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ? AND "
+            "workspace = 'default'", (name, champion)).fetchone()
+        aliases = [(champion, version)]
+        if old is not None and old[0] != version:
+            aliases.insert(0, (previous, old[0]))
+        for alias, number in aliases:
+            connection.execute(
+                "INSERT OR REPLACE INTO registered_model_aliases (alias, version, name, "
+                "workspace) VALUES (?, ?, ?, 'default')", (alias, number, name))
+        return version
+
+
 def _local_folder(location: str | None) -> str | None:
     """The folder of a ``file://`` (or plain path) artifact location; ``None`` otherwise."""
     if not location:
@@ -377,14 +587,17 @@ class SqliteTracker:
         return self.store.batch()
 
     # -- runs ------------------------------------------------------------------------------
-    def _create_run(self, name: str, tags: dict, start_time: int | None) -> str:
+    def _create_run(self, name: str, tags: dict, start_time: int | None,
+                    run_id: str | None = None) -> str:
+        """A new run (``run_id``: the id to give it, when chosen beforehand; MLflow's client,
+        when it must write the run, chooses its own)."""
         tags = {str(k): str(v) for k, v in tags.items()}
         if not all(plain_name(k) and len(v) <= _MAX_TAG for k, v in tags.items()) or \
                 len(name) > 250 or (_RUN_NAME in tags and tags[_RUN_NAME] != name):
             with self._mlflow() as mlflow:
                 return mlflow.client.create_run(self.experiment_id, run_name=name,
                                                 start_time=start_time, tags=tags).info.run_id
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         artifact_uri = _append(self.location, run_id, "artifacts")
         tags.setdefault(_RUN_NAME, name)
         with self.store.transaction() as connection:
@@ -401,10 +614,11 @@ class SqliteTracker:
         self._artifact_uris[run_id] = artifact_uri
         return run_id
 
-    def start(self, name: str, parameters: dict, tags: dict, start_time: int | None = None) -> str:
+    def start(self, name: str, parameters: dict, tags: dict, start_time: int | None = None,
+              run_id: str | None = None) -> str:
         from nb2pipe.tracking.mlflow import TAG_PREFIX, _text
 
-        run_id = self._create_run(name, tags, start_time)
+        run_id = self._create_run(name, tags, start_time, run_id)
         params = {k: _text(v) for k, v in sorted(parameters.items())}
         if params:
             self.log(run_id, params=params,
