@@ -545,7 +545,7 @@ def keep_model(value: Any) -> None:
         if plan.get("input") and plan.get("producer"):
             example = load(_STEP["artifacts"], plan["producer"], plan["input"])
             example = example[:5] if hasattr(example, "__getitem__") else None
-        from nb2pipe.tracking.registry import save_files
+        from nb2pipe.modelfiles import save_files
 
         save_files(value, example, plan["folder"], plan["id"], plan["artifact_location"],
                    plan["run_id"])

@@ -1,7 +1,7 @@
 """A model registered from the files its training kernel saved is the model MLflow registers.
 
 ``nb2pipe run`` asks the step that trains the model to save MLflow's files of it (MLflow's own
-``save_model``, :func:`nb2pipe.tracking.registry.save_files`); when the gate passes, the runner
+``save_model``, :func:`nb2pipe.modelfiles.save_files`); when the gate passes, the runner
 logs and registers them with :class:`nb2pipe.tracking.sqlite.ModelRegistrar`, without loading
 MLflow. Here the same model is registered both ways, into two stores MLflow made, from runs
 with the same parameters and metrics; MLflow's client then reads both stores, and MLflow loads
@@ -21,7 +21,8 @@ pd = pytest.importorskip("pandas")
 
 from nb2pipe.tracking.loading import using  # noqa: E402
 from nb2pipe.tracking.mlflow import MlflowTracker  # noqa: E402
-from nb2pipe.tracking.registry import Registry, save_files  # noqa: E402
+from nb2pipe.modelfiles import save_files  # noqa: E402
+from nb2pipe.tracking.registry import Registry  # noqa: E402
 from nb2pipe.tracking.sqlite import model_location, new_model_id, open_tracker  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""MLflow's module-to-distribution map, cached between runs (nb2pipe.tracking.package_map):
+"""MLflow's module-to-distribution map, cached between runs (nb2pipe.packagemap):
 what a run gets from the cache is the map MLflow computes, and an environment that changed
 (a distribution added or reinstalled) never gets an old map. Fresh interpreters, real MLflow,
 real distributions on ``sys.path``."""
@@ -14,7 +14,7 @@ import time
 SCRIPT = r'''
 import json
 from mlflow.utils import requirements_utils
-from nb2pipe.tracking import package_map
+from nb2pipe import packagemap as package_map
 
 computed = []
 original = requirements_utils._init_modules_to_packages_map

@@ -62,7 +62,7 @@ def environment_digest() -> str:
     """Python's version and every installed distribution with its version: the names of the
     ``NAME-VERSION.dist-info`` (and ``.egg-info``) folders on ``sys.path``, which is what
     ``importlib.metadata`` reads, without opening each one's metadata."""
-    from nb2pipe.tracking.package_map import metadata_folders
+    from nb2pipe.packagemap import metadata_folders
 
     names = [f"{entry}/{n}" for entry, n in metadata_folders()]
     return _digest([sys.version, sys.executable, *sorted(names)])

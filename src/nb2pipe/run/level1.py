@@ -66,7 +66,10 @@ class ModelPrefetch:
         if not self._model or self._model["step"] != step_name or self._warming is not None \
                 or self.plan is not None:
             return None
-        self.plan = self._plan()
+        try:
+            self.plan = self._plan()
+        except Exception:  # noqa: BLE001 (the tracker failed to open: the run reports it)
+            self.plan = None
         if self.plan is not None:
             return self.plan
         import threading
@@ -116,9 +119,9 @@ class ModelPrefetch:
                 # cache while the environment is unchanged.
                 from mlflow.utils import requirements_utils
 
-                from nb2pipe.tracking import package_map
+                from nb2pipe import packagemap
 
-                package_map.fill(requirements_utils)
+                packagemap.fill(requirements_utils)
                 # and MLflow's stores for the run's URI (SQLAlchemy, the schema check: 1.5 s),
                 # which MLflow keeps per URI: the registry's client finds them open
                 from mlflow.tracking._model_registry import utils as registry_utils

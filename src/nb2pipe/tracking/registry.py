@@ -15,8 +15,6 @@ champion) by :meth:`nb2pipe.pipeline.gate.Condition.holds`.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 from dataclasses import dataclass, field
 
@@ -27,8 +25,6 @@ from nb2pipe.tracking.loading import import_mlflow, using  # noqa: F401 (using: 
 CHAMPION, PREVIOUS = "champion", "previous"
 #: Tag of a registered version: the metrics of the run that made it, as JSON.
 METRICS_TAG = "nb2pipe.metrics"
-#: Model classes from these packages are logged with ``mlflow.sklearn`` (scikit-learn's API).
-SKLEARN_LIKE = ("sklearn", "xgboost", "lightgbm", "catboost", "imblearn")
 
 
 @dataclass
@@ -194,8 +190,10 @@ class Registry:
         reused that step's results (the step cache)."""
         import mlflow
 
-        with _quiet():
-            flavour, arguments = _log_arguments(model, example)
+        from nb2pipe.modelfiles import log_arguments, quiet
+
+        with quiet():
+            flavour, arguments = log_arguments(_flavour(model), model, example)
             with using(self.uri), mlflow.start_run(run_id=parent_run):
                 info = flavour.log_model(model, name="model", registered_model_name=self.name,
                                          **arguments)
@@ -208,7 +206,7 @@ class Registry:
     def register_saved(self, saved: str, model_id: str, parent_run: str, metrics: dict,
                        run_id: str) -> int | None:
         """Register the model the training step's kernel saved in ``saved`` (MLflow's
-        ``save_model``, as :func:`save_files` calls it) as ``log_model`` would have logged
+        ``save_model``, as :func:`nb2pipe.modelfiles.save_files` calls it) as ``log_model`` would have logged
         and registered it, without loading MLflow here (:class:`nb2pipe.tracking.sqlite.
         ModelRegistrar`); ``None`` when MLflow must log it (the model is then registered by
         :meth:`register`)."""
@@ -258,70 +256,6 @@ class Registry:
         return (int(champion.version) if champion is not None else 0), int(previous.version)
 
 
-@contextlib.contextmanager
-def _quiet():
-    """MLflow's chatter ("Successfully registered model …", cloudpickle's caution: nb2pipe
-    chose the format) goes; nb2pipe says what happened itself."""
-    import warnings
-
-    from mlflow.utils.logging_utils import disable_logging, enable_logging
-
-    disable_logging()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        enable_logging()
-
-
-def _log_arguments(model, example) -> tuple:
-    """``(flavour, arguments)``: MLflow's flavour for ``model`` and what nb2pipe gives its
-    ``log_model`` / ``save_model``: the signature inferred from ``example`` and the
-    prediction on it, the example, cloudpickle, the requirements pinned here."""
-    flavour = _flavour(model)
-    from mlflow.utils import requirements_utils
-
-    from nb2pipe.tracking import package_map
-
-    package_map.fill(requirements_utils)  # (MLflow checks the requirements with it)
-    signature = None
-    if example is not None:
-        from mlflow.models import infer_signature
-
-        try:
-            signature = infer_signature(example, model.predict(example))
-        except Exception:  # predict needs more than the frame: no signature
-            signature = None
-    return flavour, {"signature": signature, "input_example": example,
-                     "serialization_format": "cloudpickle",
-                     "pip_requirements": _requirements(model)}
-
-
-def save_files(model, example, folder: str, model_id: str, artifact_location: str,
-               run_id: str) -> None:
-    """The files ``log_model`` would log for ``model`` as ``model_id`` of run ``run_id``
-    (whose files will be in ``artifact_location``), made by MLflow's ``save_model`` into
-    ``folder``: no store, no client. The training step's kernel calls it (MLflow, the model
-    and its example are loaded there); :meth:`Registry.register_saved` logs and registers
-    them when the gate passes. ``folder`` is complete or absent."""
-    import shutil
-
-    from mlflow.models import Model
-
-    partial = f"{folder}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    with _quiet():
-        flavour, arguments = _log_arguments(model, example)
-        flavour.save_model(model, partial, mlflow_model=Model(
-            artifact_path=artifact_location, model_uuid=model_id, run_id=run_id,
-            model_id=model_id), **arguments)
-    for where, folders, _ in os.walk(partial):  # (as log_model: no __pycache__)
-        if "__pycache__" in folders:
-            shutil.rmtree(os.path.join(where, "__pycache__"), ignore_errors=True)
-    os.replace(partial, folder)
-
-
 def _saved_by_this_mlflow(saved: str, model_id: str, run_id: str) -> bool:
     """``saved`` holds a model MLflow saved for ``model_id`` of ``run_id``, and the MLflow
     that saved it is the one installed here (whose store this is)."""
@@ -350,34 +284,12 @@ def _version_tags(metrics: dict, run_id: str, trained_in: str | None) -> dict:
 
 
 def _flavour(model):
-    import importlib
+    from nb2pipe.modelfiles import NotLoggable, flavour
 
-    package = type(model).__module__.partition(".")[0]
-    if package in SKLEARN_LIKE or hasattr(model, "predict") and hasattr(model, "get_params"):
-        return importlib.import_module("mlflow.sklearn")
-    raise TrackingError(f"nb2pipe registers scikit-learn-like models; "
-                        f"{type(model).__module__}.{type(model).__qualname__} is not one "
-                        f"(the model stays with the run's artifacts)")
-
-
-def _requirements(model) -> list[str]:
-    """What loading the model needs, pinned to this environment (MLflow would spend seconds
-    inferring it)."""
-    from importlib import metadata
-
-    distributions = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm",
-                     "catboost": "catboost", "imblearn": "imbalanced-learn"}
-    wanted = ["cloudpickle", "numpy", "pandas", "scikit-learn"]
-    package = type(model).__module__.partition(".")[0]
-    if package in distributions and distributions[package] not in wanted:
-        wanted.append(distributions[package])
-    pinned = []
-    for name in wanted:
-        try:
-            pinned.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pinned
+    try:
+        return flavour(model)
+    except NotLoggable as error:
+        raise TrackingError(str(error)) from None
 
 
 def conditions_of(pipeline) -> list[Condition]:

@@ -39,6 +39,8 @@ import typing  # noqa: F401 - see below
 import urllib.parse
 import uuid
 
+from nb2pipe.packagemap import template_folder
+
 # (`dataclasses` reads `sys.modules['typing']` without importing it: imported in a thread while
 # another imports `typing`, it met it half-initialised. Importing it first waits for it.)
 
@@ -106,14 +108,6 @@ def open_tracker(uri: str, experiment: str, artifact_location: str | None = None
     if stage != "active" or _local_folder(location) is None:
         return None
     return SqliteTracker(uri, store, str(experiment_id), location, experiment)
-
-
-def template_folder() -> str:
-    """Where this machine keeps its empty stores, one per MLflow version
-    (``NB2PIPE_STORE_TEMPLATES``, else ``$XDG_CACHE_HOME/nb2pipe``, else ``~/.cache/nb2pipe``)."""
-    return os.environ.get("NB2PIPE_STORE_TEMPLATES") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "nb2pipe")
 
 
 def new_store(path: str) -> bool:

@@ -20,6 +20,15 @@ import os
 import sys
 
 
+def template_folder() -> str:
+    """Where this machine keeps nb2pipe's caches of MLflow's work: its empty stores, one per
+    MLflow version (:mod:`nb2pipe.tracking.sqlite`), and this map (``NB2PIPE_STORE_TEMPLATES``,
+    else ``$XDG_CACHE_HOME/nb2pipe``, else ``~/.cache/nb2pipe``)."""
+    return os.environ.get("NB2PIPE_STORE_TEMPLATES") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "nb2pipe")
+
+
 def fill(requirements_utils) -> None:
     """Give MLflow its map from the cache, or let it compute the map and keep it."""
     if getattr(requirements_utils, "_MODULES_TO_PACKAGES", "") is not None or \
@@ -39,8 +48,6 @@ def fill(requirements_utils) -> None:
 def cache_path() -> str:
     """The cache file of this environment's map."""
     import mlflow
-
-    from nb2pipe.tracking.sqlite import template_folder
 
     return os.path.join(template_folder(),
                         f"mlflow-{mlflow.__version__}-packages-{environment_key()[:20]}.json")
