@@ -85,6 +85,9 @@ class ModelPrefetch:
 
         if self._record is None or self._model is None:
             return None
+        future = getattr(self._runner, "_tracker_future", None)
+        if future is None or not future.done():
+            return None  # (a store still opening, or a server: the step does not wait for it)
         tracker = self._runner.tracker
         if not isinstance(tracker, SqliteTracker):
             return None
