@@ -74,3 +74,19 @@ def keep_only(folder, notebooks: list, root) -> None:
     for path in Path(folder).rglob("*.ipynb"):
         if path.relative_to(folder) not in chosen:
             path.unlink()
+
+
+def two_mlflow_stores(folder, names: tuple[str, str], experiment: str) -> list[str]:
+    """The URIs of two SQLite stores MLflow made in ``folder/NAME/`` (with ``experiment``
+    each, as ``nb2pipe run``'s first run makes it): one for MLflow's way, one for nb2pipe's."""
+    import os
+
+    from nb2pipe.tracking.mlflow import MlflowTracker
+
+    uris = []
+    for name in names:
+        os.makedirs(folder / name)
+        uri = f"sqlite:///{folder / name / 'mlflow.db'}"
+        MlflowTracker(uri, experiment)
+        uris.append(uri)
+    return uris

@@ -20,22 +20,16 @@ mlflow = pytest.importorskip("mlflow")
 pd = pytest.importorskip("pandas")
 
 from nb2pipe.tracking.loading import using  # noqa: E402
-from nb2pipe.tracking.mlflow import MlflowTracker  # noqa: E402
 from nb2pipe.modelfiles import save_files  # noqa: E402
 from nb2pipe.tracking.registry import Registry  # noqa: E402
 from nb2pipe.tracking.sqlite import model_location, new_model_id, open_tracker  # noqa: E402
+from tests.helpers import two_mlflow_stores  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     folder = tmp_path_factory.mktemp("registrar")
-    uris = []
-    for name in ("mlflow", "direct"):
-        os.makedirs(folder / name)
-        uri = f"sqlite:///{folder / name / 'mlflow.db'}"
-        MlflowTracker(uri, "models")
-        uris.append(uri)
-    return folder, uris
+    return folder, two_mlflow_stores(folder, ("mlflow", "direct"), "models")
 
 
 def _model(kind: str, frame):

@@ -21,6 +21,7 @@ mlflow = pytest.importorskip("mlflow")
 
 from nb2pipe.tracking import make_tracker  # noqa: E402
 from nb2pipe.tracking.mlflow import MlflowTracker  # noqa: E402
+from tests.helpers import two_mlflow_stores  # noqa: E402
 from nb2pipe.tracking.sqlite import (  # noqa: E402
     KNOWN_REVISIONS,
     SqliteTracker,
@@ -33,13 +34,7 @@ from nb2pipe.tracking.sqlite import (  # noqa: E402
 def stores(tmp_path_factory):
     """Two stores MLflow made (with an experiment each, as ``nb2pipe run``'s first run)."""
     folder = tmp_path_factory.mktemp("stores")
-    uris = []
-    for name in ("client", "direct"):
-        os.makedirs(folder / name)
-        uri = f"sqlite:///{folder / name / 'mlflow.db'}"
-        MlflowTracker(uri, "first")
-        uris.append(uri)
-    return folder, uris
+    return folder, two_mlflow_stores(folder, ("client", "direct"), "first")
 
 
 def test_the_schema_of_the_installed_mlflow_is_one_the_writer_knows(stores):
