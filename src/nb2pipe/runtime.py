@@ -433,11 +433,37 @@ def autolog_frameworks(mlflow, flavours) -> None:
             getattr(mlflow, flavour).autolog(log_models=False, silent=True)
         except Exception:  # a flavour whose library is missing or too new: skip it
             pass
-    if "sklearn" not in flavours or os.environ.get("NB2PIPE_AUTOLOG_PLOTS") == "1":
+    if "sklearn" not in flavours:
         return
     try:
         from mlflow.sklearn import utils
     except ImportError:
+        return
+    import functools
+    import warnings
+
+    def unheard(function):
+        """``function`` (what autologging computes and logs after a fit: the training metrics,
+        the plots) with its warnings kept from the user's cell: scikit-learn's own, raised by
+        MLflow's calls (``log_loss(y_pred=…)`` in scikit-learn 1.9), were shown under the fit
+        as if the notebook had caused them (found by the journey benchmark). The fit's own
+        warnings are raised before it and stay."""
+        if getattr(function, "nb2pipe", False) or not callable(function):
+            return function
+
+        @functools.wraps(function)
+        def quietly(*args, **kwargs):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return function(*args, **kwargs)
+
+        quietly.nb2pipe = True
+        return quietly
+
+    if os.environ.get("NB2PIPE_AUTOLOG_PLOTS") == "1":
+        if callable(getattr(utils, "_log_specialized_estimator_content", None)):
+            utils._log_specialized_estimator_content = unheard(
+                utils._log_specialized_estimator_content)
         return
     if callable(getattr(utils, "_is_plotting_supported", None)):
         utils._is_plotting_supported = lambda: False
@@ -458,6 +484,8 @@ def autolog_frameworks(mlflow, flavours) -> None:
     if not same or getattr(content, "nb2pipe", False) or not all(callable(getattr(
             utils, name, None)) for name in ("_get_classifier_metrics", "_get_regressor_metrics")) \
             or not hasattr(utils, "_logger"):
+        if callable(content):
+            utils._log_specialized_estimator_content = unheard(content)
         return
 
     def training_metrics(autologging_client, fitted_estimator, run_id, prefix, X, y_true,
@@ -482,8 +510,7 @@ def autolog_frameworks(mlflow, flavours) -> None:
                                        dataset=dataset)
         return metrics
 
-    training_metrics.nb2pipe = True
-    utils._log_specialized_estimator_content = training_metrics
+    utils._log_specialized_estimator_content = unheard(training_metrics)
 
 
 def _keep_inline_figures() -> None:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 # One process fits every case twice: through nb2pipe's set-up, then through MLflow's own
@@ -110,3 +110,71 @@ def test_autologging_without_plots_logs_what_mlflow_logs_and_loads_no_matplotlib
         assert _without_stamps(ours) == _without_stamps(theirs), case
         if case["model"] != "kmeans":  # the training metrics are there
             assert any(m[0].startswith("training_") for e in ours for m in e.get("metrics", []))
+
+
+# The same fits, plain and through nb2pipe's set-up (plots off, then on): the warnings each
+# raised, as a user's cell would show them.
+WARNINGS_SCRIPT = r'''
+import json, os, sys, uuid, warnings
+
+import numpy as np
+import mlflow
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+
+from nb2pipe.autologbuffer import buffer_uri, register
+from nb2pipe.runtime import autolog_frameworks
+
+cases, folder = json.loads(sys.argv[1]), sys.argv[2]
+MODELS = {"logistic": lambda: LogisticRegression(max_iter=3),  # (it warns: no convergence)
+          "tree": lambda: DecisionTreeClassifier(random_state=0),
+          "linear": LinearRegression, "kmeans": lambda: KMeans(2, n_init=1, random_state=0)}
+
+
+def heard(tracked):
+    seen = []
+    for number, case in enumerate(cases):
+        rng = np.random.default_rng(case["seed"])
+        X = rng.normal(size=(case["rows"], case["columns"]))
+        y = X @ rng.normal(size=case["columns"]) if case["model"] == "linear" else \
+            np.arange(case["rows"]) % case["classes"]
+        if tracked:
+            run_id = uuid.uuid4().hex
+            mlflow.set_tracking_uri(buffer_uri(os.path.join(folder, f"{run_id}.jsonl"),
+                                               run_id, "0", "file://" + folder))
+            mlflow.start_run(run_id=run_id)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = MODELS[case["model"]]()
+            model.fit(X) if case["model"] == "kmeans" else model.fit(X, y)
+        if tracked:
+            mlflow.end_run()
+        seen.append(sorted({f"{w.category.__name__}: {str(w.message)[:80]}" for w in caught}))
+    return seen
+
+
+plain = heard(False)
+assert register()
+autolog_frameworks(mlflow, ["sklearn"])
+print(json.dumps({"plain": plain, "tracked": heard(True)}))
+'''
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # (no minutes of shrinking)
+@given(st.lists(CASES, min_size=3, max_size=6), st.booleans())
+def test_autologging_adds_no_warning_to_a_fit(tmp_path_factory, cases, plots):
+    """What autologging computes after a fit (training metrics, plots) shows the user no
+    warning the fit itself did not raise: scikit-learn 1.9 warned, under every classifier's
+    fit, about an argument MLflow passes to `log_loss`."""
+    folder = tmp_path_factory.mktemp("warnings")
+    environment = {k: v for k, v in os.environ.items() if k != "NB2PIPE_AUTOLOG_PLOTS"}
+    if plots:
+        environment["NB2PIPE_AUTOLOG_PLOTS"] = "1"
+    done = subprocess.run([sys.executable, "-c", WARNINGS_SCRIPT, json.dumps(cases),
+                           str(folder)], capture_output=True, text=True, cwd=folder,
+                          timeout=300, env={"MLFLOW_DISABLE_TELEMETRY": "true", **environment})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["tracked"] == result["plain"]
