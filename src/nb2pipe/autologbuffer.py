@@ -95,6 +95,16 @@ def _make_store(uri: str):
             return self.get_run(run_id).info  # (the runner ends the run itself)
 
         def log_batch(self, run_id, metrics, params, tags):
+            changed = [(p.key, self.data["params"][p.key], p.value) for p in params
+                       if self.data["params"].get(p.key, p.value) != p.value]
+            if changed:  # as MLflow's store: nothing of the batch is logged (autologging
+                # then warns, and the fit goes on; a second fit's other parameters)
+                from mlflow.exceptions import MlflowException
+                from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+                raise MlflowException(f"Changing param values is not allowed. Params were "
+                                      f"already logged='{changed}' for run ID='{run_id}'.",
+                                      INVALID_PARAMETER_VALUE)
             entry = {"metrics": [[m.key, m.value, m.timestamp, m.step] for m in metrics],
                      "params": [[p.key, p.value] for p in params],
                      "tags": [[t.key, t.value] for t in tags]}

@@ -178,3 +178,90 @@ def test_autologging_adds_no_warning_to_a_fit(tmp_path_factory, cases, plots):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["tracked"] == result["plain"]
+
+
+# Several fits in one step's run, as an elbow loop makes them (the same parameter, another
+# value): autologged into nb2pipe's buffer and written by the runner, and autologged by MLflow
+# straight into its own store; MLflow's client reads both runs.
+ONE_RUN_SCRIPT = r'''
+import json, os, sys, uuid
+
+import numpy as np
+import mlflow
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LogisticRegression
+
+from nb2pipe.autologbuffer import buffer_uri, register
+from nb2pipe.runtime import autolog_frameworks
+from nb2pipe.tracking.sqlite import open_tracker
+
+fits, folder, uris = json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+assert register()
+autolog_frameworks(mlflow, ["sklearn"])
+rng = np.random.default_rng(0)
+X = rng.normal(size=(30, 3))
+y = np.arange(30) % 2
+
+
+def fit_all():
+    for kind, value in fits:
+        if kind == "kmeans":
+            KMeans(value, n_init=1, random_state=0).fit(X)
+        else:
+            LogisticRegression(C=value, max_iter=200).fit(X, y)
+
+
+tracker = open_tracker(uris["nb2pipe"], "steps")
+run_id = tracker.step(tracker.start("run", {}, {}), "fit")
+path = os.path.join(folder, "buffer.jsonl")
+mlflow.set_tracking_uri(buffer_uri(path, run_id, "0", "file://" + folder))
+mlflow.start_run(run_id=run_id)
+fit_all()
+mlflow.end_run()
+tracker.replay(run_id, path)
+mlflow.set_tracking_uri(uris["mlflow"])
+client = mlflow.MlflowClient(uris["mlflow"])
+experiment = client.get_experiment_by_name("steps").experiment_id
+direct = client.create_run(experiment).info.run_id
+mlflow.start_run(run_id=direct)
+fit_all()
+mlflow.end_run()
+
+
+def seen(uri, run):
+    data = mlflow.MlflowClient(uri).get_run(run).data
+    return {"params": data.params,
+            "metrics": sorted((k, [round(m.value, 9) for m in
+                                   mlflow.MlflowClient(uri).get_metric_history(run, k)])
+                              for k in data.metrics),
+            "tags": {k: v for k, v in data.tags.items()
+                     if not k.startswith(("mlflow.", "nb2pipe."))}}
+
+
+print(json.dumps({"buffered": seen(uris["nb2pipe"], run_id), "mlflow": seen(uris["mlflow"], direct)}))
+'''
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(st.lists(st.one_of(st.tuples(st.just("kmeans"), st.integers(1, 4)),
+                          st.tuples(st.just("logistic"), st.sampled_from([0.1, 1.0, 10.0]))),
+                min_size=2, max_size=5))
+def test_fits_in_one_run_log_what_mlflows_store_keeps(tmp_path_factory, fits):
+    """A parameter MLflow will not change (a second fit's `n_clusters`) never fails the run's
+    tracking: the buffer refuses the batch as MLflow's store does, and the run the runner
+    writes has what MLflow's own autologging leaves in its store."""
+    from tests.helpers import two_mlflow_stores
+
+    folder = tmp_path_factory.mktemp("one-run")
+    uris = dict(zip(("nb2pipe", "mlflow"),
+                    two_mlflow_stores(folder, ("nb2pipe", "mlflow"), "steps")))
+    done = subprocess.run([sys.executable, "-c", ONE_RUN_SCRIPT, json.dumps(fits),
+                           str(folder), json.dumps(uris)], capture_output=True, text=True,
+                          cwd=folder, timeout=300,
+                          env={"MLFLOW_DISABLE_TELEMETRY": "true",
+                               **{k: v for k, v in os.environ.items()
+                                  if k != "NB2PIPE_AUTOLOG_PLOTS"}})
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["buffered"] == result["mlflow"]
