@@ -557,6 +557,15 @@ def _end_open_runs() -> None:
             return
 
 
+def model_example(folder: str, producer: str | None, name: str | None) -> Any:
+    """The first rows of the frame the model was fit on (``name``, as ``producer`` wrote it
+    into ``folder``): the input example MLflow logs with the model; ``None`` without one."""
+    if not producer or not name:
+        return None
+    value = load(folder, producer, name)
+    return value[:5] if hasattr(value, "__getitem__") else None
+
+
 def keep_model(value: Any) -> None:
     """Called by the step that trains the pipeline's model, after it saved its outputs: when
     ``nb2pipe run`` will register the model (tracking on, an SQLite store nb2pipe writes),
@@ -568,10 +577,7 @@ def keep_model(value: Any) -> None:
     if not plan or value is None:
         return
     try:
-        example = None
-        if plan.get("input") and plan.get("producer"):
-            example = load(_STEP["artifacts"], plan["producer"], plan["input"])
-            example = example[:5] if hasattr(example, "__getitem__") else None
+        example = model_example(_STEP["artifacts"], plan.get("producer"), plan.get("input"))
         from nb2pipe.modelfiles import save_files
 
         save_files(value, example, plan["folder"], plan["id"], plan["artifact_location"],

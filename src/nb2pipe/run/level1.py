@@ -167,18 +167,14 @@ class ModelPrefetch:
 
 def load_model(pipeline, folder: str) -> tuple:
     """The model the pipeline trained and the first rows of the frame it was fit on."""
-    from nb2pipe.runtime import load
+    from nb2pipe.runtime import load, model_example
 
     model = pipeline.model
     artifacts = os.path.join(folder, "artifacts")
-    value = load(artifacts, model["step"], model["name"])
-    example = None
-    if model.get("input"):
-        producer = pipeline.step(model["step"]).inputs.get(model["input"])
-        if producer:
-            example = load(artifacts, producer, model["input"])
-            example = example[:5] if hasattr(example, "__getitem__") else None
-    return value, example
+    producer = pipeline.step(model["step"]).inputs.get(model["input"]) \
+        if model.get("input") else None
+    return load(artifacts, model["step"], model["name"]), \
+        model_example(artifacts, producer, model.get("input"))
 
 
 def finish(runner, record: RunRecord, folder: str, gate_in_pipeline: bool = False,
