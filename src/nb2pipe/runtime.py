@@ -22,6 +22,7 @@ the step and the variable. This module imports nothing heavy until a value needs
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -388,22 +389,43 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     if not tracking.get("run_id") or not autolog:
         return  # nb2pipe run logs the rest itself: only autologging needs MLflow in here
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
+    with _no_collections():
+        import mlflow
 
-    uri = tracking["uri"]
-    if tracking.get("buffer"):  # the runner logs what autologging makes: no store to open here
-        from nb2pipe.autologbuffer import buffer_uri, register
+        from nb2pipe.lazyautolog import estimators_as_imported
 
-        if register():
-            uri = buffer_uri(tracking["buffer"], tracking["run_id"],
-                             str(tracking.get("experiment_id") or "0"),
-                             tracking.get("artifact_uri") or "")
-    mlflow.set_tracking_uri(uri)
-    mlflow.start_run(run_id=tracking["run_id"])
-    _STEP["mlflow"] = True
-    autolog_frameworks(mlflow, autolog)
-    _keep_inline_figures()
+        uri = tracking["uri"]
+        if tracking.get("buffer"):  # the runner logs what autologging makes: no store here
+            from nb2pipe.autologbuffer import buffer_uri, register
+
+            if register():
+                uri = buffer_uri(tracking["buffer"], tracking["run_id"],
+                                 str(tracking.get("experiment_id") or "0"),
+                                 tracking.get("artifact_uri") or "")
+        mlflow.set_tracking_uri(uri)
+        mlflow.start_run(run_id=tracking["run_id"])
+        _STEP["mlflow"] = True
+        with estimators_as_imported(autolog):
+            autolog_frameworks(mlflow, autolog)
+        _keep_inline_figures()
     _settle_heap()
+
+
+@contextlib.contextmanager
+def _no_collections():
+    """No garbage collection while MLflow is imported and autologging set up: what they make
+    lives as long as the kernel, and each of the collections the allocations would trigger
+    walks all of it (0.1-0.2 s of a tracked step that fits). The collector is as it was
+    after (``_settle_heap`` then leaves all of it out of later passes)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _settle_heap() -> None:
