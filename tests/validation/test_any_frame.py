@@ -89,3 +89,35 @@ def test_a_failure_names_the_dtype_and_the_bad_values_apart():
     assert [f.describe() for f in failures] == [
         "column `price`: dtype float64 expected, got object; values that do not fit, 2 rows "
         "fail (e.g. 'ten pounds', 'n/a')"]
+
+
+def _one_column_at_a_time(frame):
+    """The baseline schema as it was inferred before one round trip served every column:
+    each column written to YAML and read back on its own."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        try:
+            column = schemas._exact(series)
+            pa.DataFrameSchema.from_yaml(pa.DataFrameSchema({str(name): column}).to_yaml())
+        except Exception as error:
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}" \
+                if str(error) else type(error).__name__
+            column = pa.Column(None, required=True, nullable=True, coerce=False,
+                               description=f"nb2pipe: described loosely (dtype {series.dtype}: "
+                                           f"{reason})")
+        columns[str(name)] = column
+    return pa.DataFrameSchema(columns, strict=True, coerce=False, ordered=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(KINDS), min_size=0, max_size=6),
+       st.lists(st.integers(-50, 50), min_size=ROWS, max_size=ROWS))
+def test_one_round_trip_for_every_column_infers_what_one_per_column_did(kinds, values):
+    """The schema's columns go through YAML together, and one by one only when that fails
+    (to find which pandera refuses): the same baseline, column for column, note for note."""
+    frame = pd.DataFrame({f"{kind}_{k}": _column(kind, values) for k, kind in enumerate(kinds)})
+    assert schemas.to_yaml(schemas.infer(frame)) == \
+        schemas.to_yaml(_one_column_at_a_time(frame))
