@@ -90,3 +90,18 @@ def two_mlflow_stores(folder, names: tuple[str, str], experiment: str) -> list[s
         MlflowTracker(uri, experiment)
         uris.append(uri)
     return uris
+
+
+def without_stamps(entries: list) -> list:
+    """What a run logged into nb2pipe's autologging buffer, in order, less what differs
+    between two runs of the same fit: the metrics' timestamps and the run's source tags."""
+    kept = []
+    for entry in entries:
+        entry = dict(entry)
+        if "metrics" in entry:
+            entry["metrics"] = [[key, value, step] for key, value, _stamp, step in
+                                entry["metrics"]]
+        if "tags" in entry:
+            entry["tags"] = [t for t in entry["tags"] if not t[0].startswith("mlflow.source")]
+        kept.append(entry)
+    return kept

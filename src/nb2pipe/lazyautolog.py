@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.abc
-import json
 import os
 import sys
 
@@ -131,7 +130,9 @@ def _remembered(flavour):
     if made:
         names = [[c.__module__, c.__qualname__] for c in made]
         if all(_resolve(module, name) is cls for (module, name), cls in zip(names, made)):
-            _write(cache_path(), names)
+            from nb2pipe.packagemap import write_whole
+
+            write_whole(cache_path(), names)
 
 
 def _resolve(module_name: str, qualname: str):
@@ -250,25 +251,11 @@ def cache_path() -> str:
 
 
 def _read(path: str) -> list | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            value = json.load(handle)
-    except (OSError, ValueError):
-        return None
+    from nb2pipe.packagemap import read_json
+
+    value = read_json(path)
     if not isinstance(value, list) or not value or not all(
             isinstance(v, list) and len(v) == 2 and all(isinstance(p, str) for p in v)
             for v in value):
         return None
     return value
-
-
-def _write(path: str, value: list) -> None:
-    """Whole or not at all (another kernel may read it at the same moment)."""
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(value, handle)
-        os.replace(temporary, path)
-    except OSError:
-        pass  # (a cache: computed again next time)

@@ -42,7 +42,7 @@ def fill(requirements_utils) -> None:
     requirements_utils._init_modules_to_packages_map()
     made = requirements_utils._MODULES_TO_PACKAGES
     if isinstance(made, dict):
-        _write(path, made)
+        write_whole(path, made)
 
 
 def cache_path() -> str:
@@ -81,11 +81,7 @@ def metadata_folders() -> list[tuple[str, str]]:
 
 
 def _read(path: str) -> dict | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            value = json.load(handle)
-    except (OSError, ValueError):
-        return None
+    value = read_json(path)
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(p, str) for p in v)
             for k, v in value.items()):
@@ -93,8 +89,18 @@ def _read(path: str) -> dict | None:
     return value
 
 
-def _write(path: str, value: dict) -> None:
-    """Whole or not at all (another run may read it at the same moment)."""
+def read_json(path: str):
+    """The JSON value in the cache file ``path``; ``None`` when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def write_whole(path: str, value) -> None:
+    """Write the cache file ``path``, whole or not at all (another run or kernel may read it
+    at the same moment)."""
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
@@ -102,4 +108,4 @@ def _write(path: str, value: dict) -> None:
             json.dump(value, handle)
         os.replace(temporary, path)
     except OSError:
-        pass  # (a cache: MLflow computes the map again next time)
+        pass  # (a cache: computed again next time)

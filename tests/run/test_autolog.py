@@ -10,6 +10,8 @@ import sys
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import without_stamps
+
 # One process fits every case twice: through nb2pipe's set-up, then through MLflow's own
 # function for an estimator's content (plots off the way nb2pipe turns them off), each case
 # into a run of its own logged through nb2pipe's buffer; it prints what each run logged.
@@ -76,21 +78,6 @@ CASES = st.fixed_dictionaries({
     "weights": st.booleans(), "seed": st.integers(0, 2**16)})
 
 
-def _without_stamps(entries: list) -> list:
-    """What a run logged, in order, less what differs between two runs of the same fit:
-    the metrics' timestamps and the run's own tags (its id, its source)."""
-    kept = []
-    for entry in entries:
-        entry = dict(entry)
-        if "metrics" in entry:
-            entry["metrics"] = [[key, value, step] for key, value, _stamp, step in
-                                entry["metrics"]]
-        if "tags" in entry:
-            entry["tags"] = [t for t in entry["tags"] if not t[0].startswith("mlflow.source")]
-        kept.append(entry)
-    return kept
-
-
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(CASES, min_size=4, max_size=8))
 def test_autologging_without_plots_logs_what_mlflow_logs_and_loads_no_matplotlib(
@@ -107,7 +94,7 @@ def test_autologging_without_plots_logs_what_mlflow_logs_and_loads_no_matplotlib
     # a classifier's fit with no plot to draw imports no matplotlib
     assert not result["pyplot"]
     for case, ours, theirs in zip(cases, result["ours"], result["mlflow"]):
-        assert _without_stamps(ours) == _without_stamps(theirs), case
+        assert without_stamps(ours) == without_stamps(theirs), case
         if case["model"] != "kmeans":  # the training metrics are there
             assert any(m[0].startswith("training_") for e in ours for m in e.get("metrics", []))
 

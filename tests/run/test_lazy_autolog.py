@@ -12,6 +12,8 @@ import sys
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import without_stamps
+
 # One step's kernel: imports `before`, sets autologging up (MLflow's way or nb2pipe's), fits
 # each estimator in a run of its own logged through nb2pipe's buffer, then imports every
 # module scikit-learn has and prints what each run logged and which methods are patched.
@@ -73,19 +75,6 @@ ESTIMATORS = [
 MODULES = sorted({module for module, _ in ESTIMATORS} | {"sklearn.metrics", "pandas"})
 
 
-def _without_stamps(entries: list) -> list:
-    kept = []
-    for entry in entries:
-        entry = dict(entry)
-        if "metrics" in entry:
-            entry["metrics"] = [[key, value, step] for key, value, _stamp, step in
-                                entry["metrics"]]
-        if "tags" in entry:
-            entry["tags"] = [t for t in entry["tags"] if not t[0].startswith("mlflow.source")]
-        kept.append(entry)
-    return kept
-
-
 def _kernel(mode: str, before: list, fits: list, folder, cache) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, mode, json.dumps(before), json.dumps(fits), str(folder)],
@@ -125,7 +114,7 @@ def test_autologging_as_modules_are_imported_logs_what_mlflows_own_set_up_logs(
         assert kernel["patched"] == theirs["patched"]
         assert len(kernel["runs"]) == len(theirs["runs"])
         for fit, mine, mlflows in zip(fits, kernel["runs"], theirs["runs"]):
-            assert _without_stamps(mine) == _without_stamps(mlflows), fit
+            assert without_stamps(mine) == without_stamps(mlflows), fit
             assert any(e.get("params") for e in mine), fit  # the fit was autologged
 
 
