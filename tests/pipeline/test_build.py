@@ -170,7 +170,7 @@ def test_every_step_consumes_only_parameters_and_what_earlier_steps_produce(sour
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(tagged_notebooks())
 def test_converting_twice_gives_identical_files(source):
     from nb2pipe.convert import render
