@@ -17,7 +17,9 @@ key: the same Python, and every installed distribution's metadata folder unchang
 Sound before fast: MLflow's own way stays wherever this cannot follow it: no cached answer
 (it is computed then), a class the cache cannot name again (``module.qualname``), an MLflow
 whose functions are not the ones this was written against, a loader whose ``exec_module``
-cannot be wrapped (every class left is then patched at once, as MLflow does). A later
+cannot be wrapped (every class left is then patched at once, as MLflow does). When MLflow's
+own loop over the classes stops half-way (an error it keeps quiet), nothing is patched later:
+MLflow's set-up stays as MLflow left it. A later
 ``autolog()`` call (the notebook's own, or the next step's) replaces MLflow's configuration:
 the hook then stops, as MLflow has just patched every class itself.
 """
@@ -49,6 +51,8 @@ def estimators_as_imported(flavours):
         return
     pending: dict = {}
     calls: list[tuple] = []
+    given: list = []  # the classes MLflow's loop was given, and those it patched
+    patched: set[int] = set()
     original_list = flavour._gen_estimators_to_patch
     original_patch = flavour._patch_estimator_method_if_available
 
@@ -60,13 +64,16 @@ def estimators_as_imported(flavours):
         if not now:  # nothing to take MLflow's arguments from: MLflow's own list
             return original_list()
         pending.update(later)
+        given[:] = now
         return now
 
     def recording(flavor_name, class_def, func_name, patched_fn, manage_run, extra_tags=None):
         if func_name not in [call[2] for call in calls]:
             calls.append((flavor_name, None, func_name, patched_fn, manage_run, extra_tags))
-        return original_patch(flavor_name, class_def, func_name, patched_fn, manage_run,
+        done = original_patch(flavor_name, class_def, func_name, patched_fn, manage_run,
                               extra_tags=extra_tags)
+        patched.add(id(class_def))
+        return done
 
     flavour._gen_estimators_to_patch = estimators_now
     flavour._patch_estimator_method_if_available = recording
@@ -78,8 +85,8 @@ def estimators_as_imported(flavours):
     config = _config()
     if not pending or config is None or not config or config.get("disable"):
         return
-    if not calls:  # autologging stopped before patching (MLflow's own list would too)
-        return
+    if not calls or any(id(cls) not in patched for cls in given):
+        return  # MLflow's loop stopped before the end (it would have with its own list too)
     hook = _Hook(pending, calls, config, original_patch)
     hook.install()
     hook.patch_ready()

@@ -145,3 +145,37 @@ print(json.dumps({"hooked": hooked, "patches": len(_AUTOLOGGING_PATCHES.get("skl
         assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"hooked": 1, "patches": 0, "left": 0}
+
+
+def test_no_hook_when_mlflows_own_set_up_stopped_half_way(tmp_path):
+    """MLflow's loop over the classes fails on one (a broken estimator, another MLflow): its
+    set-up is left as MLflow left it, and no class is patched later with half its calls."""
+    script = r'''
+import json, sys
+import mlflow, mlflow.sklearn
+from nb2pipe.lazyautolog import estimators_as_imported
+from nb2pipe.runtime import autolog_frameworks
+if sys.argv[1] == "first":  # (computes MLflow's list and keeps it)
+    with estimators_as_imported(["sklearn"]):
+        autolog_frameworks(mlflow, ["sklearn"])
+    sys.exit()
+original = mlflow.sklearn._patch_estimator_method_if_available
+seen = set()
+def failing(flavor_name, class_def, func_name, patched_fn, manage_run, extra_tags=None):
+    seen.add(class_def)
+    if len(seen) > 2:
+        raise RuntimeError("an estimator MLflow cannot patch")
+    return original(flavor_name, class_def, func_name, patched_fn, manage_run, extra_tags)
+mlflow.sklearn._patch_estimator_method_if_available = failing
+with estimators_as_imported(["sklearn"]):
+    autolog_frameworks(mlflow, ["sklearn"])
+print(json.dumps({"hooked": [type(f).__name__ for f in sys.meta_path].count("_Hook"),
+                  "stopped": len(seen) > 2}))
+'''
+    for time in ("first", "then"):
+        done = subprocess.run([sys.executable, "-c", script, time], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300,
+                              env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true",
+                                   "NB2PIPE_STORE_TEMPLATES": str(tmp_path / "cache")})
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"hooked": 0, "stopped": True}
