@@ -118,6 +118,18 @@ def test_autologging_as_modules_are_imported_logs_what_mlflows_own_set_up_logs(
             assert any(e.get("params") for e in mine), fit  # the fit was autologged
 
 
+def _first_then(script: str, tmp_path) -> dict:
+    """``script`` run twice, as two kernels of one machine: the first computes MLflow's list
+    and keeps it, the second (whose printed JSON this returns) uses it."""
+    for time in ("first", "then"):
+        done = subprocess.run([sys.executable, "-c", script, time], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300,
+                              env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true",
+                                   "NB2PIPE_STORE_TEMPLATES": str(tmp_path / "cache")})
+        assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_a_later_autolog_call_takes_over(tmp_path):
     """The notebook's own `mlflow.sklearn.autolog(disable=True)` after the step's set-up:
     a class imported afterwards is not patched by nb2pipe's hook (MLflow's choice stands)."""
@@ -137,13 +149,7 @@ from mlflow.utils.autologging_utils.safety import _AUTOLOGGING_PATCHES
 print(json.dumps({"hooked": hooked, "patches": len(_AUTOLOGGING_PATCHES.get("sklearn", ())),
                   "left": [type(f).__name__ for f in sys.meta_path].count("_Hook")}))
 '''
-    for time in ("first", "then"):
-        done = subprocess.run([sys.executable, "-c", script, time], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=300,
-                              env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true",
-                                   "NB2PIPE_STORE_TEMPLATES": str(tmp_path / "cache")})
-        assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _first_then(script, tmp_path)
     assert result == {"hooked": 1, "patches": 0, "left": 0}
 
 
@@ -172,10 +178,4 @@ with estimators_as_imported(["sklearn"]):
 print(json.dumps({"hooked": [type(f).__name__ for f in sys.meta_path].count("_Hook"),
                   "stopped": len(seen) > 2}))
 '''
-    for time in ("first", "then"):
-        done = subprocess.run([sys.executable, "-c", script, time], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=300,
-                              env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true",
-                                   "NB2PIPE_STORE_TEMPLATES": str(tmp_path / "cache")})
-        assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"hooked": 0, "stopped": True}
+    assert _first_then(script, tmp_path) == {"hooked": 0, "stopped": True}
