@@ -369,6 +369,7 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     """
     _settle_heap()
     _STEP.clear()
+    _LEFT_OUT.clear()  # (an earlier step of this kernel left some imports out)
     _STEP["name"] = step
     _STEP["artifacts"] = artifacts
     if random_from and artifacts:
@@ -608,6 +609,35 @@ def keep_model(value: Any) -> None:
         import shutil
 
         shutil.rmtree(f"{plan['folder']}.partial", ignore_errors=True)
+
+
+_LEFT_OUT: dict[str, Any] = {}
+_REFERRAL_HOOKED = False
+
+
+def import_when_referred(statements: list[str]) -> None:
+    """Run ``statements`` (imports the step's code does not use: the step notebook left them
+    out) in the step's namespace the moment pickle looks a name of the notebook up
+    (``__main__.clean``): a value read back may hold a function of the notebook whose body
+    uses them. Called from the step notebook, after its ``imports`` cells. The hook is an
+    audit hook (:func:`sys.addaudithook`, event ``pickle.find_class``: every unpickler,
+    joblib's too), added once per kernel; it does nothing once the statements ran."""
+    import sys
+
+    global _REFERRAL_HOOKED
+    _LEFT_OUT.clear()
+    _LEFT_OUT.update(source="\n".join(statements), namespace=sys._getframe(1).f_globals)
+    if not _REFERRAL_HOOKED:
+        sys.addaudithook(_on_referral)
+        _REFERRAL_HOOKED = True
+
+
+def _on_referral(event: str, args: tuple) -> None:
+    if event != "pickle.find_class" or args[0] != "__main__" or not _LEFT_OUT:
+        return
+    source, namespace = _LEFT_OUT.pop("source"), _LEFT_OUT.pop("namespace")
+    _LEFT_OUT.clear()
+    exec(compile(source, "<the imports this step left out>", "exec"), namespace)  # noqa: S102
 
 
 def end_step(metrics: dict | None = None, metrics_file: str = "") -> None:

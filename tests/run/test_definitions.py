@@ -2,6 +2,7 @@
 write `__main__.add_one`, which the next step's kernel cannot resolve; they cross by value."""
 
 import json
+import math
 
 import pytest
 
@@ -62,3 +63,39 @@ def test_what_a_step_defines_is_usable_in_the_next_step(tmp_path, monkeypatch, e
                    for p in (run / "artifacts" / "define").glob("*.meta.json")}
         assert formats["add_one"] == formats["counter"] == "cloudpickle"
         assert formats["scaler"] == "joblib"  # by reference: the next kernel defines Scaler
+
+
+REFERRING = '''# %% tags=["imports"]
+import math
+import numpy as np
+from sklearn.preprocessing import FunctionTransformer
+# %% tags=["functions"]
+def clean(values):
+    return np.log1p(values) + math.pi
+# %% tags=["step:fit"]
+transformer = FunctionTransformer(clean).fit([[1.0], [2.0]])
+# %% tags=["step:use", "prev:fit"]
+result = float(transformer.transform([[3.0]])[0][0])
+# %% tags=["pipeline-metrics"]
+print(result)
+'''
+
+
+def test_a_step_whose_input_refers_to_a_notebook_function_gets_the_imports_it_left_out(
+        tmp_path, monkeypatch):
+    """The step `use` names neither NumPy nor `clean`, so its notebook leaves their imports
+    out; the transformer it reads back refers to `clean` (pickled by name, as every function
+    of the `functions` cells), whose body needs them: they run when pickle looks it up."""
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "refers.ipynb", REFERRING)
+    assert run_cli("convert", "refers.ipynb", "-o", "out")[0] == 0
+    step = json.loads((tmp_path / "out" / "papermill" / "use.ipynb").read_text())
+    imports = next(c for c in step["cells"] if "imports" in c["metadata"].get("tags", []))
+    assert "# import numpy as np" in "".join(imports["source"])  # left out of the step
+    for isolate in ([], ["--isolate"]):  # one kernel for all steps, and one each
+        code, _, err = run_cli("run", "out", "--tracking", "none", "--no-html", "--no-cache",
+                               *isolate)
+        assert code == 0, err
+        run = sorted((tmp_path / "out" / "runs").iterdir())[-1]
+        record = json.loads((run / "run.json").read_text())
+        assert record["metrics"]["result"] == pytest.approx(math.log1p(3.0) + math.pi)

@@ -251,3 +251,33 @@ PYTHON2_BUILTINS = {
 
 #: Always there in a Jupyter kernel: never an undeclared dependency.
 KERNEL_MODULES = frozenset({"IPython", "ipykernel", "__future__"})
+
+#: Modules whose import changes nothing that code not naming them can see (no registry filled,
+#: no style, option or compiler flag set): a step that names none of their bindings may leave
+#: their import out (:mod:`nb2pipe.pipeline.step_imports`). Packages count with their
+#: submodules but those in :data:`NOT_INERT`. Left out on purpose: plotting libraries (styles,
+#: colormaps and backends set on import), ``__future__`` (IPython keeps its flags for later
+#: cells), modules that act on import (``this``, ``antigravity``, ``readline``), and every
+#: package whose effects were not checked (statsmodels, tqdm…): those are always imported.
+INERT_MODULES = frozenset({
+    "numpy", "pandas", "scipy", "sklearn", "joblib",
+    "abc", "argparse", "array", "base64", "bisect", "bz2", "calendar", "cmath", "codecs",
+    "collections", "concurrent", "configparser", "contextlib", "copy", "csv", "dataclasses",
+    "datetime", "decimal", "difflib", "enum", "fnmatch", "fractions", "functools", "gc",
+    "getpass", "glob", "gzip", "hashlib", "heapq", "hmac", "html", "inspect", "io",
+    "itertools", "json", "locale", "logging", "lzma", "math", "numbers", "operator", "os",
+    "pathlib", "pickle", "platform", "pprint", "queue", "random", "re", "secrets", "shutil",
+    "socket", "statistics", "string", "struct", "subprocess", "sys", "tarfile", "tempfile",
+    "textwrap", "threading", "time", "timeit", "traceback", "types", "typing", "unicodedata",
+    "urllib", "uuid", "warnings", "weakref", "zipfile", "zlib",
+})
+#: Submodules of inert packages whose import does something: scikit-learn's switches
+#: (``from sklearn.experimental import enable_iterative_imputer`` makes a class importable).
+NOT_INERT = ("sklearn.experimental",)
+
+
+def is_inert(module: str) -> bool:
+    """Whether importing ``module`` changes nothing that code not naming it can see."""
+    if any(module == m or module.startswith(m + ".") for m in NOT_INERT):
+        return False
+    return module.partition(".")[0] in INERT_MODULES

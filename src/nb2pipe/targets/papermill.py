@@ -17,6 +17,7 @@ from nb2pipe.notebook.model import Notebook
 from nb2pipe.notebook.writer import dumps, new_code_cell, new_markdown_cell, new_notebook
 from nb2pipe.pipeline.level1 import read_frames
 from nb2pipe.pipeline.model import Pipeline, Step
+from nb2pipe.pipeline.step_imports import step_imports
 from nb2pipe.targets import Rendered
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -56,35 +57,32 @@ class PapermillTarget:
                   f"artifacts=nb2pipe_artifacts)",
                 metadata={"tags": ["nb2pipe-setup"]}))
             first = step is pipeline.steps[0]
-            for index in pipeline.imports + pipeline.functions:
+            load = "\n".join(f"{name} = _nb2pipe.load(nb2pipe_artifacts, {producer!r}, {name!r})"
+                             for name, producer in sorted(step.inputs.items()))
+            save = _save_lines(pipeline, notebook, step)
+            used = step_imports([notebook.cells[i] for i in pipeline.imports],
+                                [notebook.cells[i] for i in pipeline.functions + step.cells],
+                                ["\n".join(step.imports), load, "\n".join(save)])
+            for index in pipeline.imports:
                 cell = _copy(raw_cells[index], index)
-                if index in pipeline.imports:
-                    cell["source"] = once_per_kernel(_text(cell["source"]), first)
+                cell["source"] = once_per_kernel(used.sources[index], first)
                 cells.append(cell)
+            if used.left_out:
+                cells.append(new_code_cell(
+                    "# The imports above that this step's code does not use run only if a value "
+                    "read back\n# with pickle refers to a function of the notebook (its body "
+                    "may use them).\n_nb2pipe.import_when_referred([\n"
+                    + "".join(f"    {statement!r},\n" for statement in used.left_out) + "])",
+                    metadata={"tags": ["nb2pipe-imports-left-out"]}))
+            for index in pipeline.functions:
+                cells.append(_copy(raw_cells[index], index))
             if step.imports:
                 cells.append(new_code_cell("\n".join(step.imports),
                                            metadata={"tags": ["nb2pipe-imports"]}))
             if step.inputs:
-                cells.append(new_code_cell("\n".join(
-                    f"{name} = _nb2pipe.load(nb2pipe_artifacts, {producer!r}, {name!r})"
-                    for name, producer in sorted(step.inputs.items())),
-                    metadata={"tags": ["nb2pipe-load"]}))
+                cells.append(new_code_cell(load, metadata={"tags": ["nb2pipe-load"]}))
             for index in step.cells:
                 cells.append(_copy(raw_cells[index], index))
-            save = [f"_nb2pipe.save(nb2pipe_artifacts, {step.name!r}, {name!r}, {name})"
-                    for name in step.outputs]
-            save += [f"_nb2pipe.validate_read({step.name!r}, {name!r}, globals().get({name!r}))"
-                     for name in read_frames(pipeline, notebook, step)]
-            model = pipeline.model
-            if model and model.get("step") == step.name and model.get("name") in step.outputs:
-                save.append(f"_nb2pipe.keep_model({model['name']})  # (when the run registers "
-                            f"it)")
-            if step.kind == "metrics":
-                pairs = ", ".join(f"{name!r}: {name}" for name in step.metrics)
-                save.append(f"_nb2pipe.end_step({{{pairs}}}, "
-                            f"metrics_file=nb2pipe_artifacts + '/metrics.json')")
-            else:
-                save.append("_nb2pipe.end_step()")
             cells.append(new_code_cell("\n".join(save), metadata={"tags": ["nb2pipe-save"]}))
             for number, cell in enumerate(cells):
                 cell["id"] = f"{step.name[:40]}-{number:03d}"
@@ -94,6 +92,25 @@ class PapermillTarget:
                             "source_hash": pipeline.source_hash, "version": __version__}})
             rendered.files[f"papermill/{step.name}.ipynb"] = dumps(document)
         return rendered
+
+
+def _save_lines(pipeline: Pipeline, notebook: Notebook, step: Step) -> list[str]:
+    """The last cell of a step: save its outputs, check the frames it read, end the step."""
+    save = [f"_nb2pipe.save(nb2pipe_artifacts, {step.name!r}, {name!r}, {name})"
+            for name in step.outputs]
+    save += [f"_nb2pipe.validate_read({step.name!r}, {name!r}, globals().get({name!r}))"
+             for name in read_frames(pipeline, notebook, step)]
+    model = pipeline.model
+    if model and model.get("step") == step.name and model.get("name") in step.outputs:
+        save.append(f"_nb2pipe.keep_model({model['name']})  # (when the run registers "
+                    f"it)")
+    if step.kind == "metrics":
+        pairs = ", ".join(f"{name!r}: {name}" for name in step.metrics)
+        save.append(f"_nb2pipe.end_step({{{pairs}}}, "
+                    f"metrics_file=nb2pipe_artifacts + '/metrics.json')")
+    else:
+        save.append("_nb2pipe.end_step()")
+    return save
 
 
 def _intro(pipeline: Pipeline, step: Step) -> str:
