@@ -76,6 +76,20 @@ def test_a_statement_sharing_its_line_stays():
         "import json; pd = None"]
 
 
+def test_a_submodule_of_a_module_the_step_holds_stays():
+    """`import numpy.linalg` makes `linalg` an attribute of NumPy's module, which the step
+    reaches through `np` without naming `numpy`."""
+    imports = "import numpy as np\nimport numpy.linalg\nimport json"
+    assert kept(imports, "", "n = np.linalg.norm([3, 4])") == [
+        "import numpy as np", "import numpy.linalg"]
+    assert kept("import xml as x\nfrom xml.dom import minidom", "", "y = x.dom") == [
+        "import xml as x", "from xml.dom import minidom"]
+    # held by an import of the step's own cells
+    assert kept("from sklearn.metrics import f1_score", "", "import sklearn\nsklearn.x") == [
+        "from sklearn.metrics import f1_score"]
+    assert kept("import numpy.linalg", "", "import scipy\ny = scipy") == []
+
+
 def test_the_cells_other_statements_count_as_use():
     imports = "import warnings\nimport pandas as pd\nwarnings.filterwarnings('ignore')"
     assert kept(imports, "", "x = 1") == ["import warnings", "warnings.filterwarnings('ignore')"]
@@ -91,6 +105,7 @@ def test_code_that_reaches_names_dynamically_keeps_everything():
     for step in ("y = eval('np.pi')", "y = globals()['np']", "y = vars()", "exec('x = 1')",
                  "df = frame.query('a > @limit')", "import __main__",
                  "y = sys.modules['numpy']", "%run other.py", "!echo {np.pi}",
+                 "m = importlib.import_module('numpy')",
                  "!echo $HOME", "get_ipython().run_line_magic('who', '')",
                  "warnings.simplefilter('error')", "warnings.filterwarnings(action=mode)"):
         result, index = pruned(IMPORTS, "", step)

@@ -17,10 +17,14 @@ sure to change nothing:
   a name in a string that parses as Python counts too (``get_type_hints``, ``pd.eval``);
 - nothing in those cells reaches names in ways no analysis sees: ``eval``, ``exec``,
   ``globals()``, ``locals()``, ``vars()``, ``get_ipython()``, ``__main__``, ``sys.modules``,
+  ``importlib.import_module``,
   ``DataFrame.query``/``eval`` (``@name``), magics other than a few plain ones, ``$name`` or
   ``{expr}`` in a magic or shell line; nor turns warnings into errors (a package's import
   adds filters of its own). Then nothing is left out;
-- the statement has its lines to itself (not ``import a; x = 1``) at the top of its cell.
+- the statement has its lines to itself (not ``import a; x = 1``) at the top of its cell;
+- it imports no submodule of a module the step may hold otherwise: ``import numpy.linalg``
+  stays beside a kept ``import numpy as np`` (importing ``a.b`` makes ``a.b`` an attribute
+  of ``a``, which ``np.linalg`` may use).
 
 One way remains for code the step does not name to run: a value read back with pickle that
 refers to a function of the ``functions`` cells (``FunctionTransformer(clean)``), whose body
@@ -43,11 +47,11 @@ from nb2pipe.notebook.model import Cell
 
 #: Calls that read or write the namespace by name.
 _DYNAMIC_CALLS = frozenset({"eval", "exec", "globals", "get_ipython", "__import__", "compile",
-                            "breakpoint", "execfile"})
+                            "breakpoint", "execfile", "import_module"})
 #: Calls that read the namespace when given no argument (``dir()``, ``vars()``).
 _NAMESPACE_CALLS = frozenset({"locals", "vars", "dir"})
 #: Methods that evaluate a string in the caller's namespace (``df.query("a > @limit")``).
-_DYNAMIC_METHODS = frozenset({"eval", "query", "exec", "get_ipython", "run_cell",
+_DYNAMIC_METHODS = frozenset({"eval", "query", "exec", "get_ipython", "run_cell", "import_module",
                               "run_line_magic", "run_cell_magic", "ev", "ex"})
 #: Magics that read no name of the namespace when their line has no ``$``/``{``.
 _PLAIN_MAGICS = frozenset({"time", "timeit", "capture", "prun", "matplotlib", "config",
@@ -106,12 +110,14 @@ def step_imports(imports: list[Cell], code: list[Cell], extra: list[str]) -> Ste
                 bodies.setdefault(stmt.name, set()).update(_names(stmt.body))
             else:
                 used |= _names([stmt])
+    extra_trees = []
     for source in extra:  # (nb2pipe's own code: its strings are step and file names)
         try:
-            used |= names_in(ast.parse(source))
+            extra_trees.append(ast.parse(source))
         except SyntaxError:
             result.kept_all = "a generated cell could not be parsed"
             return result
+        used |= names_in(extra_trees[-1])
     reached, stack = set(), [name for name in used if name in bodies]
     while stack:
         name = stack.pop()
@@ -122,13 +128,29 @@ def step_imports(imports: list[Cell], code: list[Cell], extra: list[str]) -> Ste
             used.add(read)
             if read in bodies and read not in reached:
                 stack.append(read)
+    # Importing `a.b` makes `b` an attribute of the package `a`: whoever holds `a` (under
+    # any name) may use `a.b` without importing it. What the step's code may hold:
+    candidate_ids = {id(stmt) for _, stmt in candidates}
+    held = {module for tree in [t for _, t in trees] + extra_trees for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in candidate_ids
+            for module in _held(node)}
+    left = {id(stmt) for cell, stmt in candidates
+            if _removable(stmt, used, cell.tree.body)}
+    changed = True
+    while changed:  # a statement kept holds its modules: others may have to stay for them
+        changed = False
+        held |= {m for _, stmt in candidates if id(stmt) not in left for m in _held(stmt)}
+        for _, stmt in candidates:
+            if id(stmt) in left and any(module.startswith(h + ".") for h in held
+                                        for module in _imported(stmt)):
+                left.discard(id(stmt))
+                changed = True
     for cell in imports:
         lines = split_lines(cell.source)
-        statements = cell.tree.body
-        left = [s for c, s in candidates if c is cell and _removable(s, used, statements)]
-        if not left:
+        out = [stmt for c, stmt in candidates if c is cell and id(stmt) in left]
+        if not out:
             continue
-        for stmt in left:
+        for stmt in out:
             first, last = stmt.lineno - 1, stmt.end_lineno - 1
             result.left_out.append("\n".join(lines[first:last + 1]))
             for number in range(first, last + 1):
@@ -138,19 +160,35 @@ def step_imports(imports: list[Cell], code: list[Cell], extra: list[str]) -> Ste
     return result
 
 
+def _imported(stmt: ast.Import | ast.ImportFrom) -> list[str]:
+    """The modules a statement imports (a ``from`` import's names may be modules)."""
+    if isinstance(stmt, ast.Import):
+        return [alias.name for alias in stmt.names]
+    return [stmt.module or ""] + [f"{stmt.module}.{alias.name}" for alias in stmt.names]
+
+
+def _held(stmt: ast.Import | ast.ImportFrom) -> list[str]:
+    """The modules whose objects a statement's names may hold: ``import a.b`` binds ``a``;
+    ``import a.b as c``, ``a.b``; ``from a import b``, maybe the module ``a.b``."""
+    if isinstance(stmt, ast.Import):
+        return [alias.name if alias.asname else alias.name.partition(".")[0]
+                for alias in stmt.names]
+    if stmt.level:
+        return []
+    return [f"{stmt.module}.{alias.name}" for alias in stmt.names]
+
+
 def _removable(stmt: ast.Import | ast.ImportFrom, used: set[str],
                statements: list[ast.stmt]) -> bool:
     if isinstance(stmt, ast.ImportFrom):
         if stmt.level or not stmt.module or stmt.module == "__future__":
             return False
-        modules = [stmt.module] + [f"{stmt.module}.{a.name}" for a in stmt.names]
         bound = [a.asname or a.name for a in stmt.names]
     else:
-        modules = [a.name for a in stmt.names]
         bound = [a.asname or a.name.partition(".")[0] for a in stmt.names]
     if "*" in bound or any(name in used for name in bound):
         return False
-    if not all(is_inert(module) for module in modules):
+    if not all(is_inert(module) for module in _imported(stmt)):
         return False
     own = range(stmt.lineno, stmt.end_lineno + 1)
     return not any(other is not stmt and (other.lineno in own or other.end_lineno in own or
