@@ -200,16 +200,21 @@ def test_a_step_without_the_imports_left_out_gives_the_same_result(notebook):
 def test_the_inert_modules_change_nothing_that_code_not_naming_them_sees():
     """Import each module in a fresh interpreter; what Python code can see without naming it
     must be as it was: builtins, the import system, warnings filters, the environment,
-    pickle's and codecs' registries, display and exception hooks, logging's handlers."""
+    pickle's and codecs' registries, display and exception hooks, logging's handlers, and the
+    global random generators (Python's, NumPy's) a step's draws come from."""
     snapshot = """
-import builtins, copyreg, logging, os, sys, warnings, codecs, locale
+import builtins, copyreg, logging, os, sys, warnings, codecs, locale, random
+if sys.argv[1] != "numpy":
+    import numpy
 def state():
     return (sorted(vars(builtins)), list(sys.meta_path),
             len(sys.path_hooks), list(sys.path), list(warnings.filters),
             dict(os.environ), dict(copyreg.dispatch_table), sys.displayhook, sys.excepthook,
             list(logging.root.handlers), logging.root.level, sys.flags,
             sys.getrecursionlimit(), locale.setlocale(locale.LC_ALL),
-            sorted(codecs.lookup(n).name for n in ("utf-8", "latin-1")))
+            sorted(codecs.lookup(n).name for n in ("utf-8", "latin-1")), random.getstate(),
+            sys.modules["numpy"].random.get_state()[1].tobytes()
+            if sys.argv[1] != "numpy" else b"")
 before = state()
 modules_before = {name.partition(".")[0] for name in sys.modules}
 import importlib
@@ -217,7 +222,7 @@ importlib.import_module(sys.argv[1])
 after = state()
 names = ("builtins", "meta_path", "path_hooks", "path", "warnings", "environ", "copyreg",
          "displayhook", "excepthook", "handlers", "level", "flags", "recursion", "locale",
-         "codecs")
+         "codecs", "random", "numpy.random")
 changed = {n for n, a, b in zip(names, before, after) if a != b}
 new = {name.partition(".")[0] for name in sys.modules} - modules_before
 loaded = [m for name, m in list(sys.modules.items()) if name.partition(".")[0] in new]
