@@ -92,9 +92,11 @@ def test_a_step_whose_input_refers_to_a_notebook_function_gets_the_imports_it_le
     step = json.loads((tmp_path / "out" / "papermill" / "use.ipynb").read_text())
     imports = next(c for c in step["cells"] if "imports" in c["metadata"].get("tags", []))
     assert "# import numpy as np" in "".join(imports["source"])  # left out of the step
-    for isolate in ([], ["--isolate"]):  # one kernel for all steps, and one each
+    # one kernel for all steps, one each, and Kubeflow's components (no reference there:
+    # their functions are local, and cross by value)
+    for how in ([], ["--isolate"], ["--engine", "kfp-local"]):
         code, _, err = run_cli("run", "out", "--tracking", "none", "--no-html", "--no-cache",
-                               *isolate)
+                               *how)
         assert code == 0, err
         run = sorted((tmp_path / "out" / "runs").iterdir())[-1]
         record = json.loads((run / "run.json").read_text())

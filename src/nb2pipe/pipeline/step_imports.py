@@ -1,10 +1,10 @@
 """Which of the notebook's imports a step needs: the rest waits until something may need it.
 
-Every step notebook runs the notebook's ``imports`` cells. In one kernel, as in the notebook,
-they cost once; a step that runs alone (the only step the step cache could not reuse,
-``--isolate``, an Airflow task) pays all of them for code that may read one dict. So a step
-notebook leaves out the import statements its code cannot reach, when leaving them out is
-sure to change nothing:
+Every step notebook, and every Kubeflow component, runs the notebook's ``imports`` cells. In
+one kernel, as in the notebook, they cost once; a step that runs alone (the only step the step
+cache could not reuse, ``--isolate``, an Airflow or a Kubeflow task) pays all of them for code
+that may read one dict. So a step leaves out the import statements its code cannot reach,
+when leaving them out is sure to change nothing:
 
 - the module is *inert*: importing it changes nothing that code not naming it can see
   (:data:`nb2pipe.analysis.knowledge.INERT_MODULES`: NumPy, pandas, SciPy, scikit-learn but
@@ -30,7 +30,8 @@ One way remains for code the step does not name to run: a value read back with p
 refers to a function of the ``functions`` cells (``FunctionTransformer(clean)``), whose body
 may use what was left out. The step notebook runs the statements left out the moment pickle
 looks a name of the notebook up (:func:`nb2pipe.runtime.import_when_referred`), before the
-function can run.
+function can run. (A Kubeflow component's functions are local to it: they cross by value,
+with what they use, and never refer to the next component's.)
 
 The statements left out stay in the cell, commented out, so that every line keeps its number.
 """

@@ -30,6 +30,7 @@ from nb2pipe.notebook.model import Notebook
 from nb2pipe.pipeline.level1 import read_frames
 from nb2pipe.pipeline.literals import LITERAL
 from nb2pipe.pipeline.model import Pipeline, Step
+from nb2pipe.pipeline.step_imports import step_imports
 from nb2pipe.targets import Rendered
 from nb2pipe.targets.components import INDENT, indent_code
 from nb2pipe.targets.kfp_cluster import (
@@ -294,7 +295,7 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
         ]),
         "",
     ]
-    shared = [pythonize(notebook.cells[index].source)
+    shared = [(index, pythonize(notebook.cells[index].source))
               for index in pipeline.imports + pipeline.functions]
     ship = ship_modules(shipped_modules(notebook))
     for step in pipeline.steps:
@@ -314,7 +315,7 @@ def render_dsl(pipeline: Pipeline, notebook: Notebook, packages: list[str],
 
 
 def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysis, step: Step,
-               shared: list[Pythonized], rendered: Rendered,
+               shared: list[tuple[int, Pythonized]], rendered: Rendered,
                ship: list[str] = ()) -> list[str]:
     decorator = _decorator(step.settings.get("image"))
     arguments = [f"{name}: Input[{_artifact_type(name, pipeline)}]"
@@ -331,6 +332,13 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
     body: list[str] = [f'"""Step `{step.name}` of `{pipeline.name}`."""',
                        "_nb2pipe_here = __import__('sys')._getframe().f_lineno"]
     cell_code: list[tuple[int, int]] = []  # (index in body, the cell's number)
+    # the imports the step's code cannot reach stay out of its component (step_imports)
+    used = step_imports([notebook.cells[index] for index in pipeline.imports],
+                        [notebook.cells[index] for index in pipeline.functions + step.cells],
+                        ["\n".join(step.imports), "\n".join(
+                            [*sorted(step.inputs), *step.outputs, *step.metrics])])
+    shared = [pythonize(used.sources[index]) if used.sources.get(index) not in (
+        None, notebook.cells[index].source) else part for index, part in shared]
     helpers = set().union(*(part.helpers for part in shared))
     literal = [name for name in step.parameters
                if pipeline.parameter(name).type == LITERAL]
