@@ -295,3 +295,36 @@ def test_what_a_step_leaves_in_a_shared_kernel_is_freed_before_the_next(tmp_path
     second = nbformat.read(only_run(tmp_path / "out") / "notebooks" / "second.ipynb", 4)
     printed = "".join(o.get("text", "") for c in second.cells for o in c.get("outputs", []))
     assert "freed: True" in printed
+
+
+THREADS_AFTER_IMPORTS = """
+import json, sys, threading
+started = []
+original = threading.Thread.start
+def start(self):
+    started.append([self.name, "IPython.paths" in sys.modules,
+                    "jupyter_client.manager" in sys.modules])
+    return original(self)
+threading.Thread.start = start
+from nb2pipe.cli import main
+code = main(sys.argv[1:])
+print("THREADS", json.dumps(started))
+sys.exit(code)
+"""
+
+
+def test_a_run_starts_its_threads_after_what_a_kernel_start_imports(tmp_path):
+    """A run's threads (the tracker, a sweep's runs, the HTML pages) start only once what
+    starting a kernel imports is imported: a thread that imports a package while the main
+    thread starts a kernel can make one of the two imports fail (MLflow's client imports
+    IPython on its first request to a tracking server while jupyter_client imports
+    IPython.paths; the kernel then failed to start with KeyError: 'IPython')."""
+    shutil.copy(SAMPLES / "wine_report.ipynb", tmp_path)
+    done = subprocess.run([sys.executable, "-c", THREADS_AFTER_IMPORTS, "run",
+                           "wine_report.ipynb", "-p", "MIN_ALCOHOL=12,14", "--jobs", "2"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    threads = json.loads(done.stdout.split("THREADS", 1)[1])
+    assert any(name.startswith("nb2pipe-tracker") for name, *_ in threads)
+    assert len(threads) >= 3  # the tracker, the sweep's two runs
+    assert all(ipython and client for _, ipython, client in threads), threads

@@ -48,6 +48,7 @@ def airflow_environment(pipeline_folder: str) -> dict:
 
 class AirflowRunner(Runner):
     engine = "airflow"
+    starts_kernels = False  # (its steps run in processes of its own)
 
     def check_source(self) -> None:
         self._dag()

@@ -45,6 +45,8 @@ class Runner:
     """
 
     engine = "papermill"
+    #: the steps run in Jupyter kernels this process starts
+    starts_kernels = True
     #: a live bar per step (the current cell, the elapsed time): on a terminal only
     progress = False
 
@@ -91,6 +93,11 @@ class Runner:
         if self._tracker_future is not None:
             return
         from concurrent.futures import Future, ThreadPoolExecutor
+
+        if self.starts_kernels:
+            from nb2pipe.run.kernel import import_before_threads
+
+            import_before_threads()  # (the first thread starts below)
 
         from nb2pipe.tracking import check_tracker, default_uri, make_tracker
 

@@ -15,6 +15,25 @@ KERNEL = "python3"
 ENGINE = "nb2pipe"
 
 
+def import_before_threads() -> None:
+    """What starting a kernel imports, imported now, before a run starts threads of its own.
+
+    Two threads that import one package together can each hold a lock the other waits for
+    (one in ``IPython/__init__``, which imports ``IPython.paths``; the other in
+    ``from IPython.paths import …``, which imports ``IPython`` first): Python then fails one
+    import, and the other finds the package gone from ``sys.modules``. jupyter_client imports
+    ``IPython.paths`` when it starts the first kernel, in the main thread; MLflow's client
+    imports ``IPython`` on its first request to a tracking server, in the tracker's thread;
+    the steps of a sweep start kernels in threads of their own. Every run starts a kernel,
+    so this costs nothing: it only comes first."""
+    import jupyter_client.manager  # noqa: F401
+
+    try:
+        import IPython.paths  # noqa: F401
+    except ImportError:  # (jupyter_client does without it)
+        pass
+
+
 class SharedKernel:
     """One kernel for the steps of a run; started lazily, restarted after a crash."""
 

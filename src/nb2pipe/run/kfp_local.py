@@ -25,6 +25,7 @@ from nb2pipe.run.record import RunRecord, StepRecord, new_run_id, now
 
 class KfpLocalRunner(Runner):
     engine = "kfp-local"
+    starts_kernels = False  # (its steps run in processes of its own)
     #: where components read the notebook's data files (fsspec URI); None: its folder
     data_dir: str | None = None
 
