@@ -105,3 +105,30 @@ def without_stamps(entries: list) -> list:
             entry["tags"] = [t for t in entry["tags"] if not t[0].startswith("mlflow.source")]
         kept.append(entry)
     return kept
+
+
+def server_port() -> int:
+    """A free localhost port for a server a test starts, outside the range the system gives
+    ``bind(port 0)``: a kernel another test starts meanwhile (its ZeroMQ sockets) can take a
+    port of that range between this answer and the server's bind, seconds later for MLflow's
+    or Airflow's server. Chosen at random below that range (other workers choose too),
+    checked free; the system's choice when the range leaves no room below it."""
+    import random
+    import socket
+
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(50) if low > 11000 else ():
+        port = random.randrange(10000, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

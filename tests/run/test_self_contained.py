@@ -4,12 +4,11 @@ and kfp-local runs every step from an empty folder of its own, as a pod would. T
 comes from a real S3-compatible server on localhost (moto's server mode)."""
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, server_port
 
 HELPER = '''"""What the study's notebook imports with `from helper import *`."""
 import pandas as pd
@@ -66,9 +65,7 @@ def s3(monkeypatch):
     """moto's S3 server on a free localhost port, with a bucket; stopped after the test."""
     from moto.server import ThreadedMotoServer
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = server_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     import urllib.request

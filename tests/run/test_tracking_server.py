@@ -3,9 +3,9 @@ package in .cache/mlflow-full, which scripts/mlflow_full.sh installs): the run l
 HTTP, the model's artifacts go through the server's artifact proxy, the gate reads the
 champion from the server's registry, and `models` and `rollback` work on it."""
 
+import http.client
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -13,17 +13,39 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli, write_notebook
+from tests.helpers import run_cli, server_port, write_notebook
 from tests.run.test_level1 import NOTEBOOK, make_data
 
 ROOT = Path(__file__).resolve().parents[2]
 MLFLOW = ROOT / ".cache" / "mlflow-full" / "bin" / "mlflow"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _start(store: Path):
+    """``mlflow server`` on a free port: its URL and process once it answers, or None when
+    it stopped first (its port taken meanwhile)."""
+    port = server_port()
+    log = open(store / "server.log", "w")
+    server = subprocess.Popen(
+        [str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{store / 'server.db'}",
+         "--artifacts-destination", str(store / "artifacts")],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while server.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return url, server
+        except (OSError, http.client.HTTPException):  # not up yet (or not ours)
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("mlflow server did not start:\n" +
+                               (store / "server.log").read_text()[-3000:])
+        time.sleep(1)
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -31,31 +53,17 @@ def tracking_server(tmp_path_factory):
     if not MLFLOW.exists():
         subprocess.run([str(ROOT / "scripts" / "mlflow_full.sh")], check=True)
     store = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    log = open(store / "server.log", "w")
-    server = subprocess.Popen(
-        [str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{store / 'server.db'}",
-         "--artifacts-destination", str(store / "artifacts")],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("mlflow server did not start:\n" +
-                               (store / "server.log").read_text()[-3000:])
-        time.sleep(1)
+    for _ in range(3):
+        started = _start(store)
+        if started:
+            break
+    else:
+        raise RuntimeError("mlflow server stopped three times:\n" +
+                           (store / "server.log").read_text()[-3000:])
+    url, server = started
     yield url
     os.killpg(server.pid, 15)
     server.wait(timeout=30)
-    log.close()
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli, write_notebook
+from tests.helpers import run_cli, server_port, write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = ROOT / ".cache" / "airflow" / "bin" / "airflow"
@@ -242,12 +242,9 @@ def test_airflow_standalone_runs_the_dag_triggered_with_other_params(airflow, sa
     value runs it to success, and the run record has that value and the metrics."""
     import os
     import signal
-    import socket
     import time
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = server_port()
     env = {"PATH": f"{airflow.parent}:/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / "home"),
            "AIRFLOW__CORE__DAGS_FOLDER": str(sample / "airflow"),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
