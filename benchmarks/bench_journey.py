@@ -8,7 +8,10 @@ For each corpus notebook that fits a model (found statically) and runs top to bo
 2. ``convert --auto`` (the fixed notebook);
 3. ``run --isolate`` (MLflow's SQLite store in the pipeline folder): a baseline recorded, a
    metric, a model version registered; the fidelity of this isolated run is compared with
-   the reference run as bench_fidelity compares it;
+   the reference run as bench_fidelity compares it (the notebook as written, run twice: the
+   cells both runs agree on), and with two runs of the fixed notebook (what the conversion
+   alone must reproduce: where ``check --fix`` seeded a draw, the notebook as written shows
+   other values, or an estimator's repr without ``random_state``);
 4. ``run --if-changed``: up to date, no new run;
 5. the first data file the run read is changed (a tenth of its rows appended again, one
    numeric column shifted by three standard deviations), then ``run``: validation fails or
@@ -104,12 +107,16 @@ def repository_copy(notebook: Path, corpus: Path, into: Path) -> Path:
     return into / relative
 
 
-def reference(notebook: Path, corpus: Path, scratch: Path, timeout: float):
+def reference(notebook: Path, corpus: Path, scratch: Path, timeout: float,
+              text: str | None = None, name: str = "reference"):
     """Two top-to-bottom runs (papermill, kernel python3) in copies of the repository: their
-    outputs by source, or why the notebook is not executable here."""
+    outputs by source, or why the notebook is not executable here. ``text``: the notebook
+    to run in its place (the fixed notebook), in the same folder."""
     runs = []
     for attempt in ("a", "b"):
-        copy = repository_copy(notebook, corpus, scratch / f"reference-{attempt}")
+        copy = repository_copy(notebook, corpus, scratch / f"{name}-{attempt}")
+        if text is not None:
+            copy.write_text(text, encoding="utf-8")
         executed = copy.parent / "__executed.ipynb"
         ok = run([str(BIN / "papermill"), copy.name, executed.name, "--cwd", ".",
                   "--execution-timeout", str(int(timeout)), "-k", "python3",
@@ -198,6 +205,13 @@ def journey(notebook: Path, corpus: Path, timeout: float) -> dict:
         fixed = run(nb2pipe("check", "--fix", "--exit-zero", "-q", copy.name), work, timeout)
         if not stage("fix", fixed):
             return result
+        # The fixed notebook's own two runs: what the conversion alone must reproduce (the
+        # notebook as written differs from it where check --fix seeded a random draw).
+        fixed_runs = reference(notebook, corpus, scratch, timeout,
+                               text=copy.read_text(encoding="utf-8"), name="fixed")
+        fixed_stable = None
+        if not isinstance(fixed_runs, str):
+            fixed_stable, _, result["seed_dependent_fixed"] = stable_and_seeded(*fixed_runs)
         # 2. convert --auto
         converted = run(nb2pipe("convert", "--auto", copy.name, "-o", "pipe", "--force"),
                         work, timeout)
@@ -211,11 +225,16 @@ def journey(notebook: Path, corpus: Path, timeout: float) -> dict:
         ran = run(nb2pipe("run", "pipe", "--isolate", "--no-html"), work, timeout * 6)
         record = _last_run(work / "pipe") or {}
         if ran:
-            compared, equal, differs = compare(
-                stable, outputs_by_source(_run_notebooks(work / "pipe", before)))
+            produced = outputs_by_source(_run_notebooks(work / "pipe", before))
+            compared, equal, differs = compare(stable, produced)
             result.update(compared=compared, equal=equal,
                           reproduced=bool(compared and compared == equal),
                           differs=differs)
+            if fixed_stable is not None:
+                compared, equal, differs = compare(fixed_stable, produced)
+                result.update(compared_fixed=compared, equal_fixed=equal,
+                              reproduced_fixed=bool(compared and compared == equal),
+                              differs_fixed=differs)
         registered = (record.get("gate") or {}).get("registered")
         result["registered"] = bool(registered)
         result["validated"] = bool((record.get("validation") or {}).get("recorded") or
@@ -281,6 +300,14 @@ def summarize(results: list[dict], parts: dict[str, list[str]]) -> None:
         reproduced = sum(1 for r in compared if r.get("reproduced"))
         print(f"\nfidelity under --isolate: {reproduced}/{len(compared)} reproduced "
               f"({reproduced / max(1, len(compared)):.0%}) of the runs with visible output")
+        compared = [r for r in executable if r.get("compared_fixed")]
+        reproduced = sum(1 for r in compared if r.get("reproduced_fixed"))
+        print(f"against the fixed notebook's own runs (the conversion alone): "
+              f"{reproduced}/{len(compared)} ({reproduced / max(1, len(compared)):.0%})")
+        for r in executable:
+            if r.get("compared") and not r.get("reproduced"):
+                print(f"  differs: {r['notebook']}: {r.get('differs')!r}; against the fixed "
+                      f"notebook: {r.get('differs_fixed')!r}")
         with_metric = sum(1 for r in executable if r.get("metrics"))
         print(f"pipelines with a metric: {with_metric}/{sum(1 for r in executable if 'metrics' in r)}")
         losses = Counter((r.get("lost_at"), _reason(r.get("why", ""))) for r in executable
