@@ -6,6 +6,7 @@ champion from the server's registry, and `models` and `rollback` work on it."""
 import http.client
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.request
@@ -62,8 +63,12 @@ def tracking_server(tmp_path_factory):
                            (store / "server.log").read_text()[-3000:])
     url, server = started
     yield url
-    os.killpg(server.pid, 15)
-    server.wait(timeout=30)
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=3)
+    except subprocess.TimeoutExpired:  # (its graceful shutdown takes ten seconds)
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
 
 
 @pytest.mark.slow
