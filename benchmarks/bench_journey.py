@@ -254,8 +254,8 @@ def journey(notebook: Path, corpus: Path, timeout: float) -> dict:
             latest = _last_run(work / "pipe") or {}
             verdict = (latest.get("validation") or {}).get("status")
             result["verdict"] = verdict
-            stage("drift", verdict in ("failed", "drifted"),
-                  f"validation said {verdict!r}" + ("" if after else f"; {after.why}"))
+            stage("drift", verdict in ("failed", "drifted"),  # (the verdict last: the reason)
+                  ("" if after else f"{after.why.strip()}\n") + f"validation said {verdict!r}")
         else:
             result["drift"] = None  # the pipeline reads no data file: nothing to change
         # 6. a trigger, then the checklist
