@@ -3,6 +3,7 @@ package in .cache/mlflow-full, which scripts/mlflow_full.sh installs): the run l
 HTTP, the model's artifacts go through the server's artifact proxy, the gate reads the
 champion from the server's registry, and `models` and `rollback` work on it."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -34,18 +35,23 @@ def _start(store: Path):
     log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
-    while server.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return url, server
-        except (OSError, http.client.HTTPException):  # not up yet (or not ours)
-            pass
-        if time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("mlflow server did not start:\n" +
-                               (store / "server.log").read_text()[-3000:])
-        time.sleep(1)
+    try:
+        while server.poll() is None:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return url, server
+            except (OSError, http.client.HTTPException):  # not up yet (or not ours)
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("mlflow server did not start:\n" +
+                                   (store / "server.log").read_text()[-3000:])
+            time.sleep(1)
+    except BaseException:  # (no server is left behind by a test that stopped here)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+        raise
     return None
 
 
