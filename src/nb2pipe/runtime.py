@@ -636,7 +636,6 @@ def _on_referral(event: str, args: tuple) -> None:
     if event != "pickle.find_class" or args[0] != "__main__" or not _LEFT_OUT:
         return
     source, namespace = _LEFT_OUT.pop("source"), _LEFT_OUT.pop("namespace")
-    _LEFT_OUT.clear()
     exec(compile(source, "<the imports this step left out>", "exec"), namespace)  # noqa: S102
 
 

@@ -337,8 +337,10 @@ def _component(pipeline: Pipeline, notebook: Notebook, analysis: NotebookAnalysi
                         [notebook.cells[index] for index in pipeline.functions + step.cells],
                         ["\n".join(step.imports), "\n".join(
                             [*sorted(step.inputs), *step.outputs, *step.metrics])])
-    shared = [pythonize(used.sources[index]) if used.sources.get(index) not in (
-        None, notebook.cells[index].source) else part for index, part in shared]
+    changed = {index: source for index, source in used.sources.items()
+               if source != notebook.cells[index].source}
+    shared = [pythonize(changed[index]) if index in changed else part
+              for index, part in shared]
     helpers = set().union(*(part.helpers for part in shared))
     literal = [name for name in step.parameters
                if pipeline.parameter(name).type == LITERAL]
