@@ -448,9 +448,67 @@ def autolog_frameworks(mlflow, flavours) -> None:
     classifier's fit, more than most fits, for pictures of the training data. Parameters,
     training metrics and datasets are logged as MLflow does; ``NB2PIPE_AUTOLOG_PLOTS=1``
     (``nb2pipe run --autolog-plots``) keeps the plots. MLflow asks one function whether it can
-    plot; where that function is not there, nothing changes. (KFP components inline this.)"""
+    plot; where that function is not there, nothing changes. After a fit, MLflow predicts on
+    the training set for each metric (a classifier's forest: three times, once more for its
+    score); each prediction is made once here and handed to each (a copy): the same values,
+    a third of the time. (KFP components inline this.)"""
+    import functools
     import os
 
+    if "sklearn" in flavours:  # (before autolog(): it binds the function then)
+        try:
+            from mlflow.sklearn import utils as sklearn_utils
+        except ImportError:
+            sklearn_utils = None
+        log_content = getattr(sklearn_utils, "_log_estimator_content", None)
+        if callable(log_content) and not getattr(log_content, "nb2pipe", False):
+
+            def remembering(method, X):
+                """``method``, answering a call with ``X`` alone with a copy of its first
+                answer to it."""
+                kept = []
+
+                def once(*given, **options):
+                    if len(given) != 1 or given[0] is not X or options:
+                        return method(*given, **options)
+                    if not kept:
+                        kept.append(method(X))
+                        return kept[0]
+                    return kept[0].copy() if callable(getattr(kept[0], "copy", None)) \
+                        else kept[0]
+
+                return once
+
+            def predicting_once(*args, **kwargs):
+                """MLflow's ``_log_estimator_content``, the estimator's predictions on ``X``
+                made once: its prediction methods are looked up on the instance while it runs
+                (never those the instance holds itself), and the instance is as it was after."""
+                estimator, X = kwargs.get("estimator"), kwargs.get("X")
+                try:
+                    own = vars(estimator) if X is not None else None
+                except TypeError:  # (no __dict__)
+                    own = None
+                added = []
+                for name in ("predict", "predict_proba", "predict_log_proba",
+                             "decision_function"):
+                    if own is None or name in own:
+                        continue
+                    try:
+                        method = getattr(estimator, name)
+                    except Exception:  # (not available with this estimator's parameters)
+                        continue
+                    if callable(method):
+                        own[name] = remembering(method, X)
+                        added.append(name)
+                try:
+                    return log_content(*args, **kwargs)
+                finally:
+                    for name in added:
+                        own.pop(name, None)
+
+            once_each = functools.wraps(log_content)(predicting_once)
+            once_each.nb2pipe = True
+            sklearn_utils._log_estimator_content = once_each
     for flavour in flavours:
         try:
             getattr(mlflow, flavour).autolog(log_models=False, silent=True)
@@ -462,7 +520,6 @@ def autolog_frameworks(mlflow, flavours) -> None:
         from mlflow.sklearn import utils
     except ImportError:
         return
-    import functools
     import warnings
 
     def unheard(function):

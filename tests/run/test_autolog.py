@@ -4,6 +4,7 @@ longer loads matplotlib for plots it does not draw. Real MLflow, real fits, gene
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -30,6 +31,17 @@ from nb2pipe.runtime import autolog_frameworks
 
 cases, folder = json.loads(sys.argv[1]), sys.argv[2]
 original = utils._log_specialized_estimator_content
+original_content = utils._log_estimator_content
+scored = []  # the rows of each call of a logistic regression's decision function
+decision_function = LogisticRegression.decision_function
+
+
+def counted(self, X):
+    scored.append(len(X))
+    return decision_function(self, X)
+
+
+LogisticRegression.decision_function = counted
 assert register()
 autolog_frameworks(mlflow, ["sklearn"])
 ours = utils._log_specialized_estimator_content
@@ -40,6 +52,7 @@ MODELS = {"logistic": lambda: LogisticRegression(max_iter=200),
 
 def logged(tag):
     runs = []
+    calls[tag] = []
     for number, case in enumerate(cases):
         rng = np.random.default_rng(case["seed"])
         X = rng.normal(size=(case["rows"], case["columns"]))
@@ -49,7 +62,8 @@ def logged(tag):
             y = np.arange(case["rows"]) % case["classes"]
         path = os.path.join(folder, f"{tag}-{number}.jsonl")
         run_id = uuid.uuid4().hex
-        mlflow.set_tracking_uri(buffer_uri(path, run_id, "0", "file://" + folder))
+        artifacts = os.path.join(folder, f"{tag}-{number}")
+        mlflow.set_tracking_uri(buffer_uri(path, run_id, "0", "file://" + artifacts))
         mlflow.start_run(run_id=run_id)
         try:
             model = MODELS[case["model"]]()
@@ -61,16 +75,33 @@ def logged(tag):
                 model.fit(X, y)
         finally:
             mlflow.end_run()
-        runs.append(read_entries(path))
+        page = os.path.join(artifacts, "estimator.html")
+        runs.append(read_entries(path) + [open(page).read() if os.path.exists(page) else None])
+        calls[tag].append(len(scored))
+        scored.clear()
+        kept.extend(set(vars(model)) & {"predict", "predict_proba", "decision_function"})
     return runs
 
 
+calls, kept = {}, []
 result = {"ours": logged("ours"), "pyplot": "matplotlib.pyplot" in sys.modules,
           "replaced": ours is not original}
 utils._log_specialized_estimator_content = original
+utils._log_estimator_content = original_content
+mlflow.sklearn.autolog(log_models=False, silent=True)  # (binds MLflow's own content logging)
 result["mlflow"] = logged("mlflow")
+result["calls"] = calls
+result["kept"] = kept  # (what the fitted models hold of the predictions made once)
 print(json.dumps(result))
 '''
+
+def numbered(page: str) -> str:
+    """scikit-learn's HTML page of an estimator with its element ids (a counter of the
+    process) renumbered from 0 and objects' addresses left out."""
+    ids: dict[str, str] = {}
+    page = re.sub(r"sk-[a-z]+-id-\d+", lambda m: ids.setdefault(m[0], f"id{len(ids)}"), page)
+    return re.sub(r"[0-9a-f]{8,}", "…", page)  # (an address, perhaps cut: "…x7fa59ff03ad0")
+
 
 CASES = st.fixed_dictionaries({
     "model": st.sampled_from(["logistic", "tree", "linear", "kmeans"]),
@@ -93,10 +124,17 @@ def test_autologging_without_plots_logs_what_mlflow_logs_and_loads_no_matplotlib
     assert result["replaced"]
     # a classifier's fit with no plot to draw imports no matplotlib
     assert not result["pyplot"]
-    for case, ours, theirs in zip(cases, result["ours"], result["mlflow"]):
+    for number, (case, ours, theirs) in enumerate(zip(cases, result["ours"], result["mlflow"])):
+        ours, page = ours[:-1], ours[-1]
+        theirs, their_page = theirs[:-1], theirs[-1]
         assert without_stamps(ours) == without_stamps(theirs), case
+        assert page and numbered(page) == numbered(their_page), case  # estimator.html
         if case["model"] != "kmeans":  # the training metrics are there
             assert any(m[0].startswith("training_") for e in ours for m in e.get("metrics", []))
+        if case["model"] == "logistic":  # the training set's scores are computed once
+            assert result["calls"]["ours"][number] == 1, case
+            assert result["calls"]["mlflow"][number] > 1, case
+    assert result["kept"] == []  # the models keep no trace of it
 
 
 # The same fits, plain and through nb2pipe's set-up (plots off, then on): the warnings each
