@@ -70,6 +70,9 @@ def main() -> None:
                         help="these configurations only (untracked is always measured)")
     args = parser.parse_args()
     cores = args.cores or None
+    # Bytecode as an installed package has it (as in bench_check.py)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "nb2pipe")],
+                   check=True, capture_output=True)
     work = Path(tempfile.mkdtemp(prefix="nb2pipe-bench-cost-"))
     shutil.copy(ROOT / "sample_notebooks" / NOTEBOOK, work)
     nb2pipe = [sys.executable, "-m", "nb2pipe"]

@@ -39,4 +39,9 @@ say "installing nb2pipe with kfp, papermill, MLflow, pandera, JupyterLab and the
       "a line per package as pip reaches it, and a line every 10 s while one takes long) …"
 scripts/pip_progress.sh .venv/bin/python .venv/pip-install.log -e ".[test]"
 trap - ERR
+# pip compiles an installed package's modules; an editable install leaves that to Python,
+# which does not write them where PYTHONDONTWRITEBYTECODE is set (CI, containers): every
+# nb2pipe command would compile its modules again (65 ms a run). Stale files are ignored.
+say "compiling nb2pipe's modules to bytecode …"
+.venv/bin/python -m compileall -q src/nb2pipe
 .venv/bin/nb2pipe --version
