@@ -95,7 +95,8 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     median = {name: statistics.median(values) for name, values in times.items()}
     result = {"cores": cores or "all", "rounds": args.rounds,
-              "median_s": {k: round(v, 2) for k, v in median.items()}}
+              "median_s": {k: round(v, 2) for k, v in median.items()},
+              "times_s": {k: [round(v, 2) for v in values] for k, values in times.items()}}
     for name in names:  # every ratio to the untracked run; untracked's to papermill's
         if name == "untracked" and "papermill" in median:
             result["untracked / papermill"] = round(median[name] / median["papermill"], 2)

@@ -173,25 +173,41 @@ def _engine_class():
 
 
 async def _ready(client, timeout: float) -> bool:
-    """Whether the kernel answers a kernel_info request and its IOPub status reaches us."""
+    """Whether the kernel answers a kernel_info request and its IOPub status reaches us.
+
+    A status the kernel publishes before our IOPub subscription has reached it is lost
+    (ZeroMQ's slow joiner: on a busy core it happened to one tracked run in ten, and the
+    run then waited out this check's deadline, 5 s, before its first cell). So a request
+    whose status has not arrived is sent again every ``RESEND`` seconds, as jupyter_client's
+    own readiness check does; any of them answering is enough."""
     from jupyter_core.utils import ensure_async
 
-    message_id = client.kernel_info()
-    deadline = time.monotonic() + min(timeout, 5)
+    sent = {client.kernel_info()}
+    asked = time.monotonic()
+    deadline = asked + min(timeout, 5)
     replied = idle = False
     while time.monotonic() < deadline and not (replied and idle):
         if not replied:
             try:
                 reply = await ensure_async(client.shell_channel.get_msg(timeout=0.05))
-                replied = reply["parent_header"].get("msg_id") == message_id
+                replied = reply["parent_header"].get("msg_id") in sent
+                asked = time.monotonic()  # (its status is published with it)
             except Exception:  # queue.Empty: nothing yet
                 pass
         if not idle:
             try:
                 message = await ensure_async(client.iopub_channel.get_msg(timeout=0.05))
-                idle = message["parent_header"].get("msg_id") == message_id and \
+                idle = message["parent_header"].get("msg_id") in sent and \
                     message["msg_type"] == "status" and \
                     message["content"].get("execution_state") == "idle"
             except Exception:  # queue.Empty: nothing yet
                 pass
+            if not idle and replied and time.monotonic() - asked > RESEND:
+                sent.add(client.kernel_info())  # (its status may reach us: ours is subscribed)
+                asked = time.monotonic()
     return replied and idle
+
+
+#: Seconds to wait for the IOPub status of a kernel_info request the kernel answered
+#: before asking again.
+RESEND = 0.2
