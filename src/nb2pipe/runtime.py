@@ -455,12 +455,14 @@ def autolog_frameworks(mlflow, flavours) -> None:
     import functools
     import os
 
-    if "sklearn" in flavours:  # (before autolog(): it binds the function then)
+    utils = None
+    if "sklearn" in flavours:
         try:
-            from mlflow.sklearn import utils as sklearn_utils
+            from mlflow.sklearn import utils
         except ImportError:
-            sklearn_utils = None
-        log_content = getattr(sklearn_utils, "_log_estimator_content", None)
+            pass
+    if utils is not None:  # (before autolog(): it binds the function then)
+        log_content = getattr(utils, "_log_estimator_content", None)
         if callable(log_content) and not getattr(log_content, "nb2pipe", False):
 
             def remembering(method, X):
@@ -508,17 +510,13 @@ def autolog_frameworks(mlflow, flavours) -> None:
 
             once_each = functools.wraps(log_content)(predicting_once)
             once_each.nb2pipe = True
-            sklearn_utils._log_estimator_content = once_each
+            utils._log_estimator_content = once_each
     for flavour in flavours:
         try:
             getattr(mlflow, flavour).autolog(log_models=False, silent=True)
         except Exception:  # a flavour whose library is missing or too new: skip it
             pass
-    if "sklearn" not in flavours:
-        return
-    try:
-        from mlflow.sklearn import utils
-    except ImportError:
+    if utils is None:
         return
     import warnings
 
