@@ -390,11 +390,11 @@ def start_step(step: str, run: str = "", autolog: list[str] | tuple[str, ...] = 
     if not tracking.get("run_id") or not autolog:
         return  # nb2pipe run logs the rest itself: only autologging needs MLflow in here
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    with _no_collections():
-        import mlflow
+    from nb2pipe.lazyautolog import estimators_as_imported
+    from nb2pipe.mlflowimport import entry_points_read_once, import_mlflow
 
-        from nb2pipe.lazyautolog import estimators_as_imported
-
+    with _no_collections(), entry_points_read_once():
+        mlflow = import_mlflow()
         uri = tracking["uri"]
         if tracking.get("buffer"):  # the runner logs what autologging makes: no store here
             from nb2pipe.autologbuffer import buffer_uri, register

@@ -168,17 +168,19 @@ class _NB2PipeBuffered:
         _os.makedirs(info["buffer"], exist_ok=True)
         if not autolog:
             return
-        import mlflow
+        from nb2pipe.mlflowimport import entry_points_read_once, import_mlflow
         from nb2pipe.autologbuffer import buffer_uri, register
-        if register():
-            from pathlib import Path as _Path
-            run_id = _uuid.uuid4().hex  # the kernel's own, until the runner makes the run
-            artifacts = _Path(info["buffer"], f"{step}.mlflow-artifacts").resolve().as_uri()
-            mlflow.set_tracking_uri(buffer_uri(self.path, run_id, "0", artifacts))
-            mlflow.start_run(run_id=run_id)
-        else:
-            self._append({"run_id": _nb2pipe_own_run(mlflow, step, info)})
-        _nb2pipe_autolog(mlflow, autolog)
+        with entry_points_read_once():
+            mlflow = import_mlflow()
+            if register():
+                from pathlib import Path as _Path
+                run_id = _uuid.uuid4().hex  # the kernel's own, until the runner makes the run
+                artifacts = _Path(info["buffer"], f"{step}.mlflow-artifacts").resolve().as_uri()
+                mlflow.set_tracking_uri(buffer_uri(self.path, run_id, "0", artifacts))
+                mlflow.start_run(run_id=run_id)
+            else:
+                self._append({"run_id": _nb2pipe_own_run(mlflow, step, info)})
+            _nb2pipe_autolog(mlflow, autolog)
         self.mlflow = mlflow
 
     def _append(self, entry):
