@@ -484,7 +484,26 @@ def autolog_frameworks(mlflow, flavours) -> None:
             def predicting_once(*args, **kwargs):
                 """MLflow's ``_log_estimator_content``, the estimator's predictions on ``X``
                 made once: its prediction methods are looked up on the instance while it runs
-                (never those the instance holds itself), and the instance is as it was after."""
+                (never those the instance holds itself), and the instance is as it was after.
+                The global random generators (Python's, NumPy's) are as they were before:
+                an estimator that draws from them when it predicts or scores (a
+                ``DummyClassifier(strategy="stratified")``) would otherwise leave every later
+                draw of the notebook different from an untracked run's."""
+                import sys
+
+                generators = [(module.getstate, module.setstate) for module in
+                              [sys.modules.get("random")] if module is not None]
+                numpy = sys.modules.get("numpy")
+                if numpy is not None and callable(getattr(numpy.random, "get_state", None)):
+                    generators.append((numpy.random.get_state, numpy.random.set_state))
+                states = [(get(), put) for get, put in generators]
+                try:
+                    return predicting(*args, **kwargs)
+                finally:
+                    for state, put in states:
+                        put(state)
+
+            def predicting(*args, **kwargs):
                 estimator, X = kwargs.get("estimator"), kwargs.get("X")
                 try:
                     own = vars(estimator) if X is not None else None

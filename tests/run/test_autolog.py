@@ -290,3 +290,67 @@ def test_fits_in_one_run_log_what_mlflows_store_keeps(tmp_path_factory, fits):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["buffered"] == result["mlflow"]
+
+
+# Fits, each in a run of its own, with the step's autologging set up or not at all; after
+# each fit the notebook draws from the global generators again. Prints those draws.
+RANDOM_SCRIPT = r'''
+import json, os, random, sys, uuid
+
+import numpy as np
+import mlflow
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import RandomForestClassifier
+
+from nb2pipe.autologbuffer import buffer_uri, register
+
+cases, folder, tracked = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3] == "tracked"
+assert register()
+if tracked:
+    from nb2pipe.runtime import autolog_frameworks
+
+    autolog_frameworks(mlflow, ["sklearn"])
+MODELS = {  # predicting draws from NumPy's global generator / fitting does / neither
+    "stratified": lambda: DummyClassifier(strategy="stratified"),
+    "uniform": lambda: DummyClassifier(strategy="uniform"),
+    "forest": lambda: RandomForestClassifier(3, max_depth=2),
+    "mean": DummyRegressor}
+seen = []
+for number, case in enumerate(cases):
+    np.random.seed(case["seed"])
+    random.seed(case["seed"])
+    X = np.random.normal(size=(case["rows"], 2))
+    y = np.arange(case["rows"]) % 2
+    run_id = uuid.uuid4().hex
+    path = os.path.join(folder, f"{number}.jsonl")
+    mlflow.set_tracking_uri(buffer_uri(path, run_id, "0", "file://" + folder))
+    mlflow.start_run(run_id=run_id)
+    try:
+        model = MODELS[case["model"]]().fit(X, y)
+    finally:
+        mlflow.end_run()
+    seen.append([np.random.rand(2).tolist(), random.random(), model.predict(X[:4]).tolist()])
+print(json.dumps(seen))
+'''
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.fixed_dictionaries({
+    "model": st.sampled_from(["stratified", "uniform", "forest", "mean"]),
+    "rows": st.integers(6, 40), "seed": st.integers(0, 2**16)}), min_size=2, max_size=6))
+def test_autologging_leaves_the_global_generators_as_the_fit_left_them(tmp_path_factory,
+                                                                       cases):
+    """A tracked step draws what its untracked run draws: MLflow predicts and scores on the
+    training set after a fit, and an estimator that draws from NumPy's global generator when
+    it predicts (a stratified `DummyClassifier`) moved every later draw of the notebook (found
+    while looking for what tracking changes in a run's results). What a fit itself draws
+    stays drawn."""
+    folder = tmp_path_factory.mktemp("random")
+    runs = {}
+    for mode in ("untracked", "tracked"):
+        done = subprocess.run([sys.executable, "-c", RANDOM_SCRIPT, json.dumps(cases),
+                               str(folder), mode], capture_output=True, text=True, cwd=folder,
+                              timeout=300, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert runs["tracked"] == runs["untracked"]

@@ -15,7 +15,7 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from nb2pipe.mlflowimport import deferred, entry_points_read_once
@@ -30,6 +30,13 @@ init_lines = st.lists(st.sampled_from(
     [f"from . import {m}" for m in SUBMODULES]
     + [f"from .{m} import VALUE as {m}_value" for m in SUBMODULES]
     + [f"import {{package}}.{m}" for m in SUBMODULES]), max_size=4, unique=True)
+# What each submodule imports from its siblings before it names its own VALUE: cycles whose
+# outcome depends on which module Python imports first (the __init__'s order, or a
+# submodule's own).
+sibling_lines = st.fixed_dictionaries({m: st.lists(st.sampled_from(
+    [f"from {{package}}.{o} import VALUE as {o}_seen" for o in SUBMODULES if o != m]
+    + [f"from {{package}} import {o}" for o in SUBMODULES if o != m]),
+    max_size=2, unique=True) for m in SUBMODULES})
 # What a user then does with the package, in order.
 uses = st.lists(st.one_of(
     st.tuples(st.just("import"), st.sampled_from(SUBMODULES)),
@@ -38,7 +45,8 @@ uses = st.lists(st.one_of(
     st.tuples(st.just("star"), st.just(""))), max_size=5)
 
 
-def _package(root, lines: list[str], acts: bool, exports: bool) -> str:
+def _package(root, lines: list[str], acts: bool, exports: bool,
+             siblings: dict | None = None) -> str:
     """A package under ``root`` with a fresh name; each module's execution is journaled."""
     package = f"deferred_case_{os.getpid()}_{next(_NUMBERS)}"
     folder = root / package
@@ -53,21 +61,24 @@ def _package(root, lines: list[str], acts: bool, exports: bool) -> str:
         init.insert(0, journal + "_journal.ran.append('__init__')")
     (folder / "__init__.py").write_text('"""A generated package."""\n' + "\n".join(init) + "\n")
     for number, name in enumerate(SUBMODULES):
+        imports = "".join(line.format(package=package) + "\n"
+                          for line in (siblings or {}).get(name, []))
         (folder / f"{name}.py").write_text(
-            journal + f"_journal.ran.append({name!r})\nVALUE = {number * 10 + 7}\n")
+            journal + f"_journal.ran.append({name!r})\n{imports}VALUE = {number * 10 + 7}\n"
+            f"_journal.ran.append({name + ' done'!r})\n")
     return package
 
 
-def _observe(package: str, steps: list) -> list:
+def _observe(package: str, module, steps: list) -> list:
     """What each use gives: a value, the names a star import binds, or the error's type."""
     seen = []
     for kind, name in steps:
         try:
             if kind == "import":
-                module = importlib.import_module(f"{package}.{name}")
-                seen.append(("import", module.VALUE))
+                imported = importlib.import_module(f"{package}.{name}")
+                seen.append(("import", imported.VALUE))
             elif kind == "name":
-                value = getattr(sys.modules[package], name)
+                value = getattr(module, name)
                 seen.append(("name", getattr(value, "VALUE", value)))
             else:
                 space: dict = {}
@@ -90,35 +101,56 @@ def _forget(package: str) -> None:
         del sys.modules[name]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(init_lines, st.booleans(), st.booleans(), uses)
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(init_lines, st.booleans(), st.booleans(), sibling_lines, uses)
 @example(lines=["from . import alpha", "from .beta import VALUE as beta_value"], acts=False,
-         exports=True, steps=[("import", "gamma"), ("name", "beta_value"), ("star", "")])
+         exports=True, siblings={}, steps=[("import", "gamma"), ("name", "beta_value"),
+                                           ("star", "")])
+@example(  # MLflow's GenAI package: a submodule first, and a cycle its __init__'s order avoids
+    lines=["from . import alpha", "from . import beta"], acts=False, exports=False,
+    siblings={"alpha": ["from {package}.beta import VALUE as beta_seen"],
+              "beta": ["from {package} import gamma"],
+              "gamma": ["from {package}.alpha import VALUE as alpha_seen"]},
+    steps=[("import", "gamma"), ("name", "alpha")])
 def test_a_deferred_package_answers_as_an_imported_one(tmp_path_factory, lines, acts,
-                                                       exports, steps):
+                                                       exports, siblings, steps):
+    """Every use answers as it does after an ordinary import, and runs the same modules in
+    the same order: the ``__init__`` first, whatever is asked first."""
     root = tmp_path_factory.mktemp("packages")
     sys.path.insert(0, str(root))
     try:
-        usual = _package(root, lines, acts, exports)
-        importlib.import_module(usual)
-        expected = _observe(usual, steps)
+        usual = _package(root, lines, acts, exports, siblings)
+        try:
+            imported = importlib.import_module(usual)
+        except ImportError:  # (a package that cannot be imported at all: nothing to defer)
+            assume(False)
+        expected = _observe(usual, imported, steps)
+        getattr(imported, "anything", None)
+        ran = importlib.import_module(usual + "_journal").ran
 
-        package = _package(root, lines, acts, exports)
+        package = _package(root, lines, acts, exports, siblings)
         with deferred([package]):
             module = importlib.import_module(package)
-        journal = sys.modules[package + "_journal"] if acts else None
+        journal = importlib.import_module(package + "_journal")
         if acts:  # it does something: imported as usual, at once
             assert "__init__" in journal.ran
         else:  # nothing of its __init__ has run, none of its submodules
+            assert journal.ran == []
             assert not any(m.startswith(package + ".") for m in sys.modules)
             assert module.__path__ and module.__spec__.name == package
-        assert _observe(package, steps) == expected
-        # once asked, it holds what the usual import holds
+        assert _observe(package, module, steps) == expected
+        # once asked, it has run what the usual import ran, in the same order, holds what it
+        # holds, and is the module imported
         getattr(module, "anything", None)
-        assert _own(vars(module), package) == _own(vars(sys.modules[usual]), usual)
+        assert journal.ran == ran
+        assert _own(vars(module), package) == _own(vars(imported), usual)
         assert "__getattr__" not in vars(module)
+        assert sys.modules[package] is module
+        assert importlib.import_module(package) is module
     finally:
         sys.path.remove(str(root))
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__module__ !=
+                            "nb2pipe.mlflowimport"]
         for name in [n for n in sys.modules if n.startswith("deferred_case_")]:
             del sys.modules[name]
 
@@ -130,13 +162,14 @@ def test_the_init_runs_once_and_only_when_asked(tmp_path):
         with deferred([package]):
             module = importlib.import_module(package)
         journal = importlib.import_module(package + "_journal")
-        importlib.import_module(f"{package}.beta")  # a submodule alone: the __init__ waits
-        assert journal.ran == ["beta"]
+        assert journal.ran == []
         assert module.alpha.VALUE == 7  # the first name asked runs it
-        assert journal.ran == ["beta", "alpha"]
+        assert journal.ran == ["alpha", "alpha done"]
         with pytest.raises(AttributeError, match="has no attribute 'gamma'"):
             module.gamma  # noqa: B018 (asked again: no second run)
-        assert journal.ran == ["beta", "alpha"]
+        assert journal.ran == ["alpha", "alpha done"]
+        importlib.import_module(f"{package}.beta")  # a submodule: imported as usual
+        assert journal.ran == ["alpha", "alpha done", "beta", "beta done"]
     finally:
         sys.path.remove(str(tmp_path))
         _forget(package)
@@ -219,7 +252,11 @@ SCRIPT = textwrap.dedent(r'''
     LogisticRegression(max_iter=300).fit(X, y)
     runtime.end_step()
     unrun = [name for name in ("mlflow.genai", "mlflow.gateway")
-             if "__all__" not in vars(sys.modules[name])]
+             if name not in sys.modules or "__all__" not in vars(sys.modules[name])]
+    # MLflow's SQLAlchemy store, opened after the set-up (a notebook's own client), imports
+    # submodules of mlflow.genai: the package's __init__ runs first, as it would have
+    client = mlflow.MlflowClient(tracking_uri="sqlite:///" + os.path.join(folder, mode + ".db"))
+    client.search_experiments()
     from mlflow.genai import evaluate
     from mlflow.gateway import get_gateway_uri
     print(json.dumps({"entries": read_entries(buffer), "unrun": unrun, "reads": len(reads),
@@ -244,3 +281,35 @@ def test_a_tracked_step_logs_the_same_without_running_mlflows_genai(tmp_path):
     assert ours["answers"] == usual["answers"] == [True, True]
     assert any(e.get("params") for e in ours["entries"])  # the fit was autologged
     assert without_stamps(ours["entries"]) == without_stamps(usual["entries"])
+
+
+def test_a_package_whose_import_fails_deferred_is_imported_as_usual(tmp_path):
+    """``import_deferring`` imports the top package again, as usual, when deferring one of its
+    subpackages made its import fail: here the top package imports a submodule first, which
+    meets a cycle that the subpackage's ``__init__`` order avoids."""
+    from nb2pipe.mlflowimport import import_deferring
+
+    top = f"deferring_top_{os.getpid()}_{next(_NUMBERS)}"
+    sub = tmp_path / top / "sub"
+    sub.mkdir(parents=True)
+    (tmp_path / top / "__init__.py").write_text(f"from {top}.sub.beta import VALUE\n")
+    (sub / "__init__.py").write_text("from . import alpha\n")
+    (sub / "alpha.py").write_text(f"VALUE = 1\nfrom {top}.sub.beta import VALUE as B\n")
+    (sub / "beta.py").write_text(f"from {top}.sub.alpha import VALUE as A\nVALUE = A + 1\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(ImportError):  # deferred alone, the import fails
+            with deferred([f"{top}.sub"]):
+                importlib.import_module(top)
+        for name in [n for n in sys.modules if n.startswith(top)]:
+            del sys.modules[name]
+        module = import_deferring(top, (f"{top}.sub",))
+        assert module.VALUE == 2
+        assert "__getattr__" not in vars(module.sub)
+        assert not any(type(f).__module__ == "nb2pipe.mlflowimport" for f in sys.meta_path)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__module__ !=
+                            "nb2pipe.mlflowimport"]
+        for name in [n for n in sys.modules if n.startswith(top)]:
+            del sys.modules[name]
