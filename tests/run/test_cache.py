@@ -1,7 +1,10 @@
 """The step cache: `nb2pipe run` reuses a step only when nothing it depends on changed."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -236,3 +239,29 @@ def test_a_step_that_asks_whether_a_file_exists_runs_again_when_it_appears(proje
     (project / "flag.txt").write_text("")
     record, _, printed = _run(pipeline)
     assert _ran(record) == {"list_notes", "report"} and "NOTES 1" in printed
+
+
+def test_a_newer_nb2pipe_of_the_same_version_runs_every_step_again(project, tmp_path_factory):
+    """An install from the repository keeps its version from one commit to the next: a step
+    cached by the nb2pipe before a fix of its runtime must not hide the fix. The same code
+    from another folder reuses every step; one changed module of nb2pipe reuses none."""
+    pipeline = _convert(project)
+    _run(pipeline)
+    copy = tmp_path_factory.mktemp("newer") / "nb2pipe"
+    shutil.copytree(ROOT / "src" / "nb2pipe", copy,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+    def run_copy() -> set[str]:
+        done = subprocess.run([sys.executable, "-m", "nb2pipe", "run", str(pipeline),
+                               "--tracking", "none", "--no-html", "--no-validate"],
+                              capture_output=True, text=True, cwd=project, timeout=600,
+                              env={**os.environ, "PYTHONPATH": str(copy.parent)})
+        assert done.returncode == 0, done.stderr[-3000:]
+        run_id = done.stdout.split("run ", 1)[1].split(":", 1)[0]
+        record = json.loads((pipeline / "runs" / run_id / "run.json").read_text())
+        return _ran(record)
+
+    assert run_copy() == set()  # the same code, elsewhere
+    runtime = copy / "runtime.py"
+    runtime.write_text(runtime.read_text() + "\n# a fix, same version\n")
+    assert len(run_copy()) == 4

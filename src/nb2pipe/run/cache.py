@@ -9,7 +9,8 @@ A step's entry is found by a key made of what is known before the step runs:
   artifacts (and, if it drew random numbers, the random state it continued from);
 - its data validation: the baselines of the frames it checks, the drift threshold;
 - its environment: the Python version, every installed distribution and its version, the
-  folder it runs in, nb2pipe's version, and whether it ran in a kernel of its own
+  folder it runs in, nb2pipe's version and code (an install from the repository keeps its
+  version from one commit to the next), and whether it ran in a kernel of its own
   (``--isolate``: a check that steps need nothing another step left in the kernel, which
   results from a shared kernel cannot answer).
 
@@ -68,6 +69,23 @@ def environment_digest() -> str:
     return _digest([sys.version, sys.executable, *sorted(names)])
 
 
+def nb2pipe_digest() -> str:
+    """nb2pipe's version and the content of every module of the nb2pipe that runs: what a
+    step's kernel runs besides the step's own code (the runtime, autologging's set-up). An
+    install from the repository (or an editable one) keeps its version while its code
+    changes; a step cached by the code before a fix must not hide the fix. (12 ms here.)"""
+    from pathlib import Path
+
+    import nb2pipe
+
+    digest = hashlib.sha256(nb2pipe.__version__.encode())
+    root = Path(nb2pipe.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode()).hexdigest()
 
@@ -122,6 +140,7 @@ class StepCache:
             limit_mb = float(os.environ.get("NB2PIPE_CACHE_MB", DEFAULT_LIMIT_MB))
         self.limit = int(limit_mb * (1 << 20))
         self._environment: str | None = None
+        self._nb2pipe: str | None = None
         self._hashes: dict[str, str] = {}  # (path, size, mtime) → sha256, for this process
 
     @property
@@ -129,6 +148,12 @@ class StepCache:
         if self._environment is None:
             self._environment = environment_digest()
         return self._environment
+
+    @property
+    def nb2pipe(self) -> str:
+        if self._nb2pipe is None:
+            self._nb2pipe = nb2pipe_digest()
+        return self._nb2pipe
 
     def _hash(self, path: str) -> str | None:
         try:
@@ -171,11 +196,9 @@ class StepCache:
                                     if k.startswith(prefix)},
                       "drift": validation.get("drift_threshold"),
                       "strict": validation.get("strict")}
-        from nb2pipe import __version__
-
         return _digest({"code": code, "parameters": parameters, "inputs": inputs,
                         "validation": checks, "environment": self.environment,
-                        "work_dir": os.path.abspath(work_dir), "nb2pipe": __version__,
+                        "work_dir": os.path.abspath(work_dir), "nb2pipe": self.nb2pipe,
                         "kernel": "isolated" if isolated else "shared"})
 
     # -- reuse -----------------------------------------------------------------------------
