@@ -69,8 +69,20 @@ def _make_store(uri: str):
             self.path, self.run_id = query["path"], query["run"]
             self.experiment_id = query.get("experiment", "0")
             self.artifact_uri = query.get("artifacts") or None
-            self.data = {"metrics": {}, "params": {}, "tags": {}}
+            # what each run holds: the step's, and the child runs autologging makes (one per
+            # candidate of a parameter search)
+            self.runs = {self.run_id: {"metrics": {}, "params": {}, "tags": {},
+                                       "name": None, "start": 0}}
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+
+        def _data(self, run_id):
+            return self.runs.get(run_id) or self.runs[self.run_id]
+
+        def _own(self, run_id, entry: dict) -> dict:
+            """``entry``, naming the child run it is for (none: the step's run)."""
+            if run_id != self.run_id and run_id in self.runs:
+                entry["run"] = run_id
+            return entry
 
         def _append(self, entry: dict) -> None:
             with open(self.path, "a", encoding="utf-8") as handle:
@@ -81,22 +93,44 @@ def _make_store(uri: str):
                                          RunTag)
             from mlflow.entities.lifecycle_stage import LifecycleStage
 
+            held = self._data(run_id)
             info = RunInfo(run_id=run_id, experiment_id=self.experiment_id, user_id="",
-                           status=RunStatus.to_string(RunStatus.RUNNING), start_time=0,
-                           end_time=None, lifecycle_stage=LifecycleStage.ACTIVE,
-                           artifact_uri=self.artifact_uri, run_name=None)
+                           status=RunStatus.to_string(RunStatus.RUNNING),
+                           start_time=held["start"], end_time=None,
+                           lifecycle_stage=LifecycleStage.ACTIVE,
+                           artifact_uri=self.artifact_uri if run_id == self.run_id else None,
+                           run_name=held["name"])
             data = RunData(
-                metrics=[Metric(k, v, t, s) for k, (v, t, s) in self.data["metrics"].items()],
-                params=[Param(k, v) for k, v in self.data["params"].items()],
-                tags=[RunTag(k, v) for k, v in self.data["tags"].items()])
+                metrics=[Metric(k, v, t, s) for k, (v, t, s) in held["metrics"].items()],
+                params=[Param(k, v) for k, v in held["params"].items()],
+                tags=[RunTag(k, v) for k, v in held["tags"].items()])
             return Run(info, data)
 
+        def create_run(self, experiment_id, user_id, start_time, tags, run_name):
+            """A child run (a parameter search's candidate): made by the runner, under the
+            step's run, when it writes what the kernel logged."""
+            import uuid
+
+            child = uuid.uuid4().hex  # (os.urandom: no draw from the notebook's generators)
+            tags = [[t.key, t.value] for t in tags or []]
+            self.runs[child] = {"metrics": {}, "params": {}, "tags": dict(tags),
+                                "name": run_name, "start": start_time or 0}
+            self._append({"create": child, "parent": self.run_id, "start_time": start_time,
+                          "run_name": run_name, "tags": tags})
+            return self.get_run(child)
+
         def update_run_info(self, run_id, run_status, end_time, run_name):
-            return self.get_run(run_id).info  # (the runner ends the run itself)
+            if run_id != self.run_id and run_id in self.runs:  # a child run ends
+                from mlflow.entities import RunStatus
+
+                self._append({"end": run_id, "status": RunStatus.to_string(run_status),
+                              "end_time": end_time})
+            return self.get_run(run_id).info  # (the runner ends the step's run itself)
 
         def log_batch(self, run_id, metrics, params, tags):
-            changed = [(p.key, self.data["params"][p.key], p.value) for p in params
-                       if self.data["params"].get(p.key, p.value) != p.value]
+            held = self._data(run_id)
+            changed = [(p.key, held["params"][p.key], p.value) for p in params
+                       if held["params"].get(p.key, p.value) != p.value]
             if changed:  # as MLflow's store: nothing of the batch is logged (autologging
                 # then warns, and the fit goes on; a second fit's other parameters)
                 from mlflow.exceptions import MlflowException
@@ -109,10 +143,10 @@ def _make_store(uri: str):
                      "params": [[p.key, p.value] for p in params],
                      "tags": [[t.key, t.value] for t in tags]}
             for key, value, stamp, step in entry["metrics"]:
-                self.data["metrics"][key] = (value, stamp, step)
-            self.data["params"].update(dict(entry["params"]))
-            self.data["tags"].update(dict(entry["tags"]))
-            self._append(entry)
+                held["metrics"][key] = (value, stamp, step)
+            held["params"].update(dict(entry["params"]))
+            held["tags"].update(dict(entry["tags"]))
+            self._append(self._own(run_id, entry))
 
         def log_metric(self, run_id, metric):
             self.log_batch(run_id, [metric], [], [])
@@ -127,7 +161,8 @@ def _make_store(uri: str):
             from google.protobuf.json_format import MessageToDict
 
             if datasets:
-                self._append({"inputs": [MessageToDict(d.to_proto()) for d in datasets]})
+                self._append(self._own(run_id, {"inputs": [MessageToDict(d.to_proto())
+                                                           for d in datasets]}))
 
         def get_experiment(self, experiment_id):
             from mlflow.entities import Experiment
@@ -154,29 +189,85 @@ def read_entries(path: str) -> list[dict]:
 
 def replay(client, run_id: str, path: str) -> int:
     """Log what a kernel buffered in ``path`` into ``run_id`` with ``client`` (MLflow's,
-    on the real store); the number of entries. The file is removed afterwards.
-    (:meth:`nb2pipe.tracking.sqlite.SqliteTracker.replay` writes the same rows itself.)"""
+    on the real store), and its child runs under it; the number of entries. The file is
+    removed afterwards. (:meth:`nb2pipe.tracking.sqlite.SqliteTracker.replay` writes the same
+    rows itself.)"""
     if not os.path.exists(path):
         return 0
     from mlflow.entities import DatasetInput, Metric, Param, RunTag
 
     entries = read_entries(path)
-    logged_params: dict[str, str] = {}
+    runs = Children(run_id)
+    logged_params: dict[str, dict[str, str]] = {}
     for entry in entries:
+        if "create" in entry:
+            experiment = client.get_run(run_id).info.experiment_id
+            runs.made(entry, client.create_run(
+                experiment, start_time=entry.get("start_time"), run_name=runs.name(entry),
+                tags=runs.tags(entry)).info.run_id)
+            continue
+        if "end" in entry:
+            if runs.known(entry["end"]):
+                client.set_terminated(runs.get(entry["end"]), entry.get("status") or "FINISHED",
+                                      entry.get("end_time"))
+            continue
+        target = runs.get(entry.get("run"))
+        if target is None:
+            continue
         if "inputs" in entry:
             from google.protobuf.json_format import ParseDict
             from mlflow.protos.service_pb2 import DatasetInput as DatasetInputProto
 
-            client.log_inputs(run_id, [DatasetInput.from_proto(
+            client.log_inputs(target, [DatasetInput.from_proto(
                 ParseDict(item, DatasetInputProto())) for item in entry["inputs"]])
             continue
-        params = [Param(k, v) for k, v in entry.get("params", [])
-                  if logged_params.get(k) != v]
-        logged_params.update({p.key: p.value for p in params})
+        logged = logged_params.setdefault(target, {})
+        params = [Param(k, v) for k, v in entry.get("params", []) if logged.get(k) != v]
+        logged.update({p.key: p.value for p in params})
         metrics = [Metric(k, v, t, s) for k, v, t, s in entry.get("metrics", [])]
         tags = [RunTag(k, v) for k, v in entry.get("tags", [])]
         for start in range(0, max(len(metrics), len(params), len(tags)), 100):
-            client.log_batch(run_id, metrics=metrics[start:start + 100],
+            client.log_batch(target, metrics=metrics[start:start + 100],
                              params=params[start:start + 100], tags=tags[start:start + 100])
     os.remove(path)
     return len(entries)
+
+
+class Children:
+    """The runs a kernel's buffer names (the step's, and the child runs it made) and the runs
+    the runner made for them."""
+
+    PARENT = "mlflow.parentRunId"
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.children: dict[str, str] = {}
+        self.kernel_ids: set[str] = set()
+
+    def tags(self, entry: dict) -> dict:
+        """A child run's tags, its parent the step's run (the kernel knew it by an id of its
+        own until the runner made the step's run)."""
+        tags = {str(k): str(v) for k, v in entry.get("tags", [])}
+        self.kernel_ids.add(entry.get("parent"))
+        parent = tags.get(self.PARENT)
+        if parent is None or parent in self.kernel_ids:
+            tags[self.PARENT] = self.run_id
+        elif parent in self.children:
+            tags[self.PARENT] = self.children[parent]
+        return tags
+
+    def name(self, entry: dict) -> str:
+        """The child run's name: autologging's, else ``candidate-N`` (MLflow's store would
+        draw a random one)."""
+        return entry.get("run_name") or f"candidate-{len(self.children) + 1}"
+
+    def made(self, entry: dict, run_id: str) -> None:
+        self.children[entry["create"]] = run_id
+
+    def known(self, child: str) -> bool:
+        return child in self.children
+
+    def get(self, child: str | None) -> str | None:
+        """The run an entry is for: the step's when it names none; none for a child run
+        that was never made."""
+        return self.run_id if child is None else self.children.get(child)

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import without_stamps
@@ -215,8 +215,9 @@ import numpy as np
 import mlflow
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 
-from nb2pipe.autologbuffer import buffer_uri, register
+from nb2pipe.autologbuffer import buffer_uri, register, replay
 from nb2pipe.runtime import autolog_frameworks
 from nb2pipe.tracking.sqlite import open_tracker
 
@@ -232,6 +233,8 @@ def fit_all():
     for kind, value in fits:
         if kind == "kmeans":
             KMeans(value, n_init=1, random_state=0).fit(X)
+        elif kind == "search":  # a child run per candidate, the best in the step's run
+            GridSearchCV(LogisticRegression(max_iter=200), {"C": value}, cv=2).fit(X, y)
         else:
             LogisticRegression(C=value, max_iter=200).fit(X, y)
 
@@ -251,31 +254,56 @@ direct = client.create_run(experiment).info.run_id
 mlflow.start_run(run_id=direct)
 fit_all()
 mlflow.end_run()
+# the same through MLflow's client (NB2PIPE_MLFLOW_CLIENT=1, a tracking server)
+through_client = client.create_run(experiment).info.run_id
+mlflow.set_tracking_uri(buffer_uri(path, through_client, "0", "file://" + folder))
+mlflow.start_run(run_id=through_client)
+fit_all()
+mlflow.end_run()
+replay(client, through_client, path)
 
 
-def seen(uri, run):
+def held(uri, run):
     data = mlflow.MlflowClient(uri).get_run(run).data
     return {"params": data.params,
             "metrics": sorted((k, [round(m.value, 9) for m in
                                    mlflow.MlflowClient(uri).get_metric_history(run, k)])
-                              for k in data.metrics),
+                              for k in data.metrics if "time" not in k),
             "tags": {k: v for k, v in data.tags.items()
                      if not k.startswith(("mlflow.", "nb2pipe."))}}
 
 
-print(json.dumps({"buffered": seen(uris["nb2pipe"], run_id), "mlflow": seen(uris["mlflow"], direct)}))
+def seen(uri, run):
+    """The run, and its child runs (a parameter search's candidates), finished, in order."""
+    children = mlflow.MlflowClient(uri).search_runs(
+        [mlflow.MlflowClient(uri).get_run(run).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{run}'")
+    return {"run": held(uri, run), "children": sorted(
+        (json.dumps(held(uri, child.info.run_id), sort_keys=True), child.info.status)
+        for child in children)}
+
+
+print(json.dumps({"buffered": seen(uris["nb2pipe"], run_id), "mlflow": seen(uris["mlflow"], direct),
+                  "client": seen(uris["mlflow"], through_client)}))
 '''
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(st.lists(st.one_of(st.tuples(st.just("kmeans"), st.integers(1, 4)),
-                          st.tuples(st.just("logistic"), st.sampled_from([0.1, 1.0, 10.0]))),
+                          st.tuples(st.just("logistic"), st.sampled_from([0.1, 1.0, 10.0])),
+                          st.tuples(st.just("search"), st.lists(
+                              st.sampled_from([0.01, 0.1, 1.0, 10.0]), min_size=1, max_size=3,
+                              unique=True))),
                 min_size=2, max_size=5))
+@example(fits=[("search", [0.1, 1.0]), ("logistic", 1.0)])
 def test_fits_in_one_run_log_what_mlflows_store_keeps(tmp_path_factory, fits):
     """A parameter MLflow will not change (a second fit's `n_clusters`) never fails the run's
     tracking: the buffer refuses the batch as MLflow's store does, and the run the runner
-    writes has what MLflow's own autologging leaves in its store."""
+    writes has what MLflow's own autologging leaves in its store. A parameter search's
+    candidates are child runs of the step's run, and its best score and parameters are the
+    step's, as MLflow's autologging logs them (the buffer had dropped them all: it could not
+    make a run)."""
     from tests.helpers import two_mlflow_stores
 
     folder = tmp_path_factory.mktemp("one-run")
@@ -289,7 +317,10 @@ def test_fits_in_one_run_log_what_mlflows_store_keeps(tmp_path_factory, fits):
                                   if k != "NB2PIPE_AUTOLOG_PLOTS"}})
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["buffered"] == result["mlflow"]
+    assert result["buffered"] == result["mlflow"] == result["client"]
+    if any(kind == "search" for kind, _ in fits):
+        assert result["buffered"]["children"]
+        assert "best_cv_score" in dict(result["buffered"]["run"]["metrics"])
 
 
 # Fits, each in a run of its own, with the step's autologging set up or not at all; after

@@ -836,18 +836,34 @@ class SqliteTracker:
                 log_files_read(self.uri, run_id, other, work_dir)
 
     def replay(self, run_id: str, path: str) -> int:
-        """Write what a step's kernel buffered (:mod:`nb2pipe.autologbuffer`) into its run."""
-        from nb2pipe.autologbuffer import read_entries
+        """Write what a step's kernel buffered (:mod:`nb2pipe.autologbuffer`) into its run,
+        and the child runs it made (a parameter search's candidates) under it."""
+        from nb2pipe.autologbuffer import Children, read_entries
 
         entries = read_entries(path)
-        logged_params: dict[str, str] = {}
+        runs = Children(run_id)
+        logged_params: dict[str, dict[str, str]] = {}
         for entry in entries:
-            if "inputs" in entry:
-                self.log_inputs(run_id, entry["inputs"])
+            if "create" in entry:
+                runs.made(entry, self._create_run(runs.name(entry), runs.tags(entry),
+                                                  entry.get("start_time")))
                 continue
-            params = {k: v for k, v in entry.get("params", []) if logged_params.get(k) != v}
-            logged_params.update(params)
-            self.log(run_id, metrics=[tuple(m) for m in entry.get("metrics", [])],
+            if "end" in entry:
+                if runs.known(entry["end"]):
+                    self._terminate(runs.get(entry["end"]),
+                                    "succeeded" if entry.get("status", "FINISHED") == "FINISHED"
+                                    else "failed", entry.get("end_time"))
+                continue
+            target = runs.get(entry.get("run"))
+            if target is None:
+                continue
+            if "inputs" in entry:
+                self.log_inputs(target, entry["inputs"])
+                continue
+            logged = logged_params.setdefault(target, {})
+            params = {k: v for k, v in entry.get("params", []) if logged.get(k) != v}
+            logged.update(params)
+            self.log(target, metrics=[tuple(m) for m in entry.get("metrics", [])],
                      params=params, tags=dict(entry.get("tags", [])))
         if os.path.exists(path):
             os.remove(path)
