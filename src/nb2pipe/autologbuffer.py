@@ -6,9 +6,10 @@ that store open; so a step's kernel logs into this store instead — each call a
 JSON-lines file of the run's folder — and the runner writes the lines into the step's MLflow
 run when the run ends (:func:`replay`). What MLflow records is the same: the metrics,
 parameters, tags and dataset inputs autologging made, in the order it made them, and the files
-it logged (its plots, kept in the run's folder until then). The step never waits for the
-runner's store to open: its kernel logs under a run id of its own until the runner makes the
-step's MLflow run.
+it logged (its plots, kept in the run's folder until then), and the child runs it made (a
+parameter search's candidates: the runner makes them under the step's run). The step never
+waits for the runner's store to open: its kernel logs under a run id of its own until the
+runner makes the step's MLflow run.
 
 The kernel registers the ``nb2pipe-buffer`` URI scheme with MLflow's tracking-store registry
 (:func:`register`); where MLflow has no such registry (another version), the kernel logs to
