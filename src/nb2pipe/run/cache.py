@@ -73,7 +73,8 @@ def nb2pipe_digest() -> str:
     """nb2pipe's version and the content of every module of the nb2pipe that runs: what a
     step's kernel runs besides the step's own code (the runtime, autologging's set-up). An
     install from the repository (or an editable one) keeps its version while its code
-    changes; a step cached by the code before a fix must not hide the fix. (12 ms here.)"""
+    changes; a step cached by the code before a fix must not hide the fix. (About 20 ms
+    a run here.)"""
     from pathlib import Path
 
     import nb2pipe
