@@ -198,23 +198,16 @@ def replay(client, run_id: str, path: str) -> int:
     from mlflow.entities import DatasetInput, Metric, Param, RunTag
 
     entries = read_entries(path)
-    runs = Children(run_id)
+    experiment = []
+
+    def create(name, tags, start_time):
+        if not experiment:
+            experiment.append(client.get_run(run_id).info.experiment_id)
+        return client.create_run(experiment[0], start_time=start_time, run_name=name,
+                                 tags=tags).info.run_id
+
     logged_params: dict[str, dict[str, str]] = {}
-    for entry in entries:
-        if "create" in entry:
-            experiment = client.get_run(run_id).info.experiment_id
-            runs.made(entry, client.create_run(
-                experiment, start_time=entry.get("start_time"), run_name=runs.name(entry),
-                tags=runs.tags(entry)).info.run_id)
-            continue
-        if "end" in entry:
-            if runs.known(entry["end"]):
-                client.set_terminated(runs.get(entry["end"]), entry.get("status") or "FINISHED",
-                                      entry.get("end_time"))
-            continue
-        target = runs.get(entry.get("run"))
-        if target is None:
-            continue
+    for target, entry in runs_of(entries, run_id, create, client.set_terminated):
         if "inputs" in entry:
             from google.protobuf.json_format import ParseDict
             from mlflow.protos.service_pb2 import DatasetInput as DatasetInputProto
@@ -234,41 +227,35 @@ def replay(client, run_id: str, path: str) -> int:
     return len(entries)
 
 
-class Children:
-    """The runs a kernel's buffer names (the step's, and the child runs it made) and the runs
-    the runner made for them."""
+_PARENT = "mlflow.parentRunId"
 
-    PARENT = "mlflow.parentRunId"
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.children: dict[str, str] = {}
-        self.kernel_ids: set[str] = set()
-
-    def tags(self, entry: dict) -> dict:
-        """A child run's tags, its parent the step's run (the kernel knew it by an id of its
-        own until the runner made the step's run)."""
-        tags = {str(k): str(v) for k, v in entry.get("tags", [])}
-        self.kernel_ids.add(entry.get("parent"))
-        parent = tags.get(self.PARENT)
-        if parent is None or parent in self.kernel_ids:
-            tags[self.PARENT] = self.run_id
-        elif parent in self.children:
-            tags[self.PARENT] = self.children[parent]
-        return tags
-
-    def name(self, entry: dict) -> str:
-        """The child run's name: autologging's, else ``candidate-N`` (MLflow's store would
-        draw a random one)."""
-        return entry.get("run_name") or f"candidate-{len(self.children) + 1}"
-
-    def made(self, entry: dict, run_id: str) -> None:
-        self.children[entry["create"]] = run_id
-
-    def known(self, child: str) -> bool:
-        return child in self.children
-
-    def get(self, child: str | None) -> str | None:
-        """The run an entry is for: the step's when it names none; none for a child run
-        that was never made."""
-        return self.run_id if child is None else self.children.get(child)
+def runs_of(entries: list[dict], run_id: str, create, end):
+    """Each entry of a kernel's buffer that logs something, with the run it is for:
+    ``run_id`` (the step's), or a child run the kernel made. Child runs are made and ended
+    on the way, by the writer: ``create(name, tags, start_time)`` gives the new run's id,
+    ``end(run, status, end_time)`` ends it (``status``: MLflow's, ``FINISHED``…). A child's
+    parent is the step's run (the kernel knew it by an id of its own until the runner made
+    it); a child is named ``candidate-N`` when autologging gave no name (MLflow's store would
+    draw a random one)."""
+    children: dict[str, str] = {}
+    kernel_ids: set = set()
+    for entry in entries:
+        if "create" in entry:
+            tags = {str(k): str(v) for k, v in entry.get("tags", [])}
+            kernel_ids.add(entry.get("parent"))
+            parent = tags.get(_PARENT)
+            if parent is None or parent in kernel_ids:
+                tags[_PARENT] = run_id
+            elif parent in children:
+                tags[_PARENT] = children[parent]
+            name = entry.get("run_name") or f"candidate-{len(children) + 1}"
+            children[entry["create"]] = create(name, tags, entry.get("start_time"))
+        elif "end" in entry:
+            if entry["end"] in children:
+                end(children[entry["end"]], entry.get("status") or "FINISHED",
+                    entry.get("end_time"))
+        elif entry.get("run") is None:
+            yield run_id, entry
+        elif entry["run"] in children:  # (a child never made: nothing of it is logged)
+            yield children[entry["run"]], entry

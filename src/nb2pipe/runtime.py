@@ -489,18 +489,17 @@ def autolog_frameworks(mlflow, flavours) -> None:
                 an estimator that draws from them when it predicts or scores (a
                 ``DummyClassifier(strategy="stratified")``) would otherwise leave every later
                 draw of the notebook different from an untracked run's."""
+                import random
                 import sys
 
-                generators = [(module.getstate, module.setstate) for module in
-                              [sys.modules.get("random")] if module is not None]
+                kept = [(random.setstate, random.getstate())]
                 numpy = sys.modules.get("numpy")
                 if numpy is not None and callable(getattr(numpy.random, "get_state", None)):
-                    generators.append((numpy.random.get_state, numpy.random.set_state))
-                states = [(get(), put) for get, put in generators]
+                    kept.append((numpy.random.set_state, numpy.random.get_state()))
                 try:
                     return predicting(*args, **kwargs)
                 finally:
-                    for state, put in states:
+                    for put, state in kept:
                         put(state)
 
             def predicting(*args, **kwargs):

@@ -838,25 +838,14 @@ class SqliteTracker:
     def replay(self, run_id: str, path: str) -> int:
         """Write what a step's kernel buffered (:mod:`nb2pipe.autologbuffer`) into its run,
         and the child runs it made (a parameter search's candidates) under it."""
-        from nb2pipe.autologbuffer import Children, read_entries
+        from nb2pipe.autologbuffer import read_entries, runs_of
+
+        def end(child: str, status: str, end_time) -> None:
+            self._terminate(child, "succeeded" if status == "FINISHED" else "failed", end_time)
 
         entries = read_entries(path)
-        runs = Children(run_id)
         logged_params: dict[str, dict[str, str]] = {}
-        for entry in entries:
-            if "create" in entry:
-                runs.made(entry, self._create_run(runs.name(entry), runs.tags(entry),
-                                                  entry.get("start_time")))
-                continue
-            if "end" in entry:
-                if runs.known(entry["end"]):
-                    self._terminate(runs.get(entry["end"]),
-                                    "succeeded" if entry.get("status", "FINISHED") == "FINISHED"
-                                    else "failed", entry.get("end_time"))
-                continue
-            target = runs.get(entry.get("run"))
-            if target is None:
-                continue
+        for target, entry in runs_of(entries, run_id, self._create_run, end):
             if "inputs" in entry:
                 self.log_inputs(target, entry["inputs"])
                 continue
